@@ -1,0 +1,60 @@
+"""Engines: SQLite (WAL, BEGIN IMMEDIATE, busy timeout) by default, PostgreSQL by URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+
+from judgebench.errors import ConfigError
+
+DEFAULT_URL = "sqlite:///judgebench.db"
+
+
+def normalize_url(url: str | Path) -> str:
+    """Accept a bare file path for SQLite; ``postgresql://`` uses psycopg 3."""
+    url = str(url)
+    if "://" not in url:
+        return f"sqlite:///{Path(url).expanduser()}"
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def make_engine(url: str | Path, **kwargs: Any) -> Engine:
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        db_path = url.split(":///", 1)[-1]
+        if db_path and db_path != ":memory:":
+            parent = Path(db_path).expanduser().resolve().parent
+            if not parent.is_dir():
+                raise ConfigError(f"directory for the SQLite store does not exist: {parent}")
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "isolation_level": None, "check_same_thread": False},
+            **kwargs,
+        )
+        _sqlite_pragmas(engine)
+        return engine
+    if url.startswith("postgresql"):
+        return create_engine(url, pool_pre_ping=True, **kwargs)
+    raise ConfigError(f"unsupported store URL scheme: {url.split('://', 1)[0]} (use sqlite or postgresql)")
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    # Python's sqlite3 defers BEGIN until the first DML, so a read-then-write transaction can
+    # lose updates between processes. Autocommit at the driver level plus an explicit
+    # BEGIN IMMEDIATE takes the write lock at the start of every transaction.
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):  # type: ignore[no-untyped-def]
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

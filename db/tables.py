@@ -1,0 +1,6 @@
+"""Imports every table module so ``Base.metadata`` knows the whole schema.
+
+A part that adds tables puts them in its own ``db/<part>.py`` and adds one import here.
+"""
+
+from judgebench.db import models  # noqa: F401

@@ -1,0 +1,85 @@
+"""Types shared by every gateway backend: the completion record, errors, the backend protocol."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from judgebench.records import Usage
+
+Message = dict[str, Any]
+
+
+class TokenLogprob(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str
+    logprob: float | None
+    top_logprobs: dict[str, float] = Field(default_factory=dict)
+
+
+class Completion(BaseModel):
+    """One LLM reply as every part of judgebench sees it, whatever the backend."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str
+    text: str
+    finish_reason: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+    cost: float | None = None
+    latency_s: float = 0.0
+    cached: bool = False
+    # chat: logprobs of the generated tokens; completions+echo: of the prompt tokens too
+    logprobs: list[TokenLogprob] | None = None
+    prompt_logprobs: list[TokenLogprob] | None = None
+    kind: Literal["chat", "text"] = "chat"
+
+
+class LLMError(Exception):
+    """A call that did not produce a completion. ``retryable`` drives the retry policy."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None):
+        super().__init__(message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class RateLimitError(LLMError):
+    retryable = True
+
+
+class ServerError(LLMError):
+    retryable = True
+
+
+class TimeoutError_(LLMError):
+    retryable = True
+
+
+class ConnectionError_(LLMError):
+    retryable = True
+
+
+class BadResponseError(LLMError):
+    """Malformed or truncated body, empty choices: the server answered but not usably."""
+
+    retryable = True
+
+
+class BadRequestError(LLMError):
+    """4xx that cannot succeed on retry (bad params, auth, unknown model)."""
+
+
+class BudgetExceeded(LLMError):
+    """The next call would cross a configured budget cap; raised before the call is made."""
+
+
+class Backend(Protocol):
+    """What a gateway backend implements. ``prompt`` is set for text completions (echo/logprobs)."""
+
+    async def complete(
+        self, model: str, messages: list[Message] | None, prompt: str | None, params: dict[str, Any]
+    ) -> Completion: ...

@@ -1,0 +1,123 @@
+"""Prompt templates (jinja2 files) and fencing of untrusted text.
+
+Every prompt judgebench sends lives in a ``.j2`` file inside the package that uses it
+(``judges/templates``, ``taxonomy/templates``, ...). A template is addressed by
+``"<package>:<name>"`` (e.g. ``"judges:pairwise"``) or by a filesystem path, which is how users
+override any of them. The template hash (of its source) is recorded with every judgment so a
+result can be traced to the exact prompt that produced it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+# Short package names to the importable package holding a ``templates/`` folder.
+TEMPLATE_PACKAGES = {
+    "core": "judgebench",
+    "judges": "judgebench.judges",
+    "taxonomy": "judgebench.taxonomy",
+    "synth": "judgebench.synth",
+    "router": "judgebench.routing",
+    "analysis": "judgebench.analysis",
+}
+
+_ENV = jinja2.Environment(
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=False,
+    trim_blocks=True,
+    lstrip_blocks=True,
+    autoescape=False,
+)
+
+
+class TemplateError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class PromptTemplate:
+    name: str
+    source: str
+
+    @property
+    def hash(self) -> str:
+        return hashlib.sha256(self.source.encode("utf-8")).hexdigest()[:16]
+
+    def render(self, **values: Any) -> str:
+        try:
+            return _compile(self.source).render(**values).strip() + "\n"
+        except jinja2.UndefinedError as exc:
+            raise TemplateError(f"template {self.name}: {exc.message}") from None
+
+
+@lru_cache(maxsize=256)
+def _compile(source: str) -> jinja2.Template:
+    return _ENV.from_string(source)
+
+
+def load_template(ref: str | Path, overrides: dict[str, str | Path] | None = None) -> PromptTemplate:
+    """Load ``"package:name"`` or a path. ``overrides`` maps refs to user files."""
+    if overrides and str(ref) in overrides:
+        ref = Path(overrides[str(ref)])
+    if isinstance(ref, Path) or "/" in str(ref) or str(ref).endswith(".j2") and ":" not in str(ref):
+        path = Path(ref)
+        if not path.is_file():
+            raise TemplateError(f"template file not found: {path}")
+        return PromptTemplate(name=path.stem, source=path.read_text(encoding="utf-8"))
+    package_key, _, name = str(ref).partition(":")
+    if not name or package_key not in TEMPLATE_PACKAGES:
+        raise TemplateError(
+            f"bad template reference {ref!r}: use 'package:name' with package one of "
+            f"{sorted(TEMPLATE_PACKAGES)}, or a path to a .j2 file"
+        )
+    return _load_packaged(package_key, name)
+
+
+@lru_cache(maxsize=256)
+def _load_packaged(package_key: str, name: str) -> PromptTemplate:
+    package = TEMPLATE_PACKAGES[package_key]
+    try:
+        source = (resources.files(package) / "templates" / f"{name}.j2").read_text(encoding="utf-8")
+    except (FileNotFoundError, ModuleNotFoundError):
+        raise TemplateError(f"no template {name!r} in {package}/templates") from None
+    return PromptTemplate(name=f"{package_key}:{name}", source=source)
+
+
+# --- fencing untrusted text -------------------------------------------------------------------
+
+_FENCE_RE = re.compile(
+    r"<<<(?P<label>[A-Z][A-Z0-9_]*)-(?P<nonce>[0-9a-f]{8})>>>\n(?P<body>.*?)\n<<<END-(?P=label)-(?P=nonce)>>>",
+    re.DOTALL,
+)
+
+
+def new_nonce() -> str:
+    return secrets.token_hex(4)
+
+
+def fence(text: str, label: str, nonce: str) -> str:
+    """Wrap untrusted text between delimiters that carry a per-call random nonce.
+
+    The text cannot close the fence early because it cannot know the nonce; any occurrence of
+    the fence syntax inside it is defused first.
+    """
+    label = label.upper()
+    safe = text.replace("<<<", "< < <").replace(">>>", "> > >")
+    return f"<<<{label}-{nonce}>>>\n{safe}\n<<<END-{label}-{nonce}>>>"
+
+
+def unfence(prompt: str) -> dict[str, list[str]]:
+    """All fenced blocks in a prompt by label, in order (what a reader of the prompt sees)."""
+    blocks: dict[str, list[str]] = {}
+    for match in _FENCE_RE.finditer(prompt):
+        blocks.setdefault(match.group("label"), []).append(match.group("body"))
+    return blocks
