@@ -1,0 +1,4 @@
+"""Handlers for every judgebench prompt the simulated models answer; one module per part.
+
+Add one import line per module.
+"""

@@ -1,0 +1,99 @@
+"""The registry of judgebench task prompts the simulated models recognise.
+
+A simulated model reads the prompt like a real model would: it recognises a judgebench task by
+the instructions it contains (mostly the requested output format), pulls the fenced texts out
+with ``judgebench.prompts.unfence``, forms its opinion from what it can see (via
+``TaskContext.assess`` and friends), and writes the reply in the requested format — shaped by
+``TaskContext.shape`` into the forms real models produce (preambles, code fences, ...).
+
+Each part of judgebench that sends prompts registers handlers for them in
+``judgebench/sim/handlers/<part>.py`` (imported from ``judgebench/sim/handlers/__init__.py``).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from judgebench.sim.profiles import Profile
+
+
+@dataclass
+class TaskContext:
+    model: str
+    prompt: str  # all message contents joined, system first
+    blocks: dict[str, list[str]]  # fenced texts by label (see judgebench.prompts.unfence)
+    profile: Profile
+    rng: random.Random
+    params: dict[str, Any] = field(default_factory=dict)
+
+    # --- what the simulated reader can judge from visible text -----------------------------
+    def domain_of(self, text: str) -> str:
+        from judgebench.sim.domains import domain_of
+
+        return domain_of(text)
+
+    def skill(self, text_or_domain: str) -> float:
+        """This model's skill (0..1) on the domain of a text (or a domain name)."""
+        return self.profile.skill_for(text_or_domain)
+
+    def assess(self, query: str, answer: str, reference: str | None = None) -> float:
+        """Quality in [0, 1] of ``answer`` to ``query`` as a reader with this model's judging
+        skill sees it: coverage of the query's terms, structure, length fit, agreement with a
+        reference; noisier for less skilled judges."""
+        from judgebench.sim.assess import assess
+
+        return assess(query, answer, reference=reference, judge=self.profile, rng=self.rng)
+
+    def answer(self, query: str) -> str:
+        """An ordinary answer to ``query`` at this model's skill for its domain."""
+        from judgebench.sim.answer import write_answer
+
+        return write_answer(query, self.profile, self.rng)
+
+    # --- how the reply is written -----------------------------------------------------------
+    def shape(self, payload: Any, fmt: str, **kw: Any) -> str:
+        """Write ``payload`` in format ``fmt`` ("json", "tag:<name>", "score_brackets",
+        "score_line", "verdict_brackets", "lines") the way real models reply, with this
+        profile's rates of preambles, ``<think>`` blocks, fences, malformed and hedged replies."""
+        from judgebench.sim.shapes import shape
+
+        return shape(payload, fmt, profile=self.profile, rng=self.rng, **kw)
+
+
+Handler = Callable[[TaskContext], str]
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    detect: Callable[[str], bool]
+    handle: Handler
+    priority: int = 0
+
+
+_TASKS: list[Task] = []
+
+
+def sim_task(name: str, detect: Callable[[str], bool], priority: int = 0) -> Callable[[Handler], Handler]:
+    """Register a handler for prompts where ``detect(prompt)`` is true (highest priority wins)."""
+
+    def register(fn: Handler) -> Handler:
+        _TASKS[:] = [t for t in _TASKS if t.name != name]
+        _TASKS.append(Task(name, detect, fn, priority))
+        _TASKS.sort(key=lambda t: -t.priority)
+        return fn
+
+    return register
+
+
+def find_task(prompt: str) -> Task | None:
+    import judgebench.sim.handlers  # noqa: F401  (registers every part's handlers)
+
+    for task in _TASKS:
+        if task.detect(prompt):
+            return task
+    return None
