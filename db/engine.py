@@ -39,7 +39,9 @@ def make_engine(url: str | Path, **kwargs: Any) -> Engine:
         return engine
     if url.startswith("postgresql"):
         return create_engine(url, pool_pre_ping=True, **kwargs)
-    raise ConfigError(f"unsupported store URL scheme: {url.split('://', 1)[0]} (use sqlite or postgresql)")
+    raise ConfigError(
+        f"unsupported store URL scheme: {url.split('://', 1)[0]} (use sqlite or postgresql)"
+    )
 
 
 def _sqlite_pragmas(engine: Engine) -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from judgebench.db.base import Base
 from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from judgebench.db.base import Base
 from judgebench.records import utcnow
 
 
@@ -107,9 +107,7 @@ class JudgmentRow(Base):
     run_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     taxonomy_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    __table_args__ = (
-        Index("ix_judgments_judge_model", "judge", "model", "status"),
-    )
+    __table_args__ = (Index("ix_judgments_judge_model", "judge", "model", "status"),)
 
 
 class RunRow(Base):
@@ -130,7 +128,9 @@ class RunItemRow(Base):
 
     __tablename__ = "run_items"
     run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    item_kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # response | judgment | query
+    item_kind: Mapped[str] = mapped_column(
+        String(16), primary_key=True
+    )  # response | judgment | query
     item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 

@@ -8,10 +8,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, sessionmaker
-
 from judgebench.db.base import Base
 from judgebench.db.engine import DEFAULT_URL, make_engine, normalize_url
 from judgebench.db.models import (
@@ -23,6 +19,10 @@ from judgebench.db.models import (
     RunItemRow,
     RunRow,
 )
+from sqlalchemy import Engine, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
 from judgebench.records import (
     CriterionScore,
     ErrorRecord,
@@ -40,7 +40,9 @@ _CHUNK = 500
 class Store:
     """One database. ``Store()`` is a SQLite file in the working directory; pass a URL for others."""
 
-    def __init__(self, url: str | Path = DEFAULT_URL, *, create: bool = True, engine: Engine | None = None):
+    def __init__(
+        self, url: str | Path = DEFAULT_URL, *, create: bool = True, engine: Engine | None = None
+    ):
         self.url = normalize_url(url)
         self.engine = engine or make_engine(self.url)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -49,10 +51,16 @@ class Store:
 
     # --- plumbing --------------------------------------------------------------------------
     def create_all(self) -> None:
-        """Create missing tables (tests, demo). Production stores use ``judgebench db upgrade``."""
-        import judgebench.db.tables  # noqa: F401  (registers every table module)
+        """Bring the schema up to date: Alembic migrations, the same as ``judgebench db upgrade``.
 
-        Base.metadata.create_all(self.engine)
+        Tables a migration does not cover yet (during development) are created directly; a
+        test checks that the migrations and the models agree.
+        """
+        import judgebench.db.tables  # noqa: F401  (registers every table module)
+        from judgebench.db.migrate import upgrade
+
+        upgrade(self.url, engine=self.engine)
+        Base.metadata.create_all(self.engine, checkfirst=True)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -74,16 +82,23 @@ class Store:
             chunk = rows[start : start + _CHUNK]
             if not chunk:
                 continue
-            result = session.connection().execute(self._insert(table).on_conflict_do_nothing(), chunk)
-            new += max(result.rowcount or 0, 0)
+            # RETURNING counts the rows really inserted on every backend (executemany rowcount
+            # is not reliable across drivers).
+            pk = [c for c in getattr(table, "__table__", table).primary_key.columns]
+            stmt = self._insert(table).on_conflict_do_nothing().returning(*pk)
+            new += len(session.connection().execute(stmt, chunk).all())
         return new
 
-    def upsert(self, session: Session, table: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str]) -> None:
+    def upsert(
+        self, session: Session, table: Any, rows: Sequence[dict[str, Any]], keys: Sequence[str]
+    ) -> None:
         for start in range(0, len(rows), _CHUNK):
             chunk = rows[start : start + _CHUNK]
             stmt = self._insert(table)
             cols = {c: stmt.excluded[c] for c in chunk[0] if c not in keys}
-            session.connection().execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=cols), chunk)
+            session.connection().execute(
+                stmt.on_conflict_do_update(index_elements=list(keys), set_=cols), chunk
+            )
 
     def existing_ids(self, table: Any, ids: Iterable[str]) -> set[str]:
         ids = list(ids)
@@ -120,7 +135,9 @@ class Store:
             self.insert_ignore(s, QueryNodeRow, links)
         return new
 
-    def set_query_nodes(self, query_id: str, node_ids: list[str], taxonomy_version: int | None) -> None:
+    def set_query_nodes(
+        self, query_id: str, node_ids: list[str], taxonomy_version: int | None
+    ) -> None:
         """Replace a query's node assignment (re-assignment after a taxonomy change)."""
         version = taxonomy_version or 0
         with self.session() as s:
@@ -131,10 +148,14 @@ class Store:
             )
             s.query(QueryNodeRow).filter_by(query_id=query_id, taxonomy_version=version).delete()
             self.insert_ignore(
-                s, QueryNodeRow, [dict(query_id=query_id, node_id=n, taxonomy_version=version) for n in node_ids]
+                s,
+                QueryNodeRow,
+                [dict(query_id=query_id, node_id=n, taxonomy_version=version) for n in node_ids],
             )
 
-    def get_queries(self, ids: Iterable[str] | None = None, source: str | None = None) -> list[Query]:
+    def get_queries(
+        self, ids: Iterable[str] | None = None, source: str | None = None
+    ) -> list[Query]:
         with self.session() as s:
             stmt = select(QueryRow)
             if source is not None:
@@ -143,7 +164,9 @@ class Store:
                 wanted = list(ids)
                 rows: list[QueryRow] = []
                 for start in range(0, len(wanted), _CHUNK):
-                    rows.extend(s.scalars(stmt.where(QueryRow.id.in_(wanted[start : start + _CHUNK]))))
+                    rows.extend(
+                        s.scalars(stmt.where(QueryRow.id.in_(wanted[start : start + _CHUNK])))
+                    )
             else:
                 rows = list(s.scalars(stmt.order_by(QueryRow.created_at, QueryRow.id)))
             return [_query(r) for r in rows]
@@ -173,7 +196,10 @@ class Store:
             return self.insert_ignore(s, ResponseRow, rows)
 
     def get_responses(
-        self, query_ids: Iterable[str] | None = None, model: str | None = None, ids: Iterable[str] | None = None
+        self,
+        query_ids: Iterable[str] | None = None,
+        model: str | None = None,
+        ids: Iterable[str] | None = None,
     ) -> list[Response]:
         with self.session() as s:
             stmt = select(ResponseRow)
@@ -217,7 +243,11 @@ class Store:
             if query_ids is not None:
                 wanted = list(query_ids)
                 for start in range(0, len(wanted), _CHUNK):
-                    rows.extend(s.scalars(stmt.where(JudgmentRow.query_id.in_(wanted[start : start + _CHUNK]))))
+                    rows.extend(
+                        s.scalars(
+                            stmt.where(JudgmentRow.query_id.in_(wanted[start : start + _CHUNK]))
+                        )
+                    )
             else:
                 rows = list(s.scalars(stmt))
             return [_judgment(r) for r in rows]
@@ -241,7 +271,9 @@ class Store:
     def finish_run(self, run_id: str, status: str = "finished", reason: str | None = None) -> None:
         with self.session() as s:
             s.execute(
-                update(RunRow).where(RunRow.id == run_id).values(status=status, reason=reason, finished_at=utcnow())
+                update(RunRow)
+                .where(RunRow.id == run_id)
+                .values(status=status, reason=reason, finished_at=utcnow())
             )
 
     def get_run(self, run_id: str) -> Run | None:
@@ -283,7 +315,13 @@ class Store:
             if run_id:
                 stmt = stmt.where(ErrorRow.run_id == run_id)
             return [
-                ErrorRecord(stage=r.stage, subject=r.subject, message=r.message, run_id=r.run_id, created_at=_aware(r.created_at))
+                ErrorRecord(
+                    stage=r.stage,
+                    subject=r.subject,
+                    message=r.message,
+                    run_id=r.run_id,
+                    created_at=_aware(r.created_at),
+                )
                 for r in s.scalars(stmt)
             ]
 

@@ -75,3 +75,27 @@ def _fresh_gateway():
     set_gateway(None)
     yield
     set_gateway(None)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A throwaway loopback PostgreSQL server for the session (skipped where not installed)."""
+    from tests.pg import _pg_bindir, postgres_server
+
+    if _pg_bindir() is None:
+        pytest.skip("postgresql is not installed here (CI installs it): PostgreSQL tests skipped")
+    with postgres_server() as url:
+        yield url
+
+
+@pytest.fixture
+def store_url(request, tmp_path):
+    """A fresh empty store URL: SQLite by default; parametrise with ``indirect=["store_url"]``
+    and the value "postgres" for PostgreSQL (skipped where it is not installed)."""
+    kind = getattr(request, "param", "sqlite")
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    from tests.pg import create_database
+
+    server = request.getfixturevalue("postgres_url")
+    return create_database(server, f"t_{abs(hash(request.node.nodeid)) % 10**10}")
