@@ -1,0 +1,888 @@
+"""Aggregation queries the dashboard (and anyone else) calls: SQLAlchemy Core, aggregation in SQL.
+
+Two layers:
+
+* ``refresh_summary(store)`` rebuilds the summary tables of ``db/dashboard_summary.py`` with a
+  handful of ``INSERT … SELECT … GROUP BY`` statements over the core tables (sums and sums of
+  squares per node × model × judge × run; internal nodes aggregate the union of their
+  descendant leaves' queries, each query once). It is cheap to call: it does nothing unless the
+  core tables changed (``ensure_summary``).
+* The read functions (``node_scores``, ``leaderboard``, ``judge_health``, …) group those sums
+  for the filters at hand and return small pandas frames; drill-down reads go to the core
+  tables with ``LIMIT`` through their indexes.
+
+Means come with normal-approximation 95 % intervals from the sums of squares; the analysis
+library adds bootstrap intervals where it needs them.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from judgebench.db.dashboard_summary import (
+    ALL_RUNS,
+    SUMMARY_TABLES,
+    DashboardClosureRow,
+    DashboardJudgeStatsRow,
+    DashboardModelCostRow,
+    DashboardNodeRow,
+    DashboardNodeStatsRow,
+    DashboardScoreHistRow,
+    DashboardStateRow,
+)
+from judgebench.db.models import (
+    JudgmentRow,
+    QueryNodeRow,
+    QueryRow,
+    ResponseRow,
+    RunItemRow,
+    RunRow,
+    TaxonomyNodeRow,
+    TaxonomyVersionRow,
+)
+from judgebench.db.store import Store
+from sqlalchemy import (
+    Float,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union,
+    union_all,
+)
+from sqlalchemy.engine import Connection
+
+ROOT = ""  # node id of the whole taxonomy
+ROOT_NAME = "All queries"
+SIM_PREFIX = "sim/"
+HUMAN_PREFIX = "human"
+POSITION_FLAG = "position_inconsistent"
+INJECTION_FLAG = "injection"
+Z95 = 1.959963984540054
+
+_J = JudgmentRow.__table__
+_QN = QueryNodeRow.__table__
+_R = ResponseRow.__table__
+_RI = RunItemRow.__table__
+_NS = DashboardNodeStatsRow.__table__
+_NODES = DashboardNodeRow.__table__
+_CLOSURE = DashboardClosureRow.__table__
+_JS = DashboardJudgeStatsRow.__table__
+_HIST = DashboardScoreHistRow.__table__
+_COST = DashboardModelCostRow.__table__
+_STATE = DashboardStateRow.__table__
+
+
+def is_simulated(model: str | None) -> bool:
+    return bool(model) and str(model).startswith(SIM_PREFIX)
+
+
+def is_human_judge(judge: str | None, judge_model: str | None = None) -> bool:
+    """Imported human labels are judgments whose judge (or judge model) names a human source."""
+    return any(str(v or "").lower().startswith(HUMAN_PREFIX) for v in (judge, judge_model))
+
+
+# --- summary build ----------------------------------------------------------------------------
+
+
+def _fingerprint(conn: Connection) -> str:
+    parts = [
+        conn.scalar(select(func.count()).select_from(t))
+        for t in (_J, _R, _QN, _RI, TaxonomyNodeRow.__table__, RunRow.__table__)
+    ]
+    return ":".join(str(p) for p in parts)
+
+
+def current_version(conn: Connection) -> int:
+    """The taxonomy version whose query assignments the dashboard shows: the newest one used."""
+    version = conn.scalar(select(func.max(_QN.c.taxonomy_version)))
+    if version is None:
+        version = conn.scalar(select(func.max(TaxonomyVersionRow.id)))
+    return int(version or 0)
+
+
+def _build_nodes(
+    conn: Connection, version: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    stored = {
+        r.path_id: r
+        for r in conn.execute(
+            select(
+                TaxonomyNodeRow.path_id, TaxonomyNodeRow.name, TaxonomyNodeRow.description
+            ).where(TaxonomyNodeRow.version_id == version)
+        )
+    }
+    used = set(
+        conn.scalars(select(_QN.c.node_id).where(_QN.c.taxonomy_version == version).distinct())
+    )
+    ids: set[str] = set()
+    for path in set(stored) | used:
+        parts = path.split("/")
+        ids.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+    nodes = [
+        dict(
+            version=version, node_id=ROOT, name=ROOT_NAME, parent_id=None, depth=0, description=None
+        )
+    ]
+    closure = []
+    for node_id in sorted(ids):
+        row = stored.get(node_id)
+        name = row.name if row is not None else node_id.rsplit("/", 1)[-1]
+        parent = node_id.rsplit("/", 1)[0] if "/" in node_id else ROOT
+        nodes.append(
+            dict(
+                version=version,
+                node_id=node_id,
+                name=name,
+                parent_id=parent,
+                depth=node_id.count("/") + 1,
+                description=row.description if row is not None else None,
+            )
+        )
+        parts = node_id.split("/")
+        closure.append(dict(version=version, ancestor=ROOT, node_id=node_id))
+        closure.extend(
+            dict(version=version, ancestor="/".join(parts[: i + 1]), node_id=node_id)
+            for i in range(len(parts))
+        )
+    return nodes, closure
+
+
+def _query_ancestors(version: int):  # type: ignore[no-untyped-def]
+    """(query_id, node_id) for every node a query falls under, each pair once."""
+    return (
+        select(_QN.c.query_id, _CLOSURE.c.ancestor.label("node_id"))
+        .join(
+            _CLOSURE,
+            and_(_CLOSURE.c.node_id == _QN.c.node_id, _CLOSURE.c.version == _QN.c.taxonomy_version),
+        )
+        .where(_QN.c.taxonomy_version == version)
+        .distinct()
+        .subquery("qa")
+    )
+
+
+def _judgment_sides():  # type: ignore[no-untyped-def]
+    """One row per (judgment, evaluated model): pairwise judgments count for both sides."""
+    pairwise = _J.c.kind == "pairwise"
+    decided = and_(pairwise, _J.c.status == "ok", _J.c.verdict.isnot(None))
+    common = [
+        _J.c.id,
+        _J.c.query_id,
+        _J.c.judge,
+        _J.c.judge_model,
+        _J.c.run_id,
+        _J.c.status,
+        _J.c.cost,
+    ]
+    side_a = select(
+        *common,
+        _J.c.model.label("model"),
+        case((pairwise, None), else_=_J.c.score).label("score"),
+        case((decided, 1), else_=0).label("decided"),
+        case(
+            (decided & (_J.c.verdict == "A"), 1.0),
+            (decided & (_J.c.verdict == "tie"), 0.5),
+            else_=0.0,
+        ).label("points"),
+    ).where(_J.c.model.isnot(None))
+    side_b = select(
+        *common,
+        _J.c.model_b.label("model"),
+        literal(None, Float).label("score"),
+        case((decided, 1), else_=0).label("decided"),
+        case(
+            (decided & (_J.c.verdict == "B"), 1.0),
+            (decided & (_J.c.verdict == "tie"), 0.5),
+            else_=0.0,
+        ).label("points"),
+    ).where(_J.c.model_b.isnot(None))
+    return union_all(side_a, side_b).subquery("sides")
+
+
+def _run_membership():  # type: ignore[no-untyped-def]
+    """(judgment id, run id): the run that wrote it plus every run that reused it."""
+    return union(
+        select(_J.c.id.label("jid"), _J.c.run_id.label("run_id")).where(_J.c.run_id.isnot(None)),
+        select(_RI.c.item_id.label("jid"), _RI.c.run_id.label("run_id")).where(
+            _RI.c.item_kind == "judgment"
+        ),
+    ).subquery("membership")
+
+
+def _node_stats_select(version: int, sides, run_col, extra_from=None):  # type: ignore[no-untyped-def]
+    qa = _query_ancestors(version)
+    scored = and_(sides.c.status == "ok", sides.c.score.isnot(None))
+    stmt = select(
+        literal(version).label("version"),
+        qa.c.node_id,
+        sides.c.model,
+        sides.c.judge,
+        run_col.label("run_id"),
+        func.count().label("n"),
+        func.sum(case((sides.c.status == "invalid", 1), else_=0)).label("n_invalid"),
+        func.sum(case((sides.c.status == "error", 1), else_=0)).label("n_error"),
+        func.sum(case((scored, 1), else_=0)).label("n_scored"),
+        func.coalesce(func.sum(case((scored, sides.c.score), else_=0.0)), 0.0).label("sum_score"),
+        func.coalesce(
+            func.sum(case((scored, sides.c.score * sides.c.score), else_=0.0)), 0.0
+        ).label("sum_sq"),
+        func.sum(sides.c.decided).label("n_pair"),
+        func.coalesce(func.sum(sides.c.points), 0.0).label("pair_points"),
+    )
+    source = sides.join(qa, qa.c.query_id == sides.c.query_id)
+    if extra_from is not None:
+        source = source.join(extra_from, extra_from.c.jid == sides.c.id)
+    return stmt.select_from(source).group_by(qa.c.node_id, sides.c.model, sides.c.judge, run_col)
+
+
+def _has_flag(flag: str):  # type: ignore[no-untyped-def]
+    # flags is a JSON list of short strings; a text match works the same on SQLite and PostgreSQL
+    from sqlalchemy import Text
+
+    return cast(_J.c.flags, Text).like(f'%"{flag}%')
+
+
+def _judge_stats_select(run_col, source, model_col):  # type: ignore[no-untyped-def]
+    pos = _has_flag(POSITION_FLAG)
+    inj = _has_flag(INJECTION_FLAG)
+    return (
+        select(
+            _J.c.judge,
+            run_col.label("run_id"),
+            func.coalesce(model_col, "").label("model"),
+            func.max(_J.c.judge_model).label("judge_model"),
+            func.count().label("n"),
+            func.sum(case((_J.c.status == "invalid", 1), else_=0)).label("n_invalid"),
+            func.sum(case((_J.c.status == "error", 1), else_=0)).label("n_error"),
+            func.sum(case((_J.c.kind == "pairwise", 1), else_=0)).label("n_pairwise"),
+            func.sum(case((pos, 1), else_=0)).label("n_position_inconsistent"),
+            func.sum(case((inj, 1), else_=0)).label("n_injection"),
+            func.coalesce(func.sum(_J.c.cost), 0.0).label("cost"),
+        )
+        .select_from(source)
+        .group_by(_J.c.judge, run_col, func.coalesce(model_col, ""))
+    )
+
+
+_refresh_lock = threading.Lock()
+
+
+def refresh_summary(store: Store, *, force: bool = False) -> bool:
+    """Rebuild the summary tables if the core tables changed since the last build.
+
+    Returns True when it rebuilt. Runs in one transaction, so readers see the old summary or
+    the new one, never half of it.
+    """
+    with _refresh_lock:
+        for table in SUMMARY_TABLES:
+            table.__table__.create(store.engine, checkfirst=True)
+        with store.engine.connect() as conn:
+            fingerprint = _fingerprint(conn)
+            state = conn.execute(select(_STATE.c.fingerprint)).first()
+            if not force and state is not None and state.fingerprint == fingerprint:
+                return False
+        started = time.perf_counter()
+        with store.engine.begin() as conn:
+            version = current_version(conn)
+            for table in SUMMARY_TABLES:
+                conn.execute(delete(table.__table__))
+            nodes, closure = _build_nodes(conn, version)
+            conn.execute(insert(_NODES), nodes)
+            if closure:
+                conn.execute(insert(_CLOSURE), closure)
+            _fill_node_counts(conn, version)
+            sides = _judgment_sides()
+            member = _run_membership()
+            cols = [c.name for c in _NS.columns]
+            conn.execute(
+                insert(_NS).from_select(cols, _node_stats_select(version, sides, literal(ALL_RUNS)))
+            )
+            conn.execute(
+                insert(_NS).from_select(
+                    cols, _node_stats_select(version, sides, member.c.run_id, extra_from=member)
+                )
+            )
+            js_cols = [c.name for c in _JS.columns]
+            conn.execute(
+                insert(_JS).from_select(
+                    js_cols, _judge_stats_select(literal(ALL_RUNS), _J, _J.c.model)
+                )
+            )
+            member2 = _run_membership()
+            conn.execute(
+                insert(_JS).from_select(
+                    js_cols,
+                    _judge_stats_select(
+                        member2.c.run_id, _J.join(member2, member2.c.jid == _J.c.id), _J.c.model
+                    ),
+                )
+            )
+            _fill_hist(conn)
+            _fill_costs(conn)
+            conn.execute(
+                insert(_STATE).values(
+                    id=1,
+                    fingerprint=fingerprint,
+                    version=version,
+                    build_s=time.perf_counter() - started,
+                )
+            )
+        return True
+
+
+def _fill_node_counts(conn: Connection, version: int) -> None:
+    qa = _query_ancestors(version)
+    counts = dict(conn.execute(select(qa.c.node_id, func.count()).group_by(qa.c.node_id)).all())
+    if counts:
+        from sqlalchemy import bindparam, update
+
+        conn.execute(
+            update(_NODES)
+            .where(_NODES.c.version == version, _NODES.c.node_id == bindparam("nid"))
+            .values(n_queries=bindparam("cnt")),
+            [dict(nid=k, cnt=v) for k, v in counts.items()],
+        )
+
+
+def _fill_hist(conn: Connection) -> None:
+    bucket = func.round(_J.c.score)
+    ok = and_(_J.c.status == "ok", _J.c.score.isnot(None))
+    conn.execute(
+        insert(_HIST).from_select(
+            ["judge", "run_id", "score", "n"],
+            select(_J.c.judge, literal(ALL_RUNS), bucket, func.count())
+            .where(ok)
+            .group_by(_J.c.judge, bucket),
+        )
+    )
+
+
+def _fill_costs(conn: Connection) -> None:
+    def stmt(run_col, where=None):  # type: ignore[no-untyped-def]
+        s = select(
+            _R.c.model,
+            run_col,
+            func.count(),
+            func.sum(case((_R.c.status != "ok", 1), else_=0)),
+            func.coalesce(func.sum(_R.c.cost), 0.0),
+            func.count(_R.c.cost),
+            func.coalesce(func.sum(_R.c.completion_tokens), 0),
+        ).group_by(_R.c.model, run_col)
+        return s.where(where) if where is not None else s
+
+    cols = ["model", "run_id", "n_responses", "n_errors", "cost", "n_costed", "completion_tokens"]
+    conn.execute(insert(_COST).from_select(cols, stmt(literal(ALL_RUNS))))
+    conn.execute(insert(_COST).from_select(cols, stmt(_R.c.run_id, _R.c.run_id.isnot(None))))
+
+
+class SummaryCache:
+    """Keeps a store's summary fresh without checking on every call (at most every ``ttl_s``)."""
+
+    def __init__(self, store: Store, ttl_s: float = 10.0):
+        self.store = store
+        self.ttl_s = ttl_s
+        self._checked = -math.inf
+
+    def ensure(self) -> None:
+        now = time.monotonic()
+        if now - self._checked >= self.ttl_s:
+            refresh_summary(self.store)
+            self._checked = time.monotonic()
+
+
+def ensure_summary(store: Store) -> None:
+    """Refresh the summary if it is missing or stale (a no-op costing a few COUNTs otherwise)."""
+    refresh_summary(store)
+
+
+# --- read functions ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the user picked: ``None`` means everything."""
+
+    judge: str | None = None
+    run_id: str | None = None
+    models: tuple[str, ...] | None = None
+
+
+def _run_key(run_id: str | None) -> str:
+    return run_id or ALL_RUNS
+
+
+def summary_version(store: Store) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.scalar(select(_STATE.c.version)) or 0)
+
+
+def summary_state(store: Store) -> dict[str, Any] | None:
+    with store.engine.connect() as conn:
+        row = conn.execute(select(_STATE)).mappings().first()
+        return dict(row) if row else None
+
+
+def list_models(store: Store, run_id: str | None = None) -> list[str]:
+    with store.engine.connect() as conn:
+        models = set(
+            conn.scalars(select(_NS.c.model).where(_NS.c.run_id == _run_key(run_id)).distinct())
+        )
+        models |= set(
+            conn.scalars(select(_COST.c.model).where(_COST.c.run_id == _run_key(run_id)).distinct())
+        )
+    return sorted(m for m in models if m)
+
+
+def list_judges(store: Store) -> pd.DataFrame:
+    """Judges with their judgment counts, most used first; human-label sources marked."""
+    stmt = (
+        select(
+            _JS.c.judge,
+            func.max(_JS.c.judge_model).label("judge_model"),
+            func.sum(_JS.c.n).label("n"),
+        )
+        .where(_JS.c.run_id == ALL_RUNS)
+        .group_by(_JS.c.judge)
+        .order_by(func.sum(_JS.c.n).desc(), _JS.c.judge)
+    )
+    with store.engine.connect() as conn:
+        frame = pd.DataFrame(
+            conn.execute(stmt).mappings().all(), columns=["judge", "judge_model", "n"]
+        )
+    frame["human"] = [
+        is_human_judge(j, m) for j, m in zip(frame.judge, frame.judge_model, strict=True)
+    ]
+    return frame
+
+
+def default_judge(store: Store) -> str | None:
+    """The most used machine judge (scores of different judges live on different scales)."""
+    judges = list_judges(store)
+    machine = judges[~judges.human]
+    return str(machine.judge.iloc[0]) if len(machine) else None
+
+
+def list_runs(store: Store) -> pd.DataFrame:
+    t = RunRow.__table__
+    stmt = select(t.c.id, t.c.kind, t.c.name, t.c.job_name, t.c.status, t.c.started_at).order_by(
+        t.c.started_at
+    )
+    with store.engine.connect() as conn:
+        return pd.DataFrame(
+            conn.execute(stmt).mappings().all(),
+            columns=["id", "kind", "name", "job_name", "status", "started_at"],
+        )
+
+
+def taxonomy_nodes(store: Store) -> pd.DataFrame:
+    """Every node the dashboard draws (with the root ""), its parent, depth and query count."""
+    stmt = select(
+        _NODES.c.node_id,
+        _NODES.c.name,
+        _NODES.c.parent_id,
+        _NODES.c.depth,
+        _NODES.c.description,
+        _NODES.c.n_queries,
+    ).order_by(_NODES.c.depth, _NODES.c.node_id)
+    with store.engine.connect() as conn:
+        return pd.DataFrame(
+            conn.execute(stmt).mappings().all(),
+            columns=["node_id", "name", "parent_id", "depth", "description", "n_queries"],
+        )
+
+
+def _with_stats(frame: pd.DataFrame) -> pd.DataFrame:
+    n = frame["n_scored"].astype(float)
+    mean = frame["sum_score"] / n.where(n > 0)
+    var = (frame["sum_sq"] - n * mean**2) / (n - 1).where(n > 1)
+    sd = var.clip(lower=0) ** 0.5
+    half = Z95 * sd / n.where(n > 0) ** 0.5
+    frame["mean"] = mean
+    frame["sd"] = sd
+    frame["ci_low"] = mean - half
+    frame["ci_high"] = mean + half
+    pairs = frame["n_pair"].astype(float)
+    frame["win_rate"] = frame["pair_points"] / pairs.where(pairs > 0)
+    total = frame["n"].astype(float)
+    frame["invalid_rate"] = (frame["n_invalid"] + frame["n_error"]) / total.where(total > 0)
+    frame["simulated"] = frame["model"].map(is_simulated)
+    return frame
+
+
+_STAT_COLUMNS = [
+    "n",
+    "n_invalid",
+    "n_error",
+    "n_scored",
+    "sum_score",
+    "sum_sq",
+    "n_pair",
+    "pair_points",
+]
+
+
+def node_scores(
+    store: Store,
+    filters: Filters = Filters(),
+    *,
+    node_ids: Iterable[str] | None = None,
+    max_depth: int | None = None,
+) -> pd.DataFrame:
+    """Per model × node: count, mean score with 95 % CI, win rate, invalid rate, rank (1 = best).
+
+    Summed over judges unless one is picked; ranks are by mean score, or by win rate for nodes
+    judged only pairwise.
+    """
+    cols = [func.sum(_NS.c[c]).label(c) for c in _STAT_COLUMNS]
+    stmt = (
+        select(_NS.c.node_id, _NS.c.model, *cols)
+        .where(_NS.c.run_id == _run_key(filters.run_id))
+        .group_by(_NS.c.node_id, _NS.c.model)
+    )
+    if filters.judge:
+        stmt = stmt.where(_NS.c.judge == filters.judge)
+    if filters.models:
+        stmt = stmt.where(_NS.c.model.in_(list(filters.models)))
+    if node_ids is not None:
+        stmt = stmt.where(_NS.c.node_id.in_(list(node_ids)))
+    if max_depth is not None:
+        depth = select(_NODES.c.node_id).where(_NODES.c.depth <= max_depth)
+        stmt = stmt.where(_NS.c.node_id.in_(depth))
+    with store.engine.connect() as conn:
+        frame = pd.DataFrame(
+            conn.execute(stmt).mappings().all(), columns=["node_id", "model", *_STAT_COLUMNS]
+        )
+    frame = _with_stats(frame)
+    metric = frame["mean"].where(frame["mean"].notna(), frame["win_rate"])
+    frame["value"] = metric
+    frame["rank"] = frame.groupby("node_id")["value"].rank(ascending=False, method="min")
+    return frame
+
+
+def leaderboard(store: Store, filters: Filters = Filters(), node_id: str = ROOT) -> pd.DataFrame:
+    """One node's models, best first, with generation cost and invalid-judgment rate."""
+    frame = node_scores(store, filters, node_ids=[node_id])
+    costs = model_costs(store, filters.run_id)
+    frame = frame.merge(costs, on="model", how="left")
+    return frame.sort_values(["rank", "model"]).reset_index(drop=True)
+
+
+def domain_scores(store: Store, filters: Filters = Filters()) -> pd.DataFrame:
+    """Per model × top-level domain (depth 1), plus the overall root row."""
+    return node_scores(store, filters, max_depth=1)
+
+
+def model_costs(store: Store, run_id: str | None = None) -> pd.DataFrame:
+    stmt = select(
+        _COST.c.model,
+        _COST.c.n_responses,
+        _COST.c.n_errors,
+        _COST.c.cost,
+        _COST.c.n_costed,
+        _COST.c.completion_tokens,
+    ).where(_COST.c.run_id == _run_key(run_id))
+    with store.engine.connect() as conn:
+        frame = pd.DataFrame(
+            conn.execute(stmt).mappings().all(),
+            columns=["model", "n_responses", "n_errors", "cost", "n_costed", "completion_tokens"],
+        )
+    frame["cost"] = frame["cost"].where(frame["n_costed"] > 0)
+    frame["cost_per_response"] = frame["cost"] / frame["n_costed"].where(frame["n_costed"] > 0)
+    return frame
+
+
+def judge_health(store: Store, run_id: str | None = None) -> pd.DataFrame:
+    """Per judge: volume, invalid and error rates, position consistency, injection flags, cost."""
+    sums = [
+        "n",
+        "n_invalid",
+        "n_error",
+        "n_pairwise",
+        "n_position_inconsistent",
+        "n_injection",
+        "cost",
+    ]
+    stmt = (
+        select(
+            _JS.c.judge,
+            func.max(_JS.c.judge_model).label("judge_model"),
+            *[func.sum(_JS.c[c]).label(c) for c in sums],
+        )
+        .where(_JS.c.run_id == _run_key(run_id))
+        .group_by(_JS.c.judge)
+        .order_by(_JS.c.judge)
+    )
+    with store.engine.connect() as conn:
+        frame = pd.DataFrame(
+            conn.execute(stmt).mappings().all(), columns=["judge", "judge_model", *sums]
+        )
+    n = frame["n"].astype(float).where(frame["n"] > 0)
+    frame["invalid_rate"] = frame["n_invalid"] / n
+    frame["error_rate"] = frame["n_error"] / n
+    pairs = frame["n_pairwise"].astype(float).where(frame["n_pairwise"] > 0)
+    frame["position_consistency"] = 1 - frame["n_position_inconsistent"] / pairs
+    frame["human"] = [
+        is_human_judge(j, m) for j, m in zip(frame.judge, frame.judge_model, strict=True)
+    ]
+    return frame
+
+
+def score_distribution(store: Store, judges: Iterable[str] | None = None) -> pd.DataFrame:
+    stmt = (
+        select(_HIST.c.judge, _HIST.c.score, _HIST.c.n)
+        .where(_HIST.c.run_id == ALL_RUNS)
+        .order_by(_HIST.c.judge, _HIST.c.score)
+    )
+    if judges is not None:
+        stmt = stmt.where(_HIST.c.judge.in_(list(judges)))
+    with store.engine.connect() as conn:
+        return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=["judge", "score", "n"])
+
+
+def human_agreement(store: Store, limit: int = 100_000) -> pd.DataFrame:
+    """Agreement of every machine judge with imported human labels on the same items.
+
+    Pairwise: accuracy with ties (exact verdict) and without (pairs where both decided); a
+    judgment in the swapped order counts with its verdict mirrored. Pointwise: Spearman ρ.
+    """
+    human_judges = [j for j in list_judges(store).query("human").judge]
+    columns = ["judge", "human_source", "kind", "n", "accuracy", "accuracy_no_ties", "spearman"]
+    if not human_judges:
+        return pd.DataFrame(columns=columns)
+    h = _J.alias("h")
+    m = _J.alias("m")
+    same = and_(
+        m.c.response_id == h.c.response_id,
+        func.coalesce(m.c.response_b_id, "") == func.coalesce(h.c.response_b_id, ""),
+    )
+    swapped = and_(m.c.response_id == h.c.response_b_id, m.c.response_b_id == h.c.response_id)
+    stmt = (
+        select(
+            m.c.judge,
+            h.c.judge.label("human_source"),
+            h.c.kind,
+            h.c.verdict.label("h_verdict"),
+            h.c.score.label("h_score"),
+            m.c.verdict.label("m_verdict"),
+            m.c.score.label("m_score"),
+            swapped.label("swapped"),
+        )
+        .select_from(
+            h.join(
+                m, and_(m.c.query_id == h.c.query_id, or_(same, swapped), m.c.judge != h.c.judge)
+            )
+        )
+        .where(
+            h.c.judge.in_(human_judges),
+            h.c.status == "ok",
+            m.c.status == "ok",
+            m.c.judge.notin_(human_judges),
+        )
+        .limit(limit)
+    )
+    with store.engine.connect() as conn:
+        rows = pd.DataFrame(conn.execute(stmt).mappings().all())
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    mirror = {"A": "B", "B": "A", "tie": "tie"}
+    rows["m_verdict"] = [
+        mirror.get(v, v) if s else v for v, s in zip(rows.m_verdict, rows.swapped, strict=True)
+    ]
+    out = []
+    for (judge, source, kind), g in rows.groupby(["judge", "human_source", "kind"]):
+        if kind == "pairwise":
+            g = g[g.h_verdict.notna() & g.m_verdict.notna()]
+            decided = g[(g.h_verdict != "tie") & (g.m_verdict != "tie")]
+            acc = float((g.h_verdict == g.m_verdict).mean()) if len(g) else math.nan
+            acc_nt = (
+                float((decided.h_verdict == decided.m_verdict).mean()) if len(decided) else math.nan
+            )
+            out.append(
+                dict(
+                    judge=judge,
+                    human_source=source,
+                    kind=kind,
+                    n=len(g),
+                    accuracy=acc,
+                    accuracy_no_ties=acc_nt,
+                    spearman=math.nan,
+                )
+            )
+        else:
+            g = g[g.h_score.notna() & g.m_score.notna()]
+            rho = float(g.h_score.rank().corr(g.m_score.rank())) if len(g) > 2 else math.nan
+            out.append(
+                dict(
+                    judge=judge,
+                    human_source=source,
+                    kind=kind,
+                    n=len(g),
+                    accuracy=math.nan,
+                    accuracy_no_ties=math.nan,
+                    spearman=rho,
+                )
+            )
+    return pd.DataFrame(out, columns=columns)
+
+
+def run_trend(
+    store: Store, judge: str | None = None, job_name: str | None = None, node_id: str = ROOT
+) -> pd.DataFrame:
+    """Per run (oldest first) × model: mean score with CI at one node: the regression trend lines."""
+    runs = RunRow.__table__
+    cols = [func.sum(_NS.c[c]).label(c) for c in _STAT_COLUMNS]
+    stmt = (
+        select(
+            runs.c.id.label("run_id"),
+            runs.c.name,
+            runs.c.job_name,
+            runs.c.started_at,
+            _NS.c.model,
+            *cols,
+        )
+        .select_from(_NS.join(runs, runs.c.id == _NS.c.run_id))
+        .where(_NS.c.node_id == node_id)
+        .group_by(runs.c.id, runs.c.name, runs.c.job_name, runs.c.started_at, _NS.c.model)
+        .order_by(runs.c.started_at)
+    )
+    if judge:
+        stmt = stmt.where(_NS.c.judge == judge)
+    if job_name:
+        stmt = stmt.where(runs.c.job_name == job_name)
+    with store.engine.connect() as conn:
+        frame = pd.DataFrame(
+            conn.execute(stmt).mappings().all(),
+            columns=["run_id", "name", "job_name", "started_at", "model", *_STAT_COLUMNS],
+        )
+    return _with_stats(frame)
+
+
+def job_names(store: Store) -> list[str]:
+    runs = RunRow.__table__
+    with store.engine.connect() as conn:
+        return sorted(n for n in conn.scalars(select(runs.c.job_name).distinct()) if n)
+
+
+# --- drill-down (core tables, indexed, limited) -----------------------------------------------
+
+
+def _node_query_ids(version: int, node_id: str):  # type: ignore[no-untyped-def]
+    return (
+        select(_QN.c.query_id)
+        .join(
+            _CLOSURE,
+            and_(_CLOSURE.c.node_id == _QN.c.node_id, _CLOSURE.c.version == _QN.c.taxonomy_version),
+        )
+        .where(_CLOSURE.c.version == version, _CLOSURE.c.ancestor == node_id)
+    )
+
+
+def node_queries(
+    store: Store, node_id: str, filters: Filters = Filters(), limit: int = 50
+) -> pd.DataFrame:
+    """Up to ``limit`` queries of a node with each model's mean score on them (wide frame)."""
+    version = summary_version(store)
+    ids_stmt = _node_query_ids(version, node_id).distinct().order_by(_QN.c.query_id).limit(limit)
+    with store.engine.connect() as conn:
+        ids = list(conn.scalars(ids_stmt))
+        if not ids:
+            return pd.DataFrame(columns=["query_id", "text"])
+        texts = dict(
+            conn.execute(select(QueryRow.id, QueryRow.text).where(QueryRow.id.in_(ids))).all()
+        )
+        stmt = (
+            select(_J.c.query_id, _J.c.model, func.avg(_J.c.score).label("score"))
+            .where(
+                _J.c.query_id.in_(ids),
+                _J.c.status == "ok",
+                _J.c.score.isnot(None),
+                _J.c.kind != "pairwise",
+            )
+            .group_by(_J.c.query_id, _J.c.model)
+        )
+        if filters.judge:
+            stmt = stmt.where(_J.c.judge == filters.judge)
+        scores = pd.DataFrame(
+            conn.execute(stmt).mappings().all(), columns=["query_id", "model", "score"]
+        )
+    frame = pd.DataFrame({"query_id": ids, "text": [texts.get(i, "") for i in ids]})
+    if not scores.empty:
+        wide = scores.pivot_table(index="query_id", columns="model", values="score").reset_index()
+        frame = frame.merge(wide, on="query_id", how="left")
+    return frame
+
+
+def worst_queries(
+    store: Store, node_id: str, model: str, filters: Filters = Filters(), limit: int = 5
+) -> pd.DataFrame:
+    """The model's lowest-scored queries under a node: the evidence behind a weakness."""
+    version = summary_version(store)
+    members = _node_query_ids(version, node_id).distinct().subquery("members")
+    stmt = (
+        select(_J.c.query_id, QueryRow.text, _J.c.score, _J.c.judge)
+        .select_from(
+            _J.join(members, members.c.query_id == _J.c.query_id).join(
+                QueryRow, QueryRow.id == _J.c.query_id
+            )
+        )
+        .where(_J.c.model == model, _J.c.status == "ok", _J.c.score.isnot(None))
+        .order_by(_J.c.score, _J.c.query_id)
+        .limit(limit)
+    )
+    if filters.judge:
+        stmt = stmt.where(_J.c.judge == filters.judge)
+    with store.engine.connect() as conn:
+        return pd.DataFrame(
+            conn.execute(stmt).mappings().all(), columns=["query_id", "text", "score", "judge"]
+        )
+
+
+def query_detail(store: Store, query_id: str) -> dict[str, Any] | None:
+    """A query with every model's responses and every judgment of them (criteria, raw replies, flags)."""
+    with store.engine.connect() as conn:
+        q = conn.execute(select(QueryRow).where(QueryRow.id == query_id)).mappings().first()
+        if q is None:
+            return None
+        responses = [
+            dict(r)
+            for r in conn.execute(
+                select(_R).where(_R.c.query_id == query_id).order_by(_R.c.model)
+            ).mappings()
+        ]
+        judgments = [
+            dict(r)
+            for r in conn.execute(
+                select(_J)
+                .where(_J.c.query_id == query_id)
+                .order_by(_J.c.model, _J.c.judge, _J.c.kind)
+            ).mappings()
+        ]
+    by_response: dict[str | None, list[dict[str, Any]]] = {}
+    for j in judgments:
+        by_response.setdefault(j["response_id"], []).append(j)
+        if j.get("response_b_id"):
+            by_response.setdefault(j["response_b_id"], []).append(j)
+    for r in responses:
+        r["simulated"] = is_simulated(r["model"])
+        r["judgments"] = by_response.get(r["id"], [])
+    return dict(
+        id=q["id"],
+        text=q["text"],
+        reference=q["reference"],
+        source=q["source"],
+        node_ids=list(q["node_ids"] or []),
+        responses=responses,
+        judgments=judgments,
+    )
