@@ -22,6 +22,17 @@ if TYPE_CHECKING:
 
 
 @dataclass
+class SimReply:
+    """A handler's reply with extras: ``option_logprobs`` gives the log-probabilities of the
+    option tokens (e.g. ``{"A": -0.1, "B": -2.4}``) at the decision token, returned as its
+    ``top_logprobs`` when the caller asks for logprobs (soft scoring)."""
+
+    text: str
+    option_logprobs: dict[str, float] | None = None
+    finish_reason: str | None = None
+
+
+@dataclass
 class TaskContext:
     model: str
     prompt: str  # all message contents joined, system first
@@ -29,6 +40,9 @@ class TaskContext:
     profile: Profile
     rng: random.Random
     params: dict[str, Any] = field(default_factory=dict)
+    # set by ``shape`` when the reply was cut short (finish_reason "length") or malformed
+    finish_reason: str = "stop"
+    faults: list[str] = field(default_factory=list)
 
     # --- what the simulated reader can judge from visible text -----------------------------
     def domain_of(self, text: str) -> str:
@@ -48,6 +62,42 @@ class TaskContext:
 
         return assess(query, answer, reference=reference, judge=self.profile, rng=self.rng)
 
+    def compare(
+        self, query: str, answer_a: str, answer_b: str, reference: str | None = None
+    ) -> float:
+        """Probability (0..1) that this judge prefers ``answer_a`` (shown first) to
+        ``answer_b``: both read as in ``assess``, plus the profile's first-position bias."""
+        from judgebench.sim.assess import compare
+
+        return compare(query, answer_a, answer_b, reference, judge=self.profile, rng=self.rng)
+
+    def prefer(
+        self,
+        query: str,
+        answer_a: str,
+        answer_b: str,
+        reference: str | None = None,
+        tie_margin: float = 0.1,
+    ) -> tuple[str, dict[str, float]]:
+        """A pairwise verdict ("A", "B" or "tie") and log-probabilities over the options."""
+        import math
+
+        p_a = self.compare(query, answer_a, answer_b, reference)
+        p_tie = max(0.02, 0.3 - abs(p_a - 0.5))  # close calls put mass on a tie
+        p_a_, p_b_ = p_a * (1 - p_tie), (1 - p_a) * (1 - p_tie)
+        probs = {"A": p_a_, "B": p_b_, "tie": p_tie}
+        verdict = "tie" if abs(p_a - 0.5) < tie_margin / 2 else ("A" if p_a > 0.5 else "B")
+        return verdict, {k: math.log(max(v, 1e-9)) for k, v in probs.items()}
+
+    def chance(self, rate_name: str) -> bool:
+        """True at the profile's rate ``rate_name`` (e.g. "weights_off", "numbering_gap"):
+        for content faults a handler applies itself."""
+        return self.rng.random() < float(getattr(self.profile.shapes, rate_name))
+
+    def score_on(self, quality: float, lo: int = 1, hi: int = 10) -> int:
+        """Map a quality in [0, 1] to an integer score on ``lo..hi``."""
+        return max(lo, min(hi, round(lo + quality * (hi - lo))))
+
     def answer(self, query: str) -> str:
         """An ordinary answer to ``query`` at this model's skill for its domain."""
         from judgebench.sim.answer import write_answer
@@ -59,12 +109,16 @@ class TaskContext:
         """Write ``payload`` in format ``fmt`` ("json", "tag:<name>", "score_brackets",
         "score_line", "verdict_brackets", "lines") the way real models reply, with this
         profile's rates of preambles, ``<think>`` blocks, fences, malformed and hedged replies."""
-        from judgebench.sim.shapes import shape
+        from judgebench.sim.shapes import render
 
-        return shape(payload, fmt, profile=self.profile, rng=self.rng, **kw)
+        shaped = render(payload, fmt, profile=self.profile, rng=self.rng, **kw)
+        self.faults.extend(shaped.faults)
+        if shaped.finish_reason != "stop":
+            self.finish_reason = shaped.finish_reason
+        return shaped.text
 
 
-Handler = Callable[[TaskContext], str]
+Handler = Callable[[TaskContext], "str | SimReply"]
 
 
 @dataclass(frozen=True)
@@ -78,7 +132,9 @@ class Task:
 _TASKS: list[Task] = []
 
 
-def sim_task(name: str, detect: Callable[[str], bool], priority: int = 0) -> Callable[[Handler], Handler]:
+def sim_task(
+    name: str, detect: Callable[[str], bool], priority: int = 0
+) -> Callable[[Handler], Handler]:
     """Register a handler for prompts where ``detect(prompt)`` is true (highest priority wins)."""
 
     def register(fn: Handler) -> Handler:

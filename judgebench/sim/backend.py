@@ -1,0 +1,246 @@
+"""``SimBackend``: the in-process simulated provider behind every ``sim/<profile>`` model.
+
+Chat: the messages are joined (system first) and read; a judgebench task prompt goes to its
+registered handler (``judgebench.sim.tasks``), anything else gets an ordinary answer to the last
+user message at the profile's skill. Text completions (``prompt=``) continue the text and, with
+``echo=True`` and ``logprobs=k``, return the prompt's per-token log-probabilities from the
+reading model in ``judgebench.sim.lm``.
+
+Deterministic: the randomness is seeded by (model, request content) and, when
+``temperature > 0``, also by ``seed``, ``temperature`` and ``sample_index``; at temperature 0
+the same request always gets the same reply. Usage counts come from the tokenizer
+approximation in ``judgebench.sim.text``; cost from the profile's prices.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import Any
+
+from judgebench.errors import ConfigError
+from judgebench.llm.types import BadRequestError, Completion, Message, TokenLogprob
+from judgebench.records import Usage
+from judgebench.sim import lm
+from judgebench.sim.answer import write_answer
+from judgebench.sim.profiles import Profile, load_profile
+from judgebench.sim.tasks import SimReply, TaskContext, find_task
+from judgebench.sim.text import count_tokens, stable_seed, tokenize
+
+# Per-message framing tokens, as chat formats add them (role markers, separators).
+TOKENS_PER_MESSAGE = 4
+DEFAULT_TEXT_MAX_TOKENS = 16  # the OpenAI completions API default
+
+
+def message_text(message: Message) -> str:
+    """A message's visible text; multi-part contents keep their text parts."""
+    content = message.get("content")
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            str(part.get("text", ""))
+            for part in content
+            if isinstance(part, dict) and part.get("type", "text") == "text"
+        )
+    raise BadRequestError(
+        f"message content must be a string or a list of parts, got {type(content).__name__}",
+        status=400,
+    )
+
+
+def join_messages(messages: list[Message]) -> str:
+    system = [message_text(m) for m in messages if m.get("role") == "system"]
+    rest = [message_text(m) for m in messages if m.get("role") != "system"]
+    return "\n\n".join(t for t in (*system, *rest) if t)
+
+
+def last_user_text(messages: list[Message]) -> str:
+    for message in reversed(messages):
+        if message.get("role", "user") == "user":
+            return message_text(message)
+    return join_messages(messages)
+
+
+def _temperature(params: dict[str, Any]) -> float:
+    value = params.get("temperature")
+    try:
+        return max(0.0, float(value)) if value is not None else 0.0
+    except (TypeError, ValueError):
+        raise BadRequestError(f"temperature must be a number, got {value!r}", status=400) from None
+
+
+def _max_tokens(params: dict[str, Any], default: int | None) -> int | None:
+    value = params.get("max_tokens", params.get("max_completion_tokens", default))
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BadRequestError(
+            f"max_tokens must be a non-negative integer, got {value!r}", status=400
+        )
+    return value
+
+
+def request_rng(model: str, content: str, params: dict[str, Any], kind: str) -> random.Random:
+    temperature = _temperature(params)
+    if temperature > 0:
+        key = stable_seed(
+            kind,
+            model,
+            content,
+            params.get("seed"),
+            round(temperature, 4),
+            params.get("sample_index", 0),
+        )
+    else:
+        key = stable_seed(kind, model, content)
+    return random.Random(key)
+
+
+def _cut(text: str, max_tokens: int | None) -> tuple[str, bool]:
+    if max_tokens is None:
+        return text, False
+    tokens = tokenize(text)
+    if len(tokens) <= max_tokens:
+        return text, False
+    return "".join(tokens[:max_tokens]), True
+
+
+class SimBackend:
+    """The simulated provider. ``complete`` is the gateway's backend protocol; ``complete_now``
+    is the same call without ``await`` (the sim-server and benchmarks use it)."""
+
+    def profile(self, model: str) -> Profile:
+        try:
+            return load_profile(model)
+        except ConfigError as exc:
+            raise BadRequestError(str(exc), status=404) from None
+
+    async def complete(
+        self, model: str, messages: list[Message] | None, prompt: str | None, params: dict[str, Any]
+    ) -> Completion:
+        return self.complete_now(model, messages, prompt, params)
+
+    def complete_now(
+        self,
+        model: str,
+        messages: list[Message] | None,
+        prompt: str | None,
+        params: dict[str, Any] | None = None,
+    ) -> Completion:
+        params = dict(params or {})
+        profile = self.profile(model)
+        if prompt is not None:
+            return self._text(model, profile, prompt, params)
+        if not messages:
+            raise BadRequestError("a chat completion needs at least one message", status=400)
+        return self._chat(model, profile, messages, params)
+
+    # --- chat ----------------------------------------------------------------------------------
+    def _chat(
+        self, model: str, profile: Profile, messages: list[Message], params: dict[str, Any]
+    ) -> Completion:
+        text = join_messages(messages)
+        rng = request_rng(model, text, params, "chat")
+        task = find_task(text)
+        option_logprobs: dict[str, float] | None = None
+        finish = "stop"
+        if task is not None:
+            from judgebench.prompts import unfence
+
+            ctx = TaskContext(
+                model=model,
+                prompt=text,
+                blocks=unfence(text),
+                profile=profile,
+                rng=rng,
+                params=params,
+            )
+            reply = task.handle(ctx)
+            if isinstance(reply, SimReply):
+                option_logprobs = reply.option_logprobs
+                finish = reply.finish_reason or ctx.finish_reason
+                reply_text = reply.text
+            else:
+                reply_text = str(reply)
+                finish = ctx.finish_reason
+        else:
+            spread = 0.08 + 0.12 * min(_temperature(params), 2.0)
+            reply_text = write_answer(last_user_text(messages), profile, rng, spread=spread)
+        reply_text, cut = _cut(reply_text, _max_tokens(params, None))
+        if cut:
+            finish = "length"
+        prompt_tokens = count_tokens(text) + TOKENS_PER_MESSAGE * len(messages) + 3
+        completion_tokens = count_tokens(reply_text)
+        logprobs = None
+        if params.get("logprobs"):
+            top_k = int(params.get("top_logprobs") or 0)
+            logprobs = _chat_logprobs(text, reply_text, top_k, option_logprobs)
+        return Completion(
+            model=model,
+            text=reply_text,
+            finish_reason=finish,
+            usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens),
+            cost=profile.cost(prompt_tokens, completion_tokens),
+            logprobs=logprobs,
+            kind="chat",
+        )
+
+    # --- text completion -----------------------------------------------------------------------
+    def _text(
+        self, model: str, profile: Profile, prompt: str, params: dict[str, Any]
+    ) -> Completion:
+        if not isinstance(prompt, str):
+            raise BadRequestError("prompt must be a string", status=400)
+        rng = request_rng(model, prompt, params, "text")
+        max_tokens = _max_tokens(params, DEFAULT_TEXT_MAX_TOKENS)
+        continuation = "" if max_tokens == 0 else write_answer(prompt, profile, rng)
+        continuation, cut = _cut(continuation, max_tokens)
+        echo = bool(params.get("echo"))
+        k = params.get("logprobs")
+        want_logprobs = k is not None and k is not False
+        top_k = int(k) if want_logprobs and not isinstance(k, bool) else 0
+        prompt_lps: list[TokenLogprob] | None = None
+        logprobs: list[TokenLogprob] | None = None
+        if want_logprobs:
+            tokens = tokenize(prompt) + tokenize(continuation)
+            n_prompt = len(tokenize(prompt))
+            scored = lm.score_tokens(tokens, 0 if echo else n_prompt, top_k)
+            if echo:
+                prompt_lps = scored[:n_prompt]
+            logprobs = scored
+        prompt_tokens = count_tokens(prompt)
+        completion_tokens = count_tokens(continuation)
+        return Completion(
+            model=model,
+            text=(prompt + continuation) if echo else continuation,
+            finish_reason="length" if cut else "stop",
+            usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens),
+            cost=profile.cost(prompt_tokens, completion_tokens),
+            logprobs=logprobs,
+            prompt_logprobs=prompt_lps,
+            kind="text",
+        )
+
+
+def _chat_logprobs(
+    prompt: str, reply: str, top_k: int, option_logprobs: dict[str, float] | None
+) -> list[TokenLogprob]:
+    """Per-token logprobs of the reply read after the prompt; the decision token (the last
+    reply token that is one of the options) carries the handler's option distribution."""
+    scored = lm.continuation_logprobs(prompt, reply, top_k)
+    if option_logprobs:
+        options = {o.strip(): lp for o, lp in option_logprobs.items()}
+        for item in reversed(scored):
+            if item.token.strip() in options:
+                chosen = item.token.strip()
+                ranked = sorted(options.items(), key=lambda kv: -kv[1])[: max(top_k, len(options))]
+                item.top_logprobs = dict(ranked)
+                item.logprob = options[chosen]
+                break
+    for item in scored:  # a generated token always has a logprob
+        if item.logprob is None:
+            item.logprob = math.log(lm.prior(item.token.strip().lower() or item.token))
+    return scored

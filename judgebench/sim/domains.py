@@ -1,0 +1,370 @@
+"""Which taxonomy domain a text belongs to, read from its words (a lexicon vote).
+
+The default taxonomy's top-level domains are exactly these six. Scores are keyword counts with
+a few strong cues (a code block, an equation, "pretend you are") weighted higher; ties and texts
+with no cue fall back to ``knowledge``, the broadest domain. Deterministic and cheap.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+DOMAINS: tuple[str, ...] = (
+    "writing",
+    "roleplay",
+    "knowledge",
+    "coding",
+    "mathematics",
+    "reasoning",
+)
+FALLBACK_DOMAIN = "knowledge"
+
+LEXICON: dict[str, frozenset[str]] = {
+    "writing": frozenset(
+        [
+            "essay",
+            "story",
+            "poem",
+            "poetry",
+            "blog",
+            "post",
+            "email",
+            "letter",
+            "article",
+            "draft",
+            "rewrite",
+            "paraphrase",
+            "summarize",
+            "summary",
+            "edit",
+            "proofread",
+            "tone",
+            "style",
+            "narrative",
+            "paragraph",
+            "headline",
+            "slogan",
+            "speech",
+            "persuasive",
+            "review",
+            "novel",
+            "chapter",
+            "lyrics",
+            "haiku",
+            "sonnet",
+            "limerick",
+            "outline",
+            "copy",
+            "caption",
+            "memo",
+            "cover",
+            "compose",
+            "creative",
+            "audience",
+            "engaging",
+            "travel",
+            "vivid",
+            "prose",
+            "wording",
+            "grammar",
+        ]
+    ),
+    "roleplay": frozenset(
+        [
+            "pretend",
+            "roleplay",
+            "role",
+            "character",
+            "persona",
+            "act",
+            "acting",
+            "imagine",
+            "you're",
+            "embody",
+            "scene",
+            "dialogue",
+            "play",
+            "playing",
+            "stay",
+            "voice",
+            "wizard",
+            "pirate",
+            "detective",
+            "knight",
+            "villain",
+            "sheriff",
+            "dragon",
+            "game",
+            "master",
+            "dungeon",
+            "fantasy",
+            "adventure",
+            "npc",
+            "quest",
+            "tavern",
+            "king",
+            "queen",
+            "captain",
+            "spaceship",
+            "alien",
+        ]
+    ),
+    "knowledge": frozenset(
+        [
+            "history",
+            "historical",
+            "science",
+            "physics",
+            "chemistry",
+            "biology",
+            "geography",
+            "economics",
+            "politics",
+            "culture",
+            "medicine",
+            "law",
+            "philosophy",
+            "country",
+            "war",
+            "century",
+            "theory",
+            "explain",
+            "causes",
+            "effects",
+            "difference",
+            "capital",
+            "planet",
+            "cell",
+            "climate",
+            "energy",
+            "evolution",
+            "definition",
+            "facts",
+            "fact",
+            "overview",
+            "describe",
+            "compare",
+            "pros",
+            "cons",
+            "impact",
+        ]
+    ),
+    "coding": frozenset(
+        [
+            "code",
+            "function",
+            "python",
+            "javascript",
+            "java",
+            "typescript",
+            "rust",
+            "golang",
+            "sql",
+            "query",
+            "database",
+            "class",
+            "method",
+            "api",
+            "bug",
+            "debug",
+            "error",
+            "exception",
+            "compile",
+            "program",
+            "script",
+            "algorithm",
+            "implement",
+            "regex",
+            "html",
+            "css",
+            "json",
+            "xml",
+            "array",
+            "dict",
+            "string",
+            "loop",
+            "recursion",
+            "refactor",
+            "test",
+            "unit",
+            "library",
+            "framework",
+            "server",
+            "endpoint",
+            "async",
+            "thread",
+            "variable",
+            "return",
+            "linux",
+            "bash",
+            "shell",
+            "git",
+            "docker",
+            "react",
+            "numpy",
+            "pandas",
+            "complexity",
+            "runtime",
+        ]
+    ),
+    "mathematics": frozenset(
+        [
+            "math",
+            "solve",
+            "equation",
+            "integral",
+            "derivative",
+            "calculate",
+            "compute",
+            "sum",
+            "product",
+            "prime",
+            "number",
+            "numbers",
+            "probability",
+            "statistics",
+            "geometry",
+            "triangle",
+            "circle",
+            "area",
+            "volume",
+            "angle",
+            "algebra",
+            "matrix",
+            "vector",
+            "proof",
+            "prove",
+            "theorem",
+            "fraction",
+            "percent",
+            "percentage",
+            "ratio",
+            "digits",
+            "divisible",
+            "factor",
+            "polynomial",
+            "root",
+            "roots",
+            "logarithm",
+            "mean",
+            "median",
+            "variance",
+            "remainder",
+            "total",
+            "bought",
+            "cost",
+            "costs",
+            "price",
+            "dollars",
+            "spent",
+            "paid",
+            "copies",
+            "interest",
+            "speed",
+            "distance",
+        ]
+    ),
+    "reasoning": frozenset(
+        [
+            "puzzle",
+            "riddle",
+            "logic",
+            "logical",
+            "deduce",
+            "deduction",
+            "infer",
+            "inference",
+            "suppose",
+            "assume",
+            "therefore",
+            "conclude",
+            "paradox",
+            "sequence",
+            "pattern",
+            "argument",
+            "fallacy",
+            "valid",
+            "premise",
+            "liar",
+            "knights",
+            "knaves",
+            "brother",
+            "sister",
+            "older",
+            "taller",
+            "faster",
+            "arrange",
+            "seat",
+            "seated",
+            "race",
+            "overtake",
+            "relationship",
+            "father",
+            "mother",
+            "statements",
+            "belong",
+            "odd",
+            "shadow",
+            "facing",
+            "clue",
+            "clues",
+            "suspect",
+        ]
+    ),
+}
+
+# Visible cues that are stronger than single words.
+_STRONG_CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
+    ("coding", re.compile(r"```|\bdef \w+\(|\bfunction\s*\w*\(|;\s*$|\w+\(\)", re.M), 3.0),
+    ("mathematics", re.compile(r"\d\s*[-+*/^=]\s*\d|\bx\s*[=+^]|\\frac|\bsqrt\b"), 2.5),
+    (
+        "mathematics",
+        re.compile(r"\$\d|\b\d+ (copies|apples|dollars|cents|hours|minutes|km|miles|people)\b"),
+        1.5,
+    ),
+    (
+        "roleplay",
+        re.compile(
+            r"\b(pretend|imagine) (you are|you're|to be)\b|\byou are an? \w+|\bact as\b|\bthe role of\b|\bpicture yourself\b",
+            re.I,
+        ),
+        3.0,
+    ),
+    (
+        "writing",
+        re.compile(
+            r"\b(write|compose|draft)\b.{0,40}\b(essay|story|poem|letter|email|blog|article|speech|song|haiku)",
+            re.I,
+        ),
+        2.0,
+    ),
+)
+_WORD_RE = re.compile(r"[a-z][a-z']+")
+
+
+@lru_cache(maxsize=8192)
+def domain_scores(text: str) -> dict[str, float]:
+    lowered = text.lower()
+    scores = dict.fromkeys(DOMAINS, 0.0)
+    for word in _WORD_RE.findall(lowered):
+        for domain, lexicon in LEXICON.items():
+            if word in lexicon:
+                scores[domain] += 1.0
+    for domain, pattern, weight in _STRONG_CUES:
+        if pattern.search(text):
+            scores[domain] += weight
+    return scores
+
+
+def domain_of(text: str) -> str:
+    """The domain with the highest lexicon score (``knowledge`` when nothing points anywhere)."""
+    scores = domain_scores(text)
+    best = max(DOMAINS, key=lambda d: (scores[d], d == FALLBACK_DOMAIN))
+    return best if scores[best] > 0 else FALLBACK_DOMAIN
+
+
+def top_domain(path_or_name: str) -> str | None:
+    """The domain a taxonomy path id (``coding/languages/python``) or domain name starts with."""
+    head = path_or_name.split("/", 1)[0].strip().lower()
+    return head if head in LEXICON else None

@@ -1,0 +1,270 @@
+"""Cheap text primitives the simulated models read and write with.
+
+A deterministic tokenizer approximation (roughly BPE-sized pieces that concatenate back to the
+text), content-term extraction, and a stable seed from any request content. Everything here is
+on the simulator's hot path, so regexes are compiled once and nothing imports heavy modules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from functools import lru_cache
+
+# Pieces of at most 8 letters or 3 digits, a leading space attached to the piece after it (as
+# BPE vocabularies do); every character of the text belongs to exactly one piece.
+_TOKEN_RE = re.compile(r" ?[^\W\d_]{1,8}| ?\d{1,3}| ?[^\w\s]|\s+(?=\s)|\s+|.", re.DOTALL)
+_WORD_RE = re.compile(r"[^\W\d_][\w'-]*[^\W_]|[^\W\d_]")
+_NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?")
+
+STOPWORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "even",
+        "ever",
+        "every",
+        "few",
+        "for",
+        "from",
+        "further",
+        "get",
+        "give",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "let",
+        "like",
+        "make",
+        "me",
+        "more",
+        "most",
+        "my",
+        "myself",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "please",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "one",
+        "two",
+        "use",
+        "using",
+        "used",
+        "want",
+        "need",
+        "write",
+        "explain",
+        "describe",
+        "tell",
+        "show",
+        "provide",
+        "give",
+        "create",
+        "find",
+        "help",
+        "keep",
+        "take",
+        "many",
+        "much",
+        "may",
+        "might",
+        "must",
+        "shall",
+        "yes",
+        "well",
+        "way",
+        "thing",
+        "things",
+        "something",
+        "anything",
+        "everything",
+        "someone",
+        "really",
+        "sure",
+        "new",
+        "good",
+        "best",
+        "better",
+        "into",
+        "via",
+        "per",
+        "etc",
+        "within",
+        "without",
+        "whether",
+        "either",
+        "neither",
+        "each",
+        "including",
+        "include",
+        "based",
+        "given",
+        "following",
+        "answer",
+        "question",
+        "response",
+    ]
+)
+
+
+def tokenize(text: str) -> list[str]:
+    """Approximate LLM tokens; ``"".join(tokenize(t)) == t``."""
+    return _TOKEN_RE.findall(text)
+
+
+def count_tokens(text: str) -> int:
+    return len(_TOKEN_RE.findall(text))
+
+
+def words(text: str) -> list[str]:
+    return _WORD_RE.findall(text.lower())
+
+
+def stem(word: str) -> str:
+    """A crude suffix stripper so that "sorting"/"sorted"/"sorts" meet (good enough to read)."""
+    for suffix in ("ations", "ation", "ings", "ing", "ies", "ed", "es", "ly", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+@lru_cache(maxsize=4096)
+def content_terms(text: str, limit: int | None = None) -> tuple[str, ...]:
+    """Distinct content words of a text (no stopwords, ≥ 3 letters), in order of appearance."""
+    seen: dict[str, None] = {}
+    for word in _WORD_RE.findall(text.lower()):
+        if len(word) < 3 or word in STOPWORDS:
+            continue
+        seen.setdefault(word, None)
+        if limit is not None and len(seen) >= limit:
+            break
+    return tuple(seen)
+
+
+def stems(text: str) -> frozenset[str]:
+    return frozenset(stem(w) for w in content_terms(text))
+
+
+def numbers(text: str) -> list[str]:
+    return _NUMBER_RE.findall(text)
+
+
+def stable_seed(*parts: object) -> int:
+    """A 64-bit seed from any parts, identical across processes (unlike ``hash``)."""
+    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def rng_for(*parts: object) -> random.Random:
+    return random.Random(stable_seed(*parts))
