@@ -3,8 +3,6 @@
 A part that adds tables puts them in its own ``db/<part>.py`` and adds one import here.
 """
 
-from judgebench.db import (
-    dashboard_summary,  # noqa: F401
-    models,  # noqa: F401
-    probes,  # noqa: F401
-)
+from judgebench.db import models  # noqa: F401
+from judgebench.db import dashboard_summary  # noqa: F401
+from judgebench.db import probes  # noqa: F401
