@@ -149,6 +149,13 @@ class Taxonomy:
             self._graft(new_id, child, mapping, old_parent=old_id)
         return new_id
 
+    def rename(self, node_id: str, name: str) -> None:
+        """Change the display name; the id stays (ids are stable, names are labels)."""
+        self._require(node_id)
+        if not name or not name.strip():
+            raise DataError(f"node {node_id!r}: empty name", where="taxonomy")
+        self.graph.nodes[node_id]["name"] = name.strip()
+
     def set_description(self, node_id: str, description: str | None) -> None:
         self._require(node_id)
         self.graph.nodes[node_id]["description"] = description or None
@@ -223,7 +230,7 @@ class Taxonomy:
         return self.children(ROOT)
 
     def depth_of(self, node_id: str) -> int:
-        return node_id.count("/") + 1
+        return node_id.count("/") + 1 if node_id else 0
 
     @property
     def depth(self) -> int:

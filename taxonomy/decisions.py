@@ -1,0 +1,95 @@
+"""The decision log: every LLM decision a taxonomy build or assignment makes, as JSONL.
+
+Each LLM attempt is one line (template name + hash, model, prompt hash, raw reply, parsed
+decision or the reason it was rejected). The line that settles a question carries
+``final: true``; a question is identified by ``key`` — a hash of the step, template hash, model
+and the inputs that define it (candidate, siblings, ...). A rerun with the same log looks the key
+up first and reuses the final decision, so a resumed build makes no repeated calls, whether or
+not the gateway's call cache survived. Transport errors are logged but never final: a resume
+asks again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from judgebench.errors import DataError
+from judgebench.records import utcnow
+
+
+@dataclass
+class Decision:
+    """What one question ended as: ``ok`` with a parsed ``value``, or ``invalid``/``error``."""
+
+    key: str
+    step: str
+    status: str  # ok | invalid | error
+    value: Any = None
+    reason: str | None = None
+    replies: list[str] = field(default_factory=list)
+    from_log: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+class DecisionLog:
+    """Append-only JSONL log (or in memory when ``path`` is None) of LLM decisions."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = Path(path) if path else None
+        self.entries: list[dict[str, Any]] = []
+        self._final: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        if self.path and self.path.exists():
+            self._read()
+
+    def _read(self) -> None:
+        assert self.path is not None
+        with self.path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, 1):
+                if not line.strip():
+                    continue
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError:
+                    # the last line of an interrupted run may be cut short; anything else is damage
+                    if handle.readline() == "":
+                        break
+                    raise DataError(f"line {number} is not JSON", where=str(self.path)) from None
+                self.entries.append(entry)
+                if entry.get("final"):
+                    self._final[entry["key"]] = entry
+
+    def final(self, key: str) -> dict[str, Any] | None:
+        return self._final.get(key)
+
+    def append(self, entry: dict[str, Any]) -> None:
+        entry = {"ts": utcnow().isoformat(), **entry}
+        with self._lock:
+            self.entries.append(entry)
+            if entry.get("final"):
+                self._final[entry["key"]] = entry
+            if self.path is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with self.path.open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+                    handle.flush()
+                    os.fsync(handle.fileno())
+
+    def finals(self, step: str | None = None) -> list[dict[str, Any]]:
+        return [e for e in self._final.values() if step is None or e.get("step") == step]
+
+    def summary(self) -> dict[str, dict[str, int]]:
+        """Counts of final decisions by step and status (for reports and the CLI)."""
+        out: dict[str, dict[str, int]] = {}
+        for entry in self._final.values():
+            by_status = out.setdefault(entry["step"], {})
+            by_status[entry["status"]] = by_status.get(entry["status"], 0) + 1
+        return out
