@@ -1,62 +1,648 @@
 """The gateway: one async entry point for every LLM call judgebench makes.
 
-Routing by model name: ``sim/<profile>`` goes to the in-process simulated provider,
-``scripted/<name>`` to a scripted backend (tests), anything with an ``api_base`` to the direct
-OpenAI-compatible client, and every other name to litellm.
+Routing by model name (first match wins):
 
-FOUNDATION SKELETON: retries, adaptive concurrency, the persistent cache, accounting and the
-HTTP backends are added by the gateway work; the public signatures below are the contract.
+1. a backend registered for the name's prefix (``scripted/…`` in tests);
+2. a model whose settings (or call params) give an ``api_base``: the direct OpenAI-compatible
+   client (``backend: litellm`` in its settings sends it through litellm instead);
+3. ``sim/<profile>``: the in-process simulated provider;
+4. anything else: litellm (imported on first use).
+
+Around every backend call: the call cache (hits cost nothing), budget caps (checked before the
+call), a rate limiter and an adaptive concurrency limit per model, a timeout, and retries with
+backoff on 429 / 5xx / timeouts / connection errors / unusable bodies. Every call ends as a
+:class:`Completion` or a raised :class:`LLMError` whose message is the reason.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Sequence
+import weakref
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from judgebench.llm.types import Backend, Completion, Message
+from judgebench.config import ModelSettings, Settings, load_settings
+from judgebench.llm.accounting import (
+    DEFAULT_COMPLETION_ESTIMATE,
+    Account,
+    Budget,
+    Reservation,
+    estimate_prompt_tokens,
+    price_cost,
+)
+from judgebench.llm.cache import CacheEntry, CallCache, cache_key, generation_params, is_cacheable
+from judgebench.llm.limits import AdaptiveConcurrency, RateLimiter, RetryPolicy
+from judgebench.llm.secrets import redact, register_secret
+from judgebench.llm.types import (
+    Backend,
+    BudgetExceeded,
+    Completion,
+    LLMError,
+    Message,
+    RateLimitError,
+    TimeoutError_,
+)
 
 T = TypeVar("T")
+log = logging.getLogger("judgebench.llm")
+
+_FLUSH_ROWS = 256
+_FLUSH_SECONDS = 0.5
+
+
+@dataclass
+class LLMRequest:
+    """One call for :meth:`Gateway.complete_many`: chat when ``messages`` is set, else text."""
+
+    model: str
+    messages: list[Message] | None = None
+    prompt: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def coerce(cls, item: Any) -> LLMRequest:
+        if isinstance(item, LLMRequest):
+            return item
+        if isinstance(item, dict):
+            data = dict(item)
+            model = data.pop("model")
+            messages = data.pop("messages", None)
+            prompt = data.pop("prompt", None)
+            params = {**data.pop("params", {}), **data}
+            return cls(model, messages, prompt, params)
+        if isinstance(item, tuple) and len(item) in (2, 3):
+            model, messages, *rest = item
+            return cls(model, list(messages), None, dict(rest[0]) if rest else {})
+        raise TypeError(f"cannot make an LLM request from {type(item).__name__}")
+
+
+@dataclass
+class _Route:
+    label: str  # registered | direct | litellm | sim
+    backend: Backend
+    settings: ModelSettings
+    concurrency: AdaptiveConcurrency
+    rate: RateLimiter | None
+    retry: RetryPolicy
+    prices: tuple[float, float] | None
+    completion_tokens_seen: int = 0
+    completions_seen: int = 0
+
+    def completion_estimate(self) -> int:
+        if self.completions_seen:
+            return max(1, round(self.completion_tokens_seen / self.completions_seen))
+        return DEFAULT_COMPLETION_ESTIMATE
+
+
+_LIVE: weakref.WeakSet[Gateway] = weakref.WeakSet()
 
 
 class Gateway:
-    def __init__(self, backends: dict[str, Backend] | None = None) -> None:
-        self._backends: dict[str, Backend] = dict(backends or {})
-        self.calls_made = 0
-        self.cache_hits = 0
+    """Routes, limits, retries, caches and accounts LLM calls.
 
+    ``cache``: a :class:`~judgebench.llm.cache.CallCache` (``MemoryCallCache()`` in-process,
+    ``judgebench.db.callcache.SQLCallCache(store)`` persistent) or None for no caching.
+    ``settings``: the model registry (default: :func:`judgebench.config.load_settings`).
+    ``budget``: caps for the gateway's whole life (per-run caps: :meth:`account`).
+    """
+
+    def __init__(
+        self,
+        backends: dict[str, Backend] | None = None,
+        *,
+        settings: Settings | None = None,
+        cache: CallCache | None = None,
+        budget: Budget | None = None,
+    ) -> None:
+        self._backends: dict[str, Backend] = dict(backends or {})
+        self.settings = settings if settings is not None else load_settings()
+        self.cache = cache if self.settings.cache else None
+        if budget is None:
+            b = self.settings.budget
+            budget = Budget(max_cost=b.max_cost, max_tokens=b.max_tokens, max_calls=b.max_calls)
+        self.stats = Account("gateway", budget)
+        self._routes: dict[tuple[str, str | None, str | None], _Route] = {}
+        self._limits: dict[str, tuple[AdaptiveConcurrency, RateLimiter | None]] = {}
+        self._accounts: contextvars.ContextVar[tuple[Account, ...]] = contextvars.ContextVar(
+            f"judgebench_accounts_{id(self)}", default=()
+        )
+        self._in_flight = 0
+        self._pending: dict[str, CacheEntry] = {}
+        self._pending_hits: Counter[str] = Counter()
+        self._last_flush = time.monotonic()
+        self._lookups: dict[asyncio.AbstractEventLoop, list[tuple[str, asyncio.Future[Any]]]] = {}
+        self._leaders: dict[str, asyncio.Future[Completion]] = {}
+        self._lock = threading.RLock()  # guards pending writes when loops in threads share us
+        self.cache_write_errors = 0
+        _LIVE.add(self)
+
+    def __repr__(self) -> str:
+        return f"Gateway(routes={sorted({k[0] for k in self._routes})}, cache={type(self.cache).__name__})"
+
+    # --- counters kept from the first contract ----------------------------------------------
+    @property
+    def calls_made(self) -> int:
+        return self.stats.calls
+
+    @property
+    def cache_hits(self) -> int:
+        return self.stats.cache_hits
+
+    # --- routing ------------------------------------------------------------------------------
     def register_backend(self, prefix: str, backend: Backend) -> None:
         """Route every model named ``<prefix>/...`` to ``backend``."""
         self._backends[prefix] = backend
+        for key in [k for k in self._routes if k[0].split("/", 1)[0] == prefix]:
+            del self._routes[key]
 
-    def _backend_for(self, model: str) -> Backend:
+    def _route(self, model: str, api_base: str | None = None, api_key: str | None = None) -> _Route:
+        key = (model, api_base, api_key)
+        route = self._routes.get(key)
+        if route is not None:
+            return route
+        overrides: dict[str, Any] = {}
+        if api_base is not None:
+            overrides["api_base"] = api_base
+        if api_key is not None:
+            register_secret(api_key)
+            overrides["api_key"] = api_key
+        cfg = self.settings.model(model, overrides)
         prefix = model.split("/", 1)[0]
+        backend: Backend
+        prices = cfg.prices
         if prefix in self._backends:
-            return self._backends[prefix]
-        if prefix == "sim":
-            from judgebench.sim import SimBackend
+            label, backend = "registered", self._backends[prefix]
+        elif cfg.api_base and cfg.backend != "litellm":
+            from judgebench.llm.openai_compat import OpenAICompatBackend
 
-            backend: Backend = SimBackend()
-            self._backends["sim"] = backend
-            return backend
-        raise ValueError(f"no backend for model {model!r}")
+            label, backend = (
+                "direct",
+                OpenAICompatBackend(cfg.api_base, cfg.resolved_api_key(), cfg.wire_model),
+            )
+        elif prefix == "sim" and not cfg.api_base:
+            backend = self._backends.get("sim") or _make_sim_backend()
+            self._backends.setdefault("sim", backend)
+            label = "sim"
+        else:
+            from judgebench.llm.litellm_backend import LiteLLMBackend, litellm_prices
 
+            label = "litellm"
+            backend = LiteLLMBackend(cfg.api_base, cfg.resolved_api_key(), cfg.wire_model)
+            if prices is None and not cfg.api_base:
+                prices = litellm_prices(cfg.wire_model or model)
+        if prices is None:
+            prices = _backend_prices(backend, model)
+        if model not in self._limits:
+            rate = (
+                RateLimiter(cfg.rate_limit_per_s, burst=max(1, int(cfg.rate_limit_per_s)))
+                if cfg.rate_limit_per_s
+                else None
+            )
+            self._limits[model] = (
+                AdaptiveConcurrency(cfg.max_concurrency, cfg.min_concurrency),
+                rate,
+            )
+        concurrency, rate = self._limits[model]
+        retry = RetryPolicy(
+            cfg.max_retries, cfg.backoff_base_s, cfg.backoff_max_s, cfg.max_retry_after_s
+        )
+        route = _Route(label, backend, cfg, concurrency, rate, retry, prices)
+        self._routes[key] = route
+        return route
+
+    def concurrency_of(self, model: str) -> AdaptiveConcurrency:
+        """The adaptive limiter of ``model`` (created on first use)."""
+        return self._route(model).concurrency
+
+    # --- accounting ---------------------------------------------------------------------------
+    @contextmanager
+    def account(self, name: str = "run", budget: Budget | None = None) -> Iterator[Account]:
+        """Charge every call made inside this block (this task and tasks it starts) to a new
+        :class:`Account`, whose ``budget`` is checked before each call."""
+        acct = Account(name, budget or Budget())
+        token = self._accounts.set((*self._accounts.get(), acct))
+        try:
+            yield acct
+        finally:
+            self._accounts.reset(token)
+
+    # --- the calls ----------------------------------------------------------------------------
     async def complete(self, model: str, messages: list[Message], **params: Any) -> Completion:
-        start = time.perf_counter()
-        completion = await self._backend_for(model).complete(model, messages, None, params)
-        self.calls_made += 1
-        if not completion.latency_s:
-            completion.latency_s = time.perf_counter() - start
-        return completion
+        """A chat completion. Params are sent as given (``temperature``, ``max_tokens``,
+        ``logprobs``, ``top_logprobs`` ...), except the gateway's own: ``sample_index`` (cache
+        identity of a sampled call), ``cache=False``, ``timeout``, ``api_base``, ``api_key``."""
+        return await self._call(model, "chat", messages, None, params)
 
     async def complete_text(self, model: str, prompt: str, **params: Any) -> Completion:
         """Text completion (``/v1/completions``), e.g. with ``echo=True, logprobs=1`` for TRLM."""
-        completion = await self._backend_for(model).complete(model, None, prompt, params)
-        self.calls_made += 1
+        return await self._call(model, "text", None, prompt, params)
+
+    async def _call(
+        self,
+        model: str,
+        kind: str,
+        messages: list[Message] | None,
+        prompt: str | None,
+        params: dict[str, Any],
+    ) -> Completion:
+        params = dict(params)
+        api_base = params.pop("api_base", None) or params.pop("base_url", None)
+        api_key = params.pop("api_key", None)
+        timeout = params.pop("timeout", None)
+        use_cache = params.pop("cache", True)
+        sample_index = params.pop("sample_index", None)
+        route = self._route(model, api_base, api_key)
+        if route.settings.params:
+            params = {**route.settings.params, **params}
+        if route.label in ("sim", "registered") and sample_index is not None:
+            params["sample_index"] = sample_index  # in-process backends may vary samples by it
+
+        key = None
+        if self.cache is not None and use_cache and is_cacheable(params, sample_index):
+            key = cache_key(model, kind, messages, prompt, params, sample_index)
+            while True:
+                hit = await self._lookup(key)
+                if hit is not None:
+                    return self._served_from_cache(key, hit)
+                leader = self._leaders.get(key)
+                if leader is None or leader.get_loop() is not asyncio.get_running_loop():
+                    break
+                try:  # the same request is in flight: share its result instead of calling again
+                    await asyncio.shield(leader)
+                except asyncio.CancelledError:
+                    if not leader.cancelled():
+                        raise
+                except LLMError:
+                    raise
+                # the leader finished (cached now) or was cancelled: look again
+
+        accounts = (self.stats, *self._accounts.get())
+        reservations = self._reserve(accounts, route, model, messages, prompt, params)
+        leader_future: asyncio.Future[Completion] | None = None
+        if key is not None:
+            leader_future = asyncio.get_running_loop().create_future()
+            self._leaders[key] = leader_future
+        self._in_flight += 1
+        try:
+            completion = await self._attempts(route, model, messages, prompt, params, timeout)
+        except LLMError as exc:
+            for acct in accounts:
+                acct.errors += 1
+            if leader_future is not None and not leader_future.done():
+                leader_future.set_exception(exc)
+                leader_future.exception()  # retrieved: followers re-raise it themselves
+            raise
+        except BaseException:
+            if leader_future is not None and not leader_future.done():
+                leader_future.cancel()  # followers see it and make the call themselves
+            raise
+        finally:
+            self._in_flight -= 1
+            for acct, reservation in reservations:
+                acct.release(reservation)
+            if key is not None and self._leaders.get(key) is leader_future:
+                del self._leaders[key]
+
+        usage = completion.usage
+        cost = price_cost(route.prices, usage.prompt_tokens, usage.completion_tokens)
+        if cost is None:
+            cost = completion.cost  # a backend that knows its own price (e.g. simulated profiles)
+        completion.cost = cost
+        route.completions_seen += 1
+        route.completion_tokens_seen += usage.completion_tokens
+        for acct in accounts:
+            acct.charge(usage.prompt_tokens, usage.completion_tokens, cost)
+        if key is not None:
+            entry = CacheEntry(
+                key=key,
+                model=model,
+                request={
+                    "kind": kind,
+                    "messages": messages,
+                    "prompt": prompt,
+                    "params": generation_params(params),
+                    "sample_index": sample_index,
+                },
+                response=completion.model_dump(mode="json"),
+                prompt_tokens=usage.prompt_tokens,
+                completion_tokens=usage.completion_tokens,
+                cost=cost,
+                latency_s=completion.latency_s,
+            )
+            with self._lock:
+                self._pending[key] = entry
+            assert leader_future is not None
+            if not leader_future.done():
+                leader_future.set_result(completion)
+        self._maybe_flush()
         return completion
 
+    def _reserve(
+        self,
+        accounts: Sequence[Account],
+        route: _Route,
+        model: str,
+        messages: list[Message] | None,
+        prompt: str | None,
+        params: dict[str, Any],
+    ) -> list[tuple[Account, Reservation]]:
+        if not any(
+            a.budget.max_calls is not None
+            or a.budget.max_tokens is not None
+            or a.budget.max_cost is not None
+            for a in accounts
+        ):
+            return []
+        prompt_tokens = estimate_prompt_tokens(messages, prompt)
+        completion_tokens = int(
+            params.get("max_tokens")
+            or params.get("max_completion_tokens")
+            or route.completion_estimate()
+        )
+        cost = price_cost(route.prices, prompt_tokens, completion_tokens)
+        done: list[tuple[Account, Reservation]] = []
+        try:
+            for acct in accounts:
+                done.append((acct, acct.reserve(model, prompt_tokens + completion_tokens, cost)))
+        except BudgetExceeded:
+            for acct, reservation in done:
+                acct.release(reservation)
+            raise
+        return done
+
+    async def _attempts(
+        self,
+        route: _Route,
+        model: str,
+        messages: list[Message] | None,
+        prompt: str | None,
+        params: dict[str, Any],
+        timeout: float | None,
+    ) -> Completion:
+        limit_s = float(timeout) if timeout is not None else route.settings.timeout_s
+        started = time.perf_counter()
+        attempt = 0
+        while True:
+            if route.rate is not None:
+                await route.rate.acquire()
+            await route.concurrency.acquire()
+            error: LLMError
+            try:
+                async with asyncio.timeout(limit_s):
+                    completion = await route.backend.complete(model, messages, prompt, params)
+            except LLMError as exc:
+                error = exc
+            except TimeoutError:
+                error = TimeoutError_(
+                    f"{model}: no complete reply within {limit_s:g}s", model=model
+                )
+            except Exception as exc:  # a backend bug or an unmapped client error: not retried
+                error = LLMError(
+                    f"{model}: {route.label} backend failed: {type(exc).__name__}: {exc}",
+                    model=model,
+                )
+            else:
+                route.concurrency.on_success()
+                if not completion.latency_s:
+                    completion.latency_s = time.perf_counter() - started
+                return completion
+            finally:
+                route.concurrency.release()
+
+            if isinstance(error, RateLimitError):
+                route.concurrency.on_rate_limited(error.retry_after)
+            error.attempts = attempt + 1
+            error.model = error.model or model
+            if not error.retryable or attempt >= route.retry.max_retries:
+                log.warning("%s: giving up after %d attempt(s): %s", model, attempt + 1, error)
+                raise error
+            delay = route.retry.delay(attempt, error.retry_after)
+            log.info(
+                "%s: attempt %d failed (%s); retrying in %.2fs", model, attempt + 1, error, delay
+            )
+            await asyncio.sleep(delay)
+            attempt += 1
+
+    # --- cache plumbing -----------------------------------------------------------------------
+    async def _lookup(self, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            pending = self._pending.get(key)
+        if pending is not None:
+            return pending.response
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        queue = self._lookups.setdefault(loop, [])
+        queue.append((key, future))
+        if len(queue) == 1:  # first of this tick: look every key queued this tick up at once
+            loop.call_soon(self._run_lookups, loop)
+        result: dict[str, Any] | None = await future
+        return result
+
+    def _run_lookups(self, loop: asyncio.AbstractEventLoop) -> None:
+        batch = self._lookups.pop(loop, [])
+        if not batch:
+            return
+        assert self.cache is not None
+        try:
+            found = self.cache.get_many(sorted({k for k, _ in batch}))
+        except Exception as exc:  # a broken cache must not fail calls: treat as misses
+            log.warning("call cache lookup failed (treated as misses): %s", redact(exc))
+            found = {}
+        for key, future in batch:
+            if not future.done():
+                future.set_result(found.get(key))
+
+    def _served_from_cache(self, key: str, response: dict[str, Any]) -> Completion:
+        completion = Completion.model_validate(response)
+        completion.cached = True
+        completion.cost = 0.0
+        completion.latency_s = 0.0
+        for acct in (self.stats, *self._accounts.get()):
+            acct.cache_hits += 1
+        with self._lock:
+            self._pending_hits[key] += 1
+        self._maybe_flush()
+        return completion
+
+    def _maybe_flush(self) -> None:
+        if self.cache is None or not (self._pending or self._pending_hits):
+            return
+        # new entries are written as soon as nothing is in flight (so a sequential caller or the
+        # end of a batch persists at once) and in batches under load; hit counters only in batches
+        if (
+            (self._pending and self._in_flight == 0)
+            or len(self._pending) + len(self._pending_hits) >= _FLUSH_ROWS
+            or time.monotonic() - self._last_flush >= _FLUSH_SECONDS
+        ):
+            self.flush()
+
+    def flush(self) -> None:
+        """Write pending cache entries and hit counts now (also done when no call is in flight)."""
+        if self.cache is None:
+            return
+        with self._lock:
+            entries, self._pending = list(self._pending.values()), {}
+            hits, self._pending_hits = dict(self._pending_hits), Counter()
+            self._last_flush = time.monotonic()
+        try:
+            if entries:
+                self.cache.put_many(entries)
+            if hits:
+                self.cache.record_hits(hits)
+        except Exception as exc:
+            self.cache_write_errors += 1
+            log.warning(
+                "call cache write failed (%d entries dropped): %s", len(entries), redact(exc)
+            )
+
+    async def release_loop(self) -> None:
+        """Flush the cache and close HTTP sessions bound to the running loop."""
+        self.flush()
+        for route in list(self._routes.values()):
+            aclose = getattr(route.backend, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    async def aclose(self) -> None:
+        await self.release_loop()
+
+    # --- batches ------------------------------------------------------------------------------
+    async def complete_many(
+        self,
+        requests: Iterable[LLMRequest | dict[str, Any] | tuple[Any, ...]],
+        *,
+        progress: bool = True,
+        max_in_flight: int = 512,
+        return_exceptions: bool = True,
+        description: str = "LLM calls",
+    ) -> list[Completion | LLMError]:
+        """Run many calls; results in request order. Each is a :class:`Completion` or, with
+        ``return_exceptions`` (default), the :class:`LLMError` that ended it (its reason).
+        Per-model concurrency is still the adaptive limit; ``max_in_flight`` bounds tasks."""
+        items = [LLMRequest.coerce(r) for r in requests]
+        results: list[Completion | LLMError | None] = [None] * len(items)
+        next_index = 0
+        bar = _ProgressBar(description, len(items)) if progress and items else None
+
+        async def worker() -> None:
+            nonlocal next_index
+            while next_index < len(items):
+                i = next_index
+                next_index += 1
+                req = items[i]
+                try:
+                    if req.messages is not None:
+                        results[i] = await self.complete(req.model, req.messages, **req.params)
+                    elif req.prompt is not None:
+                        results[i] = await self.complete_text(req.model, req.prompt, **req.params)
+                    else:
+                        raise LLMError(
+                            f"{req.model}: request has neither messages nor prompt", model=req.model
+                        )
+                except LLMError as exc:
+                    results[i] = exc
+                if bar is not None:
+                    bar.advance(results[i])
+
+        try:
+            with bar if bar is not None else _nullcontext():
+                await asyncio.gather(*(worker() for _ in range(min(max_in_flight, len(items)))))
+        finally:
+            self.flush()
+        out: list[Completion | LLMError] = [r for r in results if r is not None]
+        if not return_exceptions:
+            for r in out:
+                if isinstance(r, LLMError):
+                    raise r
+        return out
+
+    def complete_many_sync(
+        self, requests: Iterable[Any], **kwargs: Any
+    ) -> list[Completion | LLMError]:
+        items = list(requests)
+        return run_sync(lambda: self.complete_many(items, **kwargs))
+
+
+class _nullcontext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+class _ProgressBar:
+    """A rich progress bar counting done calls, cache hits and errors."""
+
+    def __init__(self, description: str, total: int) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        self.hits = self.errors = 0
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("cached {task.fields[hits]} · errors {task.fields[errors]}"),
+            TimeRemainingColumn(),
+            transient=False,
+        )
+        self.task = self.progress.add_task(description, total=total, hits=0, errors=0)
+
+    def advance(self, result: Any) -> None:
+        if isinstance(result, LLMError):
+            self.errors += 1
+        elif getattr(result, "cached", False):
+            self.hits += 1
+        self.progress.update(self.task, advance=1, hits=self.hits, errors=self.errors)
+
+    def __enter__(self) -> _ProgressBar:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+
+def _make_sim_backend() -> Backend:
+    from judgebench.sim import SimBackend  # type: ignore[attr-defined]
+
+    backend: Backend = SimBackend()
+    return backend
+
+
+def _backend_prices(backend: Any, model: str) -> tuple[float, float] | None:
+    """Prices a backend knows (``backend.prices(model) -> (in, out)`` USD per token), else for
+    ``sim/<profile>`` models on any route, the simulated profile's prices (per million)."""
+    prices = getattr(backend, "prices", None)
+    try:
+        if callable(prices):
+            value = prices(model)
+            if value is not None:
+                return float(value[0]), float(value[1])
+        if model.startswith("sim/"):
+            from judgebench.sim import load_profile
+
+            p = load_profile(model).prices
+            return p.input / 1e6, p.output / 1e6
+    except Exception:  # unknown model or profile: unknown price
+        return None
+    return None
+
+
+# --- the default gateway and the module-level entry points -----------------------------------
 
 _default: Gateway | None = None
 
@@ -77,6 +663,14 @@ async def complete(model: str, messages: list[Message], **params: Any) -> Comple
     return await get_gateway().complete(model, messages, **params)
 
 
+async def complete_text(model: str, prompt: str, **params: Any) -> Completion:
+    return await get_gateway().complete_text(model, prompt, **params)
+
+
+async def complete_many(requests: Iterable[Any], **kwargs: Any) -> list[Completion | LLMError]:
+    return await get_gateway().complete_many(requests, **kwargs)
+
+
 async def gather_limited(
     factories: Sequence[Callable[[], Awaitable[T]]], limit: int = 32
 ) -> list[T]:
@@ -89,20 +683,32 @@ async def gather_limited(
     return list(await asyncio.gather(*(one(f) for f in factories)))
 
 
+async def _run_and_release(coro_factory: Callable[[], Awaitable[T]]) -> T:
+    try:
+        return await coro_factory()
+    finally:
+        for gateway in list(_LIVE):
+            try:
+                await gateway.release_loop()
+            except Exception as exc:  # cleanup must not mask the result
+                log.debug("releasing gateway resources failed: %s", redact(exc))
+
+
 def run_sync(coro_factory: Callable[[], Awaitable[T]]) -> T:
     """Run a coroutine from sync code, also inside a running loop (Jupyter), without nest_asyncio.
 
-    Inside a running loop the coroutine runs on a fresh loop in a worker thread.
+    Inside a running loop the coroutine runs on a fresh loop in a worker thread. HTTP sessions
+    opened on that loop are closed and pending cache writes flushed before returning.
     """
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(coro_factory())  # type: ignore[arg-type]
+        return asyncio.run(_run_and_release(coro_factory))
     box: dict[str, Any] = {}
 
     def worker() -> None:
         try:
-            box["value"] = asyncio.run(coro_factory())  # type: ignore[arg-type]
+            box["value"] = asyncio.run(_run_and_release(coro_factory))
         except BaseException as exc:  # re-raised in the caller's thread
             box["error"] = exc
 
@@ -116,3 +722,12 @@ def run_sync(coro_factory: Callable[[], Awaitable[T]]) -> T:
 
 def complete_sync(model: str, messages: list[Message], **params: Any) -> Completion:
     return run_sync(lambda: complete(model, messages, **params))
+
+
+def complete_text_sync(model: str, prompt: str, **params: Any) -> Completion:
+    return run_sync(lambda: complete_text(model, prompt, **params))
+
+
+def complete_many_sync(requests: Iterable[Any], **kwargs: Any) -> list[Completion | LLMError]:
+    items = list(requests)
+    return run_sync(lambda: complete_many(items, **kwargs))

@@ -29,7 +29,11 @@ class ScriptedBackend:
     async def complete(
         self, model: str, messages: list[Message] | None, prompt: str | None, params: dict[str, Any]
     ) -> Completion:
-        text = prompt if prompt is not None else "\n\n".join(str(m.get("content", "")) for m in messages or [])
+        text = (
+            prompt
+            if prompt is not None
+            else "\n\n".join(str(m.get("content", "")) for m in messages or [])
+        )
         self.prompts.append(text)
         if self._responder is not None:
             reply = self._responder(text, model)
@@ -45,5 +49,7 @@ class ScriptedBackend:
             model=model,
             text=reply,
             finish_reason="stop",
-            usage=Usage(prompt_tokens=max(1, len(text) // 4), completion_tokens=max(1, len(reply) // 4)),
+            usage=Usage(
+                prompt_tokens=max(1, len(text) // 4), completion_tokens=max(1, len(reply) // 4)
+            ),
         )

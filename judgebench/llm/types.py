@@ -37,14 +37,36 @@ class Completion(BaseModel):
 
 
 class LLMError(Exception):
-    """A call that did not produce a completion. ``retryable`` drives the retry policy."""
+    """A call that did not produce a completion. ``retryable`` drives the retry policy.
+
+    The message is the reason, with any API key redacted; ``attempts`` says how many tries the
+    gateway made before giving up (set by the gateway).
+    """
 
     retryable = False
 
-    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None):
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+        model: str | None = None,
+    ):
+        from judgebench.llm.secrets import redact
+
+        super().__init__(redact(message))
         self.status = status
         self.retry_after = retry_after
+        self.model = model
+        self.attempts = 0
+
+    @property
+    def reason(self) -> str:
+        return f"{type(self).__name__}: {self.args[0] if self.args else ''}"
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r}, status={self.status})"
 
 
 class RateLimitError(LLMError):

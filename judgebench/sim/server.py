@@ -130,6 +130,7 @@ class FallbackBackend:
                 prompt_logprobs = [_pseudo_logprob(t, top_k) for t in _tokens(prompt)]
                 if prompt_logprobs:
                     prompt_logprobs[0] = TokenLogprob(token=prompt_logprobs[0].token, logprob=None)
+                logprobs = prompt_logprobs + (logprobs or [])
         return Completion(
             model=model,
             text=text,
@@ -216,8 +217,8 @@ def text_body(
         text = prompt + text
     logprobs = None
     if with_logprobs:
-        tokens = list(completion.prompt_logprobs or []) if echo else []
-        tokens += list(completion.logprobs or [])
+        # the Completion contract: with echo, ``logprobs`` covers the prompt tokens too
+        tokens = list(completion.logprobs or completion.prompt_logprobs or [])
         offsets, position = [], 0
         for t in tokens:
             offsets.append(position)
@@ -353,6 +354,15 @@ class SimServer:
             status=status, body=body, content_type="application/json", headers=headers
         )
 
+    def _backend_error(self, exc: Exception) -> Any:
+        from judgebench.llm.types import LLMError
+
+        if isinstance(exc, LLMError):
+            status = exc.status or (500 if exc.retryable else 400)
+            kind = "invalid_request_error" if 400 <= status < 500 else "server_error"
+            return self._error(status, str(exc), kind)
+        return self._error(500, f"simulator failed: {type(exc).__name__}: {exc}", "server_error")
+
     def _check_auth(self, request: Any) -> Any:
         if self._api_key is None:
             return None
@@ -471,10 +481,8 @@ class SimServer:
             completion = await self.backend.complete(
                 body["model"], body["messages"], None, self._params(body)
             )
-        except Exception as exc:  # a simulator bug must show as a 500 with its reason, not a hang
-            return self._error(
-                500, f"simulator failed: {type(exc).__name__}: {exc}", "server_error"
-            )
+        except Exception as exc:  # a simulator error must show as an HTTP error with its reason
+            return self._backend_error(exc)
         data = chat_body(completion, self._ids, bool(body.get("logprobs")))
         if fault == "empty":
             self.stats["fault_empty"] += 1
@@ -493,10 +501,8 @@ class SimServer:
         params = self._params(body)
         try:
             completion = await self.backend.complete(body["model"], None, body["prompt"], params)
-        except Exception as exc:
-            return self._error(
-                500, f"simulator failed: {type(exc).__name__}: {exc}", "server_error"
-            )
+        except Exception as exc:  # a simulator error must show as an HTTP error with its reason
+            return self._backend_error(exc)
         lp = body.get("logprobs")
         data = text_body(
             completion,
@@ -515,6 +521,10 @@ class SimServer:
 
         names: list[str] = []
         lister = getattr(self.backend, "models", None)
+        if not callable(lister) and type(self.backend).__name__ == "SimBackend":
+            from judgebench.sim import list_profiles
+
+            lister = lambda: [f"sim/{name}" for name in list_profiles()]  # noqa: E731
         if callable(lister):
             try:
                 names = list(lister())

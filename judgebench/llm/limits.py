@@ -1,0 +1,163 @@
+"""Per-model flow control: adaptive concurrency (AIMD), a request-rate limiter, retry backoff.
+
+Three small, independent pieces the gateway combines per model:
+
+- :class:`AdaptiveConcurrency` caps calls in flight. It starts at the configured maximum, halves
+  on a 429 (at most once per cool-down, so one burst of 429s is one cut), pauses every caller
+  until a server's ``Retry-After`` has passed, and grows back by about one slot per window of
+  successes (additive increase, multiplicative decrease).
+- :class:`RateLimiter` spaces call starts to at most ``rate`` per second (with a small burst).
+- :class:`RetryPolicy` says how long to wait before the next attempt: the server's
+  ``Retry-After`` when it gave one, else exponential backoff with jitter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import deque
+from dataclasses import dataclass
+
+
+class AdaptiveConcurrency:
+    def __init__(
+        self,
+        max_limit: int,
+        min_limit: int = 1,
+        *,
+        decrease: float = 0.5,
+        cooldown_s: float = 1.0,
+    ) -> None:
+        self.max_limit = max(1, max_limit)
+        self.min_limit = max(1, min(min_limit, self.max_limit))
+        self.limit = float(self.max_limit)
+        self.decrease = decrease
+        self.cooldown_s = cooldown_s
+        self.in_flight = 0
+        self.paused_until = 0.0
+        self.cuts = 0
+        self._last_cut = -1e18
+        self._waiters: deque[asyncio.Future[None]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
+
+    @property
+    def capacity(self) -> int:
+        return max(self.min_limit, int(self.limit))
+
+    def _open(self) -> bool:
+        return self.in_flight < self.capacity and time.monotonic() >= self.paused_until
+
+    async def acquire(self) -> None:
+        if not self._waiters and self._open():
+            self.in_flight += 1
+            return
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(fut)
+        self._wake()
+        try:
+            await fut
+        except asyncio.CancelledError:
+            if fut.done() and not fut.cancelled():
+                self.release()  # granted a slot just as we were cancelled: hand it on
+            else:
+                try:
+                    self._waiters.remove(fut)
+                except ValueError:
+                    pass
+            raise
+
+    def release(self) -> None:
+        self.in_flight -= 1
+        self._wake()
+
+    def on_success(self) -> None:
+        if self.limit < self.max_limit:
+            self.limit = min(float(self.max_limit), self.limit + 1.0 / max(self.limit, 1.0))
+
+    def on_rate_limited(self, retry_after: float | None = None) -> None:
+        now = time.monotonic()
+        if now - self._last_cut >= self.cooldown_s:
+            self.limit = max(float(self.min_limit), self.limit * self.decrease)
+            self._last_cut = now
+            self.cuts += 1
+        if retry_after is not None and retry_after > 0:
+            self.paused_until = max(self.paused_until, now + retry_after)
+
+    def _wake(self) -> None:
+        now = time.monotonic()
+        if now < self.paused_until:
+            if self._timer is None and self._waiters:
+                loop = asyncio.get_running_loop()
+                self._timer = loop.call_later(self.paused_until - now, self._timer_fired)
+            return
+        while self._waiters and self.in_flight < self.capacity:
+            fut = self._waiters.popleft()
+            if fut.done():
+                continue
+            self.in_flight += 1
+            fut.set_result(None)
+
+    def _timer_fired(self) -> None:
+        self._timer = None
+        self._wake()
+
+    async def __aenter__(self) -> AdaptiveConcurrency:
+        await self.acquire()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release()
+
+
+class RateLimiter:
+    """At most ``rate`` call starts per second, allowing a burst of ``burst`` at once."""
+
+    def __init__(self, rate: float, burst: int = 1) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = rate
+        self.burst = max(1, burst)
+        self._next = 0.0  # earliest start of the next call beyond the burst allowance
+
+    async def acquire(self) -> None:
+        now = time.monotonic()
+        interval = 1.0 / self.rate
+        start = max(now - (self.burst - 1) * interval, self._next)
+        self._next = start + interval
+        if start > now:
+            await asyncio.sleep(start - now)
+
+
+@dataclass
+class RetryPolicy:
+    max_retries: int = 6
+    base_s: float = 0.5
+    max_s: float = 30.0
+    max_retry_after_s: float = 120.0
+
+    def delay(self, attempt: int, retry_after: float | None = None) -> float:
+        """Seconds to wait before retry number ``attempt`` (0-based)."""
+        if retry_after is not None and retry_after >= 0:
+            # honour the server, plus a little jitter so waiting callers do not return in lockstep
+            return min(retry_after, self.max_retry_after_s) * random.uniform(1.0, 1.1)
+        ceiling = min(self.max_s, self.base_s * (2**attempt))
+        return random.uniform(ceiling / 2, ceiling)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

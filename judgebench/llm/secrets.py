@@ -1,0 +1,63 @@
+"""API keys: a registry of secret values, and redaction of them from any text.
+
+Every key the gateway reads (from the environment or a config file) is registered here, and every
+error message, log line and stored request passes through :func:`redact`, so a key never reaches
+the DB, the logs or an exception string.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_SECRETS: set[str] = set()
+# Shapes of well-known keys and auth headers, redacted even when the value was never registered.
+_PATTERNS = re.compile(
+    r"(sk-[A-Za-z0-9_\-]{6,}|(?i:bearer)\s+[A-Za-z0-9_\-\.=:/+]{6,}|(?i:api[_-]?key)[\"']?\s*[:=]\s*[\"']?[^\s\"',}]{4,})"
+)
+MASK = "***"
+
+
+def register_secret(value: str | None) -> None:
+    """Remember a secret so that :func:`redact` removes it (values shorter than 4 are ignored)."""
+    if value and len(value) >= 4:
+        _SECRETS.add(value)
+
+
+def redact(text: object) -> str:
+    """``text`` as a string with every registered secret and key-shaped token masked."""
+    out = str(text)
+    for secret in sorted(_SECRETS, key=len, reverse=True):
+        if secret in out:
+            out = out.replace(secret, MASK)
+    return _PATTERNS.sub(_mask_match, out)
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    token = match.group(0)
+    low = token.lower()
+    if low.startswith("bearer"):
+        return "Bearer " + MASK
+    if low.startswith("api"):
+        sep = max(token.find(":"), token.find("="))
+        return token[: sep + 1] + MASK
+    return MASK
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that redacts secrets from a record's final message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def install_log_redaction(*logger_names: str) -> None:
+    """Attach :class:`RedactingFilter` to the named loggers (idempotent)."""
+    for name in logger_names or ("judgebench", "LiteLLM", "litellm", "openai", "httpx", "aiohttp"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())
