@@ -1,0 +1,148 @@
+"""Seed queries: loading (JSONL, CSV, or records from the store) and sampling k per target leaf."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from judgebench.errors import DataError
+from judgebench.records import Query
+
+TEXT_FIELDS = ("text", "query", "prompt", "instruction", "question")
+NODE_FIELDS = ("node_ids", "nodes", "node", "category", "path_id")
+
+
+def load_seed_file(path: str | Path) -> list[Query]:
+    """Queries from a ``.jsonl``/``.json`` or ``.csv`` file.
+
+    Each row needs a text (one of ``text``, ``query``, ``prompt``, ``instruction``, ``question``;
+    or ``turns``, whose first entry is used); ``id`` and node ids (``node_ids`` as a list or a
+    ``;``-separated string) are optional.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("seed file not found", where=str(path))
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".json", ".ndjson"):
+        rows = list(_jsonl_rows(path))
+    elif suffix in (".csv", ".tsv"):
+        rows = list(_csv_rows(path, delimiter="\t" if suffix == ".tsv" else ","))
+    else:
+        raise DataError(
+            f"unsupported seed file type {suffix!r} (use .jsonl or .csv)", where=str(path)
+        )
+    seeds = [_seed_from_row(row, f"{path}:{line}") for line, row in rows]
+    if not seeds:
+        raise DataError("no seed queries in the file", where=str(path))
+    return seeds
+
+
+def _jsonl_rows(path: Path) -> Iterable[tuple[int, dict]]:
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".json" and text.lstrip().startswith("["):
+        try:
+            items = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"invalid JSON: {exc.msg}", where=f"{path}:{exc.lineno}") from None
+        yield from ((i + 1, item) for i, item in enumerate(items))
+        return
+    # split on "\n" only: some real JSONL holds U+2028 inside strings
+    for line_no, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise DataError(f"invalid JSON ({exc.msg})", where=f"{path}:{line_no}") from None
+        yield line_no, row
+
+
+def _csv_rows(path: Path, delimiter: str) -> Iterable[tuple[int, dict]]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle, delimiter=delimiter)
+        for row in reader:
+            yield reader.line_num, row
+
+
+def _seed_from_row(row: object, where: str) -> Query:
+    if not isinstance(row, dict):
+        raise DataError("each row must be an object with a text field", where=where)
+    text = next(
+        (row[f] for f in TEXT_FIELDS if isinstance(row.get(f), str) and row[f].strip()), None
+    )
+    if text is None and isinstance(row.get("turns"), list) and row["turns"]:
+        text = str(row["turns"][0])
+    if not text or not str(text).strip():
+        raise DataError(
+            f"row has no query text (expected one of {', '.join(TEXT_FIELDS)})", where=where
+        )
+    nodes: list[str] = []
+    for field in NODE_FIELDS:
+        value = row.get(field)
+        if isinstance(value, list):
+            nodes = [str(v).strip() for v in value if str(v).strip()]
+        elif isinstance(value, str) and value.strip():
+            nodes = [v.strip() for v in value.split(";") if v.strip()]
+        if nodes:
+            break
+    query = Query(text=str(text).strip(), node_ids=nodes, source="seed")
+    if row.get("id"):
+        query = query.model_copy(update={"metadata": {"seed_file_id": str(row["id"])}})
+    return query
+
+
+@dataclass(frozen=True)
+class SeedPick:
+    seeds: list[Query]  # seeds[0] gives the target; the rest concrete details
+    scope: str  # where seed 1 came from: leaf, ancestor:<path>, domain, any
+
+
+class SeedPool:
+    """Seeds indexed by node, for sampling k seeds for a target leaf.
+
+    Seed 1 comes from the narrowest scope that has any: the leaf itself, its nearest ancestor's
+    subtree, the leaf's domain, then any seed. Seeds 2..k come from the same domain when it has
+    enough, else from everywhere.
+    """
+
+    def __init__(self, seeds: Sequence[Query]) -> None:
+        if not seeds:
+            raise DataError("synthesis needs at least one seed query")
+        self.seeds = list(seeds)
+        self._by_prefix: dict[str, list[int]] = {}
+        for i, seed in enumerate(self.seeds):
+            prefixes: set[str] = set()
+            for node in seed.node_ids:
+                parts = node.split("/")
+                prefixes.update("/".join(parts[: d + 1]) for d in range(len(parts)))
+            for prefix in prefixes:
+                self._by_prefix.setdefault(prefix, []).append(i)
+
+    def for_scope(self, path_id: str) -> list[int]:
+        return self._by_prefix.get(path_id, [])
+
+    def pick(self, leaf: str, k: int, rng: random.Random) -> SeedPick:
+        parts = leaf.split("/")
+        domain = parts[0]
+        first_pool, scope = list(range(len(self.seeds))), "any"
+        for depth in range(len(parts), 0, -1):
+            prefix = "/".join(parts[:depth])
+            pool = self.for_scope(prefix)
+            if pool:
+                first_pool = pool
+                scope = (
+                    "leaf"
+                    if depth == len(parts)
+                    else ("domain" if depth == 1 else f"ancestor:{prefix}")
+                )
+                break
+        first = rng.choice(first_pool)
+        detail_pool = [i for i in self.for_scope(domain) if i != first]
+        if len(detail_pool) < k - 1:
+            detail_pool = [i for i in range(len(self.seeds)) if i != first]
+        details = rng.sample(detail_pool, min(k - 1, len(detail_pool)))
+        return SeedPick([self.seeds[first], *(self.seeds[i] for i in details)], scope)
