@@ -55,7 +55,7 @@ def default_leaves() -> list[str]:
         return fallback_leaves()
     try:
         tree = load_default_taxonomy()
-        leaves = [n.path_id for n in tree.leaves()]  # type: ignore[attr-defined]
+        leaves = list(tree.leaves())
     except Exception:  # a half-landed taxonomy package must not break the sample
         return fallback_leaves()
     return leaves or fallback_leaves()

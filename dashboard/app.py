@@ -1,0 +1,220 @@
+"""The Dash application: header with global filters, navigation, one page per registered view."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import dash
+import plotly.graph_objects as go
+from dash import MATCH, Input, Output, State, dcc, html
+from judgebench.dashboard.auth import install_auth
+from judgebench.dashboard.components import empty_state, model_label
+from judgebench.dashboard.registry import DashboardContext, View, load_views
+from judgebench.db import Store
+from judgebench.db import queries as q
+
+ASSETS = Path(__file__).with_name("assets")
+
+
+def create_app(
+    store: Store | str | Path,
+    *,
+    token: str | None = None,
+    basic_auth: str | None = None,
+    views: list[str] | None = None,
+    refresh_ttl_s: float = 10.0,
+) -> dash.Dash:
+    """Build the dashboard for one store. ``views`` picks view modules (default: all registered)."""
+    store = store if isinstance(store, Store) else Store(store)
+    ctx = DashboardContext(store, refresh_ttl_s=refresh_ttl_s)
+    ctx.ensure()
+    loaded = load_views(views)
+    app = dash.Dash(
+        __name__,
+        title="judgebench",
+        assets_folder=str(ASSETS),
+        suppress_callback_exceptions=True,
+        update_title=None,
+        serve_locally=True,
+    )
+    install_auth(app.server, token=token, basic_auth=basic_auth)
+    app.layout = lambda: _layout(ctx, loaded)
+    _register_shell(app, ctx, loaded)
+    for view in loaded:
+        view.register(app, ctx)
+    app.jb_context = ctx  # type: ignore[attr-defined]
+    app.jb_views = loaded  # type: ignore[attr-defined]
+    return app
+
+
+def _layout(ctx: DashboardContext, views: list[View]) -> html.Div:
+    ctx.ensure()
+    judges = q.list_judges(ctx.store)
+    runs = q.list_runs(ctx.store)
+    judge_options = [{"label": "all judges", "value": ""}] + [
+        {
+            "label": f"{j} ({'human labels' if h else int(n)})"
+            if h
+            else f"{j} ({int(n):,} judgments)",
+            "value": j,
+        }
+        for j, n, h in zip(judges.judge, judges.n, judges.human, strict=True)
+    ]
+    run_options = [{"label": "all runs", "value": ""}] + [
+        {"label": f"{name} · {str(started)[:16]}", "value": rid}
+        for rid, name, started in zip(runs.id, runs.name, runs.started_at, strict=True)
+    ]
+    models = q.list_models(ctx.store)
+    simulated = any(m.startswith(q.SIM_PREFIX) for m in models)
+    return html.Div(
+        [
+            dcc.Location(id="url", refresh=False),
+            html.Header(
+                [
+                    html.Div(
+                        [
+                            html.Span("judgebench", className="jb-logo"),
+                            html.Span("model feedback across the taxonomy", className="jb-tagline"),
+                        ]
+                    ),
+                    html.Nav(
+                        [
+                            dcc.Link(
+                                v.title, href=f"/{v.id}", id=f"nav-{v.id}", className="jb-nav-link"
+                            )
+                            for v in views
+                        ],
+                        className="jb-nav",
+                    ),
+                    html.Div(
+                        [
+                            html.Label("Judge"),
+                            dcc.Dropdown(
+                                id="filter-judge",
+                                options=judge_options,
+                                value=q.default_judge(ctx.store) or "",
+                                clearable=False,
+                                className="jb-filter",
+                            ),
+                            html.Label("Run"),
+                            dcc.Dropdown(
+                                id="filter-run",
+                                options=run_options,
+                                value="",
+                                clearable=False,
+                                className="jb-filter",
+                            ),
+                        ],
+                        className="jb-filters",
+                    ),
+                ],
+                className="jb-header",
+            ),
+            html.Div(
+                "Models named sim/… are simulated test doubles, not real LLMs: their results are labelled “(simulated)”.",
+                className="jb-banner",
+            )
+            if simulated
+            else None,
+            html.Main(id="page", className="jb-page"),
+        ]
+    )
+
+
+def _register_shell(app: dash.Dash, ctx: DashboardContext, views: list[View]) -> None:
+    by_id = {v.id: v for v in views}
+
+    @app.callback(Output("page", "children"), Input("url", "pathname"), Input("url", "search"))
+    def _route(pathname: str | None, search: str | None):  # type: ignore[no-untyped-def]
+        return render_page(ctx, by_id, views, pathname, search)
+
+    @app.callback(
+        Output({"type": "jb-download", "index": MATCH}, "data"),
+        Input({"type": "jb-export-html", "index": MATCH}, "n_clicks"),
+        State({"type": "jb-graph", "index": MATCH}, "figure"),
+        prevent_initial_call=True,
+    )
+    def _export_html(n_clicks, figure):  # type: ignore[no-untyped-def]
+        if not n_clicks or not figure:
+            raise dash.exceptions.PreventUpdate
+        return export_html(figure, dash.callback_context.triggered_id["index"])
+
+    # highlight the current page in the navigation bar
+    @app.callback(
+        [Output(f"nav-{v.id}", "className") for v in views],
+        Input("url", "pathname"),
+    )
+    def _nav(pathname: str | None):  # type: ignore[no-untyped-def]
+        current = (pathname or "/").strip("/") or views[0].id
+        return ["jb-nav-link active" if v.id == current else "jb-nav-link" for v in views]
+
+
+def render_page(
+    ctx: DashboardContext,
+    by_id: dict[str, View],
+    views: list[View],
+    pathname: str | None,
+    search: str | None,
+):  # type: ignore[no-untyped-def]
+    key = (pathname or "/").strip("/") or views[0].id
+    view = by_id.get(key)
+    if view is None:
+        return empty_state(
+            f"There is no page `{pathname}`. Pick a view above.", title="Page not found"
+        )
+    params = {k: v[0] for k, v in parse_qs((search or "").lstrip("?")).items()}
+    if not ctx.has_data():
+        return html.Div([html.H2(view.title), empty_state()])
+    return html.Div(
+        [
+            html.H2(view.title),
+            html.P(view.description, className="jb-lead") if view.description else None,
+            view.layout(ctx, params),
+        ]
+    )
+
+
+def export_html(figure: dict, name: str) -> dict:
+    """A self-contained HTML file of one figure (plotly.js inlined: it must open offline)."""
+    html_text = go.Figure(figure).to_html(include_plotlyjs=True, full_html=True)
+    return dict(content=html_text, filename=f"judgebench-{name}.html", type="text/html")
+
+
+# --- serving ----------------------------------------------------------------------------------
+
+
+class DashboardServer:
+    """A threaded WSGI server for the app, stoppable (CLI and browser tests)."""
+
+    def __init__(self, app: dash.Dash, host: str = "127.0.0.1", port: int = 8050):
+        from werkzeug.serving import make_server
+
+        self.app = app
+        self._server = make_server(host, port, app.server, threaded=True)
+        self.host = host
+        self.port = self._server.server_port
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def start(self) -> DashboardServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+        time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+__all__ = ["DashboardServer", "create_app", "export_html", "model_label", "render_page"]

@@ -1,0 +1,174 @@
+"""Shared building blocks: figure cards with PNG/HTML export, CSV tables, empty states, labels."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+from dash import dash_table, dcc, html
+from judgebench.db.queries import is_simulated
+
+FONT = "Inter, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"
+PALETTE = ["#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#4b5563"]
+DIVERGING = "RdBu"  # red = worse than the others, blue = better
+
+EMPTY_HINT = (
+    "No judgments in this store yet. Run `judgebench demo` for a simulated example, "
+    "`judgebench jobs run JOB.yaml` to evaluate your models, or `judgebench import FORMAT PATH` "
+    "to load existing judgments; then reload this page."
+)
+
+
+def model_label(model: str) -> str:
+    """Simulated models are a test double and say so wherever their results appear."""
+    return f"{model} (simulated)" if is_simulated(model) else model
+
+
+def graph_id(name: str) -> dict[str, str]:
+    return {"type": "jb-graph", "index": name}
+
+
+def empty_state(message: str = EMPTY_HINT, title: str = "Nothing to show yet") -> html.Div:
+    return html.Div([html.H3(title), dcc.Markdown(message)], className="jb-empty")
+
+
+def empty_figure(message: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(
+        text=message,
+        showarrow=False,
+        font=dict(size=15, color="#6b7280"),
+        x=0.5,
+        y=0.5,
+        xref="paper",
+        yref="paper",
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    return style_figure(fig, height=260)
+
+
+def style_figure(
+    fig: go.Figure, *, height: int | None = 420, title: str | None = None
+) -> go.Figure:
+    fig.update_layout(
+        template="plotly_white",
+        font=dict(family=FONT, size=13, color="#1f2937"),
+        margin=dict(l=10, r=10, t=48 if title else 24, b=10),
+        colorway=PALETTE,
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
+        hoverlabel=dict(font=dict(family=FONT)),
+    )
+    if title:
+        fig.update_layout(title=dict(text=title, x=0, xanchor="left", font=dict(size=16)))
+    if height:
+        fig.update_layout(height=height)
+    return fig
+
+
+def figure_card(
+    name: str, title: str, figure: go.Figure | None = None, note: str | None = None
+) -> html.Div:
+    """A titled graph; PNG from the mode bar (rendered by the browser), HTML from the button."""
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.H4(title),
+                    html.Button(
+                        "Export HTML",
+                        id={"type": "jb-export-html", "index": name},
+                        className="jb-button-small",
+                    ),
+                    dcc.Download(id={"type": "jb-download", "index": name}),
+                ],
+                className="jb-card-head",
+            ),
+            html.P(note, className="jb-note") if note else None,
+            dcc.Loading(
+                dcc.Graph(
+                    id=graph_id(name),
+                    figure=figure if figure is not None else empty_figure("loading…"),
+                    config={
+                        "displaylogo": False,
+                        "toImageButtonOptions": {
+                            "format": "png",
+                            "filename": f"judgebench-{name}",
+                            "scale": 2,
+                        },
+                    },
+                ),
+                type="dot",
+            ),
+        ],
+        className="jb-card",
+    )
+
+
+def data_table(
+    table_id: str, frame: pd.DataFrame | None = None, *, page_size: int = 15, **kwargs: Any
+) -> dash_table.DataTable:
+    """A sortable table that exports CSV."""
+    frame = frame if frame is not None else pd.DataFrame()
+    return dash_table.DataTable(
+        id=table_id,
+        data=records(frame),
+        columns=table_columns(frame),
+        page_size=page_size,
+        sort_action="native",
+        export_format="csv",
+        export_headers="display",
+        style_table={"overflowX": "auto"},
+        style_cell={
+            "fontFamily": FONT,
+            "fontSize": 13,
+            "padding": "6px 10px",
+            "textAlign": "left",
+            "maxWidth": 480,
+            "whiteSpace": "normal",
+        },
+        style_header={"fontWeight": 600, "backgroundColor": "#f3f4f6"},
+        style_data_conditional=[{"if": {"row_index": "odd"}, "backgroundColor": "#fafafa"}],
+        **kwargs,
+    )
+
+
+def table_columns(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    cols = []
+    for c in frame.columns:
+        spec: dict[str, Any] = {"name": str(c), "id": str(c)}
+        if pd.api.types.is_float_dtype(frame[c]):
+            spec.update(type="numeric", format={"specifier": ".3~f"})
+        cols.append(spec)
+    return cols
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """JSON-safe rows (NaN → None)."""
+    out = []
+    for row in frame.to_dict("records"):
+        out.append(
+            {
+                str(k): (None if isinstance(v, float) and math.isnan(v) else v)
+                for k, v in row.items()
+            }
+        )
+    return out
+
+
+def fmt(value: Any, digits: int = 1) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def controls(*items: Any) -> html.Div:
+    return html.Div(list(items), className="jb-controls")
+
+
+def labelled(label: str, component: Any) -> html.Div:
+    return html.Div([html.Label(label), component], className="jb-control")

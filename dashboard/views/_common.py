@@ -1,0 +1,46 @@
+"""Helpers shared by the built-in views (not a view: not listed in VIEW_MODULES)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from judgebench.dashboard.components import model_label
+from judgebench.db.queries import Z95
+
+ROOT_KEY = "__root__"  # the whole taxonomy, where a component needs a non-empty id
+
+
+def node_key(node_id: str | None) -> str:
+    return node_id or ROOT_KEY
+
+
+def node_from_key(key: str | None) -> str:
+    return "" if key in (None, "", ROOT_KEY) else str(key)
+
+
+def with_metric(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """Pick the metric a frame is ranked by: mean score, or pairwise win rate when nothing is scored.
+
+    Adds ``value``, ``lo``, ``hi`` (95 % CI) and ``label`` (model name, marked when simulated).
+    """
+    frame = frame.copy()
+    scored = frame["n_scored"].fillna(0).sum() > 0 if len(frame) else True
+    if scored:
+        frame["value"], frame["lo"], frame["hi"] = frame["mean"], frame["ci_low"], frame["ci_high"]
+        name = "mean score"
+    else:
+        p = frame["win_rate"]
+        n = frame["n_pair"].astype(float).where(frame["n_pair"] > 0)
+        half = Z95 * np.sqrt(p * (1 - p) / n)
+        frame["value"], frame["lo"], frame["hi"] = p, p - half, p + half
+        name = "win rate (ties ½)"
+    frame["label"] = frame["model"].map(model_label)
+    return frame, name
+
+
+def node_label(node_id: str, names: dict[str, str] | None = None) -> str:
+    if not node_id:
+        return "All queries"
+    if names and node_id in names:
+        return names[node_id]
+    return node_id.rsplit("/", 1)[-1]

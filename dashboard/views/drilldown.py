@@ -1,0 +1,260 @@
+"""Drill-down: node → its queries → every model's response → each judgment, in full."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+from dash import Input, Output, State, dcc, html
+from judgebench.dashboard.components import (
+    controls,
+    data_table,
+    fmt,
+    labelled,
+    model_label,
+    records,
+    table_columns,
+)
+from judgebench.dashboard.registry import DashboardContext, View
+from judgebench.dashboard.views._common import node_from_key, node_key
+from judgebench.db import queries as q
+
+QUERY_LIMIT = 50
+FLAG_LABELS = {
+    "invalid": "invalid",
+    "error": "error",
+    q.POSITION_FLAG: "position-inconsistent",
+    "injection": "injection attempt",
+}
+
+
+def node_options(ctx: DashboardContext) -> list[dict[str, str]]:
+    nodes = q.taxonomy_nodes(ctx.store)
+    nodes = nodes[nodes["n_queries"] > 0]
+    return [
+        {
+            "label": f"{'· ' * int(d)}{name}  ({int(n):,})" if nid else f"{name}  ({int(n):,})",
+            "value": node_key(nid),
+        }
+        for nid, name, d, n in zip(
+            nodes["node_id"], nodes["name"], nodes["depth"], nodes["n_queries"], strict=True
+        )
+    ]
+
+
+def queries_table(ctx: DashboardContext, node_id: str | None, judge: str | None) -> pd.DataFrame:
+    """The node's first queries with each model's mean score (columns named by model)."""
+    frame = q.node_queries(ctx.store, node_from_key(node_id), ctx.filters(judge), limit=QUERY_LIMIT)
+    if frame.empty:
+        return pd.DataFrame(columns=["query_id", "query"])
+    frame = frame.rename(columns={"text": "query"})
+    frame["query"] = frame["query"].str.slice(0, 160)
+    return frame.rename(
+        columns={m: model_label(m) for m in frame.columns if m not in ("query_id", "query")}
+    )
+
+
+def _flags(judgment: dict[str, Any]) -> list[str]:
+    flags = []
+    if judgment["status"] in ("invalid", "error"):
+        flags.append(judgment["status"])
+    for f in judgment.get("flags") or []:
+        label = next((v for k, v in FLAG_LABELS.items() if str(f).startswith(k)), str(f))
+        flags.append(label)
+    return flags
+
+
+def judgment_card(j: dict[str, Any], response_id: str) -> html.Div:
+    decision = (
+        f"score {fmt(j['score'], 1)}"
+        if j["score"] is not None
+        else f"verdict {j['verdict']}"
+        if j["verdict"]
+        else f"no decision ({j['reason']})"
+    )
+    if j["kind"] == "pairwise":
+        side = "A" if j["response_id"] == response_id else "B"
+        decision += f" · this response is {side} (A = {model_label(j['model'] or '?')}, B = {model_label(j['model_b'] or '?')})"
+    criteria = j.get("criteria") or []
+    crit_table = (
+        html.Table(
+            [html.Tr([html.Th("criterion"), html.Th("weight"), html.Th("score"), html.Th("note")])]
+            + [
+                html.Tr(
+                    [
+                        html.Td(c.get("name")),
+                        html.Td(fmt(c.get("weight"), 0)),
+                        html.Td(fmt(c.get("score"), 1)),
+                        html.Td(c.get("note") or c.get("description") or ""),
+                    ]
+                )
+                for c in criteria
+            ],
+            className="jb-criteria",
+        )
+        if criteria
+        else None
+    )
+    raw = j.get("raw_replies") or []
+    return html.Div(
+        [
+            html.Div(
+                [
+                    html.B(f"{j['judge']}"),
+                    html.Span(
+                        f" · {j['kind']} · judge model {model_label(j['judge_model'])} · template {j['template_name']} ({j['template_hash'][:8]})",
+                        className="jb-muted",
+                    ),
+                ]
+                + [
+                    html.Span(f, className=f"jb-flag jb-flag-{f.split()[0].replace('-', '_')}")
+                    for f in _flags(j)
+                ],
+            ),
+            html.Div(decision, className="jb-decision"),
+            html.Div(f"Reason: {j['reason']}", className="jb-reason") if j.get("reason") else None,
+            crit_table,
+            html.P(j["rationale"], className="jb-rationale") if j.get("rationale") else None,
+            html.Details(
+                [html.Summary(f"raw judge repl{'y' if len(raw) == 1 else 'ies'} ({len(raw)})")]
+                + [html.Pre(r if isinstance(r, str) else json.dumps(r)) for r in raw]
+            )
+            if raw
+            else None,
+        ],
+        className="jb-judgment",
+    )
+
+
+def query_panel(ctx: DashboardContext, query_id: str | None) -> html.Div:
+    if not query_id:
+        return html.Div(
+            "Select a query in the table to see every model's response and its judgments.",
+            className="jb-muted",
+        )
+    detail = q.query_detail(ctx.store, query_id)
+    if detail is None:
+        return html.Div(f"Query {query_id} is not in the store.", className="jb-muted")
+    blocks = []
+    for r in detail["responses"]:
+        blocks.append(
+            html.Div(
+                [
+                    html.H4(
+                        [
+                            model_label(r["model"]),
+                            html.Span(
+                                f"  cost {fmt(r['cost'], 5)} · {r['completion_tokens']} tokens"
+                                + (f" · ERROR {r['error']}" if r["status"] != "ok" else ""),
+                                className="jb-muted",
+                            ),
+                        ]
+                    ),
+                    html.Pre(r["text"] or "(no text)", className="jb-response"),
+                    html.Div(
+                        [judgment_card(j, r["id"]) for j in r["judgments"]]
+                        or [html.Div("not judged", className="jb-muted")]
+                    ),
+                ],
+                className="jb-response-block",
+            )
+        )
+    unattached = [j for j in detail["judgments"] if not j["response_id"]]
+    return html.Div(
+        [
+            html.H3("Query"),
+            html.Pre(detail["text"], className="jb-query"),
+            html.Div(
+                f"nodes: {', '.join(detail['node_ids']) or '–'} · source: {detail['source']}",
+                className="jb-muted",
+            ),
+            html.Details([html.Summary("reference answer"), html.Pre(detail["reference"])])
+            if detail.get("reference")
+            else None,
+            html.H3(f"Responses ({len(detail['responses'])})"),
+            *blocks,
+            html.Div(
+                [
+                    html.H4("Judgments without a response"),
+                    *[judgment_card(j, "") for j in unattached],
+                ]
+            )
+            if unattached
+            else None,
+        ]
+    )
+
+
+def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
+    node = node_key(params.get("node", q.ROOT))
+    return html.Div(
+        [
+            controls(
+                labelled(
+                    "Taxonomy node",
+                    dcc.Dropdown(
+                        id="dd-node",
+                        options=node_options(ctx),
+                        value=node,
+                        clearable=False,
+                        style={"minWidth": "420px"},
+                    ),
+                )
+            ),
+            html.Div(
+                [
+                    html.H4(id="dd-title"),
+                    html.P(
+                        f"The first {QUERY_LIMIT} queries of the node with each model's mean score; click a row.",
+                        className="jb-muted",
+                    ),
+                    data_table(
+                        "dd-queries",
+                        row_selectable="single",
+                        page_size=10,
+                        hidden_columns=["query_id"],
+                        css=[{"selector": ".show-hide", "rule": "display: none"}],
+                    ),
+                ],
+                className="jb-card",
+            ),
+            html.Div(query_panel(ctx, None), id="dd-detail", className="jb-card"),
+        ]
+    )
+
+
+def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def]
+    @app.callback(
+        Output("dd-queries", "data"),
+        Output("dd-queries", "columns"),
+        Output("dd-queries", "selected_rows"),
+        Output("dd-title", "children"),
+        Input("dd-node", "value"),
+        Input("filter-judge", "value"),
+    )
+    def _queries(node_id, judge):  # type: ignore[no-untyped-def]
+        table = queries_table(ctx, node_id, judge)
+        title = f"Queries in {node_from_key(node_id) or 'the whole taxonomy'}"
+        return records(table), table_columns(table), [], title
+
+    @app.callback(
+        Output("dd-detail", "children"),
+        Input("dd-queries", "selected_rows"),
+        State("dd-queries", "data"),
+        prevent_initial_call=True,
+    )
+    def _detail(selected, data):  # type: ignore[no-untyped-def]
+        if not selected or not data or selected[0] >= len(data):
+            return query_panel(ctx, None)
+        return query_panel(ctx, data[selected[0]]["query_id"])
+
+
+VIEW = View(
+    id="drilldown",
+    title="Drill-down",
+    layout=layout,
+    register=register,
+    order=50,
+    description="Every query of a node, every model's answer, and each judgment in full: criteria, weights, scores, rationale, raw reply and flags.",
+)

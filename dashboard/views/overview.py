@@ -1,0 +1,153 @@
+"""Overview: the leaderboard overall and per top-level domain, with CIs, cost and invalid rates."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from dash import Input, Output, html
+from judgebench.dashboard.components import (
+    PALETTE,
+    data_table,
+    empty_figure,
+    figure_card,
+    graph_id,
+    records,
+    style_figure,
+    table_columns,
+)
+from judgebench.dashboard.registry import DashboardContext, View
+from judgebench.dashboard.views._common import node_label, with_metric
+from judgebench.db import queries as q
+
+
+def leaderboard_figure(ctx: DashboardContext, judge: str | None, run_id: str | None) -> go.Figure:
+    frame = q.leaderboard(ctx.store, ctx.filters(judge, run_id))
+    frame = frame[frame["n"] > 0]
+    if frame.empty:
+        return empty_figure("No judgments for this judge and run.")
+    frame, metric = with_metric(frame)
+    frame = frame.sort_values("value")
+    fig = go.Figure(
+        go.Bar(
+            x=frame["value"],
+            y=frame["label"],
+            orientation="h",
+            marker_color=[PALETTE[0] if not s else "#93c5fd" for s in frame["simulated"]],
+            error_x=dict(
+                type="data",
+                symmetric=False,
+                array=frame["hi"] - frame["value"],
+                arrayminus=frame["value"] - frame["lo"],
+                color="#374151",
+                thickness=1.5,
+            ),
+            text=[f"{v:,.3g}" for v in frame["value"]],
+            textposition="inside",
+            insidetextanchor="end",
+            textfont=dict(color="white"),
+            customdata=frame[["n_scored", "n_pair", "invalid_rate"]].fillna(0).to_numpy(),
+            hovertemplate="%{y}<br>"
+            + metric
+            + " %{x:.3g}<br>scored %{customdata[0]:,}, pairs %{customdata[1]:,}<br>invalid %{customdata[2]:.1%}<extra></extra>",
+        )
+    )
+    fig.update_xaxes(
+        title=f"{metric} (95 % CI)", rangemode="tozero" if metric.startswith("win") else "normal"
+    )
+    return style_figure(fig, height=max(260, 60 + 44 * len(frame)))
+
+
+def domain_figure(ctx: DashboardContext, judge: str | None, run_id: str | None) -> go.Figure:
+    frame = q.domain_scores(ctx.store, ctx.filters(judge, run_id))
+    frame = frame[(frame["node_id"] != q.ROOT) & (frame["n"] > 0)]
+    if frame.empty:
+        return empty_figure("No judgments in any top-level domain.")
+    frame, metric = with_metric(frame)
+    fig = go.Figure()
+    for i, (label, g) in enumerate(frame.sort_values("node_id").groupby("label", sort=True)):
+        fig.add_trace(
+            go.Scatter(
+                x=[node_label(n) for n in g["node_id"]],
+                y=g["value"],
+                mode="markers",
+                name=label,
+                marker=dict(size=11, color=PALETTE[i % len(PALETTE)], symbol="circle"),
+                error_y=dict(
+                    type="data",
+                    symmetric=False,
+                    array=g["hi"] - g["value"],
+                    arrayminus=g["value"] - g["lo"],
+                    thickness=1.5,
+                    width=4,
+                ),
+                hovertemplate=label + "<br>%{x}: %{y:.3g}<extra></extra>",
+            )
+        )
+    fig.update_layout(scattermode="group", scattergap=0.6)
+    fig.update_yaxes(title=f"{metric} (95 % CI)")
+    return style_figure(fig, height=430)
+
+
+def leaderboard_table(ctx: DashboardContext, judge: str | None, run_id: str | None) -> pd.DataFrame:
+    frame = q.leaderboard(ctx.store, ctx.filters(judge, run_id))
+    frame = frame[(frame["n"] > 0) | frame["n_responses"].fillna(0).gt(0)]
+    frame, metric = with_metric(frame)
+    out = pd.DataFrame(
+        {
+            "rank": frame["rank"],
+            "model": frame["label"],
+            metric: frame["value"],
+            "CI low": frame["lo"],
+            "CI high": frame["hi"],
+            "judgments": frame["n"],
+            "invalid rate": frame["invalid_rate"],
+            "responses": frame["n_responses"],
+            "cost (USD)": frame["cost"],
+            "cost / response": frame["cost_per_response"],
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
+    return html.Div(
+        [
+            html.Div(
+                [
+                    figure_card("overview-leaderboard", "Leaderboard (all queries)"),
+                    figure_card("overview-domains", "Per top-level domain"),
+                ],
+                className="jb-grid-2",
+            ),
+            html.Div([html.H4("Models"), data_table("overview-table")], className="jb-card"),
+        ]
+    )
+
+
+def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def]
+    @app.callback(
+        Output(graph_id("overview-leaderboard"), "figure"),
+        Output(graph_id("overview-domains"), "figure"),
+        Output("overview-table", "data"),
+        Output("overview-table", "columns"),
+        Input("filter-judge", "value"),
+        Input("filter-run", "value"),
+    )
+    def _update(judge, run_id):  # type: ignore[no-untyped-def]
+        table = leaderboard_table(ctx, judge, run_id)
+        return (
+            leaderboard_figure(ctx, judge, run_id),
+            domain_figure(ctx, judge, run_id),
+            records(table),
+            table_columns(table),
+        )
+
+
+VIEW = View(
+    id="overview",
+    title="Overview",
+    layout=layout,
+    register=register,
+    order=10,
+    description="Who is best overall and in each domain. Bars show 95 % confidence intervals; pick a judge and a run above.",
+)

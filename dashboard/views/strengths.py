@@ -1,0 +1,267 @@
+"""Strengths & weaknesses of one model: node rank vs overall rank (METHODS §9), CI-separated."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+from dash import Input, Output, dcc, html
+from judgebench.dashboard.components import (
+    PALETTE,
+    controls,
+    data_table,
+    empty_figure,
+    figure_card,
+    graph_id,
+    labelled,
+    model_label,
+    records,
+    style_figure,
+    table_columns,
+)
+from judgebench.dashboard.registry import DashboardContext, View
+from judgebench.dashboard.views._common import node_label
+from judgebench.db import queries as q
+
+PAPER_T = 3
+
+
+def default_threshold(n_models: int) -> int:
+    """The paper's T = 3 needs many models; with few, a gap of 3 ranks is nearly impossible."""
+    return max(1, min(PAPER_T, (n_models - 1) // 2))
+
+
+def findings(
+    ctx: DashboardContext,
+    model: str,
+    judge: str | None,
+    run_id: str | None,
+    threshold: int,
+    max_depth: int = 3,
+) -> pd.DataFrame:
+    """Nodes where ``model`` ranks ``threshold`` or more places away from its overall rank.
+
+    A finding is *separated* when its 95 % interval clears that of a model on the other side:
+    a weakness must be beaten, with non-overlapping intervals, by a model ranked below it
+    overall; a strength must beat a model ranked above it overall.
+    """
+    scores = q.node_scores(ctx.store, ctx.filters(judge, run_id), max_depth=max_depth)
+    scores = scores[scores["value"].notna()]
+    overall = scores[scores["node_id"] == q.ROOT].set_index("model")
+    if model not in overall.index:
+        return pd.DataFrame(
+            columns=[
+                "node_id",
+                "kind",
+                "node_rank",
+                "overall_rank",
+                "gap",
+                "mean",
+                "ci_low",
+                "ci_high",
+                "n",
+                "separated",
+            ]
+        )
+    my_overall = overall.loc[model, "rank"]
+    names = dict(zip(*_names(ctx), strict=True))
+    rows = []
+    for node_id, g in scores[scores["node_id"] != q.ROOT].groupby("node_id"):
+        me = g[g["model"] == model]
+        if me.empty or len(g) < 2:
+            continue
+        me = me.iloc[0]
+        gap = int(me["rank"] - my_overall)
+        if abs(gap) < threshold:
+            continue
+        others = g[g["model"] != model].copy()
+        others["overall_rank"] = others["model"].map(overall["rank"])
+        if gap > 0:  # weakness: beaten by someone it beats overall
+            rivals = others[
+                (others["overall_rank"] > my_overall) & (others["ci_low"] > me["ci_high"])
+            ]
+        else:
+            rivals = others[
+                (others["overall_rank"] < my_overall) & (others["ci_high"] < me["ci_low"])
+            ]
+        rows.append(
+            dict(
+                node_id=node_id,
+                node=names.get(node_id, node_label(node_id)),
+                kind="weakness" if gap > 0 else "strength",
+                node_rank=int(me["rank"]),
+                overall_rank=int(my_overall),
+                gap=gap,
+                mean=me["mean"],
+                ci_low=me["ci_low"],
+                ci_high=me["ci_high"],
+                n=int(me["n_scored"]),
+                separated=bool(len(rivals)),
+                versus=", ".join(model_label(m) for m in rivals["model"]),
+            )
+        )
+    out = pd.DataFrame(rows)
+    if out.empty:
+        return pd.DataFrame(
+            columns=[
+                "node_id",
+                "node",
+                "kind",
+                "node_rank",
+                "overall_rank",
+                "gap",
+                "mean",
+                "ci_low",
+                "ci_high",
+                "n",
+                "separated",
+                "versus",
+            ]
+        )
+    return out.sort_values(
+        ["separated", "gap"], key=lambda s: s.abs() if s.name == "gap" else s, ascending=False
+    ).reset_index(drop=True)
+
+
+def _names(ctx: DashboardContext) -> tuple[list[str], list[str]]:
+    nodes = q.taxonomy_nodes(ctx.store)
+    return list(nodes["node_id"]), list(nodes["name"])
+
+
+def gap_figure(found: pd.DataFrame, model: str) -> go.Figure:
+    if found.empty:
+        return empty_figure(f"No node where {model_label(model)} ranks far from its overall rank.")
+    frame = found.head(25).iloc[::-1]
+    colors = [
+        (PALETTE[1] if k == "weakness" else PALETTE[0])
+        if s
+        else ("#fca5a5" if k == "weakness" else "#93c5fd")
+        for k, s in zip(frame["kind"], frame["separated"], strict=True)
+    ]
+    fig = go.Figure(
+        go.Bar(
+            x=-frame["gap"],
+            y=[f"{n}  ({i})" for n, i in zip(frame["node"], frame["node_id"], strict=True)],
+            orientation="h",
+            marker_color=colors,
+            customdata=frame[["node_rank", "overall_rank", "mean", "ci_low", "ci_high"]].to_numpy(),
+            hovertemplate="%{y}<br>rank here %{customdata[0]} vs overall %{customdata[1]}<br>mean %{customdata[2]:.3g} [%{customdata[3]:.3g}, %{customdata[4]:.3g}]<extra></extra>",
+        )
+    )
+    fig.add_vline(x=0, line_color="#9ca3af")
+    fig.update_xaxes(
+        title="ranks better (+) or worse (−) than overall · pale = not separated by the CIs",
+        dtick=1,
+    )
+    return style_figure(fig, height=max(300, 70 + 26 * len(frame)))
+
+
+def findings_table(
+    ctx: DashboardContext, found: pd.DataFrame, model: str, judge: str | None, max_evidence: int = 8
+) -> pd.DataFrame:
+    """Findings with their CI and, for weaknesses, the worst-scored queries as evidence."""
+    if found.empty:
+        return pd.DataFrame(
+            columns=[
+                "kind",
+                "node",
+                "rank here",
+                "overall rank",
+                "mean",
+                "95% CI",
+                "n",
+                "separated",
+                "beaten by / beats",
+                "worst queries",
+            ]
+        )
+    evidence = []
+    for i, row in enumerate(found.itertuples()):
+        if row.kind == "weakness" and i < max_evidence:
+            worst = q.worst_queries(
+                ctx.store, row.node_id, model, ctx.filters(judge, None), limit=3
+            )
+            evidence.append(
+                " | ".join(
+                    f"{s:,.3g}: {t[:90]}"
+                    for t, s in zip(worst["text"], worst["score"], strict=True)
+                )
+            )
+        else:
+            evidence.append("")
+    return pd.DataFrame(
+        {
+            "kind": found["kind"],
+            "node": found["node_id"],
+            "rank here": found["node_rank"],
+            "overall rank": found["overall_rank"],
+            "mean": found["mean"],
+            "95% CI": [
+                f"[{lo:,.3g}, {hi:,.3g}]"
+                for lo, hi in zip(found["ci_low"], found["ci_high"], strict=True)
+            ],
+            "n": found["n"],
+            "separated": found["separated"].map({True: "yes", False: "no"}),
+            "beaten by / beats": found["versus"],
+            "worst queries": evidence,
+        }
+    )
+
+
+def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
+    models = q.list_models(ctx.store)
+    t = default_threshold(len(models))
+    return html.Div(
+        [
+            controls(
+                labelled(
+                    "Model",
+                    dcc.Dropdown(
+                        id="sw-model",
+                        options=[{"label": model_label(m), "value": m} for m in models],
+                        value=params.get("model") or (models[0] if models else None),
+                        clearable=False,
+                    ),
+                ),
+                labelled(
+                    f"Rank gap T (paper: {PAPER_T})",
+                    dcc.Slider(
+                        id="sw-threshold", min=1, max=max(3, len(models) - 1), step=1, value=t
+                    ),
+                ),
+            ),
+            figure_card(
+                "sw-gaps",
+                "Rank gap per node",
+                note="Blue: strength, red: weakness; solid = the 95 % intervals separate it from a model on the other side.",
+            ),
+            html.Div(
+                [html.H4("Findings"), data_table("sw-table", page_size=12)], className="jb-card"
+            ),
+        ]
+    )
+
+
+def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def]
+    @app.callback(
+        Output(graph_id("sw-gaps"), "figure"),
+        Output("sw-table", "data"),
+        Output("sw-table", "columns"),
+        Input("sw-model", "value"),
+        Input("sw-threshold", "value"),
+        Input("filter-judge", "value"),
+        Input("filter-run", "value"),
+    )
+    def _update(model, threshold, judge, run_id):  # type: ignore[no-untyped-def]
+        found = findings(ctx, model, judge, run_id, int(threshold or 1))
+        table = findings_table(ctx, found, model, judge)
+        return gap_figure(found, model), records(table), table_columns(table)
+
+
+VIEW = View(
+    id="strengths",
+    title="Strengths & weaknesses",
+    layout=layout,
+    register=register,
+    order=30,
+    description="Nodes where a model ranks well above or below its overall rank, with 95 % intervals and the worst queries behind each weakness.",
+)
