@@ -1,0 +1,401 @@
+"""Feedback reports over a node table (METHODS §9): strengths and weaknesses, failure modes,
+differences between chosen models, and run-vs-run regressions.
+
+Every function takes the table :func:`judgebench.analysis.node_scores` returns (and, where
+evidence is listed, the per-query scores and membership it was built from).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from judgebench.analysis.aggregate import (
+    OVERALL,
+    Parents,
+    expand_membership,
+    node_scores,
+    parent_map,
+    query_means,
+)
+from judgebench.analysis.bootstrap import (
+    DEFAULT_BOOT,
+    DEFAULT_LEVEL,
+    bootstrap_group_means,
+    bootstrap_p_value,
+)
+from judgebench.errors import DataError
+
+DEFAULT_THRESHOLD = 3
+FINDING_COLUMNS = [
+    "model",
+    "node_id",
+    "kind",
+    "node_rank",
+    "overall_rank",
+    "gap",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "count",
+    "separated_from",
+    "evidence",
+]
+
+
+def _overall(table: pd.DataFrame) -> pd.DataFrame:
+    overall = table[table["node_id"] == OVERALL]
+    if overall.empty:
+        raise DataError("the node table has no overall rows: build it with include_overall=True")
+    return overall.set_index("model")
+
+
+def relative_query_scores(scores: pd.DataFrame) -> pd.DataFrame:
+    """Per (query, model): score, mean of the other models on that query, and the difference."""
+    per_query = query_means(scores)
+    totals = per_query.groupby("query_id")["score"].agg(["sum", "size"])
+    joined = per_query.join(totals, on="query_id")
+    others = joined["size"] - 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        joined["others_mean"] = np.where(
+            others > 0, (joined["sum"] - joined["score"]) / others, np.nan
+        )
+    joined["relative"] = joined["score"] - joined["others_mean"]
+    return joined[["query_id", "model", "score", "others_mean", "relative"]]
+
+
+def strengths_weaknesses(
+    table: pd.DataFrame,
+    scores: pd.DataFrame | None = None,
+    membership: pd.DataFrame | None = None,
+    parents: Parents = None,
+    *,
+    threshold: int = DEFAULT_THRESHOLD,
+    min_count: int = 5,
+    require_separation: bool = True,
+    evidence: int = 3,
+) -> pd.DataFrame:
+    """Nodes where a model ranks more than ``threshold`` places away from its overall rank.
+
+    A *weakness* (node rank worse than overall by more than T) is kept only when, at that node,
+    some model the model outranks overall has a bootstrap interval entirely above the model's
+    (the reversal is statistically separated); a *strength* symmetrically. ``separated_from``
+    names those models. With ``scores``/``membership`` each finding lists ``evidence``: the
+    model's worst (weakness) or best (strength) queries at the node, by score relative to the
+    other models on the same query. Sorted by |gap|, largest first.
+    """
+    overall = _overall(table)
+    nodes = table[(table["node_id"] != OVERALL) & (table["count"] >= min_count)]
+    rel = None
+    expanded = None
+    if scores is not None and membership is not None:
+        rel = relative_query_scores(scores)
+        expanded = expand_membership(membership, parents)
+    findings = []
+    for node_id, at_node in nodes.groupby("node_id", sort=False):
+        at_node = at_node.set_index("model")
+        for model, row in at_node.iterrows():
+            if model not in overall.index:
+                continue
+            overall_rank = int(overall.at[model, "rank"])
+            gap = int(row["rank"]) - overall_rank
+            if abs(gap) <= threshold:
+                continue
+            kind = "weakness" if gap > 0 else "strength"
+            others = at_node.drop(index=model)
+            others_overall = overall["rank"].reindex(others.index)
+            if kind == "weakness":  # beaten here by models it outranks overall
+                rivals = others[
+                    (others_overall > overall_rank) & (others["ci_low"] > row["ci_high"])
+                ]
+            else:  # beats here models that outrank it overall
+                rivals = others[
+                    (others_overall < overall_rank) & (others["ci_high"] < row["ci_low"])
+                ]
+            if require_separation and rivals.empty:
+                continue
+            findings.append(
+                {
+                    "model": model,
+                    "node_id": node_id,
+                    "kind": kind,
+                    "node_rank": int(row["rank"]),
+                    "overall_rank": overall_rank,
+                    "gap": gap,
+                    "mean": float(row["mean"]),
+                    "ci_low": float(row["ci_low"]),
+                    "ci_high": float(row["ci_high"]),
+                    "count": int(row["count"]),
+                    "separated_from": sorted(rivals.index.tolist()),
+                    "evidence": _evidence(rel, expanded, model, node_id, kind, evidence),
+                }
+            )
+    out = pd.DataFrame(findings, columns=FINDING_COLUMNS)
+    if out.empty:
+        return out
+    order = out["gap"].abs().sort_values(ascending=False, kind="stable").index
+    return out.loc[order].reset_index(drop=True)
+
+
+def _evidence(
+    rel: pd.DataFrame | None,
+    expanded: pd.DataFrame | None,
+    model: str,
+    node_id: str,
+    kind: str,
+    k: int,
+) -> list[dict[str, float | str]]:
+    if rel is None or expanded is None or k <= 0:
+        return []
+    in_node = expanded.loc[expanded["node_id"] == node_id, "query_id"]
+    mine = rel[(rel["model"] == model) & rel["query_id"].isin(in_node) & rel["relative"].notna()]
+    picked = mine.nsmallest(k, "relative") if kind == "weakness" else mine.nlargest(k, "relative")
+    return [
+        {"query_id": str(r.query_id), "score": float(r.score), "others_mean": float(r.others_mean)}
+        for r in picked.itertuples()
+    ]
+
+
+def failure_modes(
+    table: pd.DataFrame,
+    parents: Parents = None,
+    *,
+    min_children: int = 5,
+    fraction: float = 0.2,
+) -> pd.DataFrame:
+    """How uniform a model's standing is across the children of each large node.
+
+    For every node with at least ``min_children`` scored children and every model, the gaps
+    ``child rank − node rank`` are collected; their spread (standard deviation) says whether the
+    node-level result holds everywhere below it. Per model, the nodes in the bottom ``fraction``
+    of spread are ``systematic`` (the same in every child), the top ``fraction`` ``occasional``
+    (driven by a few children, named in ``outlier_child``); the rest ``mixed``.
+    """
+    tree = parent_map(parents, table.loc[table["node_id"] != OVERALL, "node_id"].unique())
+    nodes = table[table["node_id"] != OVERALL]
+    ranks = nodes.set_index(["node_id", "model"])["rank"]
+    overall = _overall(table)["rank"]
+    children: dict[str, list[str]] = {}
+    for node in nodes["node_id"].unique():
+        parent = tree.get(node)
+        if parent is not None:
+            children.setdefault(parent, []).append(node)
+    rows = []
+    for parent, kids in children.items():
+        if len(kids) < min_children:
+            continue
+        for model in nodes.loc[nodes["node_id"] == parent, "model"]:
+            kid_ranks = ranks.reindex([(k, model) for k in kids]).dropna()
+            if len(kid_ranks) < min_children:
+                continue
+            parent_rank = int(ranks[(parent, model)])
+            gaps = kid_ranks.to_numpy(float) - parent_rank
+            worst = int(np.argmax(np.abs(gaps)))
+            rows.append(
+                {
+                    "model": model,
+                    "node_id": parent,
+                    "n_children": len(kid_ranks),
+                    "node_rank": parent_rank,
+                    "overall_rank": int(overall.get(model, np.nan))
+                    if model in overall.index
+                    else None,
+                    "mean_gap": float(gaps.mean()),
+                    "spread": float(gaps.std()),
+                    "outlier_child": kid_ranks.index[worst][0],
+                    "outlier_gap": float(gaps[worst]),
+                }
+            )
+    out = pd.DataFrame(
+        rows,
+        columns=[
+            "model",
+            "node_id",
+            "n_children",
+            "node_rank",
+            "overall_rank",
+            "mean_gap",
+            "spread",
+            "outlier_child",
+            "outlier_gap",
+        ],
+    )
+    if out.empty:
+        return out.assign(kind=pd.Series(dtype=str))
+    low = out.groupby("model")["spread"].transform(lambda s: s.quantile(fraction))
+    high = out.groupby("model")["spread"].transform(lambda s: s.quantile(1 - fraction))
+    out["kind"] = np.where(
+        out["spread"] <= low, "systematic", np.where(out["spread"] >= high, "occasional", "mixed")
+    )
+    return out.sort_values(["model", "spread"], ignore_index=True)
+
+
+def difference_report(
+    table: pd.DataFrame, models: Sequence[str], *, fraction: float = 0.2
+) -> pd.DataFrame:
+    """Nodes where the chosen models' ranks differ most (the top ``fraction`` by rank spread).
+
+    With two models ``rank_diff`` is ``rank(first) − rank(second)`` (positive: the first ranks
+    worse); ``separated`` says whether the best and worst of the chosen models have disjoint
+    bootstrap intervals at the node.
+    """
+    models = list(models)
+    if len(models) < 2:
+        raise DataError("difference_report needs at least two models")
+    missing = [m for m in models if m not in set(table["model"])]
+    if missing:
+        raise DataError(f"models not in the table: {missing}")
+    nodes = table[(table["node_id"] != OVERALL) & table["model"].isin(models)]
+    wide = nodes.pivot(
+        index="node_id", columns="model", values=["rank", "mean", "ci_low", "ci_high"]
+    ).dropna()
+    if wide.empty:
+        return pd.DataFrame(columns=["node_id", "spread"])
+    ranks = wide["rank"][models]
+    spread = ranks.max(axis=1) - ranks.min(axis=1)
+    best = ranks.idxmin(axis=1)
+    worst = ranks.idxmax(axis=1)
+    lows = wide["ci_low"]
+    highs = wide["ci_high"]
+    separated = [
+        bool(lows.at[node, best[node]] > highs.at[node, worst[node]]) for node in wide.index
+    ]
+    out = pd.DataFrame(
+        {
+            "node_id": wide.index,
+            "spread": spread.to_numpy(),
+            "best": best.to_numpy(),
+            "worst": worst.to_numpy(),
+            "separated": separated,
+        }
+    )
+    for m in models:
+        out[f"rank[{m}]"] = ranks[m].to_numpy().astype(int)
+        out[f"mean[{m}]"] = wide["mean"][m].to_numpy()
+    if len(models) == 2:
+        out["rank_diff"] = (ranks[models[0]] - ranks[models[1]]).to_numpy().astype(int)
+    keep = max(1, math.ceil(len(out) * fraction))
+    out = out.sort_values(["spread", "node_id"], ascending=[False, True], kind="stable").head(keep)
+    return out[out["spread"] > 0].reset_index(drop=True)
+
+
+def regression_report(
+    before: pd.DataFrame,
+    after: pd.DataFrame,
+    membership: pd.DataFrame,
+    parents: Parents = None,
+    *,
+    n_boot: int = DEFAULT_BOOT,
+    seed: int = 0,
+    level: float = DEFAULT_LEVEL,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Compare two runs of the same model, paired by query, per node and overall.
+
+    ``before``/``after`` have ``query_id`` and ``score`` (several rows per query are averaged).
+    Only queries scored in both runs count. For every node: mean before/after, the mean paired
+    difference with a paired bootstrap interval (queries resampled, both runs together) and a
+    two-sided bootstrap p-value; ``change`` is ``regression``/``improvement`` when p < ``alpha``.
+    """
+
+    def per_query(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+        if "query_id" not in frame.columns or "score" not in frame.columns:
+            raise DataError(f"{name} needs columns query_id and score")
+        return frame.loc[frame["score"].notna()].groupby("query_id")["score"].mean().rename(name)
+
+    paired = pd.concat(
+        [per_query(before, "before"), per_query(after, "after")], axis=1, join="inner"
+    ).reset_index()
+    paired["delta"] = paired["after"] - paired["before"]
+    expanded = expand_membership(membership, parents)
+    rows = pd.concat(
+        [paired.merge(expanded, on="query_id"), paired.assign(node_id=OVERALL)], ignore_index=True
+    )
+    columns = [
+        "node_id",
+        "n",
+        "mean_before",
+        "mean_after",
+        "delta",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "change",
+    ]
+    if rows.empty:
+        return pd.DataFrame(columns=columns)
+    boot = bootstrap_group_means(
+        rows["delta"].to_numpy(), rows["node_id"].to_numpy(), n_boot=n_boot, seed=seed, level=level
+    )
+    means = rows.groupby("node_id")[["before", "after"]].mean().reindex(boot.groups)
+    p_values = bootstrap_p_value(boot.replicates)
+    out = pd.DataFrame(
+        {
+            "node_id": boot.groups,
+            "n": boot.count.astype(int),
+            "mean_before": means["before"].to_numpy(),
+            "mean_after": means["after"].to_numpy(),
+            "delta": boot.mean,
+            "ci_low": boot.low,
+            "ci_high": boot.high,
+            "p_value": p_values,
+        }
+    )
+    significant = out["p_value"] < alpha
+    out["change"] = np.where(
+        significant & (out["delta"] < 0),
+        "regression",
+        np.where(significant & (out["delta"] > 0), "improvement", "unchanged"),
+    )
+    return out.sort_values(["p_value", "delta"], ignore_index=True)[columns]
+
+
+class FeedbackReport:
+    """All of §9 for one set of scores: build once, ask for each report.
+
+    >>> report = FeedbackReport(scores, membership)      # doctest: +SKIP
+    >>> report.table; report.weaknesses("model-x")       # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        scores: pd.DataFrame,
+        membership: pd.DataFrame,
+        parents: Parents = None,
+        *,
+        n_boot: int = DEFAULT_BOOT,
+        seed: int = 0,
+        level: float = DEFAULT_LEVEL,
+        threshold: int = DEFAULT_THRESHOLD,
+    ) -> None:
+        self.scores = scores
+        self.membership = membership
+        self.parents = parents
+        self.threshold = threshold
+        self.table = node_scores(scores, membership, parents, n_boot=n_boot, seed=seed, level=level)
+        self._findings: pd.DataFrame | None = None
+
+    @property
+    def findings(self) -> pd.DataFrame:
+        if self._findings is None:
+            self._findings = strengths_weaknesses(
+                self.table, self.scores, self.membership, self.parents, threshold=self.threshold
+            )
+        return self._findings
+
+    def strengths(self, model: str) -> pd.DataFrame:
+        f = self.findings
+        return f[(f["model"] == model) & (f["kind"] == "strength")].reset_index(drop=True)
+
+    def weaknesses(self, model: str) -> pd.DataFrame:
+        f = self.findings
+        return f[(f["model"] == model) & (f["kind"] == "weakness")].reset_index(drop=True)
+
+    def failure_modes(self, **kwargs) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+        return failure_modes(self.table, self.parents, **kwargs)
+
+    def differences(self, models: Sequence[str], **kwargs) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+        return difference_report(self.table, models, **kwargs)
