@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from judgebench.sim.domains import domain_of
-from judgebench.sim.text import content_terms, numbers, stem, stems, words
+from judgebench.sim.text import key_terms, numbers, stem, stems, words
 
 if TYPE_CHECKING:
     from judgebench.sim.profiles import Profile
@@ -72,7 +72,7 @@ def _balanced(code: str) -> bool:
 
 def coverage(query: str, answer: str) -> float:
     """Share of the query's key terms that the answer takes up (stems, so plurals meet)."""
-    terms = content_terms(query, 14)
+    terms = key_terms(query, 12)
     if not terms:
         return 0.5
     have = stems(answer)

@@ -142,27 +142,38 @@ def score_tokens(tokens: list[str], start: int = 0, top_k: int = 0) -> list[Toke
     """Log-probabilities of ``tokens[start:]``, each conditioned on every token before it.
 
     The very first token of a text has no context and gets ``logprob=None`` (as the OpenAI
-    completions API reports it)."""
+    completions API reports it). With ``top_k > 1`` each position also lists the most likely
+    alternatives among the context's most frequent tokens (refreshed every few tokens, which
+    keeps this linear in the text length)."""
     counts: Counter[str] = Counter()
     follows: dict[str, Counter[str]] = {}
     totals: Counter[str] = Counter()  # how often each token had a successor
     out: list[TokenLogprob] = []
+    make = TokenLogprob.model_construct  # values are built here, no validation needed
+    candidates: list[str] = []
     prev: str | None = None
     for i, token in enumerate(tokens):
         key = _key(token)
         if i >= start:
             if i == 0:
-                out.append(TokenLogprob(token=token, logprob=None))
+                out.append(make(token=token, logprob=None, top_logprobs={}))
             else:
                 lp = math.log(_prob(key, prev, counts, follows, totals, i))
                 top = {token: lp}
                 if top_k > 1:
-                    for alt, _ in counts.most_common(top_k + 1):
-                        if len(top) >= top_k:
-                            break
-                        if alt != key and alt not in top:
-                            top[alt] = math.log(_prob(alt, prev, counts, follows, totals, i))
-                out.append(TokenLogprob(token=token, logprob=lp, top_logprobs=top))
+                    if not candidates or i % 32 == 0:
+                        candidates = [k for k, _ in counts.most_common(top_k + 1)]
+                    alts = sorted(
+                        (
+                            (math.log(_prob(alt, prev, counts, follows, totals, i)), alt)
+                            for alt in candidates
+                            if alt != key
+                        ),
+                        reverse=True,
+                    )
+                    for alt_lp, alt in alts[: top_k - 1]:
+                        top[alt] = alt_lp
+                out.append(make(token=token, logprob=lp, top_logprobs=top))
         counts[key] += 1
         if prev is not None:
             follows.setdefault(prev, Counter())[key] += 1

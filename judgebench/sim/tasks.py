@@ -146,6 +146,11 @@ def sim_task(
     return register
 
 
+def unregister_task(name: str) -> None:
+    """Remove a registered handler (tests that register temporary tasks clean up with it)."""
+    _TASKS[:] = [t for t in _TASKS if t.name != name]
+
+
 def find_task(prompt: str) -> Task | None:
     import judgebench.sim.handlers  # noqa: F401  (registers every part's handlers)
 

@@ -218,6 +218,58 @@ STOPWORDS = frozenset(
 )
 
 
+# Words that say what to do rather than what about: an answer takes up the topic, not these.
+INSTRUCTION_WORDS = frozenset(
+    [
+        "pretend",
+        "imagine",
+        "act",
+        "compose",
+        "draft",
+        "rewrite",
+        "greet",
+        "list",
+        "outline",
+        "summarize",
+        "summarise",
+        "discuss",
+        "consider",
+        "suggest",
+        "recommend",
+        "identify",
+        "determine",
+        "calculate",
+        "compute",
+        "solve",
+        "implement",
+        "create",
+        "generate",
+        "produce",
+        "design",
+        "build",
+        "develop",
+        "prepare",
+        "craft",
+        "come",
+        "could",
+        "would",
+        "should",
+        "briefly",
+        "short",
+        "detailed",
+        "detail",
+        "brief",
+        "concise",
+        "step",
+        "steps",
+        "words",
+        "sentences",
+        "paragraph",
+        "paragraphs",
+    ]
+)
+
+
 def tokenize(text: str) -> list[str]:
     """Approximate LLM tokens; ``"".join(tokenize(t)) == t``."""
     return _TOKEN_RE.findall(text)
@@ -250,6 +302,12 @@ def content_terms(text: str, limit: int | None = None) -> tuple[str, ...]:
         if limit is not None and len(seen) >= limit:
             break
     return tuple(seen)
+
+
+@lru_cache(maxsize=4096)
+def key_terms(text: str, limit: int = 12) -> tuple[str, ...]:
+    """The topic terms of a query: content terms that are not instructions."""
+    return tuple(t for t in content_terms(text) if t not in INSTRUCTION_WORDS)[:limit]
 
 
 def stems(text: str) -> frozenset[str]:

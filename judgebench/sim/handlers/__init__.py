@@ -2,3 +2,5 @@
 
 Add one import line per module.
 """
+
+from judgebench.sim.handlers import synth  # noqa: F401

@@ -176,8 +176,25 @@ def _candidates(location: Path, name: str) -> list[Path]:
     return [location / f"{name}.yaml", location / f"{name}.yml"]
 
 
+_RESOLVED: dict[tuple[str, str], Path] = {}
+
+
 def load_profile(model_or_name: str) -> Profile:
     """The profile for ``sim/<name>``, ``<name>`` or ``sim/<path to a .yaml>``."""
+    # hot path: remember where a name resolved; a stat per call still notices edits
+    key = (model_or_name, os.environ.get(ENV_VAR, ""))
+    path = _RESOLVED.get(key)
+    if path is not None:
+        try:
+            return _load_file(str(path), path.stat().st_mtime_ns)
+        except FileNotFoundError:
+            del _RESOLVED[key]
+    profile = _resolve_and_load(model_or_name)
+    _RESOLVED[key] = Path(profile.source)
+    return profile
+
+
+def _resolve_and_load(model_or_name: str) -> Profile:
     name = model_or_name.removeprefix("sim/")
     if name.endswith((".yaml", ".yml")):
         return load_profile_file(name)
