@@ -1,0 +1,342 @@
+"""What every judge shares: inputs, one prompt→reply→parse exchange with repair retries,
+building :class:`~judgebench.records.Judgment` records, and invalid-rate counting.
+
+Subclasses render their own templates and validate the parsed answer; the loop here guarantees
+the contract: a reply that does not parse is retried with a repair prompt up to
+``max_repairs`` times, then the judgment is ``invalid`` with every raw reply and the reason; a
+transport failure is ``error``. No code path produces a default score.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Generic, TypeVar
+
+from judgebench.judges.injection import INJECTION_FLAG, detect_injection
+from judgebench.judges.parsing import ReplyParseError, extract_answer, template_examples
+
+from judgebench.llm import Completion, LLMError, gather_limited, get_gateway, run_sync
+from judgebench.prompts import PromptTemplate, fence, load_template
+from judgebench.records import (
+    Judgment,
+    JudgmentKind,
+    Query,
+    Response,
+    Usage,
+    content_key,
+    text_hash,
+)
+
+T = TypeVar("T")
+QueryLike = Query | str
+ResponseLike = Response | str
+
+UNSPECIFIED_MODEL = "unspecified"
+
+
+def as_query(query: QueryLike) -> Query:
+    return query if isinstance(query, Query) else Query(text=str(query))
+
+
+def as_response(response: ResponseLike, query: Query, model: str | None = None) -> Response:
+    """A :class:`Response` for plain text (model ``unspecified`` unless given); its id depends
+    on the text, so two different strings never share a judgment key."""
+    if isinstance(response, Response):
+        return response
+    text = str(response)
+    return Response(
+        query_id=query.id,
+        model=model or UNSPECIFIED_MODEL,
+        text=text,
+        params={"text": text_hash(text)},
+    )
+
+
+def evaluated_model(response: Response) -> str | None:
+    return None if response.model == UNSPECIFIED_MODEL else response.model
+
+
+@dataclass
+class Exchange(Generic[T]):
+    """One question to the judge model, with its repairs: the parsed value or why not."""
+
+    value: T | None
+    status: str  # ok | invalid | error
+    reason: str | None
+    raw_replies: list[str]
+    usage: Usage
+    cost: float | None
+    completion: Completion | None = None
+    attempts: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
+class Answer(Generic[T]):
+    """How to read one kind of reply: the fields and a validator raising ReplyParseError."""
+
+    primary: str
+    validate: Callable[[dict[str, Any]], T]
+    fields: Sequence[str] = ()
+    short_forms: bool = True
+    format_hint: str = "one JSON object"
+
+
+@dataclass
+class JudgeStats:
+    """Outcome counts per (judge model, evaluated model): how often replies were unusable."""
+
+    counts: dict[tuple[str, str | None], Counter[str]] = field(default_factory=dict)
+
+    def add(self, judgment: Judgment) -> None:
+        key = (judgment.judge_model, judgment.model)
+        self.counts.setdefault(key, Counter())[judgment.status] += 1
+
+    def invalid_rates(self) -> dict[tuple[str, str | None], float]:
+        return {key: c["invalid"] / max(1, sum(c.values())) for key, c in self.counts.items()}
+
+
+def invalid_rates(
+    judgments: Iterable[Judgment],
+) -> dict[tuple[str, str, str | None], dict[str, float]]:
+    """Per (judge, judge model, evaluated model): counts of ok/invalid/error and the invalid rate."""
+    table: dict[tuple[str, str, str | None], Counter[str]] = {}
+    for j in judgments:
+        table.setdefault((j.judge, j.judge_model, j.model), Counter())[j.status] += 1
+    out: dict[tuple[str, str, str | None], dict[str, float]] = {}
+    for key, c in sorted(table.items(), key=lambda kv: tuple(str(x) for x in kv[0])):
+        n = sum(c.values())
+        out[key] = {
+            "n": n,
+            "ok": c["ok"],
+            "invalid": c["invalid"],
+            "error": c["error"],
+            "invalid_rate": c["invalid"] / n if n else 0.0,
+        }
+    return out
+
+
+def combine_usage(exchanges: Iterable[Exchange[Any]]) -> tuple[Usage, float | None]:
+    usage = Usage()
+    cost: float | None = None
+    for ex in exchanges:
+        usage = usage + ex.usage
+        if ex.cost is not None:
+            cost = (cost or 0.0) + ex.cost
+    return usage, cost
+
+
+def injection_flags(*texts: str | None) -> tuple[list[str], list[str]]:
+    """(flags, matches) for the evaluated texts."""
+    matches = [hit for text in texts for hit in detect_injection(text)]
+    return ([INJECTION_FLAG] if matches else []), matches
+
+
+class Judge:
+    """Base class: a judge model behind the gateway, its templates and the repair loop.
+
+    ``templates`` overrides any template by path: ``{"pairwise": "my_pairwise.j2"}`` (the
+    ``judges:`` prefix is optional). ``max_repairs`` is how many repair prompts follow an
+    unusable reply before the judgment is stored invalid.
+    """
+
+    name: ClassVar[str] = "judge"
+    kind: ClassVar[JudgmentKind] = "pointwise"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        templates: Mapping[str, str | Path] | None = None,
+        max_repairs: int = 2,
+        temperature: float = 0.0,
+        max_tokens: int = 1024,
+        concurrency: int = 16,
+    ) -> None:
+        if max_repairs < 0:
+            raise ValueError("max_repairs must be >= 0")
+        self.model = model
+        self.templates = {
+            (k if ":" in k else f"judges:{k}"): v for k, v in (templates or {}).items()
+        }
+        self.max_repairs = max_repairs
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.concurrency = concurrency
+        self.stats = JudgeStats()
+
+    # --- templates --------------------------------------------------------------------------
+    def template(self, ref: str) -> PromptTemplate:
+        ref = ref if ":" in ref else f"judges:{ref}"
+        return load_template(ref, overrides=self.templates)
+
+    @staticmethod
+    def fence_all(nonce: str, **texts: str | None) -> dict[str, str]:
+        """Fence each text under its upper-cased keyword as label (``query`` → ``QUERY``)."""
+        return {key: fence(text or "", key.upper(), nonce) for key, text in texts.items()}
+
+    def call_params(self) -> dict[str, Any]:
+        """Generation parameters; they are part of every judgment's natural key."""
+        return {"temperature": self.temperature, "max_tokens": self.max_tokens}
+
+    # --- one exchange -----------------------------------------------------------------------
+    async def ask(
+        self,
+        template: PromptTemplate,
+        values: Mapping[str, Any],
+        answer: Answer[T],
+        *,
+        model: str | None = None,
+        extra_params: Mapping[str, Any] | None = None,
+    ) -> Exchange[T]:
+        """Send the rendered template; parse; repair up to ``max_repairs`` times."""
+        model = model or self.model
+        prompt = template.render(**values)
+        examples = template_examples(template.source)
+        messages: list[dict[str, Any]] = [{"role": "user", "content": prompt}]
+        params = {**self.call_params(), **(extra_params or {})}
+        raw: list[str] = []
+        usage = Usage()
+        cost: float | None = None
+        completion: Completion | None = None
+        reason = "no reply"
+        gateway = get_gateway()
+        for attempt in range(self.max_repairs + 1):
+            try:
+                completion = await gateway.complete(model, messages, **params)
+            except LLMError as exc:
+                return Exchange(
+                    None,
+                    "error",
+                    f"{type(exc).__name__}: {exc}",
+                    raw,
+                    usage,
+                    cost,
+                    completion,
+                    attempt + 1,
+                )
+            raw.append(completion.text)
+            usage = usage + completion.usage
+            if completion.cost is not None:
+                cost = (cost or 0.0) + completion.cost
+            try:
+                found = extract_answer(
+                    completion.text,
+                    primary=answer.primary,
+                    fields=answer.fields,
+                    examples=examples,
+                    finish_reason=completion.finish_reason,
+                    short_forms=answer.short_forms,
+                )
+                value = answer.validate(found)
+            except ReplyParseError as exc:
+                reason = str(exc)
+                messages = [
+                    *messages,
+                    {"role": "assistant", "content": completion.text},
+                    {"role": "user", "content": self._repair_prompt(reason, answer)},
+                ]
+                continue
+            return Exchange(value, "ok", None, raw, usage, cost, completion, attempt + 1)
+        attempts = self.max_repairs + 1
+        return Exchange(
+            None,
+            "invalid",
+            f"{reason} (after {attempts} attempt{'s' * (attempts > 1)})",
+            raw,
+            usage,
+            cost,
+            completion,
+            attempts,
+        )
+
+    def _repair_prompt(self, reason: str, answer: Answer[Any]) -> str:
+        return self.template("repair").render(reason=reason, format_hint=answer.format_hint)
+
+    # --- records ----------------------------------------------------------------------------
+    def make_judgment(
+        self,
+        *,
+        template: PromptTemplate,
+        query: Query,
+        response: Response | None,
+        exchanges: Sequence[Exchange[Any]],
+        params: Mapping[str, Any],
+        response_b: Response | None = None,
+        score: float | None = None,
+        verdict: str | None = None,
+        status: str | None = None,
+        reason: str | None = None,
+        template_hash: str | None = None,
+        kind: str | None = None,
+        **fields: Any,
+    ) -> Judgment:
+        """A judgment from the exchanges that produced it; the first non-ok exchange decides
+        the status unless ``status`` is given."""
+        usage, cost = combine_usage(exchanges)
+        if status is None:
+            bad = next((ex for ex in exchanges if not ex.ok), None)
+            status = bad.status if bad else "ok"
+            reason = reason or (bad.reason if bad else None)
+        if status != "ok":
+            score = verdict = None
+        judgment = Judgment(
+            judge=self.name,
+            judge_model=self.model,
+            kind=kind or self.kind,  # type: ignore[arg-type]
+            query_id=query.id,
+            response_id=response.id if response else None,
+            response_b_id=response_b.id if response_b else None,
+            model=evaluated_model(response) if response else None,
+            model_b=evaluated_model(response_b) if response_b else None,
+            template_name=template.name,
+            template_hash=template_hash or template.hash,
+            params=dict(params),
+            score=score,
+            verdict=verdict,  # type: ignore[arg-type]
+            raw_replies=[r for ex in exchanges for r in ex.raw_replies],
+            status=status,  # type: ignore[arg-type]
+            reason=reason,
+            usage=usage,
+            cost=cost,
+            **fields,
+        )
+        self.stats.add(judgment)
+        return judgment
+
+    # --- helpers for batch and sync APIs ----------------------------------------------------
+    async def gather(self, factories: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
+        return await gather_limited(factories, limit=self.concurrency)
+
+    @staticmethod
+    def sync(factory: Callable[[], Awaitable[T]]) -> T:
+        """Run an async method from scripts and notebooks (see judgebench.llm.run_sync)."""
+        return run_sync(factory)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(model={self.model!r})"
+
+
+def combined_hash(*templates: PromptTemplate, extra: Any = None) -> str:
+    """One hash over several templates (a multi-prompt judge's natural key changes with any)."""
+    return content_key([t.hash for t in templates], extra, length=16)
+
+
+__all__ = [
+    "Answer",
+    "Exchange",
+    "Judge",
+    "JudgeStats",
+    "QueryLike",
+    "ResponseLike",
+    "as_query",
+    "as_response",
+    "combined_hash",
+    "invalid_rates",
+]

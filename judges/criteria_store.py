@@ -1,0 +1,78 @@
+"""The per-query PC² artefacts (auxiliary answers, criteria, baseline critique) and where they
+are kept: a small protocol, an in-memory default, and ``judgebench.db.criteria`` for SQL.
+
+Judges never import the database (see docs/ARCHITECTURE.md): the store implements this
+protocol, so a later evaluated model reuses what an earlier one paid for.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from judgebench.records import CriterionScore, Usage, utcnow
+
+
+class Criterion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    weight: int
+    description: str = ""
+
+
+class QueryCriteria(BaseModel):
+    """Everything PC² computes once per query and reuses for every evaluated model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str
+    query_id: str
+    judge_model: str
+    aux_models: list[str]
+    aux_answers: list[str]
+    criteria: list[Criterion]
+    weights_renormalised: bool = False
+    original_weights: list[int] | None = None
+    baseline_index: int = 0
+    critique: list[CriterionScore] = Field(default_factory=list)
+    raw_replies: list[str] = Field(default_factory=list)
+    usage: Usage = Field(default_factory=Usage)
+    template_hashes: dict[str, str] = Field(default_factory=dict)
+    created_at: str = Field(default_factory=lambda: utcnow().isoformat())
+
+    @property
+    def baseline_answer(self) -> str:
+        return self.aux_answers[self.baseline_index]
+
+    @property
+    def baseline_model(self) -> str:
+        return self.aux_models[self.baseline_index]
+
+
+@runtime_checkable
+class CriteriaStore(Protocol):
+    """Where PC² keeps its per-query artefacts. ``put`` of an existing key is a no-op."""
+
+    def get_criteria(self, key: str) -> QueryCriteria | None: ...
+
+    def put_criteria(self, item: QueryCriteria) -> None: ...
+
+
+class MemoryCriteriaStore:
+    """The default store: a dict for one process (use the SQL store to keep them)."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, QueryCriteria] = {}
+        self._lock = threading.Lock()
+
+    def get_criteria(self, key: str) -> QueryCriteria | None:
+        return self._items.get(key)
+
+    def put_criteria(self, item: QueryCriteria) -> None:
+        with self._lock:
+            self._items.setdefault(item.key, item)
+
+    def __len__(self) -> int:
+        return len(self._items)

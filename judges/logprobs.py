@@ -1,0 +1,206 @@
+"""Backends that return log-probabilities of a target text given a context (for TRLM).
+
+- :class:`HFCausalLM`: a local transformers causal LM (``hf:<path>``), CPU or GPU, batched;
+  ``reversed_tokens=True`` for a TRLM-Ba checkpoint trained on reversed token order (context and
+  target ids are reversed separately, then concatenated).
+- :class:`CompletionsLogprobs`: an OpenAI-compatible ``/v1/completions`` endpoint through the
+  gateway with ``echo=True, logprobs=1`` (the prompt's own token log-probabilities).
+
+torch and transformers are imported lazily, only when a local model is loaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from judgebench.errors import ConfigError
+from judgebench.llm import gather_limited, get_gateway
+from judgebench.llm.types import BadResponseError
+
+
+@runtime_checkable
+class LogprobBackend(Protocol):
+    """``target_logprobs([(context, target), ...])`` → per pair, the log-probability of each
+    target token given the context and the target tokens before it."""
+
+    name: str
+
+    async def target_logprobs(self, pairs: Sequence[tuple[str, str]]) -> list[list[float]]: ...
+
+
+class HFCausalLM:
+    """A local causal LM. ``device``: "auto" (CUDA when available), "cpu", "cuda", "cuda:1"…"""
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        *,
+        name: str = "hf:local",
+        batch_size: int = 8,
+        reversed_tokens: bool = False,
+        device: str = "auto",
+    ) -> None:
+        import torch
+
+        if device == "auto":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        self.device = device
+        self.model = model.to(device).eval()
+        self.tokenizer = tokenizer
+        self.name = name
+        self.batch_size = max(1, batch_size)
+        self.reversed_tokens = reversed_tokens
+        config = getattr(model, "config", None)
+        self.max_positions = (
+            getattr(config, "n_positions", None)
+            or getattr(config, "max_position_embeddings", None)
+            or 1_000_000
+        )
+        self.pad_id = (
+            tokenizer.pad_token_id
+            if tokenizer.pad_token_id is not None
+            else (tokenizer.eos_token_id or 0)
+        )
+        self.bos_id = tokenizer.bos_token_id
+
+    @classmethod
+    def from_path(
+        cls,
+        path: str | Path,
+        *,
+        device: str = "auto",
+        dtype: str | None = None,
+        batch_size: int = 8,
+        reversed_tokens: bool = False,
+    ) -> HFCausalLM:
+        """Load ``AutoModelForCausalLM`` + ``AutoTokenizer`` from a local folder (or hub id when
+        the machine is online). ``dtype``: e.g. "bfloat16" on GPU."""
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        path = str(path)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(path)
+            kwargs: dict[str, Any] = {}
+            if dtype:
+                kwargs["dtype"] = getattr(torch, dtype)
+            model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(
+                f"cannot load a causal LM from {path!r}: {exc}".splitlines()[0]
+            ) from exc
+        return cls(
+            model,
+            tokenizer,
+            name=f"hf:{path}",
+            batch_size=batch_size,
+            reversed_tokens=reversed_tokens,
+            device=device,
+        )
+
+    def _ids(self, context: str, target: str) -> tuple[list[int], list[int]]:
+        ctx = self.tokenizer(context, add_special_tokens=False)["input_ids"]
+        tgt = self.tokenizer(target, add_special_tokens=False)["input_ids"]
+        if not tgt:
+            raise ValueError("target text has no tokens")
+        if self.reversed_tokens:
+            ctx, tgt = ctx[::-1], tgt[::-1]
+        if self.bos_id is not None:
+            ctx = [self.bos_id, *ctx]
+        if not ctx:
+            raise ValueError("empty context and no BOS token to condition on")
+        # keep the target whole; cut the context from the left if the model cannot see it all
+        room = self.max_positions - len(tgt)
+        if room < 1:
+            raise ValueError(
+                f"target of {len(tgt)} tokens does not fit the model's {self.max_positions} positions"
+            )
+        return ctx[-room:], tgt
+
+    def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[list[float]]:
+        """Synchronous, batched; batches are formed from similar lengths to limit padding."""
+        import torch
+
+        encoded = [self._ids(c, t) for c, t in pairs]
+        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]) + len(encoded[i][1]))
+        out: list[list[float]] = [[] for _ in encoded]
+        with torch.inference_mode():
+            for start in range(0, len(order), self.batch_size):
+                batch = order[start : start + self.batch_size]
+                seqs = [encoded[i][0] + encoded[i][1] for i in batch]
+                width = max(len(s) for s in seqs)
+                ids = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
+                mask = torch.zeros((len(seqs), width), dtype=torch.long)
+                for row, seq in enumerate(seqs):
+                    ids[row, : len(seq)] = torch.tensor(seq)
+                    mask[row, : len(seq)] = 1
+                logits = self.model(
+                    input_ids=ids.to(self.device), attention_mask=mask.to(self.device)
+                ).logits
+                logp = torch.log_softmax(logits.float(), dim=-1)
+                for row, i in enumerate(batch):
+                    ctx, tgt = encoded[i]
+                    positions = torch.arange(
+                        len(ctx) - 1, len(ctx) + len(tgt) - 1, device=logp.device
+                    )
+                    targets = torch.tensor(tgt, device=logp.device)
+                    out[i] = logp[row, positions, targets].tolist()
+        return out
+
+    async def target_logprobs(self, pairs: Sequence[tuple[str, str]]) -> list[list[float]]:
+        return await asyncio.to_thread(self.score_pairs, pairs)
+
+
+class CompletionsLogprobs:
+    """Prompt log-probabilities from an OpenAI-compatible completions endpoint (echo + logprobs)
+    through the gateway; ``model`` is any gateway model name (``sim/…``, an ``api_base`` model)."""
+
+    def __init__(self, model: str, *, concurrency: int = 16) -> None:
+        self.name = model
+        self.concurrency = concurrency
+
+    async def _one(self, context: str, target: str) -> list[float]:
+        prompt = context + target
+        completion = await get_gateway().complete_text(
+            self.name, prompt, echo=True, logprobs=1, max_tokens=1, temperature=0.0
+        )
+        tokens = completion.prompt_logprobs or completion.logprobs or []
+        if not tokens:
+            raise BadResponseError(
+                f"{self.name} returned no prompt log-probabilities (does it support echo + logprobs?)"
+            )
+        values: list[float] = []
+        offset = 0
+        for tok in tokens:
+            start, offset = offset, offset + len(tok.token)
+            if start >= len(prompt):
+                break  # generated tokens after the echoed prompt
+            if offset > len(context):  # the token carries target text
+                if tok.logprob is None:
+                    raise BadResponseError(
+                        f"{self.name} gave no log-probability for target token {tok.token!r}"
+                    )
+                values.append(tok.logprob)
+        if offset < len(prompt) or not values:
+            raise BadResponseError(
+                f"{self.name}: echoed tokens cover {offset} of {len(prompt)} prompt characters"
+            )
+        return values
+
+    async def target_logprobs(self, pairs: Sequence[tuple[str, str]]) -> list[list[float]]:
+        return await gather_limited(
+            [lambda c=c, t=t: self._one(c, t) for c, t in pairs], limit=self.concurrency
+        )
+
+
+def resolve_backend(spec: str | LogprobBackend, **options: Any) -> LogprobBackend:
+    """``hf:<path>`` → :class:`HFCausalLM`; any other model name → :class:`CompletionsLogprobs`."""
+    if not isinstance(spec, str):
+        return spec
+    if spec.startswith("hf:"):
+        return HFCausalLM.from_path(spec[3:], **options)
+    return CompletionsLogprobs(spec, **{k: v for k, v in options.items() if k == "concurrency"})

@@ -1,0 +1,469 @@
+"""PC2Judge: pointwise judging with Pre-Comparison-derived Criteria (Feedbacker, METHODS.md §3).
+
+Once per query: K auxiliary answers from diverse models → the judge compares them and writes
+3–9 weighted criteria (integer weights summing to 100; renormalised and recorded when not) →
+one auxiliary answer is the baseline, scored once with the criteria (its critique is stored).
+Per (model, query): one judge call scores the candidate per criterion on an integer scale
+(default 1–5, relative to the baseline); the final score S = Σ wᵢ·sᵢ is computed here, never
+taken from the model's arithmetic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from judgebench.judges.base import (
+    Answer,
+    Exchange,
+    Judge,
+    QueryLike,
+    ResponseLike,
+    as_query,
+    as_response,
+    combined_hash,
+    injection_flags,
+)
+from judgebench.judges.criteria_store import (
+    CriteriaStore,
+    Criterion,
+    MemoryCriteriaStore,
+    QueryCriteria,
+)
+from judgebench.judges.parsing import ReplyParseError, integer_in_range, short_text
+from judgebench.judges.registry import register_judge
+
+from judgebench.llm import LLMError, get_gateway
+from judgebench.prompts import new_nonce
+from judgebench.records import CriterionScore, Judgment, Query, Usage, content_key
+
+WEIGHTS_RENORMALISED = "weights_renormalised"
+
+
+class CriteriaUnavailable(Exception):
+    """Preparation of a query's criteria failed; carries what a judgment needs to record it."""
+
+    def __init__(self, status: str, reason: str, raw_replies: list[str], usage: Usage) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.raw_replies = raw_replies
+        self.usage = usage
+
+
+def renormalise(weights: Sequence[int], total: int = 100) -> list[int]:
+    """Integer weights proportional to ``weights`` that sum to ``total`` (largest remainder),
+    each at least 1."""
+    raw = [w * total / sum(weights) for w in weights]
+    out = [max(1, math.floor(x)) for x in raw]
+    order = sorted(range(len(raw)), key=lambda i: raw[i] - math.floor(raw[i]), reverse=True)
+    i = 0
+    while sum(out) < total:
+        out[order[i % len(out)]] += 1
+        i += 1
+    while sum(out) > total:  # only when the max(1, .) floor pushed it over
+        j = max(range(len(out)), key=lambda k: out[k])
+        out[j] -= 1
+    return out
+
+
+def parse_criteria(
+    found: dict[str, Any], min_n: int, max_n: int
+) -> tuple[list[Criterion], list[int] | None]:
+    """Validated criteria and, when the weights did not sum to 100, the original weights."""
+    items = found["criteria"]
+    if not isinstance(items, list):
+        raise ReplyParseError("criteria is not a list")
+    if not min_n <= len(items) <= max_n:
+        raise ReplyParseError(f"{len(items)} criteria given, need {min_n}-{max_n}")
+    criteria: list[Criterion] = []
+    seen: set[str] = set()
+    for i, item in enumerate(items, 1):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("name"), str)
+            or not item["name"].strip()
+        ):
+            raise ReplyParseError(f"criterion {i} has no name")
+        name = " ".join(item["name"].split())
+        if name.casefold() in seen:
+            raise ReplyParseError(f"criterion {name!r} is given twice")
+        seen.add(name.casefold())
+        weight = integer_in_range(item.get("weight"), 1, 100, what=f"weight of {name!r}")
+        criteria.append(
+            Criterion(
+                name=name, weight=weight, description=short_text(item.get("description"), 600) or ""
+            )
+        )
+    weights = [c.weight for c in criteria]
+    if sum(weights) == 100:
+        return criteria, None
+    fixed = renormalise(weights)
+    return [
+        c.model_copy(update={"weight": w}) for c, w in zip(criteria, fixed, strict=True)
+    ], weights
+
+
+def parse_criterion_scores(
+    items: Any, criteria: Sequence[Criterion], low: int, high: int, key: str
+) -> list[CriterionScore]:
+    """One integer score per criterion, matched by name (case-insensitive), in criteria order.
+
+    Accepts a list of ``{"criterion", "score", "note"}`` or a mapping name → score. A missing or
+    unknown criterion makes the reply invalid.
+    """
+    if isinstance(items, dict):
+        items = [
+            {"criterion": k, **(v if isinstance(v, dict) else {"score": v})}
+            for k, v in items.items()
+        ]
+    if not isinstance(items, list):
+        raise ReplyParseError(f"{key} is not a list")
+    by_name = {c.name.casefold(): c for c in criteria}
+    got: dict[str, CriterionScore] = {}
+    for item in items:
+        if not isinstance(item, dict):
+            raise ReplyParseError(f"an entry of {key} is not an object")
+        name = " ".join(str(item.get("criterion", item.get("name", ""))).split()).casefold()
+        if name not in by_name:
+            raise ReplyParseError(f"{key} names an unknown criterion {name!r}")
+        c = by_name[name]
+        if c.name in got:
+            raise ReplyParseError(f"{key} scores criterion {c.name!r} twice")
+        got[c.name] = CriterionScore(
+            name=c.name,
+            weight=c.weight,
+            description=c.description,
+            score=integer_in_range(item.get("score"), low, high, what=f"score of {c.name!r}"),
+            note=short_text(item.get("note")),
+        )
+    missing = [c.name for c in criteria if c.name not in got]
+    if missing:
+        raise ReplyParseError(f"{key} misses criteria: {', '.join(missing)}")
+    return [got[c.name] for c in criteria]
+
+
+def render_criteria(criteria: Sequence[Criterion]) -> str:
+    return "\n".join(
+        f"{i}. {c.name} (weight {c.weight}): {c.description}" for i, c in enumerate(criteria, 1)
+    )
+
+
+def render_critique(critique: Sequence[CriterionScore]) -> str:
+    return "\n".join(f"- {c.name}: {c.score} — {c.note or ''}".rstrip(" —") for c in critique)
+
+
+def weighted_score(scores: Sequence[CriterionScore]) -> float:
+    """S = Σ wᵢ·sᵢ (weights sum to 100, so S lies in [100·low, 100·high])."""
+    return float(sum((c.weight or 0) * (c.score or 0) for c in scores))
+
+
+@register_judge("pc2")
+class PC2Judge(Judge):
+    """PC² judge. ``aux_models``: K diverse models writing the auxiliary answers (their
+    diversity matters); ``criteria_store``: where per-query artefacts are kept (in memory by
+    default; ``judgebench.db.criteria.SqlCriteriaStore(store)`` keeps them across runs)."""
+
+    name = "pc2"
+    kind = "pointwise"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        aux_models: Sequence[str],
+        criteria_store: CriteriaStore | None = None,
+        scale: tuple[int, int] = (1, 5),
+        criteria_count: tuple[int, int] = (3, 9),
+        baseline_index: int = 0,
+        aux_max_tokens: int = 1024,
+        templates: dict[str, str | Path] | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(model, templates=templates, **options)
+        if len(aux_models) < 2:
+            raise ValueError(
+                "PC² needs at least 2 auxiliary models (the paper uses 3 diverse ones)"
+            )
+        if not 0 <= baseline_index < len(aux_models):
+            raise ValueError(
+                f"baseline_index {baseline_index} is outside the {len(aux_models)} auxiliary models"
+            )
+        self.aux_models = list(aux_models)
+        self.store: CriteriaStore = (
+            criteria_store if criteria_store is not None else MemoryCriteriaStore()
+        )
+        self.scale = scale
+        self.criteria_count = criteria_count
+        self.baseline_index = baseline_index
+        self.aux_max_tokens = aux_max_tokens
+        self._locks: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = {}
+
+    # --- configuration that identifies results ----------------------------------------------
+    def _templates(self):  # type: ignore[no-untyped-def]
+        return (
+            self.template("pc2_criteria"),
+            self.template("pc2_baseline"),
+            self.template("pc2_score"),
+        )
+
+    def params(self) -> dict[str, Any]:
+        return {
+            **self.call_params(),
+            "aux_models": self.aux_models,
+            "scale": list(self.scale),
+            "criteria_count": list(self.criteria_count),
+            "baseline_index": self.baseline_index,
+        }
+
+    def criteria_key(self, query: Query) -> str:
+        t_criteria, t_baseline, _ = self._templates()
+        return content_key(
+            "pc2-criteria",
+            query.id,
+            self.model,
+            self.aux_models,
+            self.baseline_index,
+            [t_criteria.hash, t_baseline.hash],
+            list(self.scale),
+            list(self.criteria_count),
+            self.call_params(),
+        )
+
+    def _lock(self, key: str) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        held = self._locks.get(key)
+        if held is None or held[0] is not loop:
+            held = (loop, asyncio.Lock())
+            self._locks[key] = held
+        return held[1]
+
+    # --- once per query ---------------------------------------------------------------------
+    async def prepare(
+        self, query: QueryLike, aux_answers: Sequence[ResponseLike] | None = None
+    ) -> QueryCriteria:
+        """The query's criteria, auxiliary answers and baseline critique: from the store, or
+        computed once (concurrent callers for the same query wait for one computation).
+        Raises :class:`CriteriaUnavailable` when the judge's replies never parsed."""
+        q = as_query(query)
+        key = self.criteria_key(q)
+        cached = self.store.get_criteria(key)
+        if cached is not None:
+            return cached
+        async with self._lock(key):
+            cached = self.store.get_criteria(key)
+            if cached is not None:
+                return cached
+            item = await self._compute(q, key, aux_answers)
+            self.store.put_criteria(item)
+            return self.store.get_criteria(key) or item
+
+    async def _aux_answers(self, q: Query) -> tuple[list[str], Usage]:
+        gateway = get_gateway()
+        calls = [
+            gateway.complete(
+                m,
+                [{"role": "user", "content": q.text}],
+                temperature=self.temperature,
+                max_tokens=self.aux_max_tokens,
+            )
+            for m in self.aux_models
+        ]
+        try:
+            completions = await asyncio.gather(*calls)
+        except LLMError as exc:
+            raise CriteriaUnavailable(
+                "error", f"auxiliary answer failed: {type(exc).__name__}: {exc}", [], Usage()
+            ) from exc
+        usage = Usage()
+        for c in completions:
+            usage = usage + c.usage
+        return [c.text for c in completions], usage
+
+    async def _compute(
+        self, q: Query, key: str, given: Sequence[ResponseLike] | None
+    ) -> QueryCriteria:
+        t_criteria, t_baseline, _ = self._templates()
+        low, high = self.scale
+        min_n, max_n = self.criteria_count
+        if given is not None:
+            responses = [as_response(r, q) for r in given]
+            if len(responses) != len(self.aux_models):
+                raise ValueError(
+                    f"{len(responses)} auxiliary answers given for {len(self.aux_models)} aux_models"
+                )
+            answers, usage = [r.text or "" for r in responses], Usage()
+        else:
+            answers, usage = await self._aux_answers(q)
+
+        nonce = new_nonce()
+        fenced_answers = [
+            self.fence_all(nonce, **{f"answer_{i}": a})[f"answer_{i}"]
+            for i, a in enumerate(answers, 1)
+        ]
+        criteria_answer: Answer[tuple[list[Criterion], list[int] | None]] = Answer(
+            "criteria",
+            lambda found: parse_criteria(found, min_n, max_n),
+            short_forms=False,
+            format_hint=f'one JSON object {{"criteria": [...]}} with {min_n}-{max_n} criteria and integer weights summing to 100',
+        )
+        ex_criteria = await self.ask(
+            t_criteria,
+            {
+                **self.fence_all(nonce, query=q.text),
+                "answers": fenced_answers,
+                "min_criteria": min_n,
+                "max_criteria": max_n,
+                "nonce": nonce,
+            },
+            criteria_answer,
+        )
+        if not ex_criteria.ok:
+            raise CriteriaUnavailable(
+                ex_criteria.status,
+                f"criteria: {ex_criteria.reason}",
+                ex_criteria.raw_replies,
+                usage + ex_criteria.usage,
+            )
+        criteria, original = ex_criteria.value  # type: ignore[misc]
+
+        nonce = new_nonce()
+        critique_answer: Answer[list[CriterionScore]] = Answer(
+            "critique",
+            lambda found: parse_criterion_scores(
+                found["critique"], criteria, low, high, "critique"
+            ),
+            short_forms=False,
+            format_hint='one JSON object {"critique": [{"criterion": ..., "score": ..., "note": ...}]} covering every criterion',
+        )
+        ex_baseline = await self.ask(
+            t_baseline,
+            {
+                **self.fence_all(
+                    nonce,
+                    query=q.text,
+                    criteria=render_criteria(criteria),
+                    answer=answers[self.baseline_index],
+                ),
+                "low": low,
+                "high": high,
+                "nonce": nonce,
+            },
+            critique_answer,
+        )
+        raw = ex_criteria.raw_replies + ex_baseline.raw_replies
+        usage = usage + ex_criteria.usage + ex_baseline.usage
+        if not ex_baseline.ok:
+            raise CriteriaUnavailable(
+                ex_baseline.status, f"baseline critique: {ex_baseline.reason}", raw, usage
+            )
+        return QueryCriteria(
+            key=key,
+            query_id=q.id,
+            judge_model=self.model,
+            aux_models=self.aux_models,
+            aux_answers=answers,
+            criteria=criteria,
+            weights_renormalised=original is not None,
+            original_weights=original,
+            baseline_index=self.baseline_index,
+            critique=ex_baseline.value or [],
+            raw_replies=raw,
+            usage=usage,
+            template_hashes={t_criteria.name: t_criteria.hash, t_baseline.name: t_baseline.hash},
+        )
+
+    # --- per (model, query) ------------------------------------------------------------------
+    async def evaluate(self, query: QueryLike, response: ResponseLike) -> Judgment:
+        """Score one candidate: one judge call once the query's criteria exist."""
+        q = as_query(query)
+        r = as_response(response, q)
+        t_criteria, t_baseline, t_score = self._templates()
+        template_hash = combined_hash(t_criteria, t_baseline, t_score)
+        flags, matches = injection_flags(r.text)
+        details: dict[str, Any] = {"injection_matches": matches} if matches else {}
+        try:
+            prepared = await self.prepare(q)
+        except CriteriaUnavailable as exc:
+            failed: Exchange[Any] = Exchange(
+                None, exc.status, exc.reason, exc.raw_replies, Usage(), None
+            )
+            return self.make_judgment(
+                template=t_score,
+                template_hash=template_hash,
+                query=q,
+                response=r,
+                exchanges=[failed],
+                params=self.params(),
+                flags=flags,
+                details={**details, "stage": "prepare"},
+            )
+        low, high = self.scale
+        nonce = new_nonce()
+        scores_answer: Answer[list[CriterionScore]] = Answer(
+            "scores",
+            lambda found: parse_criterion_scores(
+                found["scores"], prepared.criteria, low, high, "scores"
+            ),
+            short_forms=False,
+            format_hint='one JSON object {"scores": [{"criterion": ..., "score": ..., "note": ...}]} covering every criterion',
+        )
+        exchange = await self.ask(
+            t_score,
+            {
+                **self.fence_all(
+                    nonce,
+                    query=q.text,
+                    criteria=render_criteria(prepared.criteria),
+                    baseline=prepared.baseline_answer,
+                    critique=render_critique(prepared.critique),
+                    candidate=r.text,
+                ),
+                "low": low,
+                "high": high,
+                "mid": (low + high) // 2,
+                "nonce": nonce,
+            },
+            scores_answer,
+        )
+        if prepared.weights_renormalised:
+            flags.append(WEIGHTS_RENORMALISED)
+        details.update(
+            criteria_key=prepared.key,
+            baseline_model=prepared.baseline_model,
+            score_range=[100 * low, 100 * high],
+            original_weights=prepared.original_weights,
+        )
+        scores = exchange.value or []
+        return self.make_judgment(
+            template=t_score,
+            template_hash=template_hash,
+            query=q,
+            response=r,
+            exchanges=[exchange],
+            params=self.params(),
+            score=weighted_score(scores) if exchange.ok else None,
+            criteria=scores,
+            rationale="; ".join(f"{c.name}: {c.note}" for c in scores if c.note) or None,
+            flags=flags,
+            details=details,
+        )
+
+    async def evaluate_many(
+        self, items: Sequence[tuple[QueryLike, ResponseLike]]
+    ) -> list[Judgment]:
+        return await self.gather([lambda q=q, r=r: self.evaluate(q, r) for q, r in items])
+
+    def prepare_sync(
+        self, query: QueryLike, aux_answers: Sequence[ResponseLike] | None = None
+    ) -> QueryCriteria:
+        return self.sync(lambda: self.prepare(query, aux_answers))
+
+    def evaluate_sync(self, query: QueryLike, response: ResponseLike) -> Judgment:
+        return self.sync(lambda: self.evaluate(query, response))
+
+    def evaluate_many_sync(self, items: Sequence[tuple[QueryLike, ResponseLike]]) -> list[Judgment]:
+        return self.sync(lambda: self.evaluate_many(items))

@@ -1,0 +1,259 @@
+"""PRPRanker: rank N candidates for one query by pairwise prompting (PRP, arXiv 2306.17563).
+
+Every comparison is asked in both orders; a flip is a tie. Methods: ``allpairs`` (all
+C(N,2) pairs, score = wins + ties/2; O(N²) comparisons), ``sorting`` (merge sort with the judge
+as comparator; O(N log N)), ``sliding`` (K bubble passes from the bottom; exact top-k in O(N·k)).
+A comparison whose replies never parsed is recorded as an invalid pairwise judgment and counts
+as no preference; the candidates it touched carry the ``invalid_comparisons`` flag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from judgebench.judges.base import Judge, QueryLike, ResponseLike, as_query, as_response
+from judgebench.judges.pairwise import POSITION_INCONSISTENT, combine_orders, verdict_answer
+from judgebench.judges.registry import register_judge
+
+from judgebench.prompts import PromptTemplate, new_nonce
+from judgebench.records import Judgment, Query, Response
+
+Method = Literal["allpairs", "sorting", "sliding"]
+INVALID_COMPARISONS = "invalid_comparisons"
+_SWAP = {"A": "B", "B": "A", "tie": "tie"}
+
+
+@dataclass
+class Ranking:
+    """The order (indices into the candidates, best first) and the records behind it."""
+
+    method: str
+    order: list[int]
+    judgments: list[Judgment]  # one per candidate, in candidate order (kind "ranking")
+    comparisons: list[Judgment] = field(default_factory=list)  # pairwise, one per compared pair
+
+    @property
+    def calls(self) -> int:
+        return sum(len(c.raw_replies) for c in self.comparisons)
+
+    @property
+    def invalid_comparisons(self) -> int:
+        return sum(not c.ok for c in self.comparisons)
+
+
+@register_judge("prp")
+class PRPRanker(Judge):
+    """Pairwise ranking prompting. ``criterion`` completes "decide which candidate …"."""
+
+    name = "prp"
+    kind = "ranking"
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        method: Method = "allpairs",
+        k: int = 10,
+        criterion: str = "better answers the query",
+        both_orders: bool = True,
+        templates: dict[str, str | Path] | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(model, templates=templates, **options)
+        if method not in ("allpairs", "sorting", "sliding"):
+            raise ValueError(f"unknown PRP method {method!r}: use allpairs, sorting or sliding")
+        self.method = method
+        self.k = k
+        self.criterion = criterion
+        self.both_orders = both_orders
+
+    def params(self, method: str, k: int) -> dict[str, Any]:
+        out = {
+            **self.call_params(),
+            "method": method,
+            "criterion": self.criterion,
+            "both_orders": self.both_orders,
+        }
+        if method == "sliding":
+            out["k"] = k
+        return out
+
+    async def rank(
+        self,
+        query: QueryLike,
+        candidates: Sequence[ResponseLike],
+        *,
+        method: Method | None = None,
+        k: int | None = None,
+    ) -> Ranking:
+        q = as_query(query)
+        cands = [as_response(c, q) for c in candidates]
+        method = method or self.method
+        k = min(k or self.k, len(cands))
+        template = self.template("prp")
+        session = _Comparisons(self, template, q, cands, self.params(method, k))
+        n = len(cands)
+        if n < 2:
+            order = list(range(n))
+        elif method == "allpairs":
+            pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
+            await asyncio.gather(*(session.prefer(i, j) for i, j in pairs))
+            points = [0.0] * n
+            for (i, j), outcome in session.outcomes.items():
+                points[i] += {"A": 1.0, "B": 0.0, "tie": 0.5}[outcome]
+                points[j] += {"A": 0.0, "B": 1.0, "tie": 0.5}[outcome]
+            order = sorted(range(n), key=lambda i: (-points[i], i))
+        elif method == "sorting":
+            order = await _merge_sort(list(range(n)), session)
+        else:
+            order = list(range(n))
+            for top in range(k):  # each pass bubbles the best remaining candidate up to `top`
+                for pos in range(n - 2, top - 1, -1):
+                    if await session.prefer(order[pos + 1], order[pos]) == "A":
+                        order[pos], order[pos + 1] = order[pos + 1], order[pos]
+        return Ranking(
+            method, order, session.candidate_judgments(order, method, k), session.judgments()
+        )
+
+    def rank_sync(
+        self,
+        query: QueryLike,
+        candidates: Sequence[ResponseLike],
+        *,
+        method: Method | None = None,
+        k: int | None = None,
+    ) -> Ranking:
+        return self.sync(lambda: self.rank(query, candidates, method=method, k=k))
+
+
+async def _merge_sort(items: list[int], session: _Comparisons) -> list[int]:
+    if len(items) <= 1:
+        return items
+    mid = len(items) // 2
+    left, right = await asyncio.gather(
+        _merge_sort(items[:mid], session), _merge_sort(items[mid:], session)
+    )
+    merged: list[int] = []
+    while left and right:
+        # a tie keeps the left one first: the sort is stable
+        if await session.prefer(right[0], left[0]) == "A":
+            merged.append(right.pop(0))
+        else:
+            merged.append(left.pop(0))
+    return merged + left + right
+
+
+class _Comparisons:
+    """The comparisons of one ranking run, each pair asked once (both orders) and remembered."""
+
+    def __init__(
+        self,
+        ranker: PRPRanker,
+        template: PromptTemplate,
+        q: Query,
+        cands: list[Response],
+        params: dict[str, Any],
+    ):
+        self.ranker, self.template, self.q, self.cands, self.params = (
+            ranker,
+            template,
+            q,
+            cands,
+            params,
+        )
+        self.outcomes: dict[tuple[int, int], str] = {}  # (i<j) → A (i better) / B / tie
+        self._records: dict[tuple[int, int], Judgment] = {}
+        self._pending: dict[tuple[int, int], asyncio.Task[str]] = {}
+
+    async def prefer(self, i: int, j: int) -> str:
+        """ "A" if candidate i is preferred over j, "B" if j, "tie" otherwise."""
+        key = (min(i, j), max(i, j))
+        if key not in self._pending:
+            self._pending[key] = asyncio.ensure_future(self._compare(*key))
+        outcome = await self._pending[key]
+        return outcome if key == (i, j) else _SWAP[outcome]
+
+    async def _ask(self, first: Response, second: Response):  # type: ignore[no-untyped-def]
+        nonce = new_nonce()
+        values = {
+            **self.ranker.fence_all(
+                nonce, query=self.q.text, candidate_a=first.text, candidate_b=second.text
+            ),
+            "criterion": self.ranker.criterion,
+            "nonce": nonce,
+        }
+        return await self.ranker.ask(
+            self.template, values, verdict_answer("preferred", allow_tie=False, reason_key="reason")
+        )
+
+    async def _compare(self, i: int, j: int) -> str:
+        a, b = self.cands[i], self.cands[j]
+        calls = [self._ask(a, b)] + ([self._ask(b, a)] if self.ranker.both_orders else [])
+        exchanges = list(await asyncio.gather(*calls))
+        flags: list[str] = []
+        details: dict[str, Any] = {"pair": [i, j]}
+        outcome = "tie"
+        if all(ex.ok for ex in exchanges):
+            outcome = exchanges[0].value["verdict"]
+            details["verdict_ab"] = outcome
+            if self.ranker.both_orders:
+                swapped = _SWAP[exchanges[1].value["verdict"]]
+                details["verdict_ba"] = swapped
+                outcome, consistent = combine_orders(outcome, swapped)
+                if not consistent:
+                    flags.append(POSITION_INCONSISTENT)
+        self.outcomes[(i, j)] = outcome
+        self._records[(i, j)] = self.ranker.make_judgment(
+            template=self.template,
+            query=self.q,
+            response=a,
+            response_b=b,
+            exchanges=exchanges,
+            params=self.params,
+            verdict=outcome,
+            score={"A": 1.0, "B": 0.0, "tie": 0.5}[outcome],
+            kind="pairwise",
+            flags=flags,
+            details=details,
+        )
+        return outcome
+
+    def judgments(self) -> list[Judgment]:
+        return [self._records[k] for k in sorted(self._records)]
+
+    def candidate_judgments(self, order: list[int], method: str, k: int) -> list[Judgment]:
+        n = len(self.cands)
+        rank_of = {idx: pos + 1 for pos, idx in enumerate(order)}
+        out = []
+        for idx, cand in enumerate(self.cands):
+            touched = [j for key, j in self._records.items() if idx in key]
+            bad = sum(not j.ok for j in touched)
+            rank = rank_of[idx]
+            details: dict[str, Any] = {
+                "rank": rank,
+                "candidates": n,
+                "method": method,
+                "comparisons": len(touched),
+            }
+            if method == "sliding":
+                details["exact_rank"] = rank <= k
+            if bad:
+                details["invalid_comparisons"] = bad
+            out.append(
+                self.ranker.make_judgment(
+                    template=self.template,
+                    query=self.q,
+                    response=cand,
+                    exchanges=[],
+                    params=self.params,
+                    score=(n - rank) / (n - 1) if n > 1 else 1.0,
+                    status="ok",
+                    flags=[INVALID_COMPARISONS] if bad else [],
+                    details=details,
+                )
+            )
+        return out

@@ -1,0 +1,257 @@
+"""TRLMScorer: time-reversed scoring, S(query | response) (arXiv 2412.02626; METHODS.md §6).
+
+S(Q|A) = Σ log p(qₜ | A ⊕ c ⊕ q₍<t₎) with c a conditioning phrase, from any backend that returns
+prompt log-probabilities (``hf:<path>`` local model, or a completions endpoint with echo +
+logprobs). ``reduction="mean"`` (default: per-token mean, comparable across queries) or
+``"sum"``; within one candidate set both give the same order when the query is the same.
+Optionally mixed with the forward score: α·S(Q|A) + (1−α)·S(A|Q) (default α = 1: reverse only).
+
+Uses: best-of-N rerank, passage rerank ("Document has an answer to"), and citation search —
+which of several sources best explains a claim, by S(claim | source ⊕ c): ``linear`` (each
+source alone), ``binary`` (halve the set, keep the half that explains it better; O(log n)
+calls), ``exclusion`` (drop each source from the full set; the one whose removal hurts most).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from judgebench.judges.base import Judge, QueryLike, ResponseLike, as_query, as_response
+from judgebench.judges.logprobs import LogprobBackend, resolve_backend
+from judgebench.judges.registry import register_judge
+
+from judgebench.llm import LLMError
+from judgebench.prompts import PromptTemplate
+from judgebench.records import Judgment, Response, canonical_json
+
+DEFAULT_PHRASE = "\n\nThe above answers the question: "
+FORWARD_PHRASE = "\n\nAnswer: "
+PASSAGE_PHRASE = "\n\nDocument has an answer to: "
+CITATION_PHRASE = "\n\nThe text above supports the statement: "
+Reduction = Literal["mean", "sum"]
+
+
+def reduce_logprobs(values: Sequence[float], reduction: Reduction) -> float:
+    total = float(sum(values))
+    return total / len(values) if reduction == "mean" else total
+
+
+@dataclass
+class CitationResult:
+    method: str
+    ranked: list[int]  # source indices, best explanation first (binary: the surviving path)
+    scores: dict[int, float]  # what each method measured per source (see the module doc)
+    calls: int
+
+    @property
+    def best(self) -> int:
+        return self.ranked[0]
+
+
+@register_judge("trlm")
+class TRLMScorer(Judge):
+    """Reverse scorer. ``scorer``: ``"hf:<path>"``, a completions-capable gateway model name, or
+    a :class:`~judgebench.judges.logprobs.LogprobBackend` instance (e.g. ``HFCausalLM``).
+    ``reversed_tokens=True`` with an ``hf:`` path for a TRLM-Ba checkpoint."""
+
+    name = "trlm"
+    kind = "reverse"
+
+    def __init__(
+        self,
+        scorer: str | LogprobBackend,
+        *,
+        phrase: str = DEFAULT_PHRASE,
+        reduction: Reduction = "mean",
+        alpha: float = 1.0,
+        forward_phrase: str = FORWARD_PHRASE,
+        **backend_options: Any,
+    ) -> None:
+        if reduction not in ("mean", "sum"):
+            raise ValueError(f"reduction must be 'mean' or 'sum', got {reduction!r}")
+        if not 0.0 <= alpha <= 1.0:
+            raise ValueError(f"alpha must be within [0, 1], got {alpha}")
+        self.backend = resolve_backend(scorer, **backend_options)
+        super().__init__(self.backend.name)
+        self.phrase = phrase
+        self.reduction = reduction
+        self.alpha = alpha
+        self.forward_phrase = forward_phrase
+        self.backend_options = {k: v for k, v in backend_options.items() if k == "reversed_tokens"}
+
+    def _template(self, phrase: str) -> PromptTemplate:
+        # TRLM sends no instruction prompt: its "template" is the text joining answer and query
+        return PromptTemplate(
+            name="trlm:reverse", source=canonical_json([phrase, self.forward_phrase, self.alpha])
+        )
+
+    def params(self, phrase: str) -> dict[str, Any]:
+        return {
+            "phrase": phrase,
+            "reduction": self.reduction,
+            "alpha": self.alpha,
+            **self.backend_options,
+        }
+
+    async def _scores(self, pairs: Sequence[tuple[str, str]]) -> list[list[float]]:
+        return await self.backend.target_logprobs(pairs)
+
+    async def score_many(
+        self, items: Sequence[tuple[QueryLike, ResponseLike]], *, phrase: str | None = None
+    ) -> list[Judgment]:
+        """One judgment per (query, response): score = α·S(Q|A) + (1−α)·S(A|Q)."""
+        phrase = self.phrase if phrase is None else phrase
+        template = self._template(phrase)
+        queries = [as_query(q) for q, _ in items]
+        responses = [as_response(r, q) for q, (_, r) in zip(queries, items, strict=True)]
+        reverse_pairs = [
+            ((r.text or "") + phrase, q.text) for q, r in zip(queries, responses, strict=True)
+        ]
+        forward_pairs = [
+            (q.text + self.forward_phrase, r.text or "")
+            for q, r in zip(queries, responses, strict=True)
+        ]
+        try:
+            reverse = await self._scores(reverse_pairs)
+            forward = await self._scores(forward_pairs) if self.alpha < 1.0 else None
+        except (LLMError, ValueError) as exc:
+            return [
+                self.make_judgment(
+                    template=template,
+                    query=q,
+                    response=r,
+                    exchanges=[],
+                    params=self.params(phrase),
+                    status="error",
+                    reason=f"{type(exc).__name__}: {exc}",
+                )
+                for q, r in zip(queries, responses, strict=True)
+            ]
+        out = []
+        for i, (q, r) in enumerate(zip(queries, responses, strict=True)):
+            s_rev = reduce_logprobs(reverse[i], self.reduction)
+            details: dict[str, Any] = {
+                "reverse": s_rev,
+                "reverse_tokens": len(reverse[i]),
+                "reverse_sum": sum(reverse[i]),
+            }
+            score = s_rev
+            if forward is not None:
+                s_fwd = reduce_logprobs(forward[i], self.reduction)
+                details.update(forward=s_fwd, forward_tokens=len(forward[i]))
+                score = self.alpha * s_rev + (1 - self.alpha) * s_fwd
+            out.append(
+                self.make_judgment(
+                    template=template,
+                    query=q,
+                    response=r,
+                    exchanges=[],
+                    params=self.params(phrase),
+                    status="ok",
+                    score=score,
+                    details=details,
+                )
+            )
+        return out
+
+    async def evaluate(self, query: QueryLike, response: ResponseLike) -> Judgment:
+        return (await self.score_many([(query, response)]))[0]
+
+    async def rerank(
+        self, query: QueryLike, responses: Sequence[ResponseLike], *, phrase: str | None = None
+    ) -> list[Judgment]:
+        """Best-of-N: the candidates' judgments, best first (``details["rank"]``, 1 = best).
+        Candidates that could not be scored come last, unranked."""
+        q = as_query(query)
+        cands: list[Response] = [as_response(r, q) for r in responses]
+        judged = await self.score_many([(q, r) for r in cands], phrase=phrase)
+        indexed = list(enumerate(judged))
+        ok = sorted((p for p in indexed if p[1].ok), key=lambda p: (-(p[1].score or 0.0), p[0]))
+        ranked = []
+        for rank, (idx, j) in enumerate(ok, 1):
+            ranked.append(
+                j.model_copy(
+                    update={"details": {**j.details, "rank": rank, "candidate_index": idx}}
+                )
+            )
+        ranked += [
+            j.model_copy(update={"details": {**j.details, "candidate_index": i}})
+            for i, j in indexed
+            if not j.ok
+        ]
+        return ranked
+
+    async def rerank_passages(
+        self, query: QueryLike, passages: Sequence[ResponseLike]
+    ) -> list[Judgment]:
+        """Passage reranking: S(query | passage ⊕ "Document has an answer to: ")."""
+        return await self.rerank(query, passages, phrase=PASSAGE_PHRASE)
+
+    async def find_citation(
+        self,
+        claim: str,
+        sources: Sequence[str],
+        *,
+        method: Literal["linear", "binary", "exclusion"] = "linear",
+        phrase: str = CITATION_PHRASE,
+        separator: str = "\n",
+    ) -> CitationResult:
+        """Which source best explains ``claim`` (see the module docstring for the methods)."""
+        if not sources:
+            raise ValueError("no sources to search")
+
+        async def explain(contexts: Sequence[str]) -> list[float]:
+            values = await self._scores([(c + phrase, claim) for c in contexts])
+            return [reduce_logprobs(v, self.reduction) for v in values]
+
+        indices = list(range(len(sources)))
+        if method == "linear":
+            scores = dict(zip(indices, await explain(list(sources)), strict=True))
+            ranked = sorted(indices, key=lambda i: (-scores[i], i))
+            return CitationResult(method, ranked, scores, len(sources))
+        if method == "exclusion":
+            if len(sources) == 1:
+                return CitationResult(method, [0], {0: 0.0}, 0)
+            full = (await explain([separator.join(sources)]))[0]
+            without = await explain(
+                [separator.join(s for j, s in enumerate(sources) if j != i) for i in indices]
+            )
+            drops = {i: full - w for i, w in zip(indices, without, strict=True)}
+            ranked = sorted(indices, key=lambda i: (-drops[i], i))
+            return CitationResult(method, ranked, drops, len(sources) + 1)
+        if method == "binary":
+            alive, calls, scores = indices, 0, {}
+            while len(alive) > 1:
+                half = len(alive) // 2
+                left, right = alive[:half], alive[half:]
+                s_left, s_right = await explain(
+                    [separator.join(sources[i] for i in part) for part in (left, right)]
+                )
+                calls += 2
+                for i in left:
+                    scores[i] = s_left
+                for i in right:
+                    scores[i] = s_right
+                alive = left if s_left >= s_right else right
+            return CitationResult(method, alive, scores, calls)
+        raise ValueError(f"unknown citation method {method!r}: use linear, binary or exclusion")
+
+    # --- sync twins ---------------------------------------------------------------------------
+    def evaluate_sync(self, query: QueryLike, response: ResponseLike) -> Judgment:
+        return self.sync(lambda: self.evaluate(query, response))
+
+    def score_many_sync(self, items: Sequence[tuple[QueryLike, ResponseLike]]) -> list[Judgment]:
+        return self.sync(lambda: self.score_many(items))
+
+    def rerank_sync(self, query: QueryLike, responses: Sequence[ResponseLike]) -> list[Judgment]:
+        return self.sync(lambda: self.rerank(query, responses))
+
+    def rerank_passages_sync(
+        self, query: QueryLike, passages: Sequence[ResponseLike]
+    ) -> list[Judgment]:
+        return self.sync(lambda: self.rerank_passages(query, passages))
+
+    def find_citation_sync(self, claim: str, sources: Sequence[str], **kw: Any) -> CitationResult:
+        return self.sync(lambda: self.find_citation(claim, sources, **kw))
