@@ -112,6 +112,12 @@ class SimBackend:
     """The simulated provider. ``complete`` is the gateway's backend protocol; ``complete_now``
     is the same call without ``await`` (the sim-server and benchmarks use it)."""
 
+    def models(self) -> list[str]:
+        """Every model this backend serves (bundled and user profiles)."""
+        from judgebench.sim.profiles import list_profiles
+
+        return [f"sim/{name}" for name in list_profiles()]
+
     def profile(self, model: str) -> Profile:
         try:
             return load_profile(model)
