@@ -1,0 +1,199 @@
+"""The SQL aggregation behind the dashboard, checked against an independent pandas computation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from judgebench.dashboard.sample import HUMAN, JUDGE, PAIR_JUDGE, SAMPLE_MODELS
+from judgebench.db import queries as q
+
+from judgebench.records import Judgment, Query, Response
+
+
+def _pointwise_frame(store) -> pd.DataFrame:
+    """Every ok pointwise judgment with the leaf nodes of its query, via the Store API."""
+    queries = {x.id: x.node_ids for x in store.get_queries()}
+    rows = [
+        dict(query_id=j.query_id, model=j.model, score=j.score)
+        for j in store.get_judgments(judge=JUDGE, status="ok")
+    ]
+    frame = pd.DataFrame(rows)
+    frame["nodes"] = frame["query_id"].map(queries)
+    return frame
+
+
+def test_node_means_match_independent_computation(sample_store):
+    frame = _pointwise_frame(sample_store)
+    scores = q.node_scores(sample_store, q.Filters(judge=JUDGE)).set_index(["node_id", "model"])
+    for domain in ["coding", "writing"]:
+        in_domain = frame[
+            frame["nodes"].map(lambda ns, d=domain: any(n.split("/")[0] == d for n in ns))
+        ]
+        for model, g in in_domain.groupby("model"):
+            row = scores.loc[(domain, model)]
+            assert row["n_scored"] == len(g)
+            assert row["mean"] == pytest.approx(g["score"].mean())
+            half = q.Z95 * g["score"].std(ddof=1) / math.sqrt(len(g))
+            assert row["ci_high"] - row["mean"] == pytest.approx(half, rel=1e-6)
+    overall = scores.xs(q.ROOT, level="node_id")
+    assert overall["n_scored"].sum() == len(frame)
+
+
+def test_query_in_two_leaves_counts_once_for_their_parent(sample_store):
+    two_leaf = [x for x in sample_store.get_queries() if len(x.node_ids) == 2]
+    assert two_leaf, "the sample must contain a multi-leaf query"
+    leaf_a, leaf_b = two_leaf[0].node_ids
+    parent = leaf_a.split("/")[0]
+    nodes = q.taxonomy_nodes(sample_store).set_index("node_id")["n_queries"]
+    leaves = [n for n in nodes.index if n.startswith(parent + "/")]
+    assert nodes[parent] == sum(nodes[n] for n in leaves) - 1
+    assert nodes[q.ROOT] == len(sample_store.get_queries())
+
+
+def test_ranks_order_models_by_mean(sample_store):
+    board = q.leaderboard(sample_store, q.Filters(judge=JUDGE))
+    assert list(board["rank"]) == sorted(board["rank"])
+    assert board["mean"].is_monotonic_decreasing
+    assert board.iloc[0]["model"] == "sim/strong"  # the sample's strongest profile
+    assert set(board["model"]) == set(SAMPLE_MODELS)
+    assert board["simulated"].sum() == sum(m.startswith("sim/") for m in SAMPLE_MODELS)
+    assert (board["cost"] > 0).all()
+
+
+def test_invalid_rate_and_pairwise_win_rate(sample_store):
+    everything = sample_store.get_judgments(judge=JUDGE)
+    board = q.leaderboard(sample_store, q.Filters(judge=JUDGE)).set_index("model")
+    for model in SAMPLE_MODELS:
+        mine = [j for j in everything if j.model == model]
+        invalid = sum(j.status != "ok" for j in mine) / len(mine)
+        assert board.loc[model, "invalid_rate"] == pytest.approx(invalid)
+    pairs = sample_store.get_judgments(judge=PAIR_JUDGE, status="ok")
+    a, b = SAMPLE_MODELS[:2]
+    points = sum(
+        (1 if j.verdict == "A" else 0.5 if j.verdict == "tie" else 0) for j in pairs if j.model == a
+    )
+    points += sum(
+        (1 if j.verdict == "B" else 0.5 if j.verdict == "tie" else 0)
+        for j in pairs
+        if j.model_b == a
+    )
+    wins = q.leaderboard(sample_store, q.Filters(judge=PAIR_JUDGE)).set_index("model")
+    assert wins.loc[a, "win_rate"] == pytest.approx(points / len(pairs))
+    assert wins.loc[a, "win_rate"] + wins.loc[b, "win_rate"] == pytest.approx(1.0)
+
+
+def test_judge_health_counts_flags_and_humans(sample_store):
+    health = q.judge_health(sample_store).set_index("judge")
+    pairs = sample_store.get_judgments(judge=PAIR_JUDGE)
+    flagged = sum("position_inconsistent" in j.flags for j in pairs)
+    assert health.loc[PAIR_JUDGE, "n_position_inconsistent"] == flagged
+    assert health.loc[PAIR_JUDGE, "position_consistency"] == pytest.approx(1 - flagged / len(pairs))
+    injections = sum(
+        any(f.startswith("injection") for f in j.flags)
+        for j in sample_store.get_judgments(judge=JUDGE)
+    )
+    assert injections > 0 and health.loc[JUDGE, "n_injection"] == injections
+    assert bool(health.loc[HUMAN, "human"]) and not bool(health.loc[JUDGE, "human"])
+    hist = q.score_distribution(sample_store, [JUDGE])
+    assert hist["n"].sum() == len(sample_store.get_judgments(judge=JUDGE, status="ok"))
+
+
+def test_human_agreement_mirrors_swapped_order(sample_store):
+    agreement = q.human_agreement(sample_store).set_index("judge")
+    humans = {
+        (j.query_id, j.response_id, j.response_b_id): j.verdict
+        for j in sample_store.get_judgments(judge=HUMAN)
+    }
+    mirror = {"A": "B", "B": "A", "tie": "tie"}
+    hits = total = 0
+    for j in sample_store.get_judgments(judge=PAIR_JUDGE, status="ok"):
+        if (j.query_id, j.response_id, j.response_b_id) in humans:
+            total += 1
+            hits += humans[(j.query_id, j.response_id, j.response_b_id)] == j.verdict
+        elif (j.query_id, j.response_b_id, j.response_id) in humans:
+            total += 1
+            hits += humans[(j.query_id, j.response_b_id, j.response_id)] == mirror[j.verdict]
+    assert agreement.loc[PAIR_JUDGE, "n"] == total
+    assert agreement.loc[PAIR_JUDGE, "accuracy"] == pytest.approx(hits / total)
+
+
+def test_run_filter_and_trend(sample_store):
+    runs = q.list_runs(sample_store)
+    assert len(runs) == 2
+    first = q.leaderboard(sample_store, q.Filters(judge=JUDGE, run_id=runs.id[0])).set_index(
+        "model"
+    )
+    mine = [
+        j
+        for j in sample_store.get_judgments(judge=JUDGE, run_id=runs.id[0], status="ok")
+        if j.model == "sim/coder"
+    ]
+    assert first.loc["sim/coder", "mean"] == pytest.approx(np.mean([j.score for j in mine]))
+    trend = q.run_trend(sample_store, judge=JUDGE, job_name="nightly")
+    coder = trend[trend["model"] == "sim/coder"].sort_values("started_at")
+    assert (
+        len(coder) == 2 and coder["mean"].iloc[1] < coder["mean"].iloc[0]
+    )  # the sample's regression
+
+
+def test_drilldown_reads_are_limited_and_complete(sample_store):
+    rows = q.node_queries(sample_store, "coding/python", q.Filters(judge=JUDGE), limit=4)
+    assert len(rows) == 4 and all("[coding/python]" in t for t in rows["text"])
+    assert set(SAMPLE_MODELS) <= set(rows.columns)
+    worst = q.worst_queries(sample_store, "coding", "sim/weak", q.Filters(judge=JUDGE), limit=5)
+    assert len(worst) == 5 and worst["score"].is_monotonic_increasing
+    detail = q.query_detail(sample_store, rows["query_id"][0])
+    assert {r["model"] for r in detail["responses"]} == set(SAMPLE_MODELS)
+    judged = [j for r in detail["responses"] for j in r["judgments"] if j["judge"] == JUDGE]
+    assert judged and all(j["raw_replies"] for j in judged)
+    assert q.query_detail(sample_store, "nope") is None
+
+
+def test_summary_refreshes_only_after_writes(tmp_path):
+    from judgebench.db import Store
+
+    store = Store(tmp_path / "s.db")
+    assert q.refresh_summary(store) is True
+    assert q.refresh_summary(store) is False
+    query = Query(text="what is 2+2?", node_ids=["mathematics/arithmetic"])
+    resp = Response(query_id=query.id, model="m1", text="4")
+    store.put_queries([query])
+    store.put_responses([resp])
+    store.put_judgments(
+        [
+            Judgment(
+                judge="j",
+                judge_model="jm",
+                query_id=query.id,
+                response_id=resp.id,
+                model="m1",
+                template_name="t",
+                template_hash="h",
+                score=4.0,
+            )
+        ]
+    )
+    assert q.refresh_summary(store) is True
+    board = q.leaderboard(store)
+    assert (
+        list(board["model"]) == ["m1"]
+        and board["mean"][0] == 4.0
+        and math.isnan(board["ci_low"][0])
+    )
+    assert set(q.taxonomy_nodes(store)["node_id"]) == {"", "mathematics", "mathematics/arithmetic"}
+
+
+def test_empty_store_gives_empty_frames(empty_store):
+    q.refresh_summary(empty_store)
+    assert q.list_models(empty_store) == []
+    assert q.leaderboard(empty_store).empty
+    assert q.node_scores(empty_store).empty
+    assert q.judge_health(empty_store).empty
+    assert q.human_agreement(empty_store).empty
+    assert q.run_trend(empty_store).empty
+    assert q.node_queries(empty_store, "coding").empty
+    assert q.worst_queries(empty_store, "coding", "m").empty
+    assert q.default_judge(empty_store) is None

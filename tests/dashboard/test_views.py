@@ -1,0 +1,239 @@
+"""Views and callbacks called directly (no browser), the registry, export, and the auth rule."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from judgebench.dashboard.app import create_app, export_html, render_page
+from judgebench.dashboard.auth import check_bind
+from judgebench.dashboard.registry import View, load_views
+from judgebench.dashboard.sample import JUDGE, PAIR_JUDGE
+from judgebench.dashboard.views import (
+    VIEW_MODULES,
+    compare,
+    drilldown,
+    judge_health,
+    overview,
+    strengths,
+)
+from judgebench.dashboard.views import taxonomy_map as tmap
+
+from judgebench.errors import ConfigError
+
+
+@pytest.fixture(scope="module")
+def app(sample_url):
+    return create_app(sample_url)
+
+
+@pytest.fixture(scope="module")
+def ctx(app):
+    return app.jb_context
+
+
+def _text(component) -> str:
+    return json.dumps(
+        component.to_plotly_json(),
+        default=lambda o: o.to_plotly_json() if hasattr(o, "to_plotly_json") else str(o),
+    )
+
+
+def test_every_registered_view_renders(app, ctx):
+    views = app.jb_views
+    assert len(views) == len(VIEW_MODULES) == 6
+    by_id = {v.id: v for v in views}
+    for view in views:
+        page = _text(render_page(ctx, by_id, views, f"/{view.id}", "?node=coding"))
+        assert view.title in page
+    assert "Page not found" in _text(render_page(ctx, by_id, views, "/nope", ""))
+    assert "(simulated)" in _text(app.layout())
+
+
+def test_empty_store_pages_say_what_to_run(tmp_path):
+    app = create_app(tmp_path / "empty.db")
+    views = app.jb_views
+    for view in views:
+        page = _text(
+            render_page(app.jb_context, {v.id: v for v in views}, views, f"/{view.id}", "")
+        )
+        assert "judgebench demo" in page
+    ctx = app.jb_context
+    # callbacks must not crash either, whatever the page
+    overview.leaderboard_figure(ctx, None, None)
+    overview.domain_figure(ctx, None, None)
+    assert overview.leaderboard_table(ctx, None, None).empty
+    tmap.sunburst_figure(tmap.map_frame(ctx, None, None, None), None)
+    assert strengths.findings(ctx, "m", None, None, 2).empty
+    compare.difference_figure(ctx, ["a", "b"], None, None)
+    compare.radar_figure(ctx, ["a"], None, None)
+    compare.trend_figure(ctx, [], None, None)
+    assert drilldown.queries_table(ctx, "", None).empty
+    judge_health.rates_figure(ctx, None)
+    judge_health.distribution_figure(ctx)
+
+
+def test_overview_leaderboard_has_ci_and_labels(ctx):
+    fig = overview.leaderboard_figure(ctx, JUDGE, None)
+    bar = fig.data[0]
+    assert len(bar.y) == 5 and any("(simulated)" in y for y in bar.y) and "acme/chat-1" in bar.y
+    assert all(v > 0 for v in bar.error_x.array)
+    assert list(bar.x) == sorted(bar.x)  # best at the top of a horizontal bar chart
+    pair = overview.leaderboard_figure(ctx, PAIR_JUDGE, None)
+    assert "win rate" in pair.layout.xaxis.title.text and len(pair.data[0].y) == 2
+    table = overview.leaderboard_table(ctx, JUDGE, None)
+    assert {"invalid rate", "cost (USD)", "CI low", "CI high"} <= set(table.columns)
+    domains = overview.domain_figure(ctx, JUDGE, None)
+    assert len(domains.data) == 5 and len(domains.data[0].x) == 6
+
+
+def test_map_colour_follows_the_chosen_model(ctx):
+    coder = tmap.map_frame(ctx, JUDGE, None, "sim/coder", "score").set_index("node_id")
+    writer = tmap.map_frame(ctx, JUDGE, None, "sim/writer", "score").set_index("node_id")
+    assert coder.loc["coding", "color"] > 0 > writer.loc["coding", "color"]
+    assert writer.loc["writing", "color"] > 0 > coder.loc["writing", "color"]
+    ranks = tmap.map_frame(ctx, JUDGE, None, "sim/strong", "rank").set_index("node_id")
+    assert ranks.loc["", "color"] == 1
+    fig1 = tmap.sunburst_figure(coder.reset_index(), "sim/coder")
+    fig2 = tmap.sunburst_figure(writer.reset_index(), "sim/writer")
+    assert list(fig1.data[0].marker.colors) != list(fig2.data[0].marker.colors)
+    # sizes are consistent for branchvalues="total": a parent is at least the sum of its children
+    size = coder["size"]
+    assert size["coding"] == sum(size[n] for n in size.index if n.startswith("coding/"))
+
+
+def test_click_on_node_links_to_its_drilldown():
+    assert (
+        tmap.drilldown_href({"points": [{"id": "coding/python"}]})
+        == "/drilldown?node=coding%2Fpython"
+    )
+    assert tmap.drilldown_href({"points": [{"id": "__root__"}]}) == "/drilldown?node="
+    assert tmap.drilldown_href(None) is None and tmap.drilldown_href({"points": [{}]}) is None
+
+
+def test_strengths_find_the_profiles_built_into_the_sample(ctx):
+    found = strengths.findings(ctx, "sim/coder", JUDGE, None, threshold=2)
+    kinds = dict(zip(found["node_id"], found["kind"], strict=True))
+    assert kinds.get("coding") == "strength" and kinds.get("writing") == "weakness"
+    assert found.set_index("node_id").loc["writing", "separated"]
+    table = strengths.findings_table(ctx, found, "sim/coder", JUDGE)
+    weak = table[table["kind"] == "weakness"]
+    assert weak["worst queries"].str.contains("writing").any()
+    assert strengths.default_threshold(5) == 2 and strengths.default_threshold(20) == 3
+
+
+def test_compare_views(ctx):
+    models = ["sim/strong", "sim/coder", "sim/writer"]
+    diff = compare.difference_figure(ctx, models, JUDGE, None, depth=1)
+    assert len(diff.data) == 2 and len(diff.data[0].y) == 7  # six domains + all queries
+    radar = compare.radar_figure(ctx, models, JUDGE, None)
+    assert len(radar.data) == 3
+    report = compare.difference_report(ctx, ["sim/coder", "sim/writer"], JUDGE, None)
+    assert len(report) > 0 and (report["rank spread"] > 0).all()
+    regress = compare.regressions(ctx, JUDGE, "nightly").set_index("model")
+    assert regress.loc["sim/coder (simulated)", "change"] < 0
+    assert len(compare.trend_figure(ctx, models, JUDGE, "nightly").data) == 3
+
+
+def test_drilldown_panel_shows_everything_about_a_query(ctx):
+    table = drilldown.queries_table(ctx, "coding/python", JUDGE)
+    assert len(table) == 6
+    text = _text(drilldown.query_panel(ctx, table["query_id"][0]))
+    for needle in [
+        "correctness",
+        "raw judge repl",
+        "Scored against the baseline",
+        "sim/weak (simulated)",
+        "acme/chat-1",
+    ]:
+        assert needle in text
+    assert "position-inconsistent" in text or "verdict" in text
+    opts = drilldown.node_options(ctx)
+    assert opts[0]["value"] == "__root__" and any(o["value"] == "coding/python" for o in opts)
+
+
+def test_drilldown_shows_invalid_and_injection_flags(ctx, sample_store):
+    invalid = sample_store.get_judgments(judge=JUDGE, status="invalid")[0]
+    text = _text(drilldown.query_panel(ctx, invalid.query_id))
+    assert "no criteria block in reply" in text and "invalid" in text
+    injected = next(j for j in sample_store.get_judgments(judge=JUDGE) if j.flags)
+    assert "injection attempt" in _text(drilldown.query_panel(ctx, injected.query_id))
+
+
+def test_judge_health(ctx):
+    table = judge_health.health_table(ctx, None).set_index("judge")
+    assert 0 < table.loc[PAIR_JUDGE, "position consistency"] < 1
+    assert table.loc[JUDGE, "invalid rate"] > 0
+    agreement = judge_health.agreement_table(ctx)
+    assert agreement.iloc[0]["judge"] == PAIR_JUDGE and 0.5 < agreement.iloc[0]["accuracy"] <= 1
+    assert len(judge_health.distribution_figure(ctx).data) == 1  # only pc2 gives scores
+
+
+def test_export_html_is_self_contained(ctx):
+    fig = overview.leaderboard_figure(ctx, JUDGE, None)
+    out = export_html(fig.to_plotly_json(), "overview-leaderboard")
+    assert out["filename"] == "judgebench-overview-leaderboard.html"
+    assert "<html" in out["content"] and "Plotly.newPlot" in out["content"]
+    assert (
+        '<script src="http' not in out["content"] and len(out["content"]) > 1_000_000
+    )  # plotly.js inlined
+
+
+def test_view_registry_rejects_bad_modules(monkeypatch):
+    import sys
+    import types
+
+    module = types.ModuleType("jb_fake.view")
+    module.VIEW = View(id="fake", title="Fake", layout=lambda ctx, params: None, order=1)
+    monkeypatch.setitem(sys.modules, "jb_fake.view", module)
+    views = load_views(["overview", "jb_fake.view"])
+    assert [v.id for v in views] == ["fake", "overview"]
+    with pytest.raises(ValueError, match="duplicate"):
+        load_views(["jb_fake.view", "jb_fake.view"])
+    monkeypatch.setitem(sys.modules, "jb_no.view", types.ModuleType("jb_no.view"))
+    with pytest.raises(TypeError, match="VIEW"):
+        load_views(["jb_no.view"])
+
+
+def test_bind_rule():
+    check_bind("127.0.0.1", None, None)
+    check_bind("::1", None, None)
+    check_bind("localhost", None, None)
+    with pytest.raises(ConfigError, match="--token or --basic-auth"):
+        check_bind("0.0.0.0", None, None)
+    check_bind("0.0.0.0", "s3cret-token", None)
+    check_bind("192.168.1.5", None, "ann:pw")
+    with pytest.raises(ConfigError, match="USER:PASSWORD"):
+        check_bind("0.0.0.0", None, "no-colon")
+
+
+def test_token_and_basic_auth_guard_every_request(sample_url):
+    client = create_app(sample_url, token="s3cret-token").server.test_client()
+    assert client.get("/").status_code == 401
+    assert client.get("/_dash-layout").status_code == 401
+    assert client.get("/?token=wrong-token").status_code == 401
+    assert client.get("/", headers={"Authorization": "Bearer s3cret-token"}).status_code == 200
+    first = client.get("/?token=s3cret-token")
+    assert first.status_code == 302 and "token" not in first.headers["Location"]
+    assert client.get("/_dash-layout").status_code == 200  # the cookie carries it now
+    basic = create_app(sample_url, basic_auth="ann:pw").server.test_client()
+    assert (
+        basic.get("/").status_code == 401 and "Basic" in basic.get("/").headers["WWW-Authenticate"]
+    )
+    good = base64.b64encode(b"ann:pw").decode()
+    assert basic.get("/", headers={"Authorization": f"Basic {good}"}).status_code == 200
+    bad = base64.b64encode(b"ann:nope").decode()
+    assert basic.get("/", headers={"Authorization": f"Basic {bad}"}).status_code == 401
+
+
+def test_cli_refuses_outside_address_without_credentials(sample_url):
+    from typer.testing import CliRunner
+
+    from judgebench.cli import app as cli_app
+
+    runner = CliRunner()
+    result = runner.invoke(cli_app, ["dashboard", "--db", sample_url, "--host", "0.0.0.0"])
+    assert result.exit_code != 0 and "--token" in str(result.exception)
+    result = runner.invoke(cli_app, ["dashboard", "--db", sample_url, "--refresh-only"])
+    assert result.exit_code == 0 and "summary rebuilt" in result.output
