@@ -24,10 +24,10 @@ class SynthConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     generators: list[str] = Field(
-        default_factory=lambda: ["sim/strong", "sim/medium"], min_length=1
+        default_factory=lambda: ["sim/large", "sim/generalist", "sim/small"], min_length=1
     )
     generator_weights: list[float] | None = None
-    judge: str = "sim/strong"
+    judge: str = "sim/judge"
     seeds_per_query: int = Field(
         4, ge=1, le=12, description="k: seed 1 gives the target, the rest details"
     )
@@ -66,7 +66,7 @@ class SynthConfig(BaseModel):
     def _generators_named(cls, value: list[str]) -> list[str]:
         bad = [g for g in value if "/" not in g]
         if bad:
-            raise ValueError(f"generator models need a provider prefix (e.g. sim/strong): {bad}")
+            raise ValueError(f"generator models need a provider prefix (e.g. sim/large): {bad}")
         return value
 
     @model_validator(mode="after")

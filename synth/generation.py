@@ -13,7 +13,7 @@ _REFUSE_LINE = re.compile(r"^\s*REFUSE\s*:\s*(.*)$", re.MULTILINE)
 # How assistants decline when they ignore the requested REFUSE line.
 _REFUSAL_PHRASES = re.compile(
     r"^\s*(?:i(?:'m| am) sorry|sorry,|i can(?:no|')t|i cannot|i won't|i will not|i'm unable|"
-    r"i am unable|as an ai\b|unfortunately,? i (?:can(?:no|')t|am unable))",
+    r"i am unable|i(?:'m| am) not able|as an ai\b|unfortunately,? i (?:can(?:no|')t|am unable))",
     re.IGNORECASE,
 )
 

@@ -329,7 +329,7 @@ class Synthesizer:
             )
 
         try:
-            outcome = await self._generate(leaf, pick, generator, nonce, usage, raw)
+            outcome = await self._generate(leaf, pick, generator, nonce, index, usage, raw)
             if outcome.outcome != "query":
                 status = "refused" if outcome.outcome == "refusal" else "malformed"
                 attempt = finish(status, reason=outcome.text)
@@ -346,6 +346,7 @@ class Synthesizer:
         pick: SeedPick,
         model: str,
         nonce: str,
+        index: int,
         usage: _Usage,
         raw: list[str],
     ):  # type: ignore[no-untyped-def]
@@ -360,7 +361,12 @@ class Synthesizer:
             reference_words=word_count(reference),
         )
         messages = [{"role": "user", "content": prompt}]
-        params = {"temperature": self.config.temperature, "max_tokens": self.config.max_tokens}
+        # a sampled call: the attempt index is its sample identity, so the gateway cache keeps it
+        params = {
+            "temperature": self.config.temperature,
+            "max_tokens": self.config.max_tokens,
+            "sample_index": index,
+        }
         outcome = None
         for _ in range(self.config.generation_retries + 1):
             completion = await self._call(model, messages, usage, **params)
