@@ -4,3 +4,4 @@ Add one import line per module.
 """
 
 from judgebench.sim.handlers import synth  # noqa: F401
+from judgebench.sim.handlers import judges  # noqa: F401
