@@ -139,6 +139,11 @@ class _Writer:
             rng.shuffle(all_terms)
         self.terms = all_terms[:keep] or ["question"]
         self._next = 0
+        # Whether it manages the domain's form at all: certain above 0.7, never below 0.3, a
+        # coin weighted by quality in between (so expected quality is smooth in skill).
+        self.structured = rng.random() < min(1.0, max(0.0, (quality - 0.3) / 0.4))
+        # Even a structured answer slips now and then: a wrong step, a bug.
+        self.slip = self.structured and rng.random() < 0.5 * (1.0 - quality) ** 2
         self.length = max(2, round(BASE_LENGTH[domain] * verbosity * (0.4 + 0.8 * quality)))
 
     def term(self) -> str:
@@ -171,13 +176,13 @@ class _Writer:
         name = _ident(self.terms, "solve")
         arg = "items" if "list" in lowered or "array" in lowered else "data"
         topic = " ".join(self.terms[:4])
-        if self.q >= 0.5:
+        if self.structured:
             steps = [
                 f"{i + 1}. Handle the {self.term()} part, then the {self.term()}."
                 for i in range(max(2, self.length // 2))
             ]
             code = (
-                f"```python\ndef {name}({arg}):\n"
+                f"```python\ndef {name}({arg}{'' if self.slip else ')'}:\n"
                 f'    """{_cap(topic)}."""\n'
                 f"    if not {arg}:\n        return []\n"
                 f"    result = []\n    for item in {arg}:\n        result.append(item)\n"
@@ -199,19 +204,19 @@ class _Writer:
         a, b, c = (int(x) if x.is_integer() else x for x in nums)
         s1 = a + b
         s2 = s1 * c
-        if self.q >= 0.5:
+        if self.structured:
             lines = [
                 f"We work through the {', '.join(self.terms[:3])} step by step.",
                 "",
                 f"Step 1: Combine the first two quantities: {a} + {b} = {s1}.",
-                f"Step 2: Apply the third: {s1} × {c} = {s2}.",
+                f"Step 2: Apply the third: {s1} × {c} = {s2 + 10 if self.slip else s2}.",
                 f"Step 3: Check: {s2} ÷ {c} = {s1}, which matches Step 1.",
             ]
             lines += [
                 f"Note that the {self.term()} enters only once."
                 for _ in range(min(2, max(0, self.length - 5)))
             ]
-            lines += ["", f"**Answer:** {s2}"]
+            lines += ["", f"**Answer:** {s2 + 10 if self.slip else s2}"]
             return "\n".join(lines)
         wrong = s1 + self.rng.randint(1, 9)
         parts = [f"We just add things up: {a} + {b} = {wrong}.", *self.weak()]
@@ -220,7 +225,7 @@ class _Writer:
         return " ".join(parts)
 
     def reasoning(self) -> str:
-        if self.q >= 0.5:
+        if self.structured:
             premises = [f"{i + 1}. {self.sentence()}" for i in range(max(2, self.length - 2))]
             return "\n".join(
                 [
@@ -234,7 +239,7 @@ class _Writer:
         return " ".join([f"The answer is obviously about the {self.term()}.", *self.weak()])
 
     def writing(self) -> str:
-        if self.q >= 0.5:
+        if self.structured:
             title = f"# {_cap(' '.join(self.terms[:3]))}"
             sentences = [self.sentence() for _ in range(self.length)]
             paragraphs = [" ".join(sentences[i : i + 3]) for i in range(0, len(sentences), 3)]
@@ -242,7 +247,7 @@ class _Writer:
         return " ".join([f"Here is some text about {self.term()}.", *self.weak(), "It was nice."])
 
     def roleplay(self) -> str:
-        if self.q >= 0.5:
+        if self.structured:
             lines = [
                 f"*steps forward, fully in character* You ask about the {self.term()}? Then listen well."
             ]
@@ -258,7 +263,7 @@ class _Writer:
         )
 
     def knowledge(self) -> str:
-        if self.q >= 0.5:
+        if self.structured:
             bullets = [
                 f"- **{_cap(self.term())}**: {self.sentence()}"
                 for _ in range(max(2, self.length - 2))

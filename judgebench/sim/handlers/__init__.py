@@ -3,5 +3,7 @@
 Add one import line per module.
 """
 
-from judgebench.sim.handlers import synth  # noqa: F401
-from judgebench.sim.handlers import judges  # noqa: F401
+from judgebench.sim.handlers import (
+    judges,  # noqa: F401
+    synth,  # noqa: F401
+)
