@@ -5,9 +5,9 @@ Two layouts are read:
 * an N-way parallel folder (NTREX-128 style): one ``<prefix>.<code>.txt`` file per language,
   line i the same sentence in every file, English in the file whose code is ``eng``
   (``newstest2019-src.eng.txt``). Sub-folders are searched too. When a folder holds a
-  ``LANGUAGES.tsv`` (code, name), codes outside it are rejected and names come from it.
+  ``LANGUAGES.tsv`` (code, name; also looked for in the parent folder), codes outside it are rejected and names come from it.
   A second reference for a language (``newstest2019-ref-2.spa.txt`` beside
-  ``newstest2019-ref.spa.txt``) is kept apart in ``alternate_references``.
+  ``newstest2019-ref.spa.txt``) is scored as its own entry, ``spa-ref2``.
 * a pair file: TSV (``english<TAB>translation``, optionally a third ``language`` column) or
   JSONL (``{"english": ..., "translation" | "text": ..., "language": ...}``). Without a
   language column the language code comes from the file name (``pairs.deu.tsv`` → ``deu``).
@@ -43,7 +43,6 @@ class ParallelCorpus:
     translations: dict[str, list[str]]
     language_names: dict[str, str] = field(default_factory=dict)
     sources: dict[str, Path] = field(default_factory=dict)
-    alternate_references: dict[str, Path] = field(default_factory=dict)
 
     @property
     def languages(self) -> list[str]:
@@ -76,7 +75,6 @@ class ParallelCorpus:
             translations={code: self.translations[code][cut] for code in wanted},
             language_names={c: n for c, n in self.language_names.items() if c in wanted},
             sources={c: p for c, p in self.sources.items() if c in wanted or c == ENGLISH},
-            alternate_references=dict(self.alternate_references),
         )
 
 
@@ -120,7 +118,10 @@ def _no_blank_lines(lines: list[str], path: Path) -> list[str]:
 
 
 def _language_names(folder: Path) -> dict[str, str] | None:
-    for table in sorted(folder.rglob("LANGUAGES.tsv")):
+    """Code → name from a LANGUAGES.tsv in the folder (or its parent, as NTREX-128 keeps it)."""
+    for table in [*sorted(folder.rglob("LANGUAGES.tsv")), folder.parent / "LANGUAGES.tsv"]:
+        if not table.is_file():
+            continue
         names: dict[str, str] = {}
         for number, line in enumerate(table.read_text(encoding="utf-8").splitlines(), 1):
             if not line.strip():
@@ -181,19 +182,21 @@ def read_parallel_folder(folder: str | Path, *, english: str = ENGLISH) -> Paral
         primary = [
             p for p in paths if _PARALLEL_FILE.match(p.name)["prefix"] == primary_prefix
         ] or paths[:1]  # type: ignore[index]
-        for extra in paths:
-            if extra != primary[0]:
-                corpus.alternate_references[f"{code}:{extra.name}"] = extra
-        path = primary[0]
-        lines = _read_lines(path)
-        if len(lines) != len(english_lines):
-            raise DataError(
-                f"{len(lines)} lines but the English file {english_path.name} has {len(english_lines)} (not line-aligned)",
-                where=str(path),
-            )
-        corpus.translations[code] = _no_blank_lines(lines, path)
-        corpus.sources[code] = path
-        corpus.language_names[code] = (names or {}).get(code, code)
+        ordered = primary[:1] + [p for p in paths if p != primary[0]]
+        for number, path in enumerate(ordered, 1):
+            # A second reference is scored as its own entry (spa-ref2): two references of one
+            # language should land close together, a free check of the method's noise.
+            key = code if number == 1 else f"{code}-ref{number}"
+            lines = _read_lines(path)
+            if len(lines) != len(english_lines):
+                raise DataError(
+                    f"{len(lines)} lines but the English file {english_path.name} has {len(english_lines)} (not line-aligned)",
+                    where=str(path),
+                )
+            corpus.translations[key] = _no_blank_lines(lines, path)
+            corpus.sources[key] = path
+            name = (names or {}).get(code, code)
+            corpus.language_names[key] = name if number == 1 else f"{name} (reference {number})"
     return corpus
 
 
