@@ -84,7 +84,8 @@ def test_missing_english_and_missing_corpus(tmp_path: Path) -> None:
 def test_pair_files_tsv_and_jsonl(tmp_path: Path) -> None:
     tsv = tmp_path / "pairs.deu.tsv"
     tsv.write_text(
-        "english\ttranslation\n" + "".join(f"{e}\t{g}\n" for e, g in zip(ENGLISH, GERMAN)),
+        "english\ttranslation\n"
+        + "".join(f"{e}\t{g}\n" for e, g in zip(ENGLISH, GERMAN, strict=True)),
         encoding="utf-8",
     )
     corpus = load_corpus(tsv)
@@ -95,8 +96,14 @@ def test_pair_files_tsv_and_jsonl(tmp_path: Path) -> None:
     )
 
     jsonl = tmp_path / "pairs.jsonl"
-    rows = [{"english": e, "translation": g, "language": "deu"} for e, g in zip(ENGLISH, GERMAN)]
-    rows += [{"english": e, "translation": f, "language": "fra"} for e, f in zip(ENGLISH, FRENCH)]
+    rows = [
+        {"english": e, "translation": g, "language": "deu"}
+        for e, g in zip(ENGLISH, GERMAN, strict=True)
+    ]
+    rows += [
+        {"english": e, "translation": f, "language": "fra"}
+        for e, f in zip(ENGLISH, FRENCH, strict=True)
+    ]
     jsonl.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
     corpus = load_corpus(jsonl)
     assert corpus.languages == ["deu", "fra"] and corpus.translations["fra"] == FRENCH

@@ -61,7 +61,7 @@ def test_hand_computed_cosines_for_two_pairs(tiny_decoder_path: Path) -> None:
     )
 
     def cos(a: np.ndarray, b: np.ndarray) -> float:
-        return sum(x * y for x, y in zip(a, b)) / math.sqrt(
+        return sum(x * y for x, y in zip(a, b, strict=True)) / math.sqrt(
             sum(x * x for x in a) * sum(y * y for y in b)
         )
 

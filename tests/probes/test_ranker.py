@@ -20,7 +20,8 @@ from judgebench.probes.ranker import (
 
 def _cos(a: np.ndarray, b: np.ndarray) -> float:
     return float(
-        sum(x * y for x, y in zip(a, b)) / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
+        sum(x * y for x, y in zip(a, b, strict=True))
+        / math.sqrt(sum(x * x for x in a) * sum(y * y for y in b))
     )
 
 
