@@ -83,6 +83,17 @@ def _max_tokens(params: dict[str, Any], default: int | None) -> int | None:
     return value
 
 
+def _count_param(params: dict[str, Any], name: str, limit: int = 20) -> int:
+    value = params.get(name)
+    if value is None or value is True or value is False:
+        return 0
+    if not isinstance(value, int) or not 0 <= value <= limit:
+        raise BadRequestError(
+            f"{name} must be an integer from 0 to {limit}, got {value!r}", status=400
+        )
+    return value
+
+
 def request_rng(model: str, content: str, params: dict[str, Any], kind: str) -> random.Random:
     temperature = _temperature(params)
     if temperature > 0:
@@ -182,7 +193,7 @@ class SimBackend:
         completion_tokens = count_tokens(reply_text)
         logprobs = None
         if params.get("logprobs"):
-            top_k = int(params.get("top_logprobs") or 0)
+            top_k = _count_param(params, "top_logprobs")
             logprobs = _chat_logprobs(text, reply_text, top_k, option_logprobs)
         return Completion(
             model=model,
@@ -207,7 +218,7 @@ class SimBackend:
         echo = bool(params.get("echo"))
         k = params.get("logprobs")
         want_logprobs = k is not None and k is not False
-        top_k = int(k) if want_logprobs and not isinstance(k, bool) else 0
+        top_k = _count_param(params, "logprobs")
         prompt_lps: list[TokenLogprob] | None = None
         logprobs: list[TokenLogprob] | None = None
         if want_logprobs:

@@ -32,19 +32,19 @@ class _Strict(BaseModel):
 class Skills(_Strict):
     """Skill (0 = hopeless, 1 = expert) per top-level taxonomy domain."""
 
-    writing: float = Field(0.5, ge=0, le=1)
-    roleplay: float = Field(0.5, ge=0, le=1)
-    knowledge: float = Field(0.5, ge=0, le=1)
-    coding: float = Field(0.5, ge=0, le=1)
-    mathematics: float = Field(0.5, ge=0, le=1)
-    reasoning: float = Field(0.5, ge=0, le=1)
+    writing: float = Field(default=0.5, ge=0, le=1)
+    roleplay: float = Field(default=0.5, ge=0, le=1)
+    knowledge: float = Field(default=0.5, ge=0, le=1)
+    coding: float = Field(default=0.5, ge=0, le=1)
+    mathematics: float = Field(default=0.5, ge=0, le=1)
+    reasoning: float = Field(default=0.5, ge=0, le=1)
 
 
 class Prices(_Strict):
     """USD per one million tokens."""
 
-    input: float = Field(0.0, ge=0)
-    output: float = Field(0.0, ge=0)
+    input: float = Field(default=0.0, ge=0)
+    output: float = Field(default=0.0, ge=0)
 
 
 # The reply faults that replace the requested format (at most one per reply), and the
@@ -71,25 +71,33 @@ class ShapeRates(_Strict):
     requested format (a trailing comma in ``[[8]]``) leaves the reply in the exact format."""
 
     # wrappers
-    preamble: Rate = Field(0.0, ge=0, le=1, description="reasoning first, verdict last")
-    think: Rate = Field(0.0, ge=0, le=1, description="a <think>…</think> block first")
-    code_fence: Rate = Field(0.0, ge=0, le=1, description="JSON inside a ```json fence")
+    preamble: Rate = Field(default=0.0, ge=0, le=1, description="reasoning first, verdict last")
+    think: Rate = Field(default=0.0, ge=0, le=1, description="a <think>…</think> block first")
+    code_fence: Rate = Field(default=0.0, ge=0, le=1, description="JSON inside a ```json fence")
     # exclusive faults
-    trailing_comma: Rate = Field(0.0, ge=0, le=1)
-    single_quotes: Rate = Field(0.0, ge=0, le=1)
-    two_verdicts: Rate = Field(0.0, ge=0, le=1, description="a draft, then a correction")
-    out_of_range: Rate = Field(0.0, ge=0, le=1, description="11 on a 1-10 scale")
-    fraction: Rate = Field(0.0, ge=0, le=1, description="8/10")
-    word: Rate = Field(0.0, ge=0, le=1, description="eight")
-    range: Rate = Field(0.0, ge=0, le=1, description="7-8")
-    refusal: Rate = Field(0.0, ge=0, le=1, description="declines, no verdict")
-    hedge: Rate = Field(0.0, ge=0, le=1, description="'it depends', no verdict")
-    truncation: Rate = Field(0.0, ge=0, le=1, description="cut mid-reply, finish_reason length")
-    template_echo: Rate = Field(0.0, ge=0, le=1, description="repeats the prompt's example first")
+    trailing_comma: Rate = Field(default=0.0, ge=0, le=1)
+    single_quotes: Rate = Field(default=0.0, ge=0, le=1)
+    two_verdicts: Rate = Field(default=0.0, ge=0, le=1, description="a draft, then a correction")
+    out_of_range: Rate = Field(default=0.0, ge=0, le=1, description="11 on a 1-10 scale")
+    fraction: Rate = Field(default=0.0, ge=0, le=1, description="8/10")
+    word: Rate = Field(default=0.0, ge=0, le=1, description="eight")
+    range: Rate = Field(default=0.0, ge=0, le=1, description="7-8")
+    refusal: Rate = Field(default=0.0, ge=0, le=1, description="declines, no verdict")
+    hedge: Rate = Field(default=0.0, ge=0, le=1, description="'it depends', no verdict")
+    truncation: Rate = Field(
+        default=0.0, ge=0, le=1, description="cut mid-reply, finish_reason length"
+    )
+    template_echo: Rate = Field(
+        default=0.0, ge=0, le=1, description="repeats the prompt's example first"
+    )
     # content faults that handlers apply themselves (via TaskContext.chance)
-    weights_off: Rate = Field(0.0, ge=0, le=1, description="criteria weights not summing to 100")
-    line_commentary: Rate = Field(0.0, ge=0, le=1, description="extra commentary on list lines")
-    numbering_gap: Rate = Field(0.0, ge=0, le=1, description="a list numbered 1, 2, 4")
+    weights_off: Rate = Field(
+        default=0.0, ge=0, le=1, description="criteria weights not summing to 100"
+    )
+    line_commentary: Rate = Field(
+        default=0.0, ge=0, le=1, description="extra commentary on list lines"
+    )
+    numbering_gap: Rate = Field(default=0.0, ge=0, le=1, description="a list numbered 1, 2, 4")
 
     @model_validator(mode="after")
     def _exclusive_faults_fit(self) -> ShapeRates:
@@ -102,15 +110,17 @@ class ShapeRates(_Strict):
 class Profile(_Strict):
     name: str
     description: str = ""
-    skills: Skills = Field(default_factory=Skills)
-    judging: float = Field(0.5, ge=0, le=1, description="how well it judges others' answers")
-    verbosity: float = Field(1.0, gt=0, le=4, description="answer length multiplier")
+    skills: Skills = Skills()  # frozen, so a shared default is safe
+    judging: float = Field(
+        default=0.5, ge=0, le=1, description="how well it judges others' answers"
+    )
+    verbosity: float = Field(default=1.0, gt=0, le=4, description="answer length multiplier")
     position_bias: float = Field(
         0.0, ge=-0.5, le=0.5, description="pull towards the first answer shown (pairwise)"
     )
-    prices: Prices = Field(default_factory=Prices)
-    shapes: ShapeRates = Field(default_factory=ShapeRates)
-    source: str = Field("", exclude=True, description="where it was loaded from")
+    prices: Prices = Prices()
+    shapes: ShapeRates = ShapeRates()
+    source: str = Field(default="", exclude=True, description="where it was loaded from")
 
     def skill_for(self, text_or_domain: str) -> float:
         """Skill on a domain name, a taxonomy path id, ``"judging"``, or the domain of a text."""
