@@ -1,0 +1,62 @@
+"""Synthesis journalled in the store: kept queries land in ``queries``; a rerun calls nothing."""
+
+from __future__ import annotations
+
+from judgebench.db import Store
+from judgebench.db.synth import StoreJournal
+from judgebench.synth import SynthConfig, synthesize
+
+from judgebench.llm import set_gateway
+from tests.synth.conftest import LEAVES, make_seeds, responder
+
+
+async def test_store_journal_resume_and_queries(scripted, lexical, tmp_path):
+    url = f"sqlite:///{tmp_path / 'jb.db'}"
+    cfg = SynthConfig(
+        generators=["scripted/gen"], judge="scripted/judge", per_node=2, reassign="none"
+    )
+    first_backend = scripted(responder())
+    first = await synthesize(
+        LEAVES, make_seeds(), cfg, encoder=lexical, journal=StoreJournal(Store(url))
+    )
+    assert first.kept == 4 and len(first_backend.prompts) == 8
+
+    store = Store(url)
+    stored = store.get_queries(source="synth")
+    assert {q.id for q in stored} == {q.id for q in first.kept_queries}
+    assert all(
+        q.provenance["run_key"] == first.run_key and q.provenance["checklist"] for q in stored
+    )
+    assert StoreJournal(store).status_counts(first.run_key) == {"kept": 4}
+
+    set_gateway(None)
+    again = scripted(responder())
+    rerun = await synthesize(
+        LEAVES, make_seeds(), cfg, encoder=lexical, journal=StoreJournal(Store(url))
+    )
+    assert again.prompts == [] and rerun.kept == 4 and rerun.calls == 0
+
+
+async def test_seed_assignments_are_journalled(scripted, lexical, tmp_path):
+    """Unlabelled seeds are assigned once; the rerun reads the assignment back."""
+    calls: list[list[str]] = []
+
+    class CountingAssigner:
+        async def assign(self, texts):
+            calls.append(list(texts))
+            return [["coding/languages/python"] for _ in texts]
+
+    seeds = [q.model_copy(update={"node_ids": []}) for q in make_seeds()]
+    journal = StoreJournal(Store(f"sqlite:///{tmp_path / 'jb.db'}"))
+    cfg = SynthConfig(
+        generators=["scripted/gen"], judge="scripted/judge", per_node=1, reassign="none"
+    )
+    scripted(responder())
+    report = await synthesize(
+        LEAVES[:1], seeds, cfg, encoder=lexical, journal=journal, assigner=CountingAssigner()
+    )
+    assert report.kept == 1 and report.kept_queries[0].provenance["seed_scope"] == "leaf"
+    await synthesize(
+        LEAVES[:1], seeds, cfg, encoder=lexical, journal=journal, assigner=CountingAssigner()
+    )
+    assert len(calls) == 1 and len(calls[0]) == len(seeds)
