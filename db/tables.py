@@ -6,4 +6,5 @@ A part that adds tables puts them in its own ``db/<part>.py`` and adds one impor
 from judgebench.db import models  # noqa: F401
 from judgebench.db import dashboard_summary  # noqa: F401
 from judgebench.db import probes  # noqa: F401
+from judgebench.db import criteria  # noqa: F401
 from judgebench.db import synth  # noqa: F401

@@ -8,7 +8,7 @@ protocol, so a later evaluated model reuses what an earlier one paid for.
 from __future__ import annotations
 
 import threading
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -53,26 +53,32 @@ class QueryCriteria(BaseModel):
 
 @runtime_checkable
 class CriteriaStore(Protocol):
-    """Where PC² keeps its per-query artefacts. ``put`` of an existing key is a no-op."""
+    """Where PC² keeps its per-query artefacts, as JSON payloads (``QueryCriteria`` dumped), so
+    a store needs to know nothing about judges. ``put`` of an existing key is a no-op."""
 
-    def get_criteria(self, key: str) -> QueryCriteria | None: ...
+    def get_criteria(self, key: str) -> dict[str, Any] | None: ...
 
-    def put_criteria(self, item: QueryCriteria) -> None: ...
+    def put_criteria(
+        self, key: str, query_id: str, judge_model: str, payload: dict[str, Any]
+    ) -> None: ...
 
 
 class MemoryCriteriaStore:
-    """The default store: a dict for one process (use the SQL store to keep them)."""
+    """The default store: a dict for one process (``judgebench.db.criteria.SqlCriteriaStore``
+    keeps them across runs)."""
 
     def __init__(self) -> None:
-        self._items: dict[str, QueryCriteria] = {}
+        self._items: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
 
-    def get_criteria(self, key: str) -> QueryCriteria | None:
+    def get_criteria(self, key: str) -> dict[str, Any] | None:
         return self._items.get(key)
 
-    def put_criteria(self, item: QueryCriteria) -> None:
+    def put_criteria(
+        self, key: str, query_id: str, judge_model: str, payload: dict[str, Any]
+    ) -> None:
         with self._lock:
-            self._items.setdefault(item.key, item)
+            self._items.setdefault(key, payload)
 
     def __len__(self) -> int:
         return len(self._items)

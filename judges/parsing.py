@@ -264,21 +264,11 @@ def extract_answer(
 
 # --- value checks ------------------------------------------------------------------------------
 
-_WORD_NUMBERS = {
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-}
+_UNITS = "zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen"
+_TENS = "twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety"
+_WORD_NUMBER_RE = re.compile(
+    rf"(?:{_UNITS}|(?:{_TENS})(?:[- ](?:{_UNITS}))?|(?:one )?hundred)", re.IGNORECASE
+)
 
 
 def integer_in_range(value: Any, low: int, high: int, what: str = "score") -> int:
@@ -307,7 +297,7 @@ def integer_in_range(value: Any, low: int, high: int, what: str = "score") -> in
             value = int(m.group(1))
         elif re.fullmatch(r"\d+(?:\.\d+)?\s*(?:-|–|to)\s*\d+(?:\.\d+)?", raw):
             raise ReplyParseError(f"{what} {raw!r} is a range, not one score")
-        elif raw.lower() in _WORD_NUMBERS:
+        elif _WORD_NUMBER_RE.fullmatch(raw):
             raise ReplyParseError(f"{what} {raw!r} is a word, not a number")
         else:
             raise ReplyParseError(f"{what} {raw[:40]!r} is not an integer")

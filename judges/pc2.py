@@ -250,16 +250,22 @@ class PC2Judge(Judge):
         Raises :class:`CriteriaUnavailable` when the judge's replies never parsed."""
         q = as_query(query)
         key = self.criteria_key(q)
-        cached = self.store.get_criteria(key)
+        cached = self._stored(key)
         if cached is not None:
             return cached
         async with self._lock(key):
-            cached = self.store.get_criteria(key)
+            cached = self._stored(key)
             if cached is not None:
                 return cached
             item = await self._compute(q, key, aux_answers)
-            self.store.put_criteria(item)
-            return self.store.get_criteria(key) or item
+            self.store.put_criteria(
+                key, item.query_id, item.judge_model, item.model_dump(mode="json")
+            )
+            return self._stored(key) or item  # a concurrent writer's row wins
+
+    def _stored(self, key: str) -> QueryCriteria | None:
+        payload = self.store.get_criteria(key)
+        return QueryCriteria.model_validate(payload) if payload is not None else None
 
     async def _aux_answers(self, q: Query) -> tuple[list[str], Usage]:
         gateway = get_gateway()

@@ -1,0 +1,61 @@
+"""The SQL side of PC²'s per-query artefacts: :class:`SqlCriteriaStore` on ``pc2_criteria``.
+
+Implements the :class:`judgebench.judges.criteria_store.CriteriaStore` protocol on plain JSON
+payloads (the store never imports the judges; PC2Judge validates what it reads). The key is PC2Judge's
+content hash of (query, judge model, auxiliary models, baseline, templates, scale, params), so a
+later evaluated model — in this process or a later run — reuses the criteria, auxiliary answers
+and baseline critique and costs one judge call per query. Insert-or-ignore: concurrent writers
+of the same key keep the first row.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from judgebench.db.base import Base
+from judgebench.db.store import Store
+from sqlalchemy import DateTime, String, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from judgebench.records import utcnow
+
+
+class PC2CriteriaRow(Base):
+    __tablename__ = "pc2_criteria"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    query_id: Mapped[str] = mapped_column(String(64), index=True)
+    judge_model: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SqlCriteriaStore:
+    """PC² criteria kept in a :class:`Store` (SQLite or PostgreSQL)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def get_criteria(self, key: str) -> dict[str, Any] | None:
+        with self.store.session() as s:
+            return s.scalar(select(PC2CriteriaRow.payload).where(PC2CriteriaRow.key == key))
+
+    def put_criteria(
+        self, key: str, query_id: str, judge_model: str, payload: dict[str, Any]
+    ) -> None:
+        row = dict(
+            key=key,
+            query_id=query_id,
+            judge_model=judge_model,
+            payload=payload,
+            created_at=utcnow(),
+        )
+        with self.store.session() as s:
+            self.store.insert_ignore(s, PC2CriteriaRow, [row])
+
+    def for_query(self, query_id: str) -> list[dict[str, Any]]:
+        """Every stored criteria payload of one query (any judge model or configuration)."""
+        with self.store.session() as s:
+            return list(
+                s.scalars(select(PC2CriteriaRow.payload).where(PC2CriteriaRow.query_id == query_id))
+            )
