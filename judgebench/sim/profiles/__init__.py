@@ -116,7 +116,7 @@ class Profile(_Strict):
     )
     verbosity: float = Field(default=1.0, gt=0, le=4, description="answer length multiplier")
     position_bias: float = Field(
-        0.0, ge=-0.5, le=0.5, description="pull towards the first answer shown (pairwise)"
+        default=0.0, ge=-0.5, le=0.5, description="pull towards the first answer shown (pairwise)"
     )
     prices: Prices = Prices()
     shapes: ShapeRates = ShapeRates()
