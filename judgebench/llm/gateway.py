@@ -264,51 +264,71 @@ class Gateway:
         if route.label in ("sim", "registered") and sample_index is not None:
             params["sample_index"] = sample_index  # in-process backends may vary samples by it
 
-        key = None
-        if self.cache is not None and use_cache and is_cacheable(params, sample_index):
-            key = cache_key(model, kind, messages, prompt, params, sample_index)
-            while True:
-                hit = await self._lookup(key)
-                if hit is not None:
-                    return self._served_from_cache(key, hit)
-                leader = self._leaders.get(key)
-                if leader is None or leader.get_loop() is not asyncio.get_running_loop():
-                    break
-                try:  # the same request is in flight: share its result instead of calling again
-                    await asyncio.shield(leader)
-                except asyncio.CancelledError:
-                    if not leader.cancelled():
-                        raise
-                except LLMError:
+        if self.cache is None or not use_cache or not is_cacheable(params, sample_index):
+            return await self._make_call(
+                route, model, kind, messages, prompt, params, timeout, None, sample_index
+            )
+        key = cache_key(model, kind, messages, prompt, params, sample_index)
+        loop = asyncio.get_running_loop()
+        while (leader := self._leaders.get(key)) is not None and leader.get_loop() is loop:
+            try:  # the same request is in flight: wait for it, then find its result cached
+                await asyncio.shield(leader)
+            except asyncio.CancelledError:
+                if not leader.cancelled():
                     raise
-                # the leader finished (cached now) or was cancelled: look again
-
-        accounts = (self.stats, *self._accounts.get())
-        reservations = self._reserve(accounts, route, model, messages, prompt, params)
-        leader_future: asyncio.Future[Completion] | None = None
-        if key is not None:
-            leader_future = asyncio.get_running_loop().create_future()
-            self._leaders[key] = leader_future
-        self._in_flight += 1
+        leader_future: asyncio.Future[Completion] = loop.create_future()
+        self._leaders[key] = leader_future  # registered before any await: followers see it
         try:
-            completion = await self._attempts(route, model, messages, prompt, params, timeout)
+            hit = await self._lookup(key)
+            if hit is not None:
+                completion = self._served_from_cache(key, hit)
+            else:
+                completion = await self._make_call(
+                    route, model, kind, messages, prompt, params, timeout, key, sample_index
+                )
         except LLMError as exc:
-            for acct in accounts:
-                acct.errors += 1
-            if leader_future is not None and not leader_future.done():
+            if not leader_future.done():
                 leader_future.set_exception(exc)
                 leader_future.exception()  # retrieved: followers re-raise it themselves
             raise
         except BaseException:
-            if leader_future is not None and not leader_future.done():
+            if not leader_future.done():
                 leader_future.cancel()  # followers see it and make the call themselves
+            raise
+        finally:
+            if self._leaders.get(key) is leader_future:
+                del self._leaders[key]
+        if not leader_future.done():
+            leader_future.set_result(completion)
+        return completion
+
+    async def _make_call(
+        self,
+        route: _Route,
+        model: str,
+        kind: str,
+        messages: list[Message] | None,
+        prompt: str | None,
+        params: dict[str, Any],
+        timeout: float | None,
+        key: str | None,
+        sample_index: int | None,
+    ) -> Completion:
+        accounts = (self.stats, *self._accounts.get())
+        reservations = self._reserve(accounts, route, model, messages, prompt, params)
+        self._in_flight += 1
+        try:
+            completion = await self._attempts(route, model, messages, prompt, params, timeout)
+        except LLMError:
+            for acct in accounts:
+                acct.errors += 1
             raise
         finally:
             self._in_flight -= 1
             for acct, reservation in reservations:
                 acct.release(reservation)
-            if key is not None and self._leaders.get(key) is leader_future:
-                del self._leaders[key]
+            if key is None:
+                self._maybe_flush()
 
         usage = completion.usage
         cost = price_cost(route.prices, usage.prompt_tokens, usage.completion_tokens)
@@ -338,10 +358,7 @@ class Gateway:
             )
             with self._lock:
                 self._pending[key] = entry
-            assert leader_future is not None
-            if not leader_future.done():
-                leader_future.set_result(completion)
-        self._maybe_flush()
+            self._maybe_flush()
         return completion
 
     def _reserve(

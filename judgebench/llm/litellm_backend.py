@@ -62,6 +62,8 @@ class LiteLLMBackend:
         self.wire_model = wire_model
         self._api_key = api_key
         register_secret(api_key)
+        # import now (seconds, once), not inside the first call's timeout
+        self._litellm = import_litellm()
 
     def __repr__(self) -> str:
         return f"LiteLLMBackend(api_base={self.api_base!r}, wire_model={self.wire_model!r})"
@@ -80,7 +82,7 @@ class LiteLLMBackend:
     async def complete(
         self, model: str, messages: list[Message] | None, prompt: str | None, params: dict[str, Any]
     ) -> Completion:
-        litellm = import_litellm()
+        litellm = self._litellm
         kwargs: dict[str, Any] = dict(params)
         kwargs.setdefault("num_retries", 0)
         kwargs.setdefault("max_retries", 0)
