@@ -152,23 +152,44 @@ def _final_number(text: str) -> str | None:
     return nums[-1] if nums else None
 
 
+# How much each visible feature weighs in the overall reading.
+WEIGHTS = {"coverage": 0.4, "structure": 0.25, "length": 0.15, "clarity": 0.2}
+REFERENCE_WEIGHT = 0.3
+
+
 @lru_cache(maxsize=16384)
+def features(
+    query: str, answer: str, reference: str | tuple[str, ...] | None = None
+) -> dict[str, float]:
+    """The noise-free visible features of an answer, each in [0, 1]: ``coverage`` of the
+    query's key terms, ``structure`` for its domain, ``length`` fit, ``clarity`` (no hedging
+    or filler) and, with a reference, ``agreement``."""
+    domain = domain_of(query)
+    out = {
+        "coverage": coverage(query, answer),
+        "structure": structure(domain, answer),
+        "length": length_fit(domain, answer),
+        "clarity": 1.0 - vagueness(answer),
+    }
+    if reference is not None:
+        out["agreement"] = agreement(answer, reference)
+    return out
+
+
+def combine(feats: dict[str, float]) -> float:
+    q = sum(WEIGHTS[name] * feats[name] for name in WEIGHTS)
+    if "agreement" in feats:
+        q = (1 - REFERENCE_WEIGHT) * q + REFERENCE_WEIGHT * feats["agreement"]
+    return min(1.0, max(0.0, q))
+
+
 def visible_quality(
     query: str, answer: str, reference: str | tuple[str, ...] | None = None
 ) -> float:
     """The noise-free reading of an answer's quality in [0, 1]."""
     if not answer.strip():
         return 0.0
-    domain = domain_of(query)
-    q = (
-        0.4 * coverage(query, answer)
-        + 0.25 * structure(domain, answer)
-        + 0.15 * length_fit(domain, answer)
-        + 0.2 * (1.0 - vagueness(answer))
-    )
-    if reference is not None:
-        q = 0.7 * q + 0.3 * agreement(answer, reference)
-    return min(1.0, max(0.0, q))
+    return combine(features(query, answer, reference))
 
 
 def judge_noise(judge: Profile) -> float:

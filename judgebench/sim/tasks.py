@@ -89,6 +89,43 @@ class TaskContext:
         verdict = "tie" if abs(p_a - 0.5) < tie_margin / 2 else ("A" if p_a > 0.5 else "B")
         return verdict, {k: math.log(max(v, 1e-9)) for k, v in probs.items()}
 
+    def features(self, query: str, answer: str, reference: str | None = None) -> dict[str, float]:
+        """The visible features (coverage, structure, length, clarity, agreement) in [0, 1],
+        each read with this judge's noise."""
+        from judgebench.sim.assess import features, judge_noise
+
+        noise = judge_noise(self.profile)
+        return {
+            k: min(1.0, max(0.0, v + self.rng.gauss(0.0, noise)))
+            for k, v in features(query, answer, reference).items()
+        }
+
+    def criteria(
+        self, query: str, answers: list[str], max_criteria: int = 6, reference: str | None = None
+    ) -> list[Any]:
+        """Criteria (``.name``, ``.description``, integer ``.weight`` summing to 100) for the
+        visible differences between ``answers``: PC²'s pre-comparison."""
+        from judgebench.sim.criteria import derive_criteria
+
+        return derive_criteria(query, answers, max_criteria=max_criteria, reference=reference)
+
+    def rate(
+        self, criterion_text: str, query: str, answer: str, reference: str | None = None
+    ) -> float:
+        """How well ``answer`` meets a criterion (0..1), the criterion read from its text."""
+        from judgebench.sim.criteria import rate_criterion
+
+        return rate_criterion(
+            criterion_text, query, answer, reference=reference, judge=self.profile, rng=self.rng
+        )
+
+    def rank_options(self, text: str, options: list[str]) -> list[tuple[str, float]]:
+        """``options`` (e.g. taxonomy node names or paths) ranked by how well they fit ``text``:
+        shared words and the text's domain, read with this model's noise. Best first."""
+        from judgebench.sim.options import rank_options
+
+        return rank_options(text, options, judge=self.profile, rng=self.rng)
+
     def chance(self, rate_name: str) -> bool:
         """True at the profile's rate ``rate_name`` (e.g. "weights_off", "numbering_gap"):
         for content faults a handler applies itself."""
