@@ -105,6 +105,17 @@ class StoreJournal:
         with self.store.session() as s:
             self.store.insert_ignore(s, SynthSeedNodesRow, rows)
 
+    def load_kept(self, run_key: str) -> list[Query]:
+        with self.store.session() as s:
+            ids = list(
+                s.scalars(
+                    select(SynthAttemptRow.query_id).where(
+                        SynthAttemptRow.run_key == run_key, SynthAttemptRow.status == "kept"
+                    )
+                )
+            )
+        return self.store.get_queries(ids=[i for i in ids if i])
+
     def status_counts(self, run_key: str | None = None) -> dict[str, int]:
         """Attempts per status (for reports and the dashboard)."""
         from sqlalchemy import func

@@ -95,6 +95,10 @@ class SynthJournal(Protocol):
 
     def save_seed_nodes(self, run_key: str, nodes: dict[str, list[str]]) -> None: ...
 
+    def load_kept(self, run_key: str) -> list[Query]:
+        """Every query the run has kept so far (this invocation and earlier ones)."""
+        ...
+
 
 class MemoryJournal:
     """In-process journal (tests, notebooks): survives a second ``synthesize`` call, not a crash."""
@@ -115,6 +119,9 @@ class MemoryJournal:
 
     def load_seed_nodes(self, run_key: str) -> dict[str, list[str]]:
         return dict(self.seed_nodes.get(run_key, {}))
+
+    def load_kept(self, run_key: str) -> list[Query]:
+        return [q for q in self.queries.values() if q.provenance.get("run_key") == run_key]
 
     def save_seed_nodes(self, run_key: str, nodes: dict[str, list[str]]) -> None:
         self.seed_nodes.setdefault(run_key, {}).update(nodes)
@@ -156,6 +163,9 @@ class JsonlJournal:
                 attempt = Attempt.model_validate(row["data"])
                 latest[attempt.key] = attempt
         return list(latest.values())
+
+    def load_kept(self, run_key: str) -> list[Query]:
+        return [q for q in self.load_queries() if q.provenance.get("run_key") == run_key]
 
     def load_queries(self) -> list[Query]:
         seen: dict[str, Query] = {}

@@ -10,7 +10,6 @@ instead of calling any model again.
 from __future__ import annotations
 
 import asyncio
-import math
 import random
 import time
 from collections import Counter
@@ -36,9 +35,11 @@ from judgebench.records import Query, TaxonomyNode, content_key
 
 GENERATE_TEMPLATE = "synth:generate"
 CHECKLIST_TEMPLATE = "synth:checklist"
-# The first wave asks for exactly what is missing (no overshoot when everything passes); later
-# waves are sized by the node's observed yield, at most 4× what is missing.
-_INITIAL_YIELD = 1.0
+# Wave sizing: the first wave asks for exactly what is missing (no overshoot when everything
+# passes); later waves divide what is missing by the node's yield so far, smoothed towards 1/2
+# (a few attempts say little), and never exceed twice what is missing, so a lucky wave
+# overshoots by at most that much.
+_MAX_WAVE_FACTOR = 2
 
 
 class Assigner(Protocol):
@@ -275,8 +276,11 @@ class Synthesizer:
 
     def _plan_wave(self, report: NodeReport, attempted: int, budget: int) -> tuple[int, int]:
         need = self.config.per_node - report.kept
-        rate = report.kept / attempted if attempted else _INITIAL_YIELD
-        size = math.ceil(need / max(rate, 0.25))
+        if attempted:
+            rate = (report.kept + 1) / (attempted + 2)
+            size = min(max(need, round(need / rate)), _MAX_WAVE_FACTOR * need)
+        else:
+            size = need
         return (attempted, attempted + max(1, min(size, budget - attempted)))
 
     def _count(self, report: NodeReport, attempt: Attempt) -> None:
