@@ -78,6 +78,12 @@ _HEDGES = (
     "This is subjective; reasonable evaluators could disagree, and more context would be needed "
     "to decide.",
 )
+_COMMENTARY = (
+    "this one matters most here",
+    "though this overlaps with the previous point",
+    "arguably the key difference",
+    "I weighted this a bit higher",
+)
 _CORRECTIONS = (
     "Wait, let me reconsider that.",
     "Actually, on reflection I need to revise this.",
@@ -110,6 +116,9 @@ class _Renderer:
         self.verdict_key = kw.get("verdict_key", "verdict")
         self.numbered = kw.get("numbered", False)
         self.indent = 2 if rng.random() < 0.5 else None
+        # list faults, drawn by ``render``: a line with a remark, a skipped number
+        self.commentary: int | None = None
+        self.gap: int | None = None
 
     # the decision value inside a payload, for numeric faults and corrections
     def decision(self, payload: Any) -> Any:
@@ -148,10 +157,16 @@ class _Renderer:
             name = fmt[4:]
             return f"<{name}>\n{payload}\n</{name}>"
         if fmt == "lines":
-            items = list(payload)
+            items = [str(item) for item in payload]
+            if self.commentary is not None and items:
+                items[self.commentary % len(items)] += f" ({self.rng.choice(_COMMENTARY)})"
             if self.numbered:
-                return "\n".join(f"{i + 1}. {item}" for i, item in enumerate(items))
-            return "\n".join(str(item) for item in items)
+                numbers = list(range(1, len(items) + 1))
+                if self.gap is not None and len(items) >= 2:
+                    at = 1 + self.gap % (len(items) - 1)
+                    numbers = numbers[:at] + [n + 1 for n in numbers[at:]]
+                return "\n".join(f"{n}. {item}" for n, item in zip(numbers, items, strict=True))
+            return "\n".join(items)
         if fmt == "text":
             return str(payload)
         raise ValueError(f"unknown reply format {fmt!r}")
@@ -215,6 +230,13 @@ def render(payload: Any, fmt: str, profile: Profile, rng: random.Random, **kw: A
     wants_think = rng.random() < rates.think
     wants_preamble = rng.random() < rates.preamble
     wants_fence = rng.random() < rates.code_fence
+    if fmt == "lines":
+        if rng.random() < rates.line_commentary:
+            r.commentary = rng.randrange(1 << 16)
+            applied.append("line_commentary")
+        if rng.random() < rates.numbering_gap and r.numbered and len(payload) >= 2:
+            r.gap = rng.randrange(1 << 16)
+            applied.append("numbering_gap")
 
     if fault in ("refusal", "hedge"):
         pool = _REFUSALS if fault == "refusal" else _HEDGES

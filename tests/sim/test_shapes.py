@@ -148,3 +148,16 @@ def test_task_context_shape_records_truncation():
     assert ctx.finish_reason == "length" and "truncation" in ctx.faults
     with pytest.raises(json.JSONDecodeError):
         json.loads(text)
+
+
+def test_list_faults_appear_at_their_rates():
+    lines = ["Accuracy: 40", "Clarity: 30", "Completeness: 30"]
+    profile = make_profile("lists", shapes={"line_commentary": RATE, "numbering_gap": RATE})
+    shaped = _draw(profile, lines, "lines", numbered=True)
+    for fault in ("line_commentary", "numbering_gap"):
+        assert _within(sum(fault in s.faults for s in shaped), N, RATE), fault
+    for s in shaped:
+        numbers = [int(n) for n in re.findall(r"^(\d+)\. ", s.text, re.M)]
+        assert (numbers != [1, 2, 3]) == ("numbering_gap" in s.faults)
+        assert ("(" in s.text) == ("line_commentary" in s.faults)
+        assert len(s.text.splitlines()) == 3

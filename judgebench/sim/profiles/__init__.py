@@ -63,6 +63,7 @@ FAULTS: tuple[str, ...] = (
     "template_echo",
 )
 WRAPPERS: tuple[str, ...] = ("preamble", "think", "code_fence")
+LIST_FAULTS: tuple[str, ...] = ("line_commentary", "numbering_gap")
 
 
 class ShapeRates(_Strict):
@@ -90,14 +91,13 @@ class ShapeRates(_Strict):
     template_echo: Rate = Field(
         default=0.0, ge=0, le=1, description="repeats the prompt's example first"
     )
-    # content faults that handlers apply themselves (via TaskContext.chance)
+    # list faults, applied by the "lines" format (independent draws)
+    line_commentary: Rate = Field(default=0.0, ge=0, le=1, description="a remark after a line")
+    numbering_gap: Rate = Field(default=0.0, ge=0, le=1, description="a list numbered 1, 2, 4")
+    # a content fault that handlers apply themselves (via TaskContext.chance)
     weights_off: Rate = Field(
         default=0.0, ge=0, le=1, description="criteria weights not summing to 100"
     )
-    line_commentary: Rate = Field(
-        default=0.0, ge=0, le=1, description="extra commentary on list lines"
-    )
-    numbering_gap: Rate = Field(default=0.0, ge=0, le=1, description="a list numbered 1, 2, 4")
 
     @model_validator(mode="after")
     def _exclusive_faults_fit(self) -> ShapeRates:
