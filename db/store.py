@@ -121,7 +121,8 @@ class Store:
                 node_ids=q.node_ids,
                 taxonomy_version=q.taxonomy_version,
                 provenance=q.provenance,
-                meta=q.metadata,
+                # the column is named "metadata" (ORM attribute "meta"); core inserts key by column
+                **{"metadata": q.metadata},
             )
             for q in queries
         ]
