@@ -1,7 +1,7 @@
 """Synthesis progress in the store: one row per attempt, seed assignments, and kept queries.
 
-``StoreJournal`` implements ``judgebench.synth.journal.SynthJournal``: a decided attempt and the
-query it kept are written in one transaction, so a rerun finds either both or neither.
+``StoreJournal`` implements ``judgebench.synth.journal.SynthJournal``; kept queries go to the
+ordinary ``queries`` table (source ``synth``, provenance attached) through ``Store.put_queries``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from judgebench.db.base import Base
-from judgebench.db.models import QueryNodeRow, QueryRow
 from judgebench.db.store import Store
 from sqlalchemy import DateTime, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
@@ -40,19 +39,6 @@ class SynthSeedNodesRow(Base):
     node_ids: Mapped[list[Any]] = mapped_column(default=list)
 
 
-def _query_row(q: Query) -> dict[str, Any]:
-    return dict(
-        id=q.id,
-        text=q.text,
-        source=q.source,
-        reference=q.reference,
-        node_ids=q.node_ids,
-        taxonomy_version=q.taxonomy_version,
-        provenance=q.provenance,
-        meta=q.metadata,
-    )
-
-
 class StoreJournal:
     """The synthesis journal on a :class:`~judgebench.db.Store` (SQLite or PostgreSQL)."""
 
@@ -80,15 +66,12 @@ class StoreJournal:
             )
             for a in attempts
         ]
-        links = [
-            dict(query_id=q.id, node_id=n, taxonomy_version=q.taxonomy_version or 0)
-            for q in kept
-            for n in q.node_ids
-        ]
-        with self.store.session() as s:
-            self.store.insert_ignore(s, QueryRow, [_query_row(q) for q in kept])
-            self.store.insert_ignore(s, QueryNodeRow, links)
-            if rows:
+        # Queries first, then the attempts that point at them: a crash in between leaves the
+        # attempts "checked", and the rerun re-decides them (no LLM call) into the same query ids.
+        if kept:
+            self.store.put_queries(kept)
+        if rows:
+            with self.store.session() as s:
                 self.store.upsert(s, SynthAttemptRow, rows, keys=["key"])
 
     def load_seed_nodes(self, run_key: str) -> dict[str, list[str]]:
