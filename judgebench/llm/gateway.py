@@ -122,6 +122,7 @@ class Gateway:
         budget: Budget | None = None,
     ) -> None:
         self._backends: dict[str, Backend] = dict(backends or {})
+        self._sim_backend: Backend | None = None
         self.settings = settings if settings is not None else load_settings()
         self.cache = cache if self.settings.cache else None
         if budget is None:
@@ -187,9 +188,9 @@ class Gateway:
                 OpenAICompatBackend(cfg.api_base, cfg.resolved_api_key(), cfg.wire_model),
             )
         elif prefix == "sim" and not cfg.api_base:
-            backend = self._backends.get("sim") or _make_sim_backend()
-            self._backends.setdefault("sim", backend)
-            label = "sim"
+            if self._sim_backend is None:
+                self._sim_backend = _make_sim_backend()
+            backend, label = self._sim_backend, "sim"
         else:
             from judgebench.llm.litellm_backend import LiteLLMBackend, litellm_prices
 

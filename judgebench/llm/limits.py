@@ -14,6 +14,7 @@ Three small, independent pieces the gateway combines per model:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections import deque
@@ -61,10 +62,8 @@ class AdaptiveConcurrency:
             if fut.done() and not fut.cancelled():
                 self.release()  # granted a slot just as we were cancelled: hand it on
             else:
-                try:
+                with contextlib.suppress(ValueError):
                     self._waiters.remove(fut)
-                except ValueError:
-                    pass
             raise
 
     def release(self) -> None:

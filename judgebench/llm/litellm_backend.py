@@ -12,7 +12,7 @@ from typing import Any
 
 from judgebench.llm.limits import parse_retry_after
 from judgebench.llm.openai_compat import RETRYABLE_4XX, parse_completion
-from judgebench.llm.secrets import install_log_redaction, register_secret
+from judgebench.llm.secrets import install_log_redaction, register_env_keys, register_secret
 from judgebench.llm.types import (
     BadRequestError,
     BadResponseError,
@@ -30,6 +30,7 @@ def import_litellm() -> Any:
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import litellm
 
+    register_env_keys()
     litellm.telemetry = False
     litellm.suppress_debug_info = True
     install_log_redaction("LiteLLM", "litellm", "LiteLLM Router", "LiteLLM Proxy")

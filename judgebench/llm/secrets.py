@@ -24,6 +24,17 @@ def register_secret(value: str | None) -> None:
         _SECRETS.add(value)
 
 
+def register_env_keys() -> None:
+    """Register every ``*_API_KEY`` / ``*_TOKEN`` variable of the environment (providers' keys
+    that litellm reads by itself), so they are redacted too."""
+    import os
+
+    for name, value in os.environ.items():
+        upper = name.upper()
+        if upper.endswith(("_API_KEY", "_TOKEN", "_SECRET", "_SECRET_KEY")):
+            register_secret(value)
+
+
 def redact(text: object) -> str:
     """``text`` as a string with every registered secret and key-shaped token masked."""
     out = str(text)

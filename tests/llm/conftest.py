@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -24,16 +24,23 @@ def sim_server() -> Iterator[SimServer]:
 
 
 @pytest.fixture
-def make_gateway(sim_server: SimServer) -> Callable[..., Gateway]:
+async def make_gateway(sim_server: SimServer) -> AsyncIterator[Callable[..., Gateway]]:
     """``make_gateway(model="sim/small", cache=..., **settings)``: a gateway whose ``model``
-    goes to the test server, with fast retries unless overridden."""
+    goes to the test server, with fast retries unless overridden (closed after the test)."""
+    made: list[Gateway] = []
 
     def make(model: str = "sim/small", cache: Any = "memory", **overrides: Any) -> Gateway:
         entry = {"api_base": sim_server.url, **FAST, **overrides}
         settings = settings_from_dict({"models": {model: entry}})
-        return Gateway(settings=settings, cache=MemoryCallCache() if cache == "memory" else cache)
+        gateway = Gateway(
+            settings=settings, cache=MemoryCallCache() if cache == "memory" else cache
+        )
+        made.append(gateway)
+        return gateway
 
-    return make
+    yield make
+    for gateway in made:
+        await gateway.aclose()
 
 
 def ask(i: int = 0) -> list[dict[str, str]]:
