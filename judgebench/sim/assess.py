@@ -192,9 +192,21 @@ def visible_quality(
     return combine(features(query, answer, reference))
 
 
-def judge_noise(judge: Profile) -> float:
-    """Standard deviation of a judge's reading error: small for skilled judges."""
-    return 0.02 + 0.3 * (1.0 - judge.judging) ** 1.5
+def judge_noise(judge: Profile, domain: str | None = None) -> float:
+    """Standard deviation of a judge's reading error: small for skilled judges, and larger
+    outside the judge's own domains (a weak coder misreads code)."""
+    skill = judge.judging
+    if domain is not None:
+        skill *= 0.6 + 0.4 * judge.skill_for(domain)
+    return 0.02 + 0.3 * (1.0 - skill) ** 1.5
+
+
+def length_pull(judge: Profile, answer: str) -> float:
+    """A judge's verbosity bias: how much it favours (or penalises) long answers."""
+    if not judge.length_bias:
+        return 0.0
+    n = max(1, len(words(answer)))
+    return judge.length_bias * 0.3 * math.tanh(math.log(n / 150))
 
 
 def assess(
@@ -207,8 +219,8 @@ def assess(
 ) -> float:
     """Quality in [0, 1] of ``answer`` to ``query`` as ``judge`` reads it (noisy by skill)."""
     ref = reference if reference is None or isinstance(reference, str) else tuple(reference)
-    q = visible_quality(query, answer, ref)
-    return min(1.0, max(0.0, q + rng.gauss(0.0, judge_noise(judge))))
+    q = visible_quality(query, answer, ref) + length_pull(judge, answer)
+    return min(1.0, max(0.0, q + rng.gauss(0.0, judge_noise(judge, domain_of(query)))))
 
 
 def compare(

@@ -129,6 +129,11 @@ class SimBackend:
 
         return [f"sim/{name}" for name in list_profiles()]
 
+    def prices(self, model: str) -> tuple[float, float]:
+        """USD per input and per output token (the gateway's accounting asks for these)."""
+        prices = self.profile(model).prices
+        return prices.input / 1e6, prices.output / 1e6
+
     def profile(self, model: str) -> Profile:
         try:
             return load_profile(model)

@@ -146,4 +146,4 @@ def rate_criterion(
     else:
         feats = features(query, answer, reference)
         value = feats.get(feature, visible_quality(query, answer, reference))
-    return min(1.0, max(0.0, value + rng.gauss(0.0, judge_noise(judge))))
+    return min(1.0, max(0.0, value + rng.gauss(0.0, judge_noise(judge, domain_of(query)))))

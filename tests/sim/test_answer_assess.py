@@ -124,3 +124,37 @@ def test_answers_carry_no_hidden_markers():
                 lowered = answer.lower()
                 assert name not in lowered and "sim/" not in lowered and "skill" not in lowered
                 assert not any(num in answer for num in skill_numbers if num.startswith("0."))
+
+
+def test_judges_read_their_own_domains_more_precisely():
+    from judgebench.sim.assess import judge_noise
+
+    coder, writer = load_profile("sim/coder"), load_profile("sim/writer")
+    assert judge_noise(coder, "coding") < judge_noise(coder, "writing")
+    assert judge_noise(writer, "writing") < judge_noise(writer, "coding")
+    assert judge_noise(load_profile("sim/judge"), "coding") < judge_noise(
+        load_profile("sim/noisy-judge"), "coding"
+    )
+
+
+def test_length_bias_favours_longer_answers():
+    terse = flat_profile("terse", 0.8, verbosity=0.6)
+    wordy = flat_profile("wordy", 0.8, verbosity=2.0)
+    fair = flat_profile("fair", 0.8, judging=1.0)
+    biased = flat_profile("biased", 0.8, judging=1.0, length_bias=1.0)
+
+    def long_minus_short(judge):
+        gaps = []
+        for domain in DOMAINS:
+            for query in QUERIES[domain][:4]:
+                rng = rng_for("len", query)
+                long = statistics.mean(
+                    assess(query, a, judge=judge, rng=rng) for a in _answers(wordy, query, 3)
+                )
+                short = statistics.mean(
+                    assess(query, a, judge=judge, rng=rng) for a in _answers(terse, query, 3)
+                )
+                gaps.append(long - short)
+        return statistics.mean(gaps)
+
+    assert long_minus_short(biased) > long_minus_short(fair) + 0.05

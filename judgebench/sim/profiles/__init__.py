@@ -118,6 +118,9 @@ class Profile(_Strict):
     position_bias: float = Field(
         default=0.0, ge=-0.5, le=0.5, description="pull towards the first answer shown (pairwise)"
     )
+    length_bias: float = Field(
+        default=0.0, ge=-1, le=1, description="as a judge, pull towards longer answers"
+    )
     prices: Prices = Prices()
     shapes: ShapeRates = ShapeRates()
     source: str = Field(default="", exclude=True, description="where it was loaded from")
