@@ -157,7 +157,7 @@ WEIGHTS = {"coverage": 0.4, "structure": 0.25, "length": 0.15, "clarity": 0.2}
 REFERENCE_WEIGHT = 0.3
 
 
-@lru_cache(maxsize=16384)
+@lru_cache(maxsize=4096)
 def features(
     query: str, answer: str, reference: str | tuple[str, ...] | None = None
 ) -> dict[str, float]:

@@ -20,297 +20,49 @@ DOMAINS: tuple[str, ...] = (
 )
 FALLBACK_DOMAIN = "knowledge"
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 LEXICON: dict[str, frozenset[str]] = {
-    "writing": frozenset(
-        [
-            "essay",
-            "story",
-            "poem",
-            "poetry",
-            "blog",
-            "post",
-            "email",
-            "letter",
-            "article",
-            "draft",
-            "rewrite",
-            "paraphrase",
-            "summarize",
-            "summary",
-            "edit",
-            "proofread",
-            "tone",
-            "style",
-            "narrative",
-            "paragraph",
-            "headline",
-            "slogan",
-            "speech",
-            "persuasive",
-            "review",
-            "novel",
-            "chapter",
-            "lyrics",
-            "haiku",
-            "sonnet",
-            "limerick",
-            "outline",
-            "copy",
-            "caption",
-            "memo",
-            "cover",
-            "compose",
-            "creative",
-            "audience",
-            "engaging",
-            "travel",
-            "vivid",
-            "prose",
-            "wording",
-            "grammar",
-        ]
+    "writing": _words(
+        """article audience blog caption chapter compose copy cover creative draft edit email
+        engaging essay grammar haiku headline letter limerick lyrics memo narrative novel
+        outline paragraph paraphrase persuasive poem poetry post proofread prose review
+        rewrite slogan sonnet speech story style summarize summary tone travel vivid wording"""
     ),
-    "roleplay": frozenset(
-        [
-            "pretend",
-            "roleplay",
-            "role",
-            "character",
-            "persona",
-            "act",
-            "acting",
-            "imagine",
-            "you're",
-            "embody",
-            "scene",
-            "dialogue",
-            "play",
-            "playing",
-            "stay",
-            "voice",
-            "wizard",
-            "pirate",
-            "detective",
-            "knight",
-            "villain",
-            "sheriff",
-            "dragon",
-            "game",
-            "master",
-            "dungeon",
-            "fantasy",
-            "adventure",
-            "npc",
-            "quest",
-            "tavern",
-            "king",
-            "queen",
-            "captain",
-            "spaceship",
-            "alien",
-        ]
+    "roleplay": _words(
+        """act acting adventure alien captain character detective dialogue dragon dungeon
+        embody fantasy game imagine king knight master npc persona pirate play playing
+        pretend queen quest role roleplay scene sheriff spaceship stay tavern villain voice
+        wizard you're"""
     ),
-    "knowledge": frozenset(
-        [
-            "history",
-            "historical",
-            "science",
-            "physics",
-            "chemistry",
-            "biology",
-            "geography",
-            "economics",
-            "politics",
-            "culture",
-            "medicine",
-            "law",
-            "philosophy",
-            "country",
-            "war",
-            "century",
-            "theory",
-            "explain",
-            "causes",
-            "effects",
-            "difference",
-            "capital",
-            "planet",
-            "cell",
-            "climate",
-            "energy",
-            "evolution",
-            "definition",
-            "facts",
-            "fact",
-            "overview",
-            "describe",
-            "compare",
-            "pros",
-            "cons",
-            "impact",
-        ]
+    "knowledge": _words(
+        """biology capital causes cell century chemistry climate compare cons country culture
+        definition describe difference economics effects energy evolution explain fact facts
+        geography historical history impact law medicine overview philosophy physics planet
+        politics pros science theory war"""
     ),
-    "coding": frozenset(
-        [
-            "code",
-            "function",
-            "python",
-            "javascript",
-            "java",
-            "typescript",
-            "rust",
-            "golang",
-            "sql",
-            "query",
-            "database",
-            "class",
-            "method",
-            "api",
-            "bug",
-            "debug",
-            "error",
-            "exception",
-            "compile",
-            "program",
-            "script",
-            "algorithm",
-            "implement",
-            "regex",
-            "html",
-            "css",
-            "json",
-            "xml",
-            "array",
-            "dict",
-            "string",
-            "loop",
-            "recursion",
-            "refactor",
-            "test",
-            "unit",
-            "library",
-            "framework",
-            "server",
-            "endpoint",
-            "async",
-            "thread",
-            "variable",
-            "return",
-            "linux",
-            "bash",
-            "shell",
-            "git",
-            "docker",
-            "react",
-            "numpy",
-            "pandas",
-            "complexity",
-            "runtime",
-        ]
+    "coding": _words(
+        """algorithm api array async bash bug class code compile complexity css database debug
+        dict docker endpoint error exception framework function git golang html implement
+        java javascript json library linux loop method numpy pandas program python query
+        react recursion refactor regex return runtime rust script server shell sql string
+        test thread typescript unit variable xml"""
     ),
-    "mathematics": frozenset(
-        [
-            "math",
-            "solve",
-            "equation",
-            "integral",
-            "derivative",
-            "calculate",
-            "compute",
-            "sum",
-            "product",
-            "prime",
-            "number",
-            "numbers",
-            "probability",
-            "statistics",
-            "geometry",
-            "triangle",
-            "circle",
-            "area",
-            "volume",
-            "angle",
-            "algebra",
-            "matrix",
-            "vector",
-            "proof",
-            "prove",
-            "theorem",
-            "fraction",
-            "percent",
-            "percentage",
-            "ratio",
-            "digits",
-            "divisible",
-            "factor",
-            "polynomial",
-            "root",
-            "roots",
-            "logarithm",
-            "mean",
-            "median",
-            "variance",
-            "remainder",
-            "total",
-            "bought",
-            "cost",
-            "costs",
-            "price",
-            "dollars",
-            "spent",
-            "paid",
-            "copies",
-            "interest",
-            "speed",
-            "distance",
-        ]
+    "mathematics": _words(
+        """algebra angle area bought calculate circle compute copies cost costs derivative
+        digits distance divisible dollars equation factor fraction geometry integral
+        interest logarithm math matrix mean median number numbers paid percent percentage
+        polynomial price prime probability product proof prove ratio remainder root roots
+        solve speed spent statistics sum theorem total triangle variance vector volume"""
     ),
-    "reasoning": frozenset(
-        [
-            "puzzle",
-            "riddle",
-            "logic",
-            "logical",
-            "deduce",
-            "deduction",
-            "infer",
-            "inference",
-            "suppose",
-            "assume",
-            "therefore",
-            "conclude",
-            "paradox",
-            "sequence",
-            "pattern",
-            "argument",
-            "fallacy",
-            "valid",
-            "premise",
-            "liar",
-            "knights",
-            "knaves",
-            "brother",
-            "sister",
-            "older",
-            "taller",
-            "faster",
-            "arrange",
-            "seat",
-            "seated",
-            "race",
-            "overtake",
-            "relationship",
-            "father",
-            "mother",
-            "statements",
-            "belong",
-            "odd",
-            "shadow",
-            "facing",
-            "clue",
-            "clues",
-            "suspect",
-        ]
+    "reasoning": _words(
+        """argument arrange assume belong brother clue clues conclude deduce deduction facing
+        fallacy faster father infer inference knaves knights liar logic logical mother odd
+        older overtake paradox pattern premise puzzle race relationship riddle seat seated
+        sequence shadow sister statements suppose suspect taller therefore valid"""
     ),
 }
 
@@ -343,7 +95,7 @@ _STRONG_CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
 _WORD_RE = re.compile(r"[a-z][a-z']+")
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=4096)
 def domain_scores(text: str) -> dict[str, float]:
     lowered = text.lower()
     scores = dict.fromkeys(DOMAINS, 0.0)
