@@ -71,7 +71,7 @@ def _layout(ctx: DashboardContext, views: list[View]) -> html.Div:
     simulated = any(m.startswith(q.SIM_PREFIX) for m in models)
     return html.Div(
         [
-            dcc.Location(id="url", refresh=False),
+            dcc.Location(id="url", refresh="callback-nav"),
             html.Header(
                 [
                     html.Div(

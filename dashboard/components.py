@@ -140,7 +140,7 @@ def table_columns(frame: pd.DataFrame) -> list[dict[str, Any]]:
     for c in frame.columns:
         spec: dict[str, Any] = {"name": str(c), "id": str(c)}
         if pd.api.types.is_float_dtype(frame[c]):
-            spec.update(type="numeric", format={"specifier": ".3~f"})
+            spec.update(type="numeric", format={"specifier": ",.4~g"})
         cols.append(spec)
     return cols
 

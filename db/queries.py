@@ -869,6 +869,13 @@ def query_detail(store: Store, query_id: str) -> dict[str, Any] | None:
                 .order_by(_J.c.model, _J.c.judge, _J.c.kind)
             ).mappings()
         ]
+        run_ids = {r["run_id"] for r in responses if r["run_id"]}
+        runs = RunRow.__table__
+        run_names = (
+            dict(conn.execute(select(runs.c.id, runs.c.name).where(runs.c.id.in_(run_ids))).all())
+            if run_ids
+            else {}
+        )
     by_response: dict[str | None, list[dict[str, Any]]] = {}
     for j in judgments:
         by_response.setdefault(j["response_id"], []).append(j)
@@ -876,6 +883,7 @@ def query_detail(store: Store, query_id: str) -> dict[str, Any] | None:
             by_response.setdefault(j["response_b_id"], []).append(j)
     for r in responses:
         r["simulated"] = is_simulated(r["model"])
+        r["run_name"] = run_names.get(r["run_id"])
         r["judgments"] = by_response.get(r["id"], [])
     return dict(
         id=q["id"],

@@ -145,7 +145,7 @@ def query_panel(ctx: DashboardContext, query_id: str | None) -> html.Div:
                         [
                             model_label(r["model"]),
                             html.Span(
-                                f"  cost {fmt(r['cost'], 5)} · {r['completion_tokens']} tokens"
+                                f"  {'run ' + r['run_name'] + ' · ' if r.get('run_name') else ''}params {json.dumps(r['params'], sort_keys=True)} · cost {fmt(r['cost'], 5)} · {r['completion_tokens']} tokens"
                                 + (f" · ERROR {r['error']}" if r["status"] != "ok" else ""),
                                 className="jb-muted",
                             ),

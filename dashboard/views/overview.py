@@ -32,7 +32,7 @@ def leaderboard_figure(ctx: DashboardContext, judge: str | None, run_id: str | N
             x=frame["value"],
             y=frame["label"],
             orientation="h",
-            marker_color=[PALETTE[0] if not s else "#93c5fd" for s in frame["simulated"]],
+            marker_color=PALETTE[0],
             error_x=dict(
                 type="data",
                 symmetric=False,
@@ -43,7 +43,7 @@ def leaderboard_figure(ctx: DashboardContext, judge: str | None, run_id: str | N
             ),
             text=[f"{v:,.3g}" for v in frame["value"]],
             textposition="inside",
-            insidetextanchor="end",
+            insidetextanchor="start",
             textfont=dict(color="white"),
             customdata=frame[["n_scored", "n_pair", "invalid_rate"]].fillna(0).to_numpy(),
             hovertemplate="%{y}<br>"

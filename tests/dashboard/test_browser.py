@@ -1,0 +1,208 @@
+"""The dashboard in real headless Chromium (Debian package) against a live server on a fixture DB.
+
+Screenshots of every view land in ``artifacts/dashboard/`` (git-ignored) so a person can look.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from judgebench.dashboard.app import DashboardServer, create_app
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("JUDGEBENCH_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = (
+    Path(os.environ.get("JUDGEBENCH_ARTIFACTS", Path(__file__).resolve().parents[2] / "artifacts"))
+    / "dashboard"
+)
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1, EXCLUDE localhost",
+]
+VIEWS = ["overview", "taxonomy", "strengths", "compare", "drilldown", "judges"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.skip(
+            f"chromium not found at {CHROMIUM}: `apt-get install -y chromium` to run the browser tests"
+        )
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed (dev extra)"
+    )
+    with sync_api.sync_playwright() as pw:
+        chrome = pw.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        yield chrome
+        chrome.close()
+
+
+@pytest.fixture(scope="module")
+def server(sample_url):
+    srv = DashboardServer(create_app(sample_url), host="127.0.0.1", port=0).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture()
+def page(browser):
+    context = browser.new_context(viewport={"width": 1500, "height": 1000})
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.jb_errors = errors  # type: ignore[attr-defined]
+    yield pg
+    context.close()
+
+
+def _wait_ready(page) -> None:
+    page.wait_for_selector("#page h2", timeout=20_000)
+    # Dash marks a pending callback by setting data-dash-is-loading on the component
+    page.wait_for_function(
+        "() => !document.querySelector('[data-dash-is-loading=\"true\"]')", timeout=20_000
+    )
+    # every graph on the page has been drawn with its data
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('.dash-graph')).every("
+        "g => { const p = g.querySelector('.js-plotly-plot'); return p && p.data && p.data.length; })",
+        timeout=20_000,
+    )
+    page.wait_for_timeout(300)
+
+
+def _figures(page) -> list[dict]:
+    return page.evaluate(
+        "() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(g => ({n: (g.data || []).length,"
+        " colors: JSON.stringify(((g.data || [])[0] || {}).marker || {})}))"
+    )
+
+
+def test_every_view_loads_and_is_screenshotted(page, server):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for view in VIEWS:
+        page.goto(f"{server.url}/{view}")
+        _wait_ready(page)
+        assert page.locator("#page h2").first.inner_text().strip(), view
+        figures = _figures(page)
+        assert all(f["n"] > 0 for f in figures), (view, figures)
+        assert "Error" not in page.locator("#page").inner_text()[:200]
+        page.screenshot(path=str(ARTIFACTS / f"{view}.png"), full_page=True)
+        assert (ARTIFACTS / f"{view}.png").stat().st_size > 20_000
+    assert not page.jb_errors, page.jb_errors  # type: ignore[attr-defined]
+
+
+def test_clicking_a_taxonomy_node_opens_its_drilldown(page, server):
+    page.goto(f"{server.url}/taxonomy")
+    _wait_ready(page)
+    page.locator(".treemaplayer g.slice").first.wait_for(timeout=10_000)
+    # the header band of the "coding" tile (a top-level domain); its centre holds the children
+    box = page.evaluate(
+        """() => { for (const s of document.querySelectorAll('.treemaplayer g.slice')) {
+             const t = s.querySelector('text'); if (t && t.textContent.trim() === 'coding') {
+               const r = s.querySelector('path').getBoundingClientRect();
+               return {x: r.x, y: r.y, w: r.width, h: r.height}; } } return null; }"""
+    )
+    assert box is not None, "no treemap tile labelled coding"
+    page.mouse.click(box["x"] + box["w"] / 2, box["y"] + 6)
+    page.wait_for_url("**/drilldown?node=*", timeout=10_000)
+    _wait_ready(page)
+    title = page.locator("#dd-title").inner_text()
+    assert "coding" in title
+    rows = page.locator("#dd-queries tbody tr")
+    assert rows.count() > 1
+    # select a query: every model's response and its judgments appear
+    page.locator("#dd-queries input[type=radio]").first.check()
+    page.wait_for_selector(".jb-response-block", timeout=10_000)
+    assert page.locator(".jb-response-block").count() == 10  # 5 models × 2 runs of the job
+    detail = page.locator("#dd-detail").inner_text()
+    assert all(m in detail for m in ["sim/strong (simulated)", "acme/chat-1", "run nightly 2"])
+    assert "raw judge repl" in page.locator("#dd-detail").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "drilldown-query.png"), full_page=True)
+
+
+def test_model_selector_changes_the_figure(page, server):
+    page.goto(f"{server.url}/taxonomy")
+    _wait_ready(page)
+    before = _figures(page)[0]["colors"]
+    page.locator("#map-model").click()
+    page.get_by_text("sim/writer (simulated)", exact=True).last.click()
+    page.wait_for_function(
+        "(before) => { const g = document.querySelector('.js-plotly-plot');"
+        " return g && g.data && JSON.stringify(g.data[0].marker) !== before; }",
+        arg=before,
+        timeout=10_000,
+    )
+    assert _figures(page)[0]["colors"] != before
+
+
+def test_empty_store_says_what_to_run(page, tmp_path):
+    srv = DashboardServer(create_app(tmp_path / "empty.db"), port=0).start()
+    try:
+        page.goto(f"{srv.url}/overview")
+        page.wait_for_selector(".jb-empty", timeout=20_000)
+        assert "judgebench demo" in page.locator(".jb-empty").inner_text()
+        page.screenshot(path=str(ARTIFACTS / "empty.png"))
+    finally:
+        srv.stop()
+    assert not page.jb_errors  # type: ignore[attr-defined]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "judgebench", "dashboard", *args]
+
+
+def test_auth_rule_holds_through_the_cli(page, sample_url, tmp_path):
+    refused = subprocess.run(
+        _cli("--db", sample_url, "--host", "0.0.0.0"), capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 2 and "--token" in refused.stderr
+    port = _free_port()
+    env = dict(os.environ, JUDGEBENCH_DASHBOARD_TOKEN="browser-test-token")
+    proc = subprocess.Popen(
+        _cli("--db", sample_url, "--host", "0.0.0.0", "--port", str(port)),
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.2)
+        base = f"http://127.0.0.1:{port}"
+        response = page.goto(f"{base}/overview")
+        assert response is not None and response.status == 401
+        assert "token" in page.content()
+        response = page.goto(f"{base}/overview?token=wrong-token-x")
+        assert response is not None and response.status == 401
+        page.goto(f"{base}/overview?token=browser-test-token")
+        _wait_ready(page)
+        assert "token" not in page.url  # dropped from the address bar after the first visit
+        assert page.locator(".js-plotly-plot").count() >= 2
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+    shutil.rmtree(tmp_path, ignore_errors=True)
