@@ -98,9 +98,23 @@ def radar_figure(ctx: DashboardContext, models: list[str], judge, run_id) -> go.
         polar=dict(
             radialaxis=dict(
                 range=[lo - 0.05 * abs(lo), float(frame["value"].max()) * 1.02],
-                title=dict(text=metric),
+                angle=90,
+                tickangle=90,
+                tickfont=dict(size=10, color="#6b7280"),
+            ),
+            angularaxis=dict(tickfont=dict(size=13)),
+        ),
+        annotations=[
+            dict(
+                text=f"radius: {metric}",
+                x=0,
+                y=0,
+                xref="paper",
+                yref="paper",
+                showarrow=False,
+                font=dict(size=11, color="#6b7280"),
             )
-        )
+        ],
     )
     return style_figure(fig, height=460)
 

@@ -39,6 +39,10 @@ def health_table(ctx: DashboardContext, run_id: str | None) -> pd.DataFrame:
     )
 
 
+def _pct(value: float) -> str:
+    return "" if pd.isna(value) else f"{value:.1%}"
+
+
 def rates_figure(ctx: DashboardContext, run_id: str | None) -> go.Figure:
     ctx.ensure()
     frame = q.judge_health(ctx.store, run_id or None)
@@ -52,7 +56,7 @@ def rates_figure(ctx: DashboardContext, run_id: str | None) -> go.Figure:
             y=frame["invalid_rate"] + frame["error_rate"],
             name="invalid or error",
             marker_color=PALETTE[1],
-            texttemplate="%{y:.1%}",
+            text=[_pct(v) for v in frame["invalid_rate"] + frame["error_rate"]],
             textposition="outside",
         )
     )
@@ -63,7 +67,7 @@ def rates_figure(ctx: DashboardContext, run_id: str | None) -> go.Figure:
             y=pc,
             name="position consistency (pairwise)",
             marker_color=PALETTE[0],
-            texttemplate="%{y:.1%}",
+            text=[_pct(v) for v in pc],
             textposition="outside",
         )
     )
@@ -94,7 +98,7 @@ def distribution_figure(ctx: DashboardContext) -> go.Figure:
             row=1,
             col=i,
         )
-        fig.update_yaxes(tickformat=".0%", row=1, col=i)
+        fig.update_yaxes(tickformat=".1%", row=1, col=i)
         fig.update_xaxes(title="score", row=1, col=i)
     return style_figure(fig, height=340)
 
