@@ -131,22 +131,29 @@ def node_scores(
     per_query = query_means(scores)
     expanded = expand_membership(membership, parents)
     tree = parent_map(parents, expanded["node_id"].unique())
-    rows = per_query.merge(expanded, on="query_id")
+    # factorise before joining: the joined frame has one row per (query, model, ancestor)
+    model_codes, model_labels = pd.factorize(per_query["model"])
+    node_codes, node_labels = pd.factorize(expanded["node_id"])
+    node_labels = np.append(np.asarray(node_labels, dtype=object), OVERALL)
+    left = pd.DataFrame(
+        {"query_id": per_query["query_id"], "m": model_codes, "score": per_query["score"]}
+    )
+    right = pd.DataFrame({"query_id": expanded["query_id"], "n": node_codes})
+    rows = left.merge(right, on="query_id")
     if include_overall:
-        rows = pd.concat([rows, per_query.assign(node_id=OVERALL)], ignore_index=True)
+        rows = pd.concat([rows, left.assign(n=len(node_labels) - 1)], ignore_index=True)
     if rows.empty:
         return pd.DataFrame(columns=TABLE_COLUMNS)
-    node_codes, node_labels = pd.factorize(rows["node_id"])
-    model_codes, model_labels = pd.factorize(rows["model"])
-    key = node_codes.astype(np.int64) * len(model_labels) + model_codes
+    n_models = max(len(model_labels), 1)
+    key = rows["n"].to_numpy(np.int64) * n_models + rows["m"].to_numpy(np.int64)
     boot = bootstrap_group_means(
         rows["score"].to_numpy(float), key, n_boot=n_boot, seed=seed, level=level
     )
     keys = boot.groups.to_numpy(np.int64)
     table = pd.DataFrame(
         {
-            "node_id": np.asarray(node_labels)[keys // len(model_labels)],
-            "model": np.asarray(model_labels)[keys % len(model_labels)],
+            "node_id": node_labels[keys // n_models],
+            "model": np.asarray(model_labels, dtype=object)[keys % n_models],
             "mean": boot.mean,
             "count": boot.count.astype(int),
             "ci_low": boot.low,

@@ -103,7 +103,9 @@ def bootstrap_group_means(
     alpha = (1.0 - level) / 2.0
     with np.errstate(invalid="ignore"):
         low, high = (
-            np.nanquantile(reps, [alpha, 1 - alpha], axis=1)
+            (np.nanquantile if np.isnan(reps).any() else np.quantile)(
+                reps, [alpha, 1 - alpha], axis=1
+            )
             if n_groups and n_boot
             else (np.full(n_groups, np.nan), np.full(n_groups, np.nan))
         )
