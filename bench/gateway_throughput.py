@@ -128,13 +128,18 @@ def main() -> None:
             await raw_run(url, args.concurrency, args.concurrency, "warm")
             await gateway_run(gateway, args.concurrency, "warm")
             raw_rates, gw_rates, gw_ok, raw_ok = [], [], 0, 0
+            raw_cpu, gw_cpu = [], []  # client CPU seconds per call: robust on a busy machine
             last_tag = ""
             for r in range(args.rounds):
+                cpu = time.process_time()
                 elapsed, ok = await raw_run(url, args.n, args.concurrency, f"raw{r}")
+                raw_cpu.append((time.process_time() - cpu) / args.n)
                 raw_rates.append(args.n / elapsed)
                 raw_ok += ok
                 last_tag = f"gw{r}"
+                cpu = time.process_time()
                 elapsed, ok, calls = await gateway_run(gateway, args.n, last_tag)
+                gw_cpu.append((time.process_time() - cpu) / args.n)
                 gw_rates.append(args.n / elapsed)
                 gw_ok += ok
                 print(
@@ -144,6 +149,10 @@ def main() -> None:
                 )
             elapsed2, ok2, second_calls = await gateway_run(gateway, args.n, last_tag)
             await gateway.aclose()
+            # headroom: the raw client at 4x the concurrency shows what the server itself sustains
+            wide = 4 * args.concurrency
+            elapsed3, _ = await raw_run(url, max(args.n, 4 * wide), wide, "capacity")
+            capacity = max(args.n, 4 * wide) / elapsed3
             return {
                 "raw": statistics.median(raw_rates),
                 "gw": statistics.median(gw_rates),
@@ -152,6 +161,10 @@ def main() -> None:
                 "second_calls": second_calls,
                 "second_s": elapsed2,
                 "second_ok": ok2,
+                "capacity": capacity,
+                "raw_cpu_us": statistics.median(raw_cpu) * 1e6,
+                "gw_cpu_us": statistics.median(gw_cpu) * 1e6,
+                "wide": wide,
             }
 
         res = asyncio.run(run_all())
@@ -177,6 +190,14 @@ def main() -> None:
         f"  second run of the last batch: {res['second_calls']} calls, {res['second_ok']} answers from the cache "
         f"in {float(res['second_s']):.2f}s; cache holds {cache['entries']} entries, {cache['hits']} hits"
     )
+    wide = int(res["wide"])  # type: ignore[call-overload]
+    print(
+        f"  server headroom: raw client at concurrency {wide} got {float(res['capacity']):.0f} calls/s "  # type: ignore[arg-type]
+        f"(ideal {wide / (args.latency_ms / 1000.0) if args.latency_ms else float('nan'):.0f}): the server is not the bottleneck at {args.concurrency}"
+    )
+    print(
+        f"  client CPU per call (median): raw {float(res['raw_cpu_us']):.0f} us, gateway {float(res['gw_cpu_us']):.0f} us"  # type: ignore[arg-type]
+    )
     print("  overhead per call = (1/gateway - 1/raw) x concurrency: extra latency each call sees")
     print()
     print(f"gateway_calls_per_s: {gw:.1f}")
@@ -184,6 +205,7 @@ def main() -> None:
     print(f"ratio: {gw / raw:.3f}")
     print(f"overhead_ms_per_call: {overhead_ms:.2f}")
     print(f"second_run_calls: {res['second_calls']}")
+    print(f"server_capacity_calls_per_s: {float(res['capacity']):.1f}")  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":
