@@ -1,19 +1,20 @@
 """Ordinary answers written at a profile's skill for the query's domain.
 
-Skill changes what a reader can see: a skilled answer names the query's key terms, is
-structured the way its domain expects (steps, bullets, a code block, worked equations), is
-complete and of fitting length; an unskilled one is vague, partial, drifts off-topic, hedges,
-or is visibly wrong (arithmetic that does not add up, code that does not parse, a broken
-character). Nothing in the text names the profile or its numbers.
+Skill changes what a reader can see: a skilled answer restates the task, names the query's key
+phrases, is structured the way its domain expects (steps, bullets, a code block in the asked
+language, worked equations), is complete and of fitting length; an unskilled one is vague,
+partial, drifts off-topic, hedges, or is visibly wrong (arithmetic that does not add up, code
+that does not parse, a broken character). Nothing in the text names the profile or its numbers.
 """
 
 from __future__ import annotations
 
 import random
+import re
 from typing import TYPE_CHECKING
 
 from judgebench.sim.domains import DOMAINS, LEXICON, domain_of
-from judgebench.sim.text import key_terms, numbers
+from judgebench.sim.text import key_phrases, numbers
 
 if TYPE_CHECKING:
     from judgebench.sim.profiles import Profile
@@ -65,36 +66,56 @@ VERB = (
     "clarifies",
 )
 
-# Skilled sentence templates: {a} and {b} are the query's own terms.
+# Skilled sentence templates: {a} and {b} are the query's own phrases.
 SENTENCES = {
     "writing": (
-        "The {adj} {a} opens the piece and sets up the {b}.",
-        "Every detail of the {a} points back to the {b}, so the reader never loses the thread.",
-        "A {adj} image of the {a} gives the {b} its emotional weight.",
-        "The rhythm slows around the {a}, letting the {b} land.",
-        "Short sentences about the {a} contrast with the longer passage on the {b}.",
-        "The closing lines return to the {a}, now changed by the {b}.",
+        "The piece opens on {a}, a {adj} image that sets up {b}.",
+        "Every detail of {a} points back to {b}, so the reader never loses the thread.",
+        "A {adj} moment with {a} gives {b} its emotional weight.",
+        "The rhythm slows around {a}, letting {b} land.",
+        "Short sentences about {a} contrast with a longer passage on {b}.",
+        "The closing lines return to {a}, now changed by {b}.",
+        "Dialogue is kept sparse so that {a} speaks for itself.",
+        "The tone stays {adj} throughout, even when {b} takes over.",
     ),
     "knowledge": (
-        "The {a} {verb} the {b}, which is why the two are usually discussed together.",
-        "Historically, the {a} developed alongside the {b}.",
-        "A common misconception is that the {a} is independent of the {b}; in fact they interact.",
-        "The main effect of the {a} is on the {b}, with secondary effects elsewhere.",
-        "Experts distinguish the {a} from the {b} by their causes and their consequences.",
+        "{A} {verb} {b}, which is why the two are usually discussed together.",
+        "Historically, {a} developed alongside {b}.",
+        "A common misconception is that {a} is independent of {b}; in fact they interact.",
+        "The main effect of {a} is on {b}, with secondary effects elsewhere.",
+        "Experts distinguish {a} from {b} by their causes and their consequences.",
+        "The evidence on {a} is strongest where it concerns {b}.",
+        "In practice, {a} matters most when {b} is changing quickly.",
     ),
     "reasoning": (
-        "The {a} rules out every case in which the {b} comes first.",
-        "If the {a} holds, then the {b} must also hold.",
-        "Combining the {a} with the {b} leaves only one consistent arrangement.",
-        "The {a} cannot be true at the same time as the {b}, so one premise decides it.",
+        "{A} rules out every case in which {b} comes first.",
+        "If the statement about {a} holds, then the one about {b} must hold too.",
+        "Combining {a} with {b} leaves only one consistent arrangement.",
+        "{A} and {b} cannot both be true, so one premise decides it.",
+        "Checking {a} against {b} shows no contradiction.",
     ),
     "roleplay": (
-        '"Ah, the {a}! Few dare to ask me about the {b}," I say, leaning closer.',
-        '*taps the table* "The {a} is no small matter, traveller, and the {b} even less so."',
-        '"I have seen the {a} with my own eyes, and I will tell you of the {b}."',
-        '*lowers voice* "Speak of the {a} quietly; the {b} has ears."',
+        '"Ah, {a}! Few dare to ask me about {b}," I say, leaning closer.',
+        '*taps the table* "{A} is no small matter, friend, and {b} even less so."',
+        '"I have seen {a} with my own eyes, and I will tell you of {b}."',
+        '*lowers voice* "Speak of {a} quietly; {b} has ears."',
+        '"You want to know about {a}? Then you must first understand {b}."',
+        '*laughs and pours another cup* "{A}? That reminds me of {b}."',
     ),
 }
+_IMPERATIVE = re.compile(
+    r"^(please\s+)?(write|explain|describe|compose|draft|implement|create|give|list|compare|"
+    r"solve|calculate|compute|find|rewrite|summari[sz]e|refactor|debug|outline|prove|show)\b",
+    re.I,
+)
+_LANGUAGES = (
+    ("javascript", re.compile(r"\b(javascript|js|node(\.js)?|typescript)\b", re.I)),
+    ("java", re.compile(r"\bjava\b", re.I)),
+    ("sql", re.compile(r"\bsql\b|\bquery\b.*\btable\b", re.I)),
+    ("bash", re.compile(r"\b(bash|shell|sh script)\b", re.I)),
+    ("rust", re.compile(r"\brust\b", re.I)),
+    ("python", re.compile(r".")),
+)
 
 
 def _pick(rng: random.Random, seq: tuple[str, ...] | list[str]) -> str:
@@ -105,21 +126,66 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _ident(terms: list[str], fallback: str) -> str:
-    """A function name from the query's own terms (not generic words like "python")."""
+def _ident_parts(phrases: list[str]) -> list[str]:
+    """Identifier words from the query's own phrases (not generic words like "python")."""
     generic = LEXICON["coding"]
-    parts = [
-        t.replace("-", "_").replace("'", "")
-        for t in terms
-        if t.replace("-", "").isalpha() and t not in generic
-    ][:2]
-    return "_".join(parts) or fallback
+    words = [w.lower() for p in phrases for w in p.split() if w.isalpha()]
+    return [w for w in words if w not in generic][:2] or ["solve"]
+
+
+def _code(language: str, parts: list[str], topic: str, slip: bool) -> str:
+    """A small, plausible code block in ``language``; ``slip`` leaves a bracket unclosed."""
+    close = "" if slip else ")"
+    snake = "_".join(parts)
+    camel = parts[0] + "".join(p.title() for p in parts[1:])
+    if language == "javascript":
+        body = (
+            f"// {topic}\nfunction {camel}(items) {{\n  if (!items || items.length === 0) return [];\n"
+            f"  const result = [...items];\n  result.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0){close};\n"
+            "  return result;\n}"
+        )
+    elif language == "java":
+        body = (
+            f"// {topic}\npublic static List<Integer> {camel}(List<Integer> items) {{\n"
+            "    if (items == null || items.isEmpty()) return new ArrayList<>();\n"
+            f"    List<Integer> result = new ArrayList<>(items);\n    Collections.sort(result{close};\n"
+            "    return result;\n}"
+        )
+    elif language == "sql":
+        table = parts[0] if parts else "orders"
+        body = (
+            f"-- {topic}\nSELECT customer_id, SUM(amount) AS total\nFROM {table}\nGROUP BY customer_id\n"
+            f"ORDER BY SUM(amount{close} DESC\nLIMIT 5;"
+        )
+    elif language == "bash":
+        body = (
+            f'#!/usr/bin/env bash\n# {topic}\nset -euo pipefail\nfor f in "$@"; do\n'
+            f'  count=$(wc -l < "$f"{close}\n  echo "$f: $count"\ndone'
+        )
+    elif language == "rust":
+        body = (
+            f"// {topic}\nfn {snake}(items: &[i64]) -> Vec<i64> {{\n    let mut result = items.to_vec({close};\n"
+            "    result.sort();\n    result\n}"
+        )
+    else:
+        body = (
+            f'def {snake}(items):\n    """{_cap(topic)}."""\n    if not items:\n        return []\n'
+            f"    result = list(items{close}\n    result.sort()\n    return result"
+        )
+    return f"```{language}\n{body}\n```"
 
 
 def _off_topic(domain: str, rng: random.Random) -> str:
     other = _pick(rng, [d for d in DOMAINS if d != domain])
     words = sorted(LEXICON[other])
     return f"On a related note, {_pick(rng, words)} and {_pick(rng, words)} are also worth mentioning here."
+
+
+def _restate(query: str) -> str:
+    """The task in the answer's own words (the first sentence of an imperative query)."""
+    first = re.split(r"(?<=[.!?])\s|\n", query.strip(), maxsplit=1)[0].rstrip(".!?:")
+    first = re.sub(r"^please\s+", "", first, flags=re.I)
+    return first[:1].lower() + first[1:]
 
 
 class _Writer:
@@ -132,12 +198,12 @@ class _Writer:
         self.domain = domain
         self.q = quality
         self.rng = rng
-        all_terms = list(key_terms(query, 12))
-        # How many of the query's key terms the answer takes up: the heart of "addresses it".
-        keep = max(1, round(len(all_terms) * min(1.0, 0.1 + quality))) if all_terms else 0
+        phrases = list(key_phrases(query, 8))
+        # How much of the query the answer takes up: the heart of "addresses it".
+        keep = max(1, round(len(phrases) * min(1.0, 0.1 + quality))) if phrases else 0
         if quality < 0.5:
-            rng.shuffle(all_terms)
-        self.terms = all_terms[:keep] or ["question"]
+            rng.shuffle(phrases)
+        self.phrases = phrases[:keep] or ["the question"]
         self._next = 0
         # Whether it manages the domain's form at all: certain above 0.7, never below 0.3, a
         # coin weighted by quality in between (so expected quality is smooth in skill).
@@ -147,17 +213,26 @@ class _Writer:
         self.length = max(2, round(BASE_LENGTH[domain] * verbosity * (0.4 + 0.8 * quality)))
 
     def term(self) -> str:
-        """The query's terms in turn, so a skilled answer ends up using every one it keeps."""
-        t = self.terms[self._next % len(self.terms)]
+        """The query's phrases in turn, so a skilled answer ends up using every one it keeps."""
+        t = self.phrases[self._next % len(self.phrases)]
         self._next += 1
         return t
 
-    def sentence(self, domain: str | None = None) -> str:
-        template = _pick(self.rng, SENTENCES[domain or self.domain])
-        a = self.term()
-        others = [t for t in self.terms if t != a]
+    def sentence(self, a: str | None = None) -> str:
+        template = _pick(self.rng, SENTENCES[self.domain])
+        a = a or self.term()
+        others = [t for t in self.phrases if t != a]
         b = _pick(self.rng, others) if others else a
-        return template.format(a=a, b=b, adj=_pick(self.rng, ADJ), verb=_pick(self.rng, VERB))
+        return template.format(
+            a=a, A=_cap(a), b=b, adj=_pick(self.rng, ADJ), verb=_pick(self.rng, VERB)
+        )
+
+    def opener(self) -> str:
+        if _IMPERATIVE.match(self.query.strip()):
+            return _pick(
+                self.rng, ("Sure. Here is how I would {t}.", "Here is a way to {t}.", "Let's {t}.")
+            ).format(t=_restate(self.query))
+        return f"In short, it comes down to {' and '.join(self.phrases[:2])}."
 
     def weak(self) -> list[str]:
         """Visible weaknesses of a low-quality answer."""
@@ -172,29 +247,20 @@ class _Writer:
 
     # --- per-domain bodies -------------------------------------------------------------------
     def coding(self) -> str:
-        lowered = self.query.lower()
-        name = _ident(self.terms, "solve")
-        arg = "items" if "list" in lowered or "array" in lowered else "data"
-        topic = " ".join(self.terms[:4])
+        language = next(name for name, pattern in _LANGUAGES if pattern.search(self.query))
+        parts = _ident_parts(self.phrases)
+        topic = ", ".join(self.phrases[:4])
         if self.structured:
             steps = [
-                f"{i + 1}. Handle the {self.term()} part, then the {self.term()}."
+                f"{i + 1}. Handle {self.term()} first, then {self.term()}."
                 for i in range(max(2, self.length // 2))
             ]
-            code = (
-                f"```python\ndef {name}({arg}{'' if self.slip else ')'}:\n"
-                f'    """{_cap(topic)}."""\n'
-                f"    if not {arg}:\n        return []\n"
-                f"    result = []\n    for item in {arg}:\n        result.append(item)\n"
-                f"    return sorted(result)\n```"
-            )
-            tail = f"This runs in O(n log n) time and also covers an empty {self.term()}."
-            return "\n".join([f"Approach for the {topic}:", "", *steps, "", code, "", tail])
-        text = " ".join(
-            [f"You could probably write a loop for the {self.term()} part.", *self.weak()]
-        )
+            code = _code(language, parts, topic, self.slip)
+            tail = f"This runs in O(n log n) time and also covers the empty case for {self.term()}."
+            return "\n".join([self.opener(), "", *steps, "", code, "", tail])
+        text = " ".join([f"You could probably write a loop for {self.term()}.", *self.weak()])
         if self.rng.random() < 0.6:
-            text += f"\n\n```\ndef {name}({arg}:\n    # TODO: handle {self.term()}\n    pass\n```"
+            text += f"\n\n```\ndef {'_'.join(parts)}(items:\n    # TODO: handle {self.term()}\n    pass\n```"
         return text
 
     def mathematics(self) -> str:
@@ -204,19 +270,18 @@ class _Writer:
         a, b, c = (int(x) if x.is_integer() else x for x in nums)
         s1 = a + b
         s2 = s1 * c
+        final = s2 + 10 if self.slip else s2
         if self.structured:
             lines = [
-                f"We work through the {', '.join(self.terms[:3])} step by step.",
+                f"We work through {', '.join(self.phrases[:3])} step by step.",
                 "",
                 f"Step 1: Combine the first two quantities: {a} + {b} = {s1}.",
-                f"Step 2: Apply the third: {s1} × {c} = {s2 + 10 if self.slip else s2}.",
+                f"Step 2: Apply the third: {s1} × {c} = {final}.",
                 f"Step 3: Check: {s2} ÷ {c} = {s1}, which matches Step 1.",
             ]
-            lines += [
-                f"Note that the {self.term()} enters only once."
-                for _ in range(min(2, max(0, self.length - 5)))
-            ]
-            lines += ["", f"**Answer:** {s2 + 10 if self.slip else s2}"]
+            extra = [f"Note that {p} enters the calculation only once." for p in self.phrases[3:]]
+            lines += extra[: max(0, self.length - 5)]
+            lines += ["", f"**Answer:** {final}"]
             return "\n".join(lines)
         wrong = s1 + self.rng.randint(1, 9)
         parts = [f"We just add things up: {a} + {b} = {wrong}.", *self.weak()]
@@ -229,18 +294,20 @@ class _Writer:
             premises = [f"{i + 1}. {self.sentence()}" for i in range(max(2, self.length - 2))]
             return "\n".join(
                 [
-                    f"Let's reason step by step about the {' and '.join(self.terms[:2])}.",
+                    f"Let's reason step by step about {' and '.join(self.phrases[:2])}.",
                     "",
                     *premises,
                     "",
-                    f"Therefore, given the {self.term()} and the {self.term()}, the conclusion follows from the premises above.",
+                    f"Therefore, given {self.term()} and {self.term()}, the conclusion follows from the premises above.",
                 ]
             )
-        return " ".join([f"The answer is obviously about the {self.term()}.", *self.weak()])
+        return " ".join([f"The answer is obviously about {self.term()}.", *self.weak()])
 
     def writing(self) -> str:
         if self.structured:
-            title = f"# {_cap(' '.join(self.terms[:3]))}"
+            title = f"# {_cap(self.phrases[0])}" + (
+                f": {self.phrases[1]}" if len(self.phrases) > 1 else ""
+            )
             sentences = [self.sentence() for _ in range(self.length)]
             paragraphs = [" ".join(sentences[i : i + 3]) for i in range(0, len(sentences), 3)]
             return "\n\n".join([title, *paragraphs])
@@ -249,36 +316,34 @@ class _Writer:
     def roleplay(self) -> str:
         if self.structured:
             lines = [
-                f"*steps forward, fully in character* You ask about the {self.term()}? Then listen well."
+                f"*steps forward, fully in character* You ask about {self.term()}? Then listen well."
             ]
             lines += [self.sentence() for _ in range(max(2, self.length - 2))]
-            lines.append(f"*smiles* Now, tell me more of the {self.term()} you seek.")
+            lines.append(f"*smiles* Now, tell me more about {self.term()}.")
             return "\n\n".join(lines)
         return " ".join(
             [
                 "As an AI, I can't really play a character, but I can try.",
-                f"The {self.term()} is a thing.",
+                f"{_cap(self.term())} is a thing.",
                 *self.weak(),
             ]
         )
 
     def knowledge(self) -> str:
         if self.structured:
-            bullets = [
-                f"- **{_cap(self.term())}**: {self.sentence()}"
-                for _ in range(max(2, self.length - 2))
-            ]
+            heads = [self.term() for _ in range(max(2, self.length - 2))]
+            bullets = [f"- **{_cap(a)}**: {self.sentence(a)}" for a in heads]
             return "\n".join(
                 [
-                    f"Key points about the {', '.join(self.terms[:3])}:",
+                    self.opener(),
                     "",
                     *bullets,
                     "",
-                    f"In short, the {self.term()} and the {self.term()} are closely linked.",
+                    f"In short, {self.term()} and {self.term()} are closely linked.",
                 ]
             )
         return " ".join(
-            [f"The {self.term()} is related to the {self.term()} in some way.", *self.weak()]
+            [f"{_cap(self.term())} is related to {self.term()} in some way.", *self.weak()]
         )
 
     def write(self) -> str:

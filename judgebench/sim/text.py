@@ -83,6 +83,35 @@ def key_terms(text: str, limit: int = 12) -> tuple[str, ...]:
     return tuple(t for t in content_terms(text) if t not in INSTRUCTION_WORDS)[:limit]
 
 
+_PHRASE_SPLIT = re.compile(r"[^\w'\s-]+|\n")
+
+
+@lru_cache(maxsize=4096)
+def key_phrases(text: str, limit: int = 8) -> tuple[str, ...]:
+    """Topic phrases of a query: runs of up to three consecutive content words ("autumn
+    leaves", "Roman Empire", "sorted lists"), in order, distinct, original case kept except
+    for a capital that only starts a sentence."""
+    seen: dict[str, None] = {}
+    for chunk in _PHRASE_SPLIT.split(text):
+        run: list[str] = []
+        words_in = chunk.split()
+        for i, raw in enumerate(words_in + [""]):
+            word = raw.strip("'-")
+            low = word.lower()
+            content = word and len(low) >= 3 and low.isalpha()
+            content = content and low not in STOPWORDS and low not in INSTRUCTION_WORDS
+            # a participle ends a noun phrase ("essay arguing", "leaves falling")
+            participle = content and run and len(low) > 5 and low.endswith("ing")
+            if content and not participle:
+                run.append(low if i == 0 and word[:1].isupper() and word[1:].islower() else word)
+                continue
+            for phrase in ([" ".join(run[-3:])] if run else []) + ([low] if participle else []):
+                if phrase.lower() not in {p.lower() for p in seen}:
+                    seen[phrase] = None
+            run = []
+    return tuple(seen)[:limit]
+
+
 def stems(text: str) -> frozenset[str]:
     return frozenset(stem(w) for w in content_terms(text))
 
