@@ -158,3 +158,21 @@ def test_length_bias_favours_longer_answers():
         return statistics.mean(gaps)
 
     assert long_minus_short(biased) > long_minus_short(fair) + 0.05
+
+
+def test_code_comes_in_the_asked_language_and_slips_are_visible():
+    fences = {
+        QUERIES["coding"][2]: "```javascript",  # JavaScript
+        QUERIES["coding"][3]: "```sql",
+        QUERIES["coding"][6]: "```bash",
+        QUERIES["coding"][7]: "```rust",
+        QUERIES["coding"][0]: "```python",
+    }
+    for query, fence_open in fences.items():
+        assert all(fence_open in a for a in _answers(SKILLED, query, 2)), query
+    from judgebench.sim.assess import structure
+
+    # over many mid-skill answers, some code slips (an unclosed bracket) and reads as worse
+    mid = flat_profile("mid", 0.6)
+    scores = [structure("coding", a) for q in QUERIES["coding"] for a in _answers(mid, q, 6) if "```" in a]
+    assert min(scores) < max(scores)
