@@ -114,4 +114,4 @@ async def summarize(
 def summarize_sync(payload: dict[str, Any], summarizer: str, **kwargs: Any) -> FeedbackSummary:
     from judgebench.llm import run_sync
 
-    return run_sync(summarize(payload, summarizer, **kwargs))
+    return run_sync(lambda: summarize(payload, summarizer, **kwargs))
