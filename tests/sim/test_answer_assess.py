@@ -174,5 +174,7 @@ def test_code_comes_in_the_asked_language_and_slips_are_visible():
 
     # over many mid-skill answers, some code slips (an unclosed bracket) and reads as worse
     mid = flat_profile("mid", 0.6)
-    scores = [structure("coding", a) for q in QUERIES["coding"] for a in _answers(mid, q, 6) if "```" in a]
+    scores = [
+        structure("coding", a) for q in QUERIES["coding"] for a in _answers(mid, q, 6) if "```" in a
+    ]
     assert min(scores) < max(scores)
