@@ -126,6 +126,15 @@ class TaskContext:
 
         return rank_options(text, options, judge=self.profile, rng=self.rng)
 
+    def rationale(
+        self, query: str, answer: str, label: str = "The answer", reference: str | None = None
+    ) -> str:
+        """A one-sentence explanation naming what is visible (covered and missing parts,
+        whether code parses or arithmetic checks out, hedging, length)."""
+        from judgebench.sim.explain import rationale
+
+        return rationale(query, answer, label=label, reference=reference)
+
     def chance(self, rate_name: str) -> bool:
         """True at the profile's rate ``rate_name`` (e.g. "weights_off", "numbering_gap"):
         for content faults a handler applies itself."""

@@ -73,3 +73,20 @@ def test_registry_priority_and_unregister():
         unregister_task("t.low")
         unregister_task("t.high")
     assert find_task("... ZETA-FORMAT ...") is None
+
+
+def test_rationale_names_what_is_visible():
+    query = QUERIES["coding"][0]
+    strong = ctx_for("large", 1).answer(query)
+    weak = ctx_for("small", 1).answer(query)
+    judge = ctx_for("judge")
+    good, bad = (
+        judge.rationale(query, strong, "Assistant A"),
+        judge.rationale(query, weak, "Assistant B"),
+    )
+    assert good.startswith("Assistant A addresses every part") and "parses" in good
+    assert "addresses every part" not in bad and "does not parse" in bad
+    for text in (good, bad):
+        assert "sim/" not in text and "large" not in text and "small" not in text
+    with_ref = judge.rationale(query, strong, reference=strong)
+    assert "agrees with the reference" in with_ref

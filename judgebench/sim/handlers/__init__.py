@@ -6,4 +6,5 @@ Add one import line per module.
 from judgebench.sim.handlers import (
     judges,  # noqa: F401
     synth,  # noqa: F401
+    taxonomy,  # noqa: F401
 )
