@@ -6,7 +6,8 @@
 - :class:`CompletionsLogprobs`: an OpenAI-compatible ``/v1/completions`` endpoint through the
   gateway with ``echo=True, logprobs=1`` (the prompt's own token log-probabilities).
 
-torch and transformers are imported lazily, only when a local model is loaded.
+torch and transformers are imported lazily, only when a local model is loaded; this module
+imports nothing heavy at all (benchmarks load it on machines with only torch installed).
 """
 
 from __future__ import annotations
@@ -17,8 +18,12 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from judgebench.errors import ConfigError
-from judgebench.llm import gather_limited, get_gateway
-from judgebench.llm.types import BadResponseError
+
+# Conditioning phrases c joining the answer and the text scored after it (TRLM paper wording).
+DEFAULT_PHRASE = "\n\nThe above answers the question: "
+FORWARD_PHRASE = "\n\nAnswer: "
+PASSAGE_PHRASE = "\n\nDocument has an answer to: "
+CITATION_PHRASE = "\n\nThe text above supports the statement: "
 
 
 @runtime_checkable
@@ -164,6 +169,9 @@ class CompletionsLogprobs:
         self.concurrency = concurrency
 
     async def _one(self, context: str, target: str) -> list[float]:
+        from judgebench.llm import get_gateway
+        from judgebench.llm.types import BadResponseError
+
         prompt = context + target
         completion = await get_gateway().complete_text(
             self.name, prompt, echo=True, logprobs=1, max_tokens=1, temperature=0.0
@@ -192,6 +200,8 @@ class CompletionsLogprobs:
         return values
 
     async def target_logprobs(self, pairs: Sequence[tuple[str, str]]) -> list[list[float]]:
+        from judgebench.llm import gather_limited
+
         return await gather_limited(
             [lambda c=c, t=t: self._one(c, t) for c, t in pairs], limit=self.concurrency
         )

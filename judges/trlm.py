@@ -19,17 +19,20 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from judgebench.judges.base import Judge, QueryLike, ResponseLike, as_query, as_response
-from judgebench.judges.logprobs import LogprobBackend, resolve_backend
+from judgebench.judges.logprobs import (
+    CITATION_PHRASE,
+    DEFAULT_PHRASE,
+    FORWARD_PHRASE,
+    PASSAGE_PHRASE,
+    LogprobBackend,
+    resolve_backend,
+)
 from judgebench.judges.registry import register_judge
 
 from judgebench.llm import LLMError
 from judgebench.prompts import PromptTemplate
 from judgebench.records import Judgment, Response, canonical_json
 
-DEFAULT_PHRASE = "\n\nThe above answers the question: "
-FORWARD_PHRASE = "\n\nAnswer: "
-PASSAGE_PHRASE = "\n\nDocument has an answer to: "
-CITATION_PHRASE = "\n\nThe text above supports the statement: "
 Reduction = Literal["mean", "sum"]
 
 
