@@ -78,9 +78,10 @@ def strengths_weaknesses(
     require_separation: bool = True,
     evidence: int = 3,
 ) -> pd.DataFrame:
-    """Nodes where a model ranks more than ``threshold`` places away from its overall rank.
+    """Nodes where a model ranks ``threshold`` or more places away from its overall rank.
 
-    A *weakness* (node rank worse than overall by more than T) is kept only when, at that node,
+    A *weakness* (node rank at least T places worse than overall; Feedbacker: "T places lower",
+    T = 3 — the dashboard's view uses the same rule) is kept only when, at that node,
     some model the model outranks overall has a bootstrap interval entirely above the model's
     (the reversal is statistically separated); a *strength* symmetrically. ``separated_from``
     names those models. With ``scores``/``membership`` each finding lists ``evidence``: the
@@ -102,7 +103,7 @@ def strengths_weaknesses(
                 continue
             overall_rank = int(overall.at[model, "rank"])
             gap = int(row["rank"]) - overall_rank
-            if abs(gap) <= threshold:
+            if abs(gap) < threshold:
                 continue
             kind = "weakness" if gap > 0 else "strength"
             others = at_node.drop(index=model)

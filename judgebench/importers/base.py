@@ -132,6 +132,40 @@ def imported_template(name: str) -> tuple[str, str]:
     return f"import:{name}", text_hash(f"import:{name}")
 
 
+def _label(
+    *,
+    kind: str,
+    judge: str,
+    judge_model: str,
+    query: Query,
+    response: Response,
+    response_b: Response | None,
+    decided: bool,
+    what: str,
+    raw: str,
+    reason: str | None,
+    **fields: Any,
+) -> Judgment:
+    """A label from a file: ok when it parsed, else invalid with the raw value and the reason."""
+    name, digest = imported_template(judge)
+    return Judgment(
+        judge=judge,
+        judge_model=judge_model,
+        kind=kind,  # type: ignore[arg-type]
+        query_id=query.id,
+        response_id=response.id,
+        response_b_id=response_b.id if response_b else None,
+        model=response.model,
+        model_b=response_b.model if response_b else None,
+        template_name=name,
+        template_hash=digest,
+        raw_replies=[raw],
+        status="ok" if decided else "invalid",
+        reason=None if decided else (reason or f"unparseable {what} {raw!r}"),
+        **fields,
+    )
+
+
 def pairwise_label(
     *,
     judge: str,
@@ -145,25 +179,21 @@ def pairwise_label(
     rationale: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> Judgment:
-    """A pairwise judgment from a label file: ok with a verdict, or invalid with the raw value."""
-    name, digest = imported_template(judge)
-    return Judgment(
+    """A pairwise judgment from a label file (verdict ``A`` = the first response is better)."""
+    return _label(
+        kind="pairwise",
         judge=judge,
         judge_model=judge_model,
-        kind="pairwise",
-        query_id=query.id,
-        response_id=a.id,
-        response_b_id=b.id,
-        model=a.model,
-        model_b=b.model,
-        template_name=name,
-        template_hash=digest,
+        query=query,
+        response=a,
+        response_b=b,
+        decided=verdict is not None,
+        what="verdict",
+        raw=raw,
+        reason=reason,
         verdict=verdict,
         rationale=rationale,
-        raw_replies=[raw],
         details=details or {},
-        status="ok" if verdict is not None else "invalid",
-        reason=None if verdict is not None else (reason or f"unparseable verdict {raw!r}"),
     )
 
 
@@ -179,22 +209,21 @@ def pointwise_label(
     rationale: str | None = None,
     details: dict[str, Any] | None = None,
 ) -> Judgment:
-    name, digest = imported_template(judge)
-    return Judgment(
+    """A pointwise judgment (a score) from a label file."""
+    return _label(
+        kind="pointwise",
         judge=judge,
         judge_model=judge_model,
-        kind="pointwise",
-        query_id=query.id,
-        response_id=response.id,
-        model=response.model,
-        template_name=name,
-        template_hash=digest,
+        query=query,
+        response=response,
+        response_b=None,
+        decided=score is not None,
+        what="score",
+        raw=raw,
+        reason=reason,
         score=score,
         rationale=rationale,
-        raw_replies=[raw],
         details=details or {},
-        status="ok" if score is not None else "invalid",
-        reason=None if score is not None else (reason or f"unparseable score {raw!r}"),
     )
 
 

@@ -183,3 +183,40 @@ def test_regression_report_flags_only_the_degraded_node(planted):
     # only paired queries count
     partial = regression_report(before.iloc[:100], after, membership, n_boot=50)
     assert partial.set_index("node_id").loc[OVERALL, "n"] == 100
+
+
+def test_a_gap_of_exactly_t_places_counts():
+    rows = []
+    for rank, model in enumerate(["a", "b", "c", "d"], start=1):
+        rows.append(
+            {
+                "node_id": OVERALL,
+                "model": model,
+                "mean": 10 - rank,
+                "ci_low": 9.5 - rank,
+                "ci_high": 10.5 - rank,
+                "rank": rank,
+                "count": 50,
+            }
+        )
+    # at node x the order is reversed: a drops from 1st to 4th (gap 3), d rises from 4th to 1st
+    for rank, model in enumerate(["d", "c", "b", "a"], start=1):
+        rows.append(
+            {
+                "node_id": "x",
+                "model": model,
+                "mean": 10 - rank,
+                "ci_low": 9.9 - rank,
+                "ci_high": 10.1 - rank,
+                "rank": rank,
+                "count": 50,
+            }
+        )
+    found = strengths_weaknesses(pd.DataFrame(rows), threshold=3).set_index("model")
+    assert found.loc["a", "kind"] == "weakness" and found.loc["a", "gap"] == 3
+    assert found.loc["d", "kind"] == "strength" and found.loc["d", "separated_from"] == [
+        "a",
+        "b",
+        "c",
+    ]
+    assert strengths_weaknesses(pd.DataFrame(rows), threshold=4).empty
