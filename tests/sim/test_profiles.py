@@ -104,3 +104,13 @@ def test_unknown_profile_lists_available():
     assert "sim/nope" in str(info.value) and "sim/generalist" in str(info.value)
     with pytest.raises(ConfigError):
         load_profile("sim/../etc")
+
+
+def test_name_must_match_file_and_env_locations_must_exist(tmp_path, monkeypatch):
+    (tmp_path / "alpha.yaml").write_text("name: beta\n")
+    monkeypatch.setenv("JUDGEBENCH_SIM_PROFILES", str(tmp_path))
+    with pytest.raises(ConfigError, match=r"alpha\.yaml: name: 'beta' differs from the file name"):
+        load_profile("sim/alpha")
+    monkeypatch.setenv("JUDGEBENCH_SIM_PROFILES", str(tmp_path / "missing"))
+    with pytest.raises(ConfigError, match="JUDGEBENCH_SIM_PROFILES: .*missing does not exist"):
+        load_profile("sim/generalist")

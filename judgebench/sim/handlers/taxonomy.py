@@ -25,11 +25,29 @@ ASSIGN_MARK = '{"node_ids": ["<node id>"'
 
 # words that name a quality of an answer rather than a kind of request
 _CRITERIA = frozenset(
-    "accuracy accurate clarity clear coherence concise conciseness correctness creativity "
-    "fluency helpfulness harmlessness honesty relevance readability safety".split()
+    [
+        "accuracy",
+        "accurate",
+        "clarity",
+        "clear",
+        "coherence",
+        "concise",
+        "conciseness",
+        "correctness",
+        "creativity",
+        "fluency",
+        "helpfulness",
+        "harmlessness",
+        "honesty",
+        "relevance",
+        "readability",
+        "safety",
+    ]
 )
 _LISTED = re.compile(r"^- (?P<name>[^:\n]+?)(?:: (?P<desc>.*))?$", re.M)
-_SUBCATEGORY = re.compile(r"^- (?P<id>[a-z0-9-]+): (?P<name>.+?)(?: — (?P<desc>.*?))?(?P<inner> \(has children\))?$", re.M)
+_SUBCATEGORY = re.compile(
+    r"^- (?P<id>[a-z0-9-]+): (?P<name>.+?)(?: — (?P<desc>.*?))?(?P<inner> \(has children\))?$", re.M
+)
 _NODE_LINE = re.compile(r"^\s*- (?P<id>\S+) \((?P<name>[^)]*)\)(?:: (?P<desc>.*))?$", re.M)
 _DOMAINS = re.compile(r"one of: ([^\n]+?)\.\s*$", re.M)
 
@@ -64,7 +82,10 @@ def _noise(ctx: TaskContext, domain_text: str) -> float:
 def insert(ctx: TaskContext) -> SimReply:
     candidate = _block(ctx, "CANDIDATE")
     name = candidate.split("\n", 1)[0].strip()
-    listed = [(m.group("name").strip(), (m.group("desc") or "").strip()) for m in _LISTED.finditer(_block(ctx, "CATEGORIES"))]
+    listed = [
+        (m.group("name").strip(), (m.group("desc") or "").strip())
+        for m in _LISTED.finditer(_block(ctx, "CATEGORIES"))
+    ]
     can_descend = '| "DESCEND"' in ctx.prompt
     if set(content_terms(name)) & _CRITERIA and len(content_terms(name)) <= 2:
         return _reply(ctx, {"decision": "EXISTS"})
@@ -74,7 +95,15 @@ def insert(ctx: TaskContext) -> SimReply:
     if _jaccard(name, same[0]) >= 0.75 and not ctx.rng.random() < _noise(ctx, candidate):
         return _reply(ctx, {"decision": "EXISTS", "into": same[0]})
     fits = sorted(
-        ((_overlap(candidate, f"{n} {d}") + 0.5 * _overlap(candidate, n) + ctx.rng.gauss(0, _noise(ctx, candidate)), n) for n, d in listed),
+        (
+            (
+                _overlap(candidate, f"{n} {d}")
+                + 0.5 * _overlap(candidate, n)
+                + ctx.rng.gauss(0, _noise(ctx, candidate)),
+                n,
+            )
+            for n, d in listed
+        ),
         reverse=True,
     )
     best_fit, best = fits[0]
@@ -104,7 +133,11 @@ def refine(ctx: TaskContext) -> SimReply:
         if words and set(words) <= _CRITERIA:
             ops.append({"op": "delete", "node": row["id"]})
             used.add(row["id"])
-        elif not row["inner"] and re.search(r"\s(?:and|&|/)\s", row["name"]) and ctx.rng.random() < 0.5:
+        elif (
+            not row["inner"]
+            and re.search(r"\s(?:and|&|/)\s", row["name"])
+            and ctx.rng.random() < 0.5
+        ):
             parts = [p.strip() for p in re.split(r"\s(?:and|&|/)\s", row["name"]) if p.strip()]
             if len(parts) >= 2:
                 ops.append({"op": "split", "node": row["id"], "into": parts})
@@ -135,7 +168,8 @@ def brainstorm(ctx: TaskContext) -> SimReply:
     phrases = list(key_phrases(description, limit=count * 2))
     ctx.rng.shuffle(phrases)
     categories = [
-        {"name": p[:1].upper() + p[1:], "description": f"Requests involving {p.lower()}"} for p in phrases[:count]
+        {"name": p[:1].upper() + p[1:], "description": f"Requests involving {p.lower()}"}
+        for p in phrases[:count]
     ]
     if not categories:
         categories = [{"name": "General Requests", "description": "Anything in this domain"}]
@@ -155,9 +189,15 @@ def assign(ctx: TaskContext) -> SimReply:
     picks = [best]
     # a second label from another dimension of the same domain when it also fits well
     for option, score in ranked[1:6]:
-        if option.split("/")[:2] != best.split("/")[:2] and option.split("/")[0] == best.split("/")[0] and score >= ranked[0][1] - 0.05:
+        if (
+            option.split("/")[:2] != best.split("/")[:2]
+            and option.split("/")[0] == best.split("/")[0]
+            and score >= ranked[0][1] - 0.05
+        ):
             picks.append(option)
             break
     if ctx.rng.random() < _noise(ctx, query):  # a slip: a plausible id that is not in the tree
-        picks[0] = best.rsplit("/", 1)[0] + "/" + "-".join(content_terms(query, limit=2) or ("other",))
+        picks[0] = (
+            best.rsplit("/", 1)[0] + "/" + "-".join(content_terms(query, limit=2) or ("other",))
+        )
     return _reply(ctx, {"node_ids": picks})

@@ -152,6 +152,11 @@ def parse_profile(data: Any, path: Path) -> Profile:
         raise ConfigError("a profile must be a YAML mapping", where=str(path))
     data = dict(data)
     data.setdefault("name", path.stem)
+    if data["name"] != path.stem:
+        raise ConfigError(
+            f"name: {data['name']!r} differs from the file name; the model is sim/{path.stem}",
+            where=str(path),
+        )
     try:
         return Profile.model_validate({**data, "source": str(path)})
     except ValidationError as exc:
@@ -179,7 +184,10 @@ def load_profile_file(path: str | Path) -> Profile:
 
 def search_dirs() -> list[Path]:
     """Where profiles are looked up, user locations first."""
-    extra = [Path(x) for x in os.environ.get(ENV_VAR, "").split(os.pathsep) if x.strip()]
+    extra = [Path(x.strip()) for x in os.environ.get(ENV_VAR, "").split(os.pathsep) if x.strip()]
+    for location in extra:
+        if not location.exists():
+            raise ConfigError(f"{location} does not exist", where=ENV_VAR)
     return [*extra, BUNDLED_DIR]
 
 
