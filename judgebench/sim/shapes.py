@@ -14,7 +14,9 @@ Formats (``fmt``):
 - ``lines``: a list of strings → one per line (``numbered=True`` → ``1. …``).
 - ``text``: a string as is.
 ``rationale=`` is written before the decision (as prompts that ask for an explanation want);
-``example=`` is the template's own example text (needed for the ``template_echo`` fault).
+``example=`` is the template's own example text (needed for the ``template_echo`` fault);
+``json_mode=True`` (set by ``TaskContext.shape`` when the request has a JSON ``response_format``)
+allows only truncation.
 """
 
 from __future__ import annotations
@@ -222,14 +224,21 @@ def render(payload: Any, fmt: str, profile: Profile, rng: random.Random, **kw: A
     rates = profile.shapes
     example: str | None = kw.get("example")
     rationale: str | None = kw.get("rationale")
+    # JSON mode (``response_format``): the provider constrains decoding to one JSON value, so
+    # only a cut at max_tokens can still break it
+    json_mode = bool(kw.get("json_mode")) and fmt == "json"
     fault = draw_fault(profile, rng)
     if fault is not None and not applicable(fault, fmt, payload, r, example):
         fault = None
+    if json_mode and fault != "truncation":
+        fault = None
     applied: list[str] = []
     # independent wrappers (drawn always, so each fault's rate does not depend on them)
-    wants_think = rng.random() < rates.think
-    wants_preamble = rng.random() < rates.preamble
-    wants_fence = rng.random() < rates.code_fence
+    wants_think = rng.random() < rates.think and not json_mode
+    wants_preamble = rng.random() < rates.preamble and not json_mode
+    wants_fence = rng.random() < rates.code_fence and not json_mode
+    if json_mode:
+        rationale = None
     if fmt == "lines":
         if rng.random() < rates.line_commentary:
             r.commentary = rng.randrange(1 << 16)

@@ -157,6 +157,12 @@ class TaskContext:
         profile's rates of preambles, ``<think>`` blocks, fences, malformed and hedged replies."""
         from judgebench.sim.shapes import render
 
+        response_format = self.params.get("response_format")
+        if isinstance(response_format, dict) and response_format.get("type") in (
+            "json_object",
+            "json_schema",
+        ):
+            kw.setdefault("json_mode", True)
         shaped = render(payload, fmt, profile=self.profile, rng=self.rng, **kw)
         self.faults.extend(shaped.faults)
         if shaped.finish_reason != "stop":

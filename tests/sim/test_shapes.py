@@ -161,3 +161,20 @@ def test_list_faults_appear_at_their_rates():
         assert (numbers != [1, 2, 3]) == ("numbering_gap" in s.faults)
         assert ("(" in s.text) == ("line_commentary" in s.faults)
         assert len(s.text.splitlines()) == 3
+
+
+def test_json_mode_allows_only_truncation():
+    noisy = load_profile("sim/noisy-judge")
+    rng = random.Random(3)
+    params = {"response_format": {"type": "json_object"}}
+    seen_cut = 0
+    for _ in range(400):
+        ctx = TaskContext(
+            model="sim/noisy-judge", prompt="p", blocks={}, profile=noisy, rng=rng, params=params
+        )
+        text = ctx.shape(PAYLOAD, "json", example=EXAMPLE, rationale="why")
+        if ctx.finish_reason == "length":
+            seen_cut += 1
+            continue
+        assert json.loads(text) == PAYLOAD
+    assert 0 < seen_cut < 40
