@@ -92,6 +92,7 @@ class LiteLLMBackend:
             kwargs.setdefault("api_key", self._api_key or "no-key")
         elif self._api_key:
             kwargs["api_key"] = self._api_key
+        error: LLMError | None = None
         try:
             if prompt is None:
                 response = await litellm.acompletion(
@@ -102,7 +103,10 @@ class LiteLLMBackend:
                     model=self._name(model, True), prompt=prompt, **kwargs
                 )
         except Exception as exc:  # litellm wraps everything in its own classes: map by status
-            raise map_litellm_error(model, exc) from None
+            error = map_litellm_error(model, exc)
+        if error is not None:
+            # raised outside the handler: litellm's exception (which may quote a key) is not chained
+            raise error
         data = response.model_dump() if hasattr(response, "model_dump") else dict(response)
         return parse_completion(
             model,

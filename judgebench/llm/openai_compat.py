@@ -90,19 +90,18 @@ class OpenAICompatBackend:
         else:
             url, body = self.api_base + "/completions", {"model": wire, "prompt": prompt, **params}
         payload = json.dumps(body, ensure_ascii=False)
+        failure: str | None = None
         try:
             async with self._session().post(url, data=payload) as resp:
                 status = resp.status
                 retry_after = resp.headers.get("Retry-After")
                 raw = await resp.read()
         except aiohttp.ClientResponseError as exc:
-            raise ConnectionError_(
-                f"{model}: bad HTTP response: {exc.message}", model=model
-            ) from None
+            failure = f"bad HTTP response: {exc.message}"
         except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
-            raise ConnectionError_(
-                f"{model}: connection failed: {type(exc).__name__}: {exc}", model=model
-            ) from None
+            failure = f"connection failed: {type(exc).__name__}: {exc}"
+        if failure is not None:  # raised outside the handler: no chained client exception
+            raise ConnectionError_(f"{model}: {failure}", model=model)
         if status != 200:
             raise http_error(model, status, raw, parse_retry_after(retry_after))
         try:

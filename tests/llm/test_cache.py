@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from judgebench.db import Store
 from judgebench.db.callcache import SQLCallCache
 
@@ -137,3 +138,20 @@ def test_cache_hits_across_processes(tmp_path):
     # a third process finds everything: zero calls
     rc = _result(_spawn(db, 0, 60))
     assert rc == {"calls": 0, "hits": 60}
+
+
+@pytest.mark.parametrize(
+    "store_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_sql_cache_parity_sqlite_and_postgres(store_url):
+    from judgebench.llm import CacheEntry
+
+    cache = SQLCallCache(Store(store_url))
+    entry = CacheEntry(
+        key="k1", model="m", request={"messages": ask()}, response={"model": "m", "text": "t"}
+    )
+    assert cache.put_many([entry, entry]) == 1 and cache.put_many([entry]) == 0  # insert-or-ignore
+    assert cache.get_many(["k1", "nope"]) == {"k1": {"model": "m", "text": "t"}}
+    cache.record_hits({"k1": 2})
+    cache.record_hits({"k1": 1})
+    assert cache.stats() == {"entries": 1, "hits": 3}

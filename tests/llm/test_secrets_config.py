@@ -80,6 +80,11 @@ async def test_keys_never_in_db_logs_or_errors(keyed_server, tmp_path, monkeypat
             [str(e) for e in errors] + [repr(e) for e in errors] + [repr(gateway), repr(settings)]
         )
         texts += [caplog.text, log_file.read_text()]
+        for error in errors:  # nothing chained to the error quotes the key either
+            link: BaseException | None = error
+            while link is not None:
+                texts += [str(link), repr(link)]
+                link = link.__cause__ or link.__context__
         for text in texts:
             assert SECRET not in text and WRONG not in text, text
         assert "Incorrect API key provided: ***" in str(errors[0])
