@@ -158,3 +158,14 @@ def node_query_counts(store: Store, taxonomy: Taxonomy, version: int | None) -> 
                 members.setdefault(current, set()).add(query_id)
             current = parent_of(current)
     return {node_id: len(ids) for node_id, ids in members.items()}
+
+
+def find_version(store: Store, taxonomy: Taxonomy) -> int | None:
+    """The newest stored version with exactly this content (any name), or None."""
+    with store.session() as s:
+        return s.scalars(
+            select(TaxonomyVersionRow.id)
+            .where(TaxonomyVersionRow.content_hash == taxonomy.content_hash())
+            .order_by(TaxonomyVersionRow.id.desc())
+            .limit(1)
+        ).first()

@@ -1,9 +1,429 @@
-"""CLI commands (registered from judgebench.cli). Module level imports typer only."""
+"""``judgebench taxonomy``: import, export, show, validate, build and assign.
+
+Module level imports typer only; the taxonomy package, the store and encoders load inside
+the commands.
+"""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import Any
+
 import typer
+
+taxonomy_app = typer.Typer(
+    help="Taxonomies of query categories: files, versions in the store, LLM building, assignment.",
+    no_args_is_help=True,
+)
+
+_DB_HELP = "Store URL or SQLite file (taxonomy versions, queries)."
+_SOURCE_HELP = (
+    "'default', a taxonomy file (JSON/YAML: nested, flat or Feedbacker), or 'db' (latest in --db)."
+)
+
+
+def _store(db: str | None):  # type: ignore[no-untyped-def]
+    from judgebench.db import Store
+
+    return Store(db) if db else None
+
+
+def _load(
+    source: str | None, db: str | None, version: int | None, name: str | None, fmt: str = "auto"
+):  # type: ignore[no-untyped-def]
+    """A taxonomy from 'default', a file, or the store (by version or name; latest otherwise)."""
+    from judgebench.errors import UserError
+    from judgebench.taxonomy import load_default_taxonomy, load_taxonomy
+
+    if source in (None, "db") and (db or version is not None):
+        if not db:
+            raise UserError("--version needs --db")
+        from judgebench.db.taxonomy import load_taxonomy_version
+
+        return load_taxonomy_version(_store(db), version, name)
+    if source in (None, "default"):
+        return load_default_taxonomy()
+    return load_taxonomy(Path(source), fmt=fmt, name=name)
+
+
+def _read_lines_or_jsonl(path: Path, field: str = "text") -> list[str]:
+    from judgebench.errors import DataError
+
+    if not path.is_file():
+        raise DataError("file not found", where=str(path))
+    texts = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line:
+            continue
+        if line.startswith("{"):
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError:
+                raise DataError(f"line {number} is not JSON", where=str(path)) from None
+            value = item.get(field) or item.get("prompt") or item.get("name")
+            if not isinstance(value, str) or not value.strip():
+                raise DataError(f"line {number} has no {field!r}", where=str(path))
+            texts.append(value)
+        else:
+            texts.append(line)
+    return texts
+
+
+@taxonomy_app.command("validate")
+def validate_cmd(
+    path: Path = typer.Argument(..., help="Taxonomy file to check."),
+    fmt: str = typer.Option("auto", "--format", help="auto, nested, flat or feedbacker."),
+) -> None:
+    """Check a taxonomy file; prints its size, or one line saying what is wrong and where."""
+    from judgebench.taxonomy import load_taxonomy, validate
+
+    taxonomy = validate(load_taxonomy(path, fmt=fmt))
+    stats = taxonomy.stats()
+    typer.echo(
+        f"ok: {path} — {stats['nodes']} nodes, {stats['leaves']} leaves, depth {stats['depth']}, "
+        f"{stats['domains']} domains"
+    )
+
+
+@taxonomy_app.command("import")
+def import_cmd(
+    path: Path = typer.Argument(..., help="Taxonomy file (JSON/YAML: nested, flat or Feedbacker)."),
+    fmt: str = typer.Option("auto", "--format", help="auto, nested, flat or feedbacker."),
+    name: str | None = typer.Option(
+        None, "--name", help="Name to store it under (default: its own)."
+    ),
+    note: str | None = typer.Option(None, "--note", help="A note stored with the version."),
+    db: str | None = typer.Option(None, "--db", envvar="JUDGEBENCH_DB", help=_DB_HELP),
+    out: Path | None = typer.Option(
+        None, "--out", help="Also write it in judgebench's format (.yaml/.json)."
+    ),
+) -> None:
+    """Import a taxonomy: validate it and store it as a new version (when its content changed)."""
+    from judgebench.errors import UserError
+    from judgebench.taxonomy import load_taxonomy, save_taxonomy, validate
+
+    if not db and not out:
+        raise UserError("taxonomy import needs --db (store a version) and/or --out (write a file)")
+    taxonomy = validate(load_taxonomy(path, fmt=fmt, name=name))
+    if out:
+        save_taxonomy(taxonomy, out)
+        typer.echo(f"wrote {out}")
+    if db:
+        from judgebench.db.taxonomy import save_taxonomy_version
+
+        version, created = save_taxonomy_version(_store(db), taxonomy, name=name, note=note)
+        state = "new version" if created else "unchanged, existing version"
+        typer.echo(f"{taxonomy.name}: {state} {version} ({len(taxonomy)} nodes)")
+
+
+@taxonomy_app.command("export")
+def export_cmd(
+    out: Path = typer.Argument(..., help="Output file (.yaml, .yml or .json)."),
+    source: str | None = typer.Option(None, "--from", help=_SOURCE_HELP),
+    fmt: str = typer.Option("nested", "--format", help="nested, flat or feedbacker."),
+    db: str | None = typer.Option(None, "--db", envvar="JUDGEBENCH_DB", help=_DB_HELP),
+    version: int | None = typer.Option(None, "--version", help="Stored version (default: latest)."),
+    name: str | None = typer.Option(
+        None, "--name", help="Stored taxonomy name (latest version of it)."
+    ),
+) -> None:
+    """Write a taxonomy (default, a file or a stored version) as nested, flat or Feedbacker JSON/YAML."""
+    from judgebench.taxonomy import save_taxonomy
+
+    taxonomy = _load(source, db, version, name)
+    save_taxonomy(taxonomy, out, fmt=fmt)
+    typer.echo(f"wrote {out} ({len(taxonomy)} nodes, {fmt})")
+
+
+@taxonomy_app.command("show")
+def show_cmd(
+    source: str | None = typer.Argument(None, help=_SOURCE_HELP),
+    db: str | None = typer.Option(None, "--db", envvar="JUDGEBENCH_DB", help=_DB_HELP),
+    version: int | None = typer.Option(None, "--version", help="Stored version (default: latest)."),
+    name: str | None = typer.Option(None, "--name", help="Stored taxonomy name."),
+    depth: int | None = typer.Option(None, "--depth", min=1, help="Show this many levels."),
+    under: str | None = typer.Option(None, "--under", help="Only the subtree under this node id."),
+    descriptions: bool = typer.Option(False, "--descriptions", help="Show node descriptions."),
+    versions: bool = typer.Option(False, "--versions", help="List the stored versions instead."),
+) -> None:
+    """Print the tree with rich; with --db, the number of queries per node (descendants included)."""
+    from rich.console import Console
+    from rich.table import Table
+    from rich.tree import Tree
+
+    console = Console()
+    store = _store(db)
+    if versions:
+        from judgebench.db.taxonomy import list_taxonomy_versions
+
+        if store is None:
+            from judgebench.errors import UserError
+
+            raise UserError("--versions needs --db")
+        table = Table(
+            "version", "name", "nodes", "parent", "created", "note", title="taxonomy versions"
+        )
+        for v in list_taxonomy_versions(store, name):
+            table.add_row(
+                str(v.id),
+                v.name,
+                str(v.nodes),
+                str(v.parent_version or ""),
+                v.created_at.strftime("%Y-%m-%d %H:%M"),
+                v.note or "",
+            )
+        console.print(table)
+        return
+    from_db = store is not None and source in (None, "db")
+    taxonomy = _load(source, db, version, name)
+    counts: dict[str, int] = {}
+    if store is not None:
+        from judgebench.db.taxonomy import find_version, node_query_counts, resolve_version
+
+        # a file or the default counts the queries assigned under its stored twin, if any
+        shown_version = (
+            resolve_version(store, version, name) if from_db else find_version(store, taxonomy)
+        )
+        counts = node_query_counts(store, taxonomy, shown_version)
+    stats = taxonomy.stats()
+    title = f"[bold]{taxonomy.name}[/bold] — {stats['nodes']} nodes, {stats['leaves']} leaves, depth {stats['depth']}"
+    root = Tree(title)
+    branches: dict[str, Any] = {"": root}
+    start = under or ""
+    for node_id in taxonomy.descendants(start) if start else taxonomy.ids():
+        level = taxonomy.depth_of(node_id) - taxonomy.depth_of(start)
+        if depth is not None and level > depth:
+            continue
+        label = f"{taxonomy.name_of(node_id)} [dim]{node_id}[/dim]"
+        if store is not None:
+            label += f"  [cyan]{counts.get(node_id, 0)} queries[/cyan]"
+        if descriptions and taxonomy.description_of(node_id):
+            label += f"\n[italic]{taxonomy.description_of(node_id)}[/italic]"
+        parent = node_id.rsplit("/", 1)[0] if "/" in node_id else ""
+        branches[node_id] = branches.get(parent if parent != start else "", root).add(label)
+    console.print(root)
+
+
+@taxonomy_app.command("build")
+def build_cmd(
+    model: str = typer.Option(..., "--model", help="Model deciding (e.g. sim/large, gpt-4o-mini)."),
+    base: str = typer.Option(
+        "none", "--base", help="Start from 'none' (empty), 'default' or a taxonomy file."
+    ),
+    candidates: Path | None = typer.Option(
+        None,
+        "--candidates",
+        help="Candidate categories: one per line, or JSONL with name/description/domain.",
+    ),
+    queries: Path | None = typer.Option(
+        None, "--queries", help="Real queries to tag into candidates (lines or JSONL 'text')."
+    ),
+    brainstorm: str | None = typer.Option(
+        None, "--brainstorm", help="A domain description to brainstorm candidates for."
+    ),
+    domain: str | None = typer.Option(
+        None, "--domain", help="Domain (top-level id) the brainstormed candidates go under."
+    ),
+    count: int = typer.Option(20, "--count", help="Candidates to brainstorm."),
+    min_count: int = typer.Option(
+        1, "--min-count", help="Tags seen fewer times than this are dropped."
+    ),
+    refine: bool = typer.Option(True, "--refine/--no-refine", help="Run the LLM refinement pass."),
+    max_depth: int = typer.Option(6, "--max-depth", help="Depth cap (insertion and pruning)."),
+    min_children: int | None = typer.Option(
+        None,
+        "--min-children",
+        help="Below depth 3, keep children only if there are at least this many (Feedbacker: 5).",
+    ),
+    log: Path = typer.Option(
+        Path("taxonomy-build.jsonl"),
+        "--log",
+        help="Decision log: audit trail, and resume without repeated calls.",
+    ),
+    out: Path = typer.Option(
+        Path("taxonomy.yaml"), "--out", help="Where to write the built taxonomy."
+    ),
+    name: str = typer.Option("built", "--name", help="Name of the built taxonomy."),
+    db: str | None = typer.Option(None, "--db", envvar="JUDGEBENCH_DB", help=_DB_HELP),
+) -> None:
+    """Build a taxonomy with an LLM: insert candidates top-down, refine, prune; every decision logged."""
+    from judgebench.errors import UserError
+    from judgebench.llm import run_sync
+    from judgebench.taxonomy import Taxonomy, save_taxonomy
+    from judgebench.taxonomy.builder import Candidate, TaxonomyBuilder
+
+    if base == "none":
+        start = Taxonomy(name)
+        for domain_name in (
+            "writing",
+            "roleplay",
+            "knowledge",
+            "coding",
+            "mathematics",
+            "reasoning",
+        ):
+            start.add("", domain_name.title())
+    else:
+        start = _load(base, None, None, None)
+        start.name = name
+    builder = TaxonomyBuilder(model, start, log=log, max_depth=max_depth)
+    items: list[Candidate] = []
+    if candidates:
+        for raw in candidates.read_text(encoding="utf-8").splitlines():
+            raw = raw.strip()
+            if not raw:
+                continue
+            if raw.startswith("{"):
+                item = json.loads(raw)
+                items.append(
+                    Candidate(
+                        name=item["name"],
+                        description=item.get("description"),
+                        domain=item.get("domain"),
+                    )
+                )
+            else:
+                items.append(Candidate(name=raw, domain=domain))
+    if queries:
+        texts = _read_lines_or_jsonl(queries)
+        tagged = run_sync(lambda: builder.candidates_from_queries(texts, min_count=min_count))
+        typer.echo(f"tagged {len(texts)} queries into {len(tagged)} candidates")
+        items += tagged
+    if brainstorm:
+        ideas = run_sync(lambda: builder.brainstorm(brainstorm, domain=domain, count=count))
+        typer.echo(f"brainstormed {len(ideas)} candidates")
+        items += ideas
+    if not items:
+        raise UserError("no candidates: give --candidates, --queries and/or --brainstorm")
+    report = builder.build_sync(
+        items, refine=refine, prune_rules={"min_children": min_children, "max_depth": max_depth}
+    )
+    save_taxonomy(builder.taxonomy, out)
+    summary = ", ".join(f"{k} {v}" for k, v in report.summary().items())
+    typer.echo(
+        f"{summary}\nwrote {out} ({builder.taxonomy.stats()['nodes']} nodes); decisions in {log}"
+    )
+    for cand, reason in report.skipped[:10]:
+        typer.echo(f"  skipped {cand!r}: {reason}")
+    if db:
+        from judgebench.db.taxonomy import save_taxonomy_version
+
+        version, created = save_taxonomy_version(
+            _store(db), builder.taxonomy, note=f"built by {model}"
+        )
+        typer.echo(f"stored as version {version}" + ("" if created else " (unchanged)"))
+
+
+@taxonomy_app.command("assign")
+def assign_cmd(
+    source: str | None = typer.Option(None, "--taxonomy", help=_SOURCE_HELP),
+    queries: Path | None = typer.Option(
+        None,
+        "--queries",
+        help="Queries to assign (lines or JSONL 'text'); default: the store's queries.",
+    ),
+    query_source: str | None = typer.Option(
+        None, "--source", help="Only store queries from this source."
+    ),
+    method: str = typer.Option(
+        "embedding", "--method", help="embedding, llm or hybrid (embedding first, LLM when unsure)."
+    ),
+    model: str | None = typer.Option(None, "--model", help="Model for llm/hybrid."),
+    encoder: str = typer.Option("auto", "--encoder", help="auto, minilm or lexical."),
+    examples: Path | None = typer.Option(
+        None, "--examples", help="Labelled example queries (JSONL text + node_id) for kNN."
+    ),
+    log: Path | None = typer.Option(
+        None, "--log", help="Decision log for LLM assignment (resume without repeated calls)."
+    ),
+    out: Path | None = typer.Option(None, "--out", help="Write assignments as JSONL."),
+    db: str | None = typer.Option(None, "--db", envvar="JUDGEBENCH_DB", help=_DB_HELP),
+    version: int | None = typer.Option(None, "--version", help="Stored taxonomy version."),
+) -> None:
+    """Assign queries to nodes; with --db, store them under the taxonomy's version (unassigned ones
+    are recorded as errors with the reason)."""
+    from judgebench.errors import UserError
+    from judgebench.llm import run_sync
+    from judgebench.taxonomy.assign import EmbeddingAssigner, HybridAssigner, LLMAssigner
+
+    if method not in ("embedding", "llm", "hybrid"):
+        raise UserError(f"unknown --method {method!r}: use embedding, llm or hybrid")
+    if method != "embedding" and not model:
+        raise UserError(f"--method {method} needs --model")
+    store = _store(db)
+    taxonomy = _load(source, db, version, None)
+    ids: list[str | None]
+    if queries:
+        texts = _read_lines_or_jsonl(queries)
+        ids = [None] * len(texts)
+    elif store is not None:
+        stored = store.get_queries(source=query_source)
+        texts, ids = [q.text for q in stored], [q.id for q in stored]
+    else:
+        raise UserError("give --queries or --db")
+    pairs: list[tuple[str, str]] = []
+    if examples:
+        for number, line in enumerate(examples.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                item = json.loads(line)
+                if "text" not in item or "node_id" not in item:
+                    raise UserError(f"{examples}: line {number} needs 'text' and 'node_id'")
+                pairs.append((item["text"], item["node_id"]))
+    embedding = EmbeddingAssigner(taxonomy, encoder=encoder, examples=pairs)
+    if method == "embedding":
+        results = embedding.assign(texts)
+    else:
+        llm = LLMAssigner(
+            model or "", taxonomy, log=log, fallback=embedding if method == "hybrid" else None
+        )
+        runner = HybridAssigner(embedding, llm) if method == "hybrid" else llm
+        results = run_sync(lambda: runner.assign(texts))
+    assigned = sum(r.assigned for r in results)
+    typer.echo(
+        f"assigned {assigned} of {len(results)} queries ({method}); unassigned {len(results) - assigned}"
+    )
+    if out:
+        with out.open("w", encoding="utf-8") as handle:
+            for query_id, r in zip(ids, results, strict=True):
+                handle.write(
+                    json.dumps(
+                        {
+                            "id": query_id,
+                            "text": r.text,
+                            "node_ids": r.node_ids,
+                            "method": r.method,
+                            "status": r.status,
+                            "reason": r.reason,
+                        },
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
+        typer.echo(f"wrote {out}")
+    if store is not None:
+        from judgebench.db.taxonomy import save_taxonomy_version
+        from judgebench.records import ErrorRecord, Query
+
+        tax_version, _ = save_taxonomy_version(store, taxonomy)
+        if queries:  # queries from a file enter the store first (insert-or-ignore by text)
+            fresh = [Query(text=t, source=query_source or "taxonomy-assign") for t in texts]
+            store.put_queries(fresh)
+            ids = [q.id for q in fresh]
+        for query_id, r in zip(ids, results, strict=True):
+            if query_id is None:
+                continue
+            if r.assigned:
+                store.set_query_nodes(query_id, r.node_ids, tax_version)
+            else:
+                store.record_error(
+                    ErrorRecord(
+                        stage="taxonomy.assign", subject=query_id, message=r.reason or "unassigned"
+                    )
+                )
+        typer.echo(f"stored under taxonomy version {tax_version}")
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.add_typer(taxonomy_app, name="taxonomy")
