@@ -310,6 +310,23 @@ class Judge:
         self.stats.add(judgment)
         return judgment
 
+    # --- the pointwise interface (pairwise judges and rankers have their own) -------------
+    async def evaluate(self, query: QueryLike, response: ResponseLike) -> Judgment:
+        """Judge one response to one query (pointwise judges implement this)."""
+        raise NotImplementedError(f"{type(self).__name__} does not judge single responses")
+
+    async def evaluate_many(
+        self, items: Sequence[tuple[QueryLike, ResponseLike]]
+    ) -> list[Judgment]:
+        """``evaluate`` over many (query, response) pairs, ``concurrency`` at a time."""
+        return await self.gather([lambda q=q, r=r: self.evaluate(q, r) for q, r in items])
+
+    def evaluate_sync(self, query: QueryLike, response: ResponseLike) -> Judgment:
+        return self.sync(lambda: self.evaluate(query, response))
+
+    def evaluate_many_sync(self, items: Sequence[tuple[QueryLike, ResponseLike]]) -> list[Judgment]:
+        return self.sync(lambda: self.evaluate_many(items))
+
     # --- helpers for batch and sync APIs ----------------------------------------------------
     async def gather(self, factories: Sequence[Callable[[], Awaitable[T]]]) -> list[T]:
         return await gather_limited(factories, limit=self.concurrency)

@@ -391,14 +391,3 @@ class MetaRankingJudge(Judge):
         report = choose_tau([p[0] for p in pairs], [p[1] for p in pairs], target, min_precision)
         self.tau = report.tau
         return report
-
-    async def evaluate_many(
-        self, items: Sequence[tuple[QueryLike, ResponseLike]]
-    ) -> list[Judgment]:
-        return await self.gather([lambda q=q, r=r: self.evaluate(q, r) for q, r in items])
-
-    def evaluate_sync(self, query: QueryLike, response: ResponseLike) -> Judgment:
-        return self.sync(lambda: self.evaluate(query, response))
-
-    def evaluate_many_sync(self, items: Sequence[tuple[QueryLike, ResponseLike]]) -> list[Judgment]:
-        return self.sync(lambda: self.evaluate_many(items))

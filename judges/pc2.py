@@ -458,18 +458,7 @@ class PC2Judge(Judge):
             details=details,
         )
 
-    async def evaluate_many(
-        self, items: Sequence[tuple[QueryLike, ResponseLike]]
-    ) -> list[Judgment]:
-        return await self.gather([lambda q=q, r=r: self.evaluate(q, r) for q, r in items])
-
     def prepare_sync(
         self, query: QueryLike, aux_answers: Sequence[ResponseLike] | None = None
     ) -> QueryCriteria:
         return self.sync(lambda: self.prepare(query, aux_answers))
-
-    def evaluate_sync(self, query: QueryLike, response: ResponseLike) -> Judgment:
-        return self.sync(lambda: self.evaluate(query, response))
-
-    def evaluate_many_sync(self, items: Sequence[tuple[QueryLike, ResponseLike]]) -> list[Judgment]:
-        return self.sync(lambda: self.evaluate_many(items))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -99,14 +98,3 @@ class RubricJudge(Judge):
             flags=flags,
             details={"injection_matches": matches} if matches else {},
         )
-
-    async def evaluate_many(
-        self, items: Sequence[tuple[QueryLike, ResponseLike]]
-    ) -> list[Judgment]:
-        return await self.gather([lambda q=q, r=r: self.evaluate(q, r) for q, r in items])
-
-    def evaluate_sync(self, query: QueryLike, response: ResponseLike) -> Judgment:
-        return self.sync(lambda: self.evaluate(query, response))
-
-    def evaluate_many_sync(self, items: Sequence[tuple[QueryLike, ResponseLike]]) -> list[Judgment]:
-        return self.sync(lambda: self.evaluate_many(items))

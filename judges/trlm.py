@@ -242,8 +242,6 @@ class TRLMScorer(Judge):
         raise ValueError(f"unknown citation method {method!r}: use linear, binary or exclusion")
 
     # --- sync twins ---------------------------------------------------------------------------
-    def evaluate_sync(self, query: QueryLike, response: ResponseLike) -> Judgment:
-        return self.sync(lambda: self.evaluate(query, response))
 
     def score_many_sync(self, items: Sequence[tuple[QueryLike, ResponseLike]]) -> list[Judgment]:
         return self.sync(lambda: self.score_many(items))
