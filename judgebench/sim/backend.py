@@ -123,11 +123,16 @@ class SimBackend:
     """The simulated provider. ``complete`` is the gateway's backend protocol; ``complete_now``
     is the same call without ``await`` (the sim-server and benchmarks use it)."""
 
+    def __init__(self, profiles: dict[str, Profile] | None = None) -> None:
+        """``profiles``: extra in-memory profiles by name (``{"strong": Profile(...)}`` serves
+        ``sim/strong``), e.g. for tests; they take precedence over YAML profiles."""
+        self._profiles = {name.removeprefix("sim/"): p for name, p in (profiles or {}).items()}
+
     def models(self) -> list[str]:
-        """Every model this backend serves (bundled and user profiles)."""
+        """Every model this backend serves (in-memory, bundled and user profiles)."""
         from judgebench.sim.profiles import list_profiles
 
-        return [f"sim/{name}" for name in list_profiles()]
+        return [f"sim/{name}" for name in sorted({*self._profiles, *list_profiles()})]
 
     def prices(self, model: str) -> tuple[float, float]:
         """USD per input and per output token (the gateway's accounting asks for these)."""
@@ -135,6 +140,9 @@ class SimBackend:
         return prices.input / 1e6, prices.output / 1e6
 
     def profile(self, model: str) -> Profile:
+        extra = self._profiles.get(model.removeprefix("sim/"))
+        if extra is not None:
+            return extra
         try:
             return load_profile(model)
         except ConfigError as exc:

@@ -185,3 +185,16 @@ def test_judge_reply_json_through_context():
         assert json.loads(body)["score"] >= 7
     finally:
         unregister_task("test-json")
+
+
+def test_in_memory_profiles():
+    from judgebench.sim import Profile
+
+    backend = SimBackend(profiles={"sim/ace": Profile(name="ace", judging=0.99)})
+    assert "sim/ace" in backend.models() and "sim/generalist" in backend.models()
+    assert backend.profile("sim/ace").judging == 0.99
+    assert (
+        backend.complete_now("sim/ace", [{"role": "user", "content": "hi"}], None, {}).model
+        == "sim/ace"
+    )
+    assert backend.prices("sim/large") == (5.0 / 1e6, 15.0 / 1e6)
