@@ -7,10 +7,13 @@ AlpacaEval's evaluators leaderboard does for its own judges, for any judge a use
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import pandas as pd
 
 from judgebench.analysis.agreement import pairwise_agreement, position_consistency
 from judgebench.errors import UserError
@@ -63,7 +66,8 @@ def load_label_set(
 
     if name_or_path in LABEL_SETS:
         fmt, rel = LABEL_SETS[name_or_path]
-        root = data or Path(__file__).resolve().parents[3] / "shared" / "data"
+        default = Path(__file__).resolve().parents[3] / "shared" / "data"
+        root = data or Path(os.environ.get("JUDGEBENCH_SHARED_DATA", default))
         path = root / rel
         if not path.exists():
             raise UserError(f"label set {name_or_path!r} not found at {path}; pass --data DIR")
@@ -118,34 +122,91 @@ def run_judge_eval(
     limit: int | None = None,
     judge_config: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], Run | None]:
-    """Evaluate ``judge`` on a parsed label set; with a store, save labels, judgments and a run."""
+    """Evaluate ``judge`` on a parsed label set; with a store, save labels, judgments and a run.
+
+    The run's id follows from the set, the judge configuration and the limit, so running the
+    same evaluation again resumes it: pairs already judged in that run are read back, not sent
+    to the judge again (a finished evaluation reruns with zero LLM calls).
+    """
     from judgebench.llm import run_sync
 
     items = labelled_pairs(batch)
     items.sort(key=lambda it: (it.query.id, it.response_a.id))
     if limit:
         items = items[:limit]
-    judgments = run_sync(lambda: evaluate_judge(judge, items))
-    metrics = summarize(judgments, items)
-    metrics["set"] = set_name
-    metrics["judge_model"] = getattr(judge, "model", None)
-    run = None
+    config = {
+        "set": set_name,
+        "judge": judge_config or {"name": getattr(judge, "name", type(judge).__name__)},
+        "limit": limit,
+    }
+    identity = Run(kind="judge-eval", name=f"{set_name}:{config['judge']}", config=config)
+    done: dict[tuple[str | None, str | None], Judgment] = {}
     if store is not None:
         from judgebench.importers import write_batch
 
         write_batch(batch, store)
-        config = {
-            "set": set_name,
-            "judge": judge_config or {"name": getattr(judge, "name", type(judge).__name__)},
-            "limit": limit,
+        done = {
+            (j.response_id, j.response_b_id): j for j in store.get_judgments(run_id=identity.id)
         }
-        identity = Run(kind="judge-eval", name=f"{set_name}:{config['judge']}", config=config)
-        run = identity.model_copy(update={"config": {**config, "metrics": metrics}})
-        store.put_run(run)
-        for j in judgments:
-            if j.run_id is None:
-                object.__setattr__(j, "run_id", run.id)
-        store.put_judgments(judgments)
-        store.link_run_items(run.id, "judgment", [j.id for j in judgments])
-        store.finish_run(run.id)
+        store.put_run(identity)
+    todo = [it for it in items if (it.response_a.id, it.response_b.id) not in done]
+    fresh = run_sync(lambda: evaluate_judge(judge, todo)) if todo else []
+    by_pair = {**done, **{(j.response_id, j.response_b_id): j for j in fresh}}
+    judgments = [by_pair[(it.response_a.id, it.response_b.id)] for it in items]
+    metrics = summarize(judgments, items)
+    metrics["set"] = set_name
+    metrics["judge_model"] = getattr(judge, "model", None)
+    metrics["judged_now"] = len(fresh)
+    if store is None:
+        return metrics, None
+    run = identity.model_copy(update={"config": {**config, "metrics": metrics}})
+    store.put_run(run)
+    for j in fresh:
+        if j.run_id is None:
+            object.__setattr__(j, "run_id", run.id)
+    store.put_judgments(fresh)
+    store.link_run_items(run.id, "judgment", [j.id for j in judgments])
+    store.finish_run(run.id)
     return metrics, run
+
+
+def judge_eval_table(runs: list[Run]) -> pd.DataFrame:
+    """Stored judge-eval runs as one row each: set, judge, model, agreement, consistency, cost."""
+    rows = []
+    for run in runs:
+        metrics = run.config.get("metrics") or {}
+        judge = run.config.get("judge") or {}
+        options = {k: v for k, v in judge.items() if k not in {"judge", "model"}}
+        rows.append(
+            {
+                "set": run.config.get("set"),
+                "judge": judge.get("judge"),
+                "model": judge.get("model"),
+                "options": ", ".join(f"{k}={v}" for k, v in sorted(options.items())),
+                "n": metrics.get("n"),
+                "accuracy": metrics.get("accuracy_with_ties"),
+                "accuracy_no_ties": metrics.get("accuracy_without_ties"),
+                "kappa": metrics.get("kappa"),
+                "position_consistency": metrics.get("position_consistency"),
+                "invalid_rate": metrics.get("invalid_rate"),
+                "cost": metrics.get("cost"),
+                "run_id": run.id,
+            }
+        )
+    columns = [
+        "set",
+        "judge",
+        "model",
+        "options",
+        "n",
+        "accuracy",
+        "accuracy_no_ties",
+        "kappa",
+        "position_consistency",
+        "invalid_rate",
+        "cost",
+        "run_id",
+    ]
+    return pd.DataFrame(rows, columns=columns).sort_values(
+        ["set", "accuracy"], ascending=[True, False], ignore_index=True
+    )

@@ -73,8 +73,13 @@ def judge_eval_cmd(
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"cannot build judge {config['judge']!r}: {exc}") from None
     set_name, batch = load_label_set(label_set, data, format)
+    from judgebench.db.callcache import SQLCallCache
+    from judgebench.llm import Gateway, set_gateway
+
+    store = Store(db)
+    set_gateway(Gateway(cache=SQLCallCache(store)))  # a rerun is served from the cache: no calls
     metrics, run = run_judge_eval(
-        instance, set_name, batch, Store(db), limit=limit, judge_config=config
+        instance, set_name, batch, store, limit=limit, judge_config=config
     )
     if as_json:
         typer.echo(json.dumps(metrics, indent=2, default=str))
@@ -105,7 +110,35 @@ def judge_eval_cmd(
         typer.echo(f"  {key:<{width}}  {value}")
 
 
+def judge_evals_cmd(
+    db: str = typer.Option(
+        "judgebench.db", "--db", envvar="JUDGEBENCH_DB", help="Store URL or SQLite file path."
+    ),
+    label_set: str | None = typer.Option(None, "--set", help="Only runs on this label set."),
+) -> None:
+    """Compare every stored judge-eval run side by side (one row per configuration and set)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from judgebench.analysis.judge_eval import judge_eval_table
+    from judgebench.db import Store
+
+    frame = judge_eval_table(Store(db).list_runs(kind="judge-eval"))
+    if label_set:
+        frame = frame[frame["set"] == label_set]
+    if frame.empty:
+        typer.echo("no judge-eval runs stored yet: run `judgebench judge-eval` first")
+        return
+    table = Table(title="judge-eval runs")
+    for column in frame.columns:
+        table.add_column(column)
+    for row in frame.itertuples(index=False):
+        table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
+    Console(width=200).print(table)
+
+
 def register(app: typer.Typer) -> None:
     app.command("judge-eval", help="Meta-evaluate a judge on a human-labelled pairwise set.")(
         judge_eval_cmd
     )
+    app.command("judge-evals", help="Compare stored judge-eval runs side by side.")(judge_evals_cmd)

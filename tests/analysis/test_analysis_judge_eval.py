@@ -63,10 +63,12 @@ def test_judge_eval_with_the_simulated_judge_is_stored_as_a_run(label_file, tmp_
     # the labels are stored too, so the dashboard shows the set like any run
     assert len(store.get_judgments(judge="gold:llmbar/natural")) == 4
     # rerunning the same configuration is the same run and adds no judgments
-    _, again = run_judge_eval(
+    again_metrics, again = run_judge_eval(
         judge, "tiny", batch, store, judge_config={"judge": "pairwise", "model": "sim/judge"}
     )
     assert again.id == run.id and len(store.get_judgments(run_id=run.id)) == 4
+    assert metrics["judged_now"] == 4 and again_metrics["judged_now"] == 0
+    assert again_metrics["accuracy_with_ties"] == metrics["accuracy_with_ties"]
 
 
 def _judgment(verdict, status="ok", ab=None, ba=None, cost=0.01):
@@ -105,10 +107,11 @@ def test_summarize_counts_invalid_and_slot_bias():
     assert out["cost"] == pytest.approx(0.04)
 
 
-def test_cli_judge_eval_and_bad_input(label_file, tmp_path):
+def test_cli_judge_eval_rerun_is_served_from_the_cache_and_compares_configs(label_file, tmp_path):
     from typer.testing import CliRunner
 
     from judgebench.cli import app
+    from judgebench.llm import get_gateway
 
     runner = CliRunner()
     db = tmp_path / "cli.db"
@@ -121,12 +124,66 @@ def test_cli_judge_eval_and_bad_input(label_file, tmp_path):
         "sim/judge",
         "--db",
         str(db),
-        "--limit",
-        "2",
     ]
-    result = runner.invoke(app, args)
-    assert result.exit_code == 0, result.output
-    assert "(simulated)" in result.output and "position consistency" in result.output
+    first = runner.invoke(app, [*args, "--limit", "2"])
+    assert first.exit_code == 0, first.output
+    assert "(simulated)" in first.output and "position consistency" in first.output
+    assert get_gateway().stats.calls > 0
+    again = runner.invoke(app, [*args, "--limit", "2"])
+    assert again.exit_code == 0, again.output
+    assert get_gateway().stats.calls == 0  # a finished evaluation is read back, not re-judged
+    config = tmp_path / "one_order.yaml"
+    config.write_text("judge: pairwise\nmodel: sim/judge\nboth_orders: false\n")
+    other = runner.invoke(
+        app,
+        [
+            "judge-eval",
+            str(label_file),
+            "--format",
+            "llmbar",
+            "--judge",
+            str(config),
+            "--db",
+            str(db),
+            "--limit",
+            "2",
+        ],
+    )
+    assert other.exit_code == 0, other.output
+    listing = runner.invoke(app, ["judge-evals", "--db", str(db)])
+    assert listing.exit_code == 0, listing.output
+    assert "both_orders=False" in listing.output and listing.output.count("pairwise") >= 2
+
+
+def test_judge_eval_bad_input_is_one_line(label_file, tmp_path):
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: sim/judge\n")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "judgebench",
+            "judge-eval",
+            str(label_file),
+            "--format",
+            "llmbar",
+            "--judge",
+            str(bad),
+            "--db",
+            str(tmp_path / "x.db"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip().count("\n") == 0
+        and "needs a mapping with at least 'judge'" in result.stderr
+    )
     with pytest.raises(UserError, match="unknown label set"):
         load_label_set("no-such-set")
     with pytest.raises(UserError, match="--format"):
