@@ -45,6 +45,7 @@ from judgebench.analysis.pairwise import (
     bt_win_probability,
     combine_orders,
     elo,
+    order_consistency,
     win_rates,
 )
 
@@ -73,6 +74,7 @@ __all__ = [
     "majority_label",
     "membership_frame",
     "node_scores",
+    "order_consistency",
     "pairs_frame",
     "pairwise_agreement",
     "pairwise_kappa",

@@ -50,6 +50,39 @@ def combine_orders(pairs: pd.DataFrame) -> pd.DataFrame:
     return out.rename(columns={"mean": "outcome", "size": "n_orders"})
 
 
+def order_consistency(pairs: pd.DataFrame) -> dict[str, float]:
+    """Position consistency from judgments stored one per presentation order.
+
+    Pairs judged in both orders (e.g. MT-Bench's g1/g2 games, imported as two judgments) are
+    consistent when both orders give the same oriented outcome. Returns ``n`` (pairs seen in
+    both orders), ``consistency`` and ``tie_after_merge`` (share that combine to a tie).
+    """
+    _check(pairs, PAIR_COLUMNS, "order_consistency")
+    frame = pairs.loc[pairs["outcome"].notna(), list(PAIR_COLUMNS)]
+    swap = frame["model_a"].to_numpy() > frame["model_b"].to_numpy()
+    oriented = pd.DataFrame(
+        {
+            "query_id": frame["query_id"].to_numpy(),
+            "a": np.where(swap, frame["model_b"], frame["model_a"]),
+            "b": np.where(swap, frame["model_a"], frame["model_b"]),
+            "o": np.where(
+                swap, 1.0 - frame["outcome"].to_numpy(float), frame["outcome"].to_numpy(float)
+            ),
+        }
+    )
+    stats = oriented.groupby(["query_id", "a", "b"], sort=False)["o"].agg(
+        ["size", "min", "max", "mean"]
+    )
+    both = stats[stats["size"] >= 2]
+    if both.empty:
+        return {"n": 0, "consistency": float("nan"), "tie_after_merge": float("nan")}
+    return {
+        "n": int(len(both)),
+        "consistency": float((both["max"] - both["min"] < 1e-9).mean()),
+        "tie_after_merge": float((both["mean"] == 0.5).mean()),
+    }
+
+
 def _model_index(frame: pd.DataFrame) -> pd.Index:
     """Sorted distinct model names of both columns (unique first: iterating 1M strings is slow)."""
     names = np.concatenate([pd.unique(frame["model_a"]), pd.unique(frame["model_b"])])

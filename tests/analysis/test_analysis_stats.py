@@ -253,3 +253,19 @@ def test_position_consistency_and_order_combination():
     assert out["consistency"] == pytest.approx(3 / 4)
     assert out["prefers_first"] == 1.0
     assert combine_order_verdicts(first, swapped) == ["A", "tie", "B", "tie", "B"]
+
+
+def test_order_consistency_from_one_judgment_per_order():
+    from judgebench.analysis import order_consistency
+
+    pairs = _pairs(
+        [
+            ("q1", "x", "y", 1.0),
+            ("q1", "y", "x", 0.0),  # consistent: x wins both
+            ("q2", "x", "y", 1.0),
+            ("q2", "y", "x", 1.0),  # flip
+            ("q3", "x", "y", 0.5),  # one order only: not counted
+        ]
+    )
+    out = order_consistency(pairs)
+    assert out == {"n": 2, "consistency": 0.5, "tie_after_merge": 0.5}

@@ -90,3 +90,23 @@ def test_pandalm_agreement_tables_through_the_store(tmp_path):
     assert judges.loc["pandalm-7b", "invalid"] == 0
     assert 0.55 < judges.loc["gpt-3.5-turbo", "accuracy"] < 0.8
     assert 0.55 < judges.loc["pandalm-7b", "accuracy"] < 0.8
+
+
+@pytest.mark.parametrize(
+    ("name", "pairs", "labels"),
+    [
+        ("llmbar-natural", 100, {"A", "B"}),
+        ("llmbar-adversarial", 319, {"A", "B"}),
+        ("llmbar-mtbench", 200, {"A", "B"}),
+        ("llmbar-llmeval2", 200, {"A", "B"}),
+        ("llmbar-faireval", 66, {"A", "B"}),
+        ("pandalm", 999, {"A", "B", "tie"}),
+    ],
+)
+def test_named_judge_eval_sets_load_with_their_published_sizes(name, pairs, labels, shared_data):
+    from judgebench.analysis.judge_eval import labelled_pairs, load_label_set
+
+    _, batch = load_label_set(name, shared_data)
+    items = labelled_pairs(batch)
+    assert len(items) == pairs
+    assert {it.label for it in items} == labels
