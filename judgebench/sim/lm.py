@@ -10,8 +10,9 @@ is exactly what time-reversed scoring (TRLM, S(query | response)) measures. Dete
 
 from __future__ import annotations
 
+import heapq
 import math
-from collections import Counter
+from functools import lru_cache
 
 from judgebench.llm.types import TokenLogprob
 from judgebench.sim.text import tokenize
@@ -125,6 +126,7 @@ def _key(token: str) -> str:
     return token.strip().lower() or token
 
 
+@lru_cache(maxsize=65536)
 def prior(key: str) -> float:
     if key in _COMMON:
         return _COMMON[key]
@@ -138,6 +140,20 @@ def prior(key: str) -> float:
     return max(1e-6, 1e-3 * math.exp(-0.55 * len(key)))
 
 
+_FIELDS_SET = frozenset({"token", "logprob", "top_logprobs"})
+
+
+def _token_logprob(token: str, logprob: float | None, top: dict[str, float]) -> TokenLogprob:
+    """A TokenLogprob built without validation (this loop makes hundreds per call; the values
+    are built right here). Same result as ``TokenLogprob.model_construct``, ~4x faster."""
+    obj = object.__new__(TokenLogprob)
+    object.__setattr__(obj, "__dict__", {"token": token, "logprob": logprob, "top_logprobs": top})
+    object.__setattr__(obj, "__pydantic_fields_set__", set(_FIELDS_SET))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
+
+
 def score_tokens(tokens: list[str], start: int = 0, top_k: int = 0) -> list[TokenLogprob]:
     """Log-probabilities of ``tokens[start:]``, each conditioned on every token before it.
 
@@ -145,27 +161,27 @@ def score_tokens(tokens: list[str], start: int = 0, top_k: int = 0) -> list[Toke
     completions API reports it). With ``top_k > 1`` each position also lists the most likely
     alternatives among the context's most frequent tokens (refreshed every few tokens, which
     keeps this linear in the text length)."""
-    counts: Counter[str] = Counter()
-    follows: dict[str, Counter[str]] = {}
-    totals: Counter[str] = Counter()  # how often each token had a successor
+    counts: dict[str, int] = {}
+    follows: dict[str, dict[str, int]] = {}
+    totals: dict[str, int] = {}  # how often each token had a successor
     out: list[TokenLogprob] = []
-    make = TokenLogprob.model_construct  # values are built here, no validation needed
     candidates: list[str] = []
     prev: str | None = None
+    log = math.log
     for i, token in enumerate(tokens):
         key = _key(token)
         if i >= start:
             if i == 0:
-                out.append(make(token=token, logprob=None, top_logprobs={}))
+                out.append(_token_logprob(token, None, {}))
             else:
-                lp = math.log(_prob(key, prev, counts, follows, totals, i))
+                lp = log(_prob(key, prev, counts, follows, totals, i))
                 top = {token: lp}
                 if top_k > 1:
                     if not candidates or i % 32 == 0:
-                        candidates = [k for k, _ in counts.most_common(top_k + 1)]
+                        candidates = heapq.nlargest(top_k + 1, counts, key=counts.__getitem__)
                     alts = sorted(
                         (
-                            (math.log(_prob(alt, prev, counts, follows, totals, i)), alt)
+                            (log(_prob(alt, prev, counts, follows, totals, i)), alt)
                             for alt in candidates
                             if alt != key
                         ),
@@ -173,11 +189,15 @@ def score_tokens(tokens: list[str], start: int = 0, top_k: int = 0) -> list[Toke
                     )
                     for alt_lp, alt in alts[: top_k - 1]:
                         top[alt] = alt_lp
-                out.append(make(token=token, logprob=lp, top_logprobs=top))
-        counts[key] += 1
+                out.append(_token_logprob(token, lp, top))
+        counts[key] = counts.get(key, 0) + 1
         if prev is not None:
-            follows.setdefault(prev, Counter())[key] += 1
-            totals[prev] += 1
+            nxt = follows.get(prev)
+            if nxt is None:
+                follows[prev] = {key: 1}
+            else:
+                nxt[key] = nxt.get(key, 0) + 1
+            totals[prev] = totals.get(prev, 0) + 1
         prev = key
     return out
 
@@ -185,16 +205,16 @@ def score_tokens(tokens: list[str], start: int = 0, top_k: int = 0) -> list[Toke
 def _prob(
     key: str,
     prev: str | None,
-    counts: Counter[str],
-    follows: dict[str, Counter[str]],
-    totals: Counter[str],
+    counts: dict[str, int],
+    follows: dict[str, dict[str, int]],
+    totals: dict[str, int],
     n: int,
 ) -> float:
     p_prior = prior(key)
-    p_copy = counts[key] / n if n else 0.0
+    p_copy = counts.get(key, 0) / n if n else 0.0
     nxt = follows.get(prev) if prev is not None else None
     if nxt:
-        p_bigram = nxt[key] / totals[prev]  # type: ignore[index]
+        p_bigram = nxt.get(key, 0) / totals[prev]  # type: ignore[index]
         return W_BIGRAM * p_bigram + W_COPY * p_copy + W_PRIOR * p_prior
     # no bigram evidence: its weight goes to the other two, keeping a proper mixture
     return (W_COPY + W_BIGRAM / 2) * p_copy + (W_PRIOR + W_BIGRAM / 2) * p_prior

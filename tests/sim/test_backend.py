@@ -198,3 +198,13 @@ def test_in_memory_profiles():
         == "sim/ace"
     )
     assert backend.prices("sim/large") == (5.0 / 1e6, 15.0 / 1e6)
+
+
+def test_fast_token_logprobs_are_ordinary_models():
+    from judgebench.llm import TokenLogprob
+    from judgebench.sim.lm import _token_logprob
+
+    fast = _token_logprob("x", -1.5, {"x": -1.5})
+    slow = TokenLogprob(token="x", logprob=-1.5, top_logprobs={"x": -1.5})
+    assert fast == slow and fast.model_dump() == slow.model_dump()
+    assert Completion(model="m", text="x", logprobs=[fast]).model_dump_json()
