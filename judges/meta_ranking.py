@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -64,11 +64,17 @@ class ReferenceStore:
 
     def __init__(self, references: Iterable[Reference] = ()) -> None:
         self._refs: dict[str, Reference] = {}
+        self._normalised: dict[str, str] = {}  # ref id → normalised query (own-query exclusion)
         for ref in references:
             self.add(ref)
 
     def add(self, ref: Reference) -> None:
-        self._refs.setdefault(ref.id, ref)
+        if ref.id not in self._refs:
+            self._refs[ref.id] = ref
+            self._normalised[ref.id] = normalize_text(ref.query)
+
+    def __iter__(self) -> Iterator[Reference]:
+        return iter(self._refs.values())
 
     def add_example(self, query: str, response: str, correct: bool) -> Reference:
         ref = Reference(query=query, response=response, correct=correct)
@@ -88,7 +94,7 @@ class ReferenceStore:
             (
                 r
                 for r in self._refs.values()
-                if r.query_id != target.id and normalize_text(r.query) != own
+                if r.query_id != target.id and self._normalised[r.id] != own
             ),
             key=lambda r: r.id,
         )

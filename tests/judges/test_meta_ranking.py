@@ -118,7 +118,7 @@ async def test_unusable_comparisons_are_left_out_and_flagged(scripted):
         return responder(lambda other: "target")(prompt, model)
 
     scripted(responder=respond)
-    store = ReferenceStore([r for r in references()._refs.values()])
+    store = ReferenceStore(list(references()))
     j = await judge(store, max_repairs=0, n_references=12).evaluate(TARGET_Q, TARGET)
     bad = [r for r in j.details["references"] if r["status"] != "ok"]
     assert len(bad) == 1 and PARTIAL_REFERENCES in j.flags and j.details["valid_references"] == 11
@@ -188,9 +188,8 @@ def test_calibrate_f1_and_precision_targets():
         tp / 5
     )
     assert mr.tau == report.tau and report.f1 >= 0.8
-    from sklearn.metrics import roc_auc_score
-
-    assert report.auroc == pytest.approx(roc_auc_score(correct, scores))
+    # correct beat incorrect in 5 + 5 + 5 + 4 + 3 = 22 of 25 pairs
+    assert report.auroc == pytest.approx(22 / 25)
     strict = choose_tau(scores, correct, target="precision", min_precision=1.0)
     assert (
         strict.precision == 1.0
