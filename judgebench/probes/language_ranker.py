@@ -27,7 +27,6 @@ from judgebench.probes.ranker import (
     parse_layers,
     spearman,
 )
-from judgebench.records import content_key
 
 if TYPE_CHECKING:
     from judgebench.db import Store
@@ -172,6 +171,8 @@ def run_language_ranker(
     layers = parse_layers(settings.layers, n_layers)
     corpus_label = str(Path(selected.name).name) if selected.name else "corpus"
     run_settings = {**asdict(settings), "layers": list(layers)}
+    from judgebench.records import content_key  # pydantic stays out of the encode-only path
+
     run_id = content_key(PROBE, model_name, selected.fingerprint(), run_settings)
 
     done: set[str] = set()

@@ -105,3 +105,18 @@ def test_missing_model_path_fails_at_once(tmp_path: Path) -> None:
 def test_importing_probes_does_not_import_torch() -> None:
     code = "import sys, judgebench.probes, judgebench.cli; assert 'torch' not in sys.modules and 'transformers' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("which", ["tiny_encoder_path", "tiny_decoder_path"])
+def test_fast_tokenisation_matches_the_wrapper(which: str, request: pytest.FixtureRequest) -> None:
+    encoder = HiddenStateEncoder.load(str(request.getfixturevalue(which)), device="cpu")
+    sentences = (ENGLISH + GERMAN) * 400  # > one chunk: the threaded path
+    expected = encoder.tokenizer(sentences)["input_ids"]
+    assert encoder.tokenize(sentences) == expected
+    assert encoder.tokenize(sentences[:5]) == expected[:5]
+
+
+def test_minilm_tokenizer_json_padding_is_ignored() -> None:
+    encoder = HiddenStateEncoder.load("minilm", device="cpu")
+    ids = encoder.tokenize(["hello world", "a much longer sentence than the first one"])
+    assert len(ids[0]) == 4 and len(ids[1]) > 4  # [CLS] hello world [SEP], no padding to 128
