@@ -17,6 +17,7 @@ backoff on 429 / 5xx / timeouts / connection errors / unusable bodies. Every cal
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextvars
 import logging
 import threading
@@ -55,6 +56,7 @@ log = logging.getLogger("judgebench.llm")
 
 _FLUSH_ROWS = 256
 _FLUSH_SECONDS = 0.5
+_FLUSH_DELAY = 0.1
 
 
 @dataclass
@@ -104,6 +106,12 @@ class _Route:
 _LIVE: weakref.WeakSet[Gateway] = weakref.WeakSet()
 
 
+@atexit.register
+def _flush_live_gateways() -> None:
+    for gateway in list(_LIVE):
+        gateway.flush()
+
+
 class Gateway:
     """Routes, limits, retries, caches and accounts LLM calls.
 
@@ -138,6 +146,7 @@ class Gateway:
         self._pending: dict[str, CacheEntry] = {}
         self._pending_hits: Counter[str] = Counter()
         self._last_flush = time.monotonic()
+        self._flushers: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
         self._lookups: dict[asyncio.AbstractEventLoop, list[tuple[str, asyncio.Future[Any]]]] = {}
         self._leaders: dict[str, asyncio.Future[Completion]] = {}
         self._lock = threading.RLock()  # guards pending writes when loops in threads share us
@@ -490,19 +499,31 @@ class Gateway:
         return completion
 
     def _maybe_flush(self) -> None:
+        """Write in batches: at once past ``_FLUSH_ROWS`` rows or ``_FLUSH_SECONDS``, else from a
+        short-lived flusher task of the running loop. That task also flushes when it is
+        cancelled, which is what ``asyncio.run`` does to leftover tasks as it ends, so a caller
+        that makes one call and returns still persists it (an ``atexit`` hook is the last net)."""
         if self.cache is None or not (self._pending or self._pending_hits):
             return
-        # new entries are written as soon as nothing is in flight (so a sequential caller or the
-        # end of a batch persists at once) and in batches under load; hit counters only in batches
         if (
-            (self._pending and self._in_flight == 0)
-            or len(self._pending) + len(self._pending_hits) >= _FLUSH_ROWS
+            len(self._pending) + len(self._pending_hits) >= _FLUSH_ROWS
             or time.monotonic() - self._last_flush >= _FLUSH_SECONDS
         ):
             self.flush()
+            return
+        loop = asyncio.get_running_loop()
+        if loop not in self._flushers:
+            self._flushers[loop] = loop.create_task(self._flush_soon(loop))
+
+    async def _flush_soon(self, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            await asyncio.sleep(_FLUSH_DELAY)
+        finally:
+            self._flushers.pop(loop, None)
+            self.flush()
 
     def flush(self) -> None:
-        """Write pending cache entries and hit counts now (also done when no call is in flight)."""
+        """Write pending cache entries and hit counts now."""
         if self.cache is None:
             return
         with self._lock:

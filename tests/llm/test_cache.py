@@ -3,6 +3,7 @@ nothing and are counted, and the SQL cache is shared by processes."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
@@ -69,8 +70,6 @@ def test_key_ignores_transport_settings_and_secrets():
 
 
 async def test_concurrent_identical_calls_make_one_call():
-    import asyncio
-
     gateway, backend = counting_gateway()
     replies = await asyncio.gather(
         *(gateway.complete("scripted/a", ask(), temperature=0) for _ in range(5))
@@ -83,6 +82,7 @@ async def test_sql_cache_persists_and_counts_hits(tmp_path):
     store = Store(tmp_path / "c.db")
     gateway, backend = counting_gateway(SQLCallCache(store))
     await gateway.complete("scripted/a", ask(), temperature=0)
+    await asyncio.sleep(0.2)  # writes are batched: a flusher task persists them within 0.1 s
     fresh, fresh_backend = counting_gateway(SQLCallCache(store))  # a new gateway, same store
     reply = await fresh.complete("scripted/a", ask(), temperature=0)
     fresh.flush()
