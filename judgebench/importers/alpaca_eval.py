@@ -1,6 +1,6 @@
 """AlpacaEval: model outputs (``model_outputs.json[.gz]``) and per-item annotation CSVs.
 
-Outputs become queries (source ``alpaca_eval``; metadata: dataset, instruction_idx) and one
+Outputs become queries (source ``alpaca_eval``; metadata and node ``alpaca_eval/<dataset>``) and one
 response per generator. Annotations (``instruction_idx, dataset, generator_1, generator_2,
 preference, annotator``) become pairwise judgments with the annotator as judge:
 ``preference`` ∈ [1, 2] is P(output_2 preferred) + 1, kept exactly as ``details["p_b"]``; the
@@ -26,6 +26,14 @@ from judgebench.records import Query
 SOURCE = "alpaca_eval"
 
 
+def _by_dataset(dataset: str | None) -> dict:
+    """Query fields: the source sub-dataset (helpful_base, koala, ...) doubles as a node, so
+    per-node analyses and the dashboard can break results down by it."""
+    if not dataset:
+        return {}
+    return {"metadata": {"dataset": dataset}, "node_ids": [f"alpaca_eval/{dataset}"]}
+
+
 def _output_files(path: Path) -> list[Path]:
     if path.is_dir():
         files = sorted([*path.glob("*.json"), *path.glob("*.json.gz")])
@@ -46,7 +54,7 @@ def import_outputs(path: Path, batch: ImportBatch | None = None) -> ImportBatch:
             output = need(item, "output", file, line)
             generator = need(item, "generator", file, line)
             dataset = item.get("dataset")
-            query = batch.query(instruction, metadata={"dataset": dataset} if dataset else {})
+            query = batch.query(instruction, **_by_dataset(dataset))
             batch.response(query, generator, output)
     return batch
 
@@ -99,7 +107,7 @@ def import_annotations(
             raise bad(path, line, f"instruction_idx {idx} is not in {set_path.name}")
         if idx not in queries:
             text, dataset = instructions[idx]
-            queries[idx] = batch.query(text, metadata={"dataset": dataset} if dataset else {})
+            queries[idx] = batch.query(text, **_by_dataset(dataset))
         query = queries[idx]
         annotator = row.get("annotator") or "alpaca_eval_annotator"
         a = batch.response(query, row["generator_1"], None)

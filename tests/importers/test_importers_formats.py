@@ -94,6 +94,10 @@ def test_alpaca_eval_outputs_and_annotations(tmp_path, store):
         w.writerow([1, "koala", "base", "cand", "", "weighted_judge"])
     out = import_path("alpaca-eval-outputs", folder / "model_outputs", store)
     assert out.new == {"queries": 2, "responses": 4, "judgments": 0}
+    assert sorted(n for q in store.get_queries() for n in q.node_ids) == [
+        "alpaca_eval/helpful_base",
+        "alpaca_eval/koala",
+    ]
     res = import_path("alpaca-eval-annotations", ann, store)
     assert res.read["invalid_judgments"] == 1
     judgments = {j.status: j for j in store.get_judgments(judge="weighted_judge")}

@@ -110,3 +110,38 @@ def test_named_judge_eval_sets_load_with_their_published_sizes(name, pairs, labe
     items = labelled_pairs(batch)
     assert len(items) == pairs
     assert {it.label for it in items} == labels
+
+
+def test_alpacaeval_feedback_by_source_dataset(alpaca):
+    """The whole feedback path on real data: per-dataset node table and findings."""
+    from judgebench.analysis import (
+        FeedbackReport,
+        alpaca_prefs_frame,
+        lengths_frame,
+        membership_frame,
+        pairs_frame,
+    )
+
+    outputs, annotations, _ = alpaca
+    prefs = alpaca_prefs_frame(
+        pairs_frame(annotations.judgments.values()),
+        lengths_frame(outputs.responses.values()),
+        BASELINE,
+    )
+    scores = prefs.rename(columns={"outcome": "score"})[["query_id", "model", "score"]]
+    membership = membership_frame(outputs.queries.values())
+    assert set(membership["node_id"]) == {
+        "alpaca_eval/helpful_base",
+        "alpaca_eval/koala",
+        "alpaca_eval/oasst",
+        "alpaca_eval/selfinstruct",
+        "alpaca_eval/vicuna",
+    }
+    report = FeedbackReport(scores, membership, n_boot=200)
+    overall = report.table[report.table["node_id"] == "*"].set_index("model")
+    best = overall["mean"].idxmax()
+    assert overall.loc[best, "rank"] == 1 and best == "example"  # 76.9 % (see the leaderboard test)
+    assert report.table["node_id"].nunique() == 1 + 1 + 5  # overall, root, five datasets
+    # every finding is separated and names its evidence queries
+    for row in report.findings.itertuples():
+        assert row.separated_from and len(row.evidence) == 3
