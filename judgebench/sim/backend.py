@@ -110,6 +110,19 @@ def request_rng(model: str, content: str, params: dict[str, Any], kind: str) -> 
     return random.Random(key)
 
 
+def _stop_at(text: str, params: dict[str, Any]) -> str:
+    """Cut at the first stop sequence (the stop sequence itself is not returned, as in the
+    OpenAI API)."""
+    stop = params.get("stop")
+    if not stop:
+        return text
+    sequences = [stop] if isinstance(stop, str) else list(stop)
+    if not all(isinstance(seq, str) for seq in sequences) or len(sequences) > 4:
+        raise BadRequestError("stop must be a string or a list of up to 4 strings", status=400)
+    cut = min((i for i in (text.find(seq) for seq in sequences if seq) if i >= 0), default=-1)
+    return text if cut < 0 else text[:cut]
+
+
 def _cut(text: str, max_tokens: int | None) -> tuple[str, bool]:
     if max_tokens is None:
         return text, False
@@ -199,7 +212,7 @@ class SimBackend:
         else:
             spread = 0.08 + 0.12 * min(_temperature(params), 2.0)
             reply_text = write_answer(last_user_text(messages), profile, rng, spread=spread)
-        reply_text, cut = _cut(reply_text, _max_tokens(params, None))
+        reply_text, cut = _cut(_stop_at(reply_text, params), _max_tokens(params, None))
         if cut:
             finish = "length"
         prompt_tokens = count_tokens(text) + TOKENS_PER_MESSAGE * len(messages) + 3
@@ -227,7 +240,7 @@ class SimBackend:
         rng = request_rng(model, prompt, params, "text")
         max_tokens = _max_tokens(params, DEFAULT_TEXT_MAX_TOKENS)
         continuation = "" if max_tokens == 0 else write_answer(prompt, profile, rng)
-        continuation, cut = _cut(continuation, max_tokens)
+        continuation, cut = _cut(_stop_at(continuation, params), max_tokens)
         echo = bool(params.get("echo"))
         k = params.get("logprobs")
         want_logprobs = k is not None and k is not False

@@ -208,3 +208,12 @@ def test_fast_token_logprobs_are_ordinary_models():
     slow = TokenLogprob(token="x", logprob=-1.5, top_logprobs={"x": -1.5})
     assert fast == slow and fast.model_dump() == slow.model_dump()
     assert Completion(model="m", text="x", logprobs=[fast]).model_dump_json()
+
+
+def test_stop_sequences_cut_the_reply():
+    full = chat("sim/large", QUERIES["knowledge"][0]).text
+    first_line = full.split("\n")[0]
+    stopped = chat("sim/large", QUERIES["knowledge"][0], stop=["\n", "ZZZ"])
+    assert stopped.text == first_line and stopped.finish_reason == "stop"
+    with pytest.raises(BadRequestError):
+        chat(stop=[1, 2])
