@@ -36,11 +36,10 @@ class PruneReport:
         return len(self.collapsed) + len(self.too_deep) + len(self.too_few_children)
 
 
-def collapse_single_child_chains(taxonomy: Taxonomy, keep_domains: bool = True) -> dict[str, str]:
+def collapse_single_child_chains(taxonomy: Taxonomy) -> dict[str, str]:
     """A node with exactly one child absorbs it: the grandchildren move up, the child goes.
 
-    The parent keeps its (more general) name and id. Domains are left alone when
-    ``keep_domains`` (a domain with one dimension is still a domain).
+    The parent keeps its (more general) name and id, so domains stay where they are.
     """
     mapping: dict[str, str] = {}
     changed = True
@@ -51,8 +50,6 @@ def collapse_single_child_chains(taxonomy: Taxonomy, keep_domains: bool = True) 
                 continue
             kids = taxonomy.children(node_id)
             if len(kids) != 1:
-                continue
-            if keep_domains and taxonomy.depth_of(node_id) == 1 and not taxonomy.is_leaf(kids[0]):
                 continue
             only = kids[0]
             if not taxonomy.description_of(node_id) and taxonomy.description_of(only):

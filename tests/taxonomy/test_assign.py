@@ -1,0 +1,94 @@
+"""Query assignment: LLM (unknown ids rejected, retried, unassigned), embeddings (kNN), hybrid."""
+
+from __future__ import annotations
+
+import pytest
+from judgebench.taxonomy.assign import EmbeddingAssigner, HybridAssigner, LLMAssigner, most_specific
+
+from judgebench.errors import DataError
+
+MODEL = "scripted/assigner"
+
+
+async def test_unknown_ids_are_rejected_then_retried(tree, scripted):
+    backend = scripted(
+        replies=[
+            '{"node_ids": ["coding/programming-languages/go"]}',
+            '{"node_ids": ["coding/programming-languages/python", "coding", "coding/task-types/debugging"]}',
+        ]
+    )
+    [result] = await LLMAssigner(MODEL, tree).assign(["my python script crashes"])
+    assert result.assigned and result.method == "llm"
+    # the ancestor "coding" is implied by its descendants and dropped
+    assert result.node_ids == ["coding/programming-languages/python", "coding/task-types/debugging"]
+    assert "unknown node ids: 'coding/programming-languages/go'" in backend.prompts[1]
+    assert "- coding/programming-languages/python (Python): Python scripts" in backend.prompts[0]
+
+
+async def test_persistently_unknown_ids_leave_the_query_unassigned(tree, scripted, tmp_path):
+    scripted(responder=lambda p, m: '{"node_ids": ["cooking/recipes"]}')
+    log = tmp_path / "assign.jsonl"
+    [result] = await LLMAssigner(MODEL, tree, log=log, attempts=2).assign(["how to bake bread"])
+    assert not result.assigned and result.node_ids == [] and result.method == "none"
+    assert (
+        "unknown node ids: 'cooking/recipes'" in result.reason
+        and "after 2 attempts" in result.reason
+    )
+    assert result.replies == ['{"node_ids": ["cooking/recipes"]}'] * 2
+    # resume: the settled (invalid) decision is reused, no new call
+    silent = scripted(replies=[])
+    [again] = await LLMAssigner(MODEL, tree, log=log, attempts=2).assign(["how to bake bread"])
+    assert silent.prompts == [] and not again.assigned
+
+
+async def test_embedding_fallback_is_recorded(tree, scripted):
+    scripted(responder=lambda p, m: "no idea")
+    fallback = EmbeddingAssigner(tree, encoder="lexical")
+    [result] = await LLMAssigner(MODEL, tree, fallback=fallback, attempts=1).assign(
+        ["write a poem about rain"]
+    )
+    assert result.assigned and result.method == "embedding-fallback"
+    assert "LLM assignment failed: no JSON object" in result.reason
+    assert result.node_ids and result.node_ids[0] in tree
+
+
+def test_embedding_nearest_node_and_knn_examples(tree):
+    plain = EmbeddingAssigner(tree, encoder="lexical")
+    assert plain.assign(["Debugging: fixing errors in my program"])[0].node_ids == [
+        "coding/task-types/debugging"
+    ]
+    examples = [
+        ("roses are red, write me verses", "writing/poetry"),
+        ("a sonnet about the moon", "writing/poetry"),
+        ("compose a haiku on snow", "writing/poetry"),
+        ("argue for school uniforms in five paragraphs", "writing/essay"),
+        ("my rust program panics on unwrap", "coding/task-types/debugging"),
+    ]
+    knn = EmbeddingAssigner(tree, encoder="lexical", examples=examples)
+    results = knn.assign(["write a haiku about the moon", "argue for uniforms"])
+    assert results[0].node_ids == ["writing/poetry"]
+    assert results[1].node_ids == ["writing/essay"]
+    assert results[0].margin > 0
+    multi = knn.assign(["write a haiku about the moon"], max_labels=3, within=1.0)[0]
+    assert len(multi.node_ids) == 3
+    with pytest.raises(DataError, match="example label 'cooking' is not a node"):
+        EmbeddingAssigner(tree, encoder="lexical", examples=[("x", "cooking")])
+
+
+async def test_hybrid_sends_only_unsure_queries_to_the_llm(tree, scripted):
+    backend = scripted(responder=lambda p, m: '{"node_ids": ["writing/essay"]}')
+    embedding = EmbeddingAssigner(tree, encoder="lexical")
+    hybrid = HybridAssigner(embedding, LLMAssigner(MODEL, tree), min_margin=0.02)
+    texts = ["Debugging: fixing errors", "hmm"]
+    margins = [a.margin for a in embedding.assign(texts)]
+    results = await hybrid.assign(texts)
+    unsure = sum(m < 0.02 for m in margins)
+    assert len(backend.prompts) == unsure >= 1
+    assert results[0].method == "embedding" and results[-1].method == "llm"
+
+
+def test_most_specific(tree):
+    assert most_specific(tree, ["coding", "coding/task-types", "writing/poetry", "coding"]) == [
+        "coding/task-types",
+        "writing/poetry",
+    ]

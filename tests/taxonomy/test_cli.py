@@ -1,0 +1,107 @@
+"""``judgebench taxonomy`` end to end: validate, import/versions, export, show, build, assign."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from judgebench.taxonomy import load_taxonomy, save_taxonomy
+from typer.testing import CliRunner
+
+from judgebench.cli import app, main
+
+
+def run(*args: str):
+    result = CliRunner().invoke(app, ["taxonomy", *args], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_import_versions_export_show(tree, tmp_path):
+    path = save_taxonomy(tree, tmp_path / "t.yaml")
+    db = str(tmp_path / "jb.db")
+    assert "ok:" in run("validate", str(path)) and "10 nodes" in run("validate", str(path))
+    assert "new version 1" in run("import", str(path), "--db", db)
+    assert "unchanged, existing version 1" in run("import", str(path), "--db", db)
+    tree.add("writing", "Limericks")
+    save_taxonomy(tree, path)
+    assert "new version 2" in run("import", str(path), "--db", db, "--note", "limericks")
+    listing = run("show", "--db", db, "--versions")
+    assert "limericks" in listing and "small" in listing
+    out = tmp_path / "fb.json"
+    run("export", str(out), "--db", db, "--version", "1", "--format", "feedbacker")
+    assert set(json.loads(out.read_text())["Writing"]) == {"Poetry", "Essay"}
+    shown = run("show", "--db", db, "--depth", "2")
+    assert "writing/limericks" in shown and "0 queries" in shown and "python" not in shown
+
+
+def test_build_then_assign_into_the_store(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(
+        "\n".join(
+            json.dumps({"text": t})
+            for t in [
+                "Write a Python script that renames files by date.",
+                "Compose a limerick about a cat who codes.",
+                "Debug my Rust borrow checker error in a linked list.",
+            ]
+        )
+    )
+    db = str(tmp_path / "jb.db")
+    args = [
+        "build",
+        "--model",
+        "sim/large",
+        "--base",
+        "default",
+        "--queries",
+        str(queries),
+        "--db",
+        db,
+        "--no-refine",
+    ]
+    first = run(*args)
+    assert "stored as version 1" in first and "llm_calls 0" not in first
+    second = run(*args)
+    assert "llm_calls 0" in second and "(unchanged)" in second
+    built = load_taxonomy(tmp_path / "taxonomy.yaml")
+    assert len(built) > 200
+    out = tmp_path / "assigned.jsonl"
+    text = run(
+        "assign",
+        "--queries",
+        str(queries),
+        "--taxonomy",
+        "db",
+        "--db",
+        db,
+        "--encoder",
+        "lexical",
+        "--out",
+        str(out),
+    )
+    assert "assigned 3 of 3" in text and "version 1" in text
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert all(r["node_ids"] and r["method"] == "embedding" for r in rows)
+    shown = run("show", "--db", db, "--depth", "1")
+    assert "3 queries" in shown or "2 queries" in shown or "1 queries" in shown
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["taxonomy", "validate", "missing.yaml"], "missing.yaml: taxonomy file not found"),
+        (["taxonomy", "import", "missing.yaml"], "needs --db"),
+        (["taxonomy", "assign", "--method", "llm"], "--method llm needs --model"),
+        (["taxonomy", "show", "--version", "3"], "--version needs --db"),
+    ],
+)
+def test_errors_are_one_line(argv, message, monkeypatch, capsys, tmp_path):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr("sys.argv", ["judgebench", *argv])
+    with pytest.raises(SystemExit) as info:
+        main()
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and message in err and "\n" not in err, err
