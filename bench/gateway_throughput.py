@@ -33,7 +33,7 @@ from pathlib import Path
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-MODEL = "sim/bench"
+MODEL = "sim/small"  # a simulated profile (with --sim the simulator answers as it)
 
 
 def messages_for(i: int, tag: str) -> list[dict[str, str]]:
@@ -191,9 +191,15 @@ def main() -> None:
         f"in {float(res['second_s']):.2f}s; cache holds {cache['entries']} entries, {cache['hits']} hits"
     )
     wide = int(res["wide"])  # type: ignore[call-overload]
+    capacity = float(res["capacity"])  # type: ignore[arg-type]
+    verdict = (
+        f"the server is not the bottleneck at {args.concurrency}"
+        if capacity > 1.3 * max(raw, gw)
+        else "WARNING: the server may be the bottleneck (busy machine, or --sim without headroom)"
+    )
     print(
-        f"  server headroom: raw client at concurrency {wide} got {float(res['capacity']):.0f} calls/s "  # type: ignore[arg-type]
-        f"(ideal {wide / (args.latency_ms / 1000.0) if args.latency_ms else float('nan'):.0f}): the server is not the bottleneck at {args.concurrency}"
+        f"  server headroom: raw client at concurrency {wide} got {capacity:.0f} calls/s "
+        f"(ideal {wide / (args.latency_ms / 1000.0) if args.latency_ms else float('nan'):.0f}): {verdict}"
     )
     print(
         f"  client CPU per call (median): raw {float(res['raw_cpu_us']):.0f} us, gateway {float(res['gw_cpu_us']):.0f} us"  # type: ignore[arg-type]
