@@ -27,7 +27,8 @@ def _words(text: str) -> frozenset[str]:
 
 LEXICON: dict[str, frozenset[str]] = {
     "writing": _words(
-        """article audience blog caption chapter compose copy cover creative draft edit email
+        """rap verse verses iambic pentameter transcript screenplay episode fiction plot trailer
+        article audience blog caption chapter compose copy cover creative draft edit email
         engaging essay grammar haiku headline letter limerick lyrics memo narrative novel
         outline paragraph paraphrase persuasive poem poetry post proofread prose review
         rewrite slogan sonnet speech story style summarize summary tone travel vivid wording"""
@@ -45,14 +46,16 @@ LEXICON: dict[str, frozenset[str]] = {
         politics pros science theory war"""
     ),
     "coding": _words(
-        """algorithm api array async bash bug class code compile complexity css database debug
+        """website webpage frontend backend makefile latex compiler import module
+        algorithm api array async bash bug class code compile complexity css database debug
         dict docker endpoint error exception framework function git golang html implement
         java javascript json library linux loop method numpy pandas program python query
         react recursion refactor regex return runtime rust script server shell sql string
         test thread typescript unit variable xml"""
     ),
     "mathematics": _words(
-        """algebra angle area bought calculate circle compute copies cost costs derivative
+        """graph vertices epimorphism integer integers equals km/h
+        algebra angle area bought calculate circle compute copies cost costs derivative
         digits distance divisible dollars equation factor fraction geometry integral
         interest logarithm math matrix mean median number numbers paid percent percentage
         polynomial price prime probability product proof prove ratio remainder root roots
@@ -86,13 +89,29 @@ _STRONG_CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
     (
         "writing",
         re.compile(
-            r"\b(write|compose|draft)\b.{0,40}\b(essay|story|poem|letter|email|blog|article|speech|song|haiku)",
+            r"\b(write|compose|draft|create)\b.{0,60}\b(essay|story|poem|letter|email|blog|article|"
+            r"speech|song|haiku|rap|verses?|transcript|dialogue|episode|screenplay|play|lyrics)",
             re.I,
         ),
         2.0,
     ),
+    ("writing", re.compile(r"\b(a|long|short) script (of|where|about|in which)\b", re.I), 3.5),
+    # a few cues in other scripts and languages (CJK has no word boundaries)
+    (
+        "writing",
+        re.compile(r"诗|小说|歌词|剧本|故事|作文|poema|poème|gedicht|стих|рассказ", re.I),
+        2.0,
+    ),
+    ("mathematics", re.compile(r"证明|概率|积分|定理|方程|矩阵|质数|几何|求解"), 2.0),
+    ("coding", re.compile(r"代码|编程|程序|用(C\+\+|Python|Java)"), 2.0),
 )
 _WORD_RE = re.compile(r"[a-z][a-z']+")
+# Lines that look like code (imports, definitions, markup, calls, assignments ending in ;)
+_CODE_LINE_RE = re.compile(
+    r"^\s*(import |from \w+ import|def |class |function |const |let |var |public |private |#include|"
+    r"</?[a-z][\w-]*[ >]|\w+(\.\w+)+\(|\w+\(.*\)\s*[:{;]?\s*$|[}\]);]+\s*$|\\\w+\{)",
+    re.M,
+)
 
 
 @lru_cache(maxsize=4096)
@@ -106,6 +125,8 @@ def domain_scores(text: str) -> dict[str, float]:
     for domain, pattern, weight in _STRONG_CUES:
         if pattern.search(text):
             scores[domain] += weight
+    # code in the prompt outweighs the incidental arithmetic and vocabulary around it
+    scores["coding"] += min(20.0, 1.5 * len(_CODE_LINE_RE.findall(text)))
     return scores
 
 

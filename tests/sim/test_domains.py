@@ -48,3 +48,16 @@ def test_domain_of_mt_bench_questions():
     accuracy = sum(domain_of(text) == gold for gold, text in pairs) / len(pairs)
     # a lexicon reader, not a classifier: well above the 1/6 chance level
     assert accuracy >= 0.8, accuracy
+
+
+@pytest.mark.real_data
+def test_domain_of_arena_hard_v2_prompts():
+    path = shared_path("arena_hard", "v2.0", "question.jsonl")
+    to_domain = {"creative_writing": "writing", "coding": "coding", "math": "mathematics"}
+    rows = [json.loads(line) for line in path.read_text().split("\n") if line.strip()]
+    pairs = [
+        (to_domain[r["subcategory"]], r["prompt"]) for r in rows if r["subcategory"] in to_domain
+    ]
+    accuracy = sum(domain_of(text) == gold for gold, text in pairs) / len(pairs)
+    # hard, long, multilingual prompts: a lexicon reader gets about half (chance: 1/6)
+    assert accuracy >= 0.45, accuracy
