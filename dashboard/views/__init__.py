@@ -11,4 +11,5 @@ VIEW_MODULES: list[str] = [
     "compare",
     "drilldown",
     "judge_health",
+    "language_ranker",
 ]

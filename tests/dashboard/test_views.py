@@ -42,7 +42,7 @@ def _text(component) -> str:
 
 def test_every_registered_view_renders(app, ctx):
     views = app.jb_views
-    assert len(views) == len(VIEW_MODULES) == 6
+    assert len(views) == len(VIEW_MODULES) == 7
     by_id = {v.id: v for v in views}
     for view in views:
         page = _text(render_page(ctx, by_id, views, f"/{view.id}", "?node=coding"))
