@@ -36,6 +36,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 MODEL = "sim/small"  # a simulated profile (with --sim the simulator answers as it)
 
 
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far (Linux /proc), or 0.0."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def messages_for(i: int, tag: str) -> list[dict[str, str]]:
     return [{"role": "user", "content": f"[{tag}] Explain item number {i} in one sentence."}]
 
@@ -151,8 +160,10 @@ def main() -> None:
             await gateway.aclose()
             # headroom: the raw client at 4x the concurrency shows what the server itself sustains
             wide = 4 * args.concurrency
+            cpu0 = process_cpu_s(proc.pid)
             elapsed3, _ = await raw_run(url, max(args.n, 4 * wide), wide, "capacity")
             capacity = max(args.n, 4 * wide) / elapsed3
+            server_cpu_us = (process_cpu_s(proc.pid) - cpu0) / max(args.n, 4 * wide) * 1e6
             return {
                 "raw": statistics.median(raw_rates),
                 "gw": statistics.median(gw_rates),
@@ -162,6 +173,7 @@ def main() -> None:
                 "second_s": elapsed2,
                 "second_ok": ok2,
                 "capacity": capacity,
+                "server_cpu_us": server_cpu_us,
                 "raw_cpu_us": statistics.median(raw_cpu) * 1e6,
                 "gw_cpu_us": statistics.median(gw_cpu) * 1e6,
                 "wide": wide,
@@ -201,6 +213,12 @@ def main() -> None:
         f"  server headroom: raw client at concurrency {wide} got {capacity:.0f} calls/s "
         f"(ideal {wide / (args.latency_ms / 1000.0) if args.latency_ms else float('nan'):.0f}): {verdict}"
     )
+    server_cpu_us = float(res["server_cpu_us"])  # type: ignore[arg-type]
+    if server_cpu_us > 0:
+        print(
+            f"  server CPU per call: {server_cpu_us:.0f} us, i.e. one core serves about "
+            f"{1e6 / server_cpu_us:.0f} calls/s"
+        )
     print(
         f"  client CPU per call (median): raw {float(res['raw_cpu_us']):.0f} us, gateway {float(res['gw_cpu_us']):.0f} us"  # type: ignore[arg-type]
     )
@@ -212,6 +230,7 @@ def main() -> None:
     print(f"overhead_ms_per_call: {overhead_ms:.2f}")
     print(f"second_run_calls: {res['second_calls']}")
     print(f"server_capacity_calls_per_s: {float(res['capacity']):.1f}")  # type: ignore[arg-type]
+    print(f"server_cpu_us_per_call: {server_cpu_us:.0f}")
 
 
 if __name__ == "__main__":
