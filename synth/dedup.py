@@ -99,6 +99,17 @@ class DedupIndex:
     def _check_chunk(
         self, node: str, ids: list[str], texts: list[str], vectors: np.ndarray
     ) -> list[DedupDecision]:
+        kept_rows = self.kept_count(node)
+        if len(ids) * (kept_rows + len(ids)) < _SMALL_PRODUCT:
+            # small products: BLAS threads cost more than they save, and on a busy machine
+            # their spin-waits made per-node checks 20× slower
+            with _single_blas_thread():
+                return self._decide_chunk(node, ids, texts, vectors)
+        return self._decide_chunk(node, ids, texts, vectors)
+
+    def _decide_chunk(
+        self, node: str, ids: list[str], texts: list[str], vectors: np.ndarray
+    ) -> list[DedupDecision]:
         entry = self._nodes.setdefault(node, _NodeVectors(self.dim))
         kept = entry.matrix
         n = len(ids)
@@ -134,6 +145,19 @@ class DedupIndex:
         if accepted:
             entry.append([ids[i] for i in accepted], vectors[accepted])
         return decisions
+
+
+_SMALL_PRODUCT = 4_000_000  # chunk rows × node rows below which one BLAS thread is used
+_controller = None
+
+
+def _single_blas_thread():  # type: ignore[no-untyped-def]
+    global _controller
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
 
 
 def _rows(vectors: np.ndarray, dim: int) -> np.ndarray:
