@@ -23,7 +23,8 @@ _STRUCTURE_WORDS = {
 
 def _covered(query: str, answer: str) -> tuple[list[str], list[str]]:
     have = stems(answer)
-    hit, miss = [], []
+    hit: list[str] = []
+    miss: list[str] = []
     for phrase in key_phrases(query, 6):
         words = [stem(w.lower()) for w in phrase.split()]
         (hit if all(w in have for w in words) else miss).append(phrase)
