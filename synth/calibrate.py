@@ -96,7 +96,7 @@ def calibrate_threshold(
     b = np.array([p[1] for p in pairs])
     labels = np.einsum("ij,ij->i", ref[a], ref[b]) >= reference_threshold
     scores = np.einsum("ij,ij->i", cand[a], cand[b])
-    best: Calibration | None = None
+    results: list[Calibration] = []
     for threshold in np.round(np.arange(0.50, 0.991, 0.01), 2):
         predicted = scores >= threshold
         tp = int(np.sum(predicted & labels))
@@ -113,10 +113,11 @@ def calibrate_threshold(
             positives=int(labels.sum()),
             reference_threshold=reference_threshold,
         )
-        if best is None or result.f1 > best.f1:
-            best = result
-    assert best is not None
-    return best
+        results.append(result)
+    # among equally good thresholds, the middle one (the widest margin on both sides)
+    top = max(r.f1 for r in results)
+    tied = [r for r in results if r.f1 == top]
+    return tied[len(tied) // 2]
 
 
 def main() -> None:
