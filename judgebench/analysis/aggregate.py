@@ -15,6 +15,7 @@ same node counts once there).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -36,7 +37,7 @@ TABLE_COLUMNS = [
     "n_models",
 ]
 
-Parents = Mapping[str, str | None] | pd.DataFrame | Iterable[str] | None
+Parents: TypeAlias = Mapping[str, str | None] | pd.DataFrame | Iterable[str] | None
 
 
 def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:

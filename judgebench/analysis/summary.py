@@ -97,7 +97,6 @@ async def summarize(
         findings=fence(json.dumps(payload, indent=1, ensure_ascii=False), "FINDINGS", new_nonce()),
     )
     completion = await complete(summarizer, [{"role": "user", "content": prompt}], **params)
-    usage = getattr(completion, "usage", None)
     return FeedbackSummary(
         model=payload["model"],
         summarizer=summarizer,
@@ -107,7 +106,7 @@ async def summarize(
         payload=payload,
         payload_hash=hashlib.sha256(data.encode("utf-8")).hexdigest()[:16],
         prompt=prompt,
-        usage=usage.model_dump() if hasattr(usage, "model_dump") else {},
+        usage=completion.usage.model_dump(),
     )
 
 

@@ -173,7 +173,7 @@ def pairwise_label(
     query: Query,
     a: Response,
     b: Response,
-    verdict: Verdict | None,
+    verdict: Verdict | str | None,
     raw: str,
     reason: str | None = None,
     rationale: str | None = None,
@@ -293,7 +293,8 @@ def write_batch(batch: ImportBatch, store: Store) -> ImportResult:
         config={"format": batch.format, "files": batch.files},
     )
     store.put_run(run)
-    for record in (*batch.responses.values(), *batch.judgments.values()):
+    records: list[Response | Judgment] = [*batch.responses.values(), *batch.judgments.values()]
+    for record in records:
         if record.run_id is None:
             object.__setattr__(record, "run_id", run.id)
     new = {
