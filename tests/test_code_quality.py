@@ -39,5 +39,12 @@ def test_ruff_format():
 
 @pytest.mark.slow
 def test_mypy_core_packages():
-    result = _run(_tool("mypy"), "judgebench/records.py", "judgebench/prompts.py", "judgebench/llm", "db")
+    result = _run(
+        _tool("mypy"),
+        "judgebench/records.py",
+        "judgebench/prompts.py",
+        "judgebench/llm",
+        "judgebench/sim",
+        "db",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
