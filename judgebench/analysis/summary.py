@@ -14,7 +14,7 @@ import pandas as pd
 from pydantic import BaseModel, Field
 
 from judgebench.prompts import fence, load_template, new_nonce
-from judgebench.records import canonical_json
+from judgebench.records import Run, canonical_json
 
 TEMPLATE = "analysis:feedback_summary"
 
@@ -29,6 +29,22 @@ class FeedbackSummary(BaseModel):
     payload_hash: str
     prompt: str
     usage: dict[str, int] = Field(default_factory=dict)
+
+    def as_run(self) -> Run:
+        """A finished ``feedback-summary`` run holding the text and everything it was shown
+        (``store.put_run(summary.as_run())`` keeps it beside the results it describes)."""
+        identity = {
+            "model": self.model,
+            "summarizer": self.summarizer,
+            "template_hash": self.template_hash,
+            "payload_hash": self.payload_hash,
+        }
+        return Run(
+            kind="feedback-summary",
+            name=f"{self.model}: summary by {self.summarizer}",
+            config={**identity, **self.model_dump(mode="json")},
+            status="finished",
+        )
 
 
 def summary_payload(

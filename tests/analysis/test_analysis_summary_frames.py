@@ -91,6 +91,9 @@ def test_summary_records_template_payload_and_prompt():
     assert backend.prompts and summary.prompt in backend.prompts[0]
     (block,) = unfence(summary.prompt)["FINDINGS"]
     assert json.loads(block) == payload
+    run = summary.as_run()
+    assert run.kind == "feedback-summary" and run.config["payload"] == payload
+    assert run.config["text"] == summary.text and run.config["prompt"] == summary.prompt
 
 
 def _judgment(**kw) -> Judgment:
