@@ -7,8 +7,6 @@ reply and the reason, and never counted as a pass.
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
 
 from judgebench.records import content_key
@@ -81,49 +79,12 @@ def checklist_for(domain: str, overrides: dict[str, dict[str, str]] | None = Non
 
 # --- parsing ---------------------------------------------------------------------------------
 
-_THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _YES = {"yes", "y", "true", "1", "pass"}
 _NO = {"no", "n", "false", "0", "fail"}
 
 
 class ChecklistParseError(ValueError):
     pass
-
-
-def _json_objects(text: str) -> list[str]:
-    """Every balanced ``{...}`` span in ``text`` (outermost), in order."""
-    spans, depth, start, in_str, quote, escaped = [], 0, -1, False, "", False
-    for i, ch in enumerate(text):
-        if in_str:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == quote:
-                in_str = False
-            continue
-        if ch in "\"'" and depth:
-            in_str, quote = True, ch
-        elif ch == "{":
-            if depth == 0:
-                start = i
-            depth += 1
-        elif ch == "}" and depth:
-            depth -= 1
-            if depth == 0:
-                spans.append(text[start : i + 1])
-    return spans
-
-
-def _loads_lenient(span: str) -> object:
-    try:
-        return json.loads(span)
-    except json.JSONDecodeError:
-        pass
-    repaired = re.sub(r",\s*([}\]])", r"\1", span)  # trailing commas
-    if "'" in repaired and '"' not in repaired:
-        repaired = repaired.replace("'", '"')  # a dict written with single quotes
-    return json.loads(repaired)
 
 
 def _answer(value: object) -> bool | None:
@@ -143,44 +104,25 @@ def _answer(value: object) -> bool | None:
 
 
 def parse_checklist(reply: str, checklist: Checklist) -> dict[str, bool]:
-    """The yes/no answer to every item, from the last JSON object in the reply that has them.
+    """The yes/no answer to every item, from the last JSON object in the reply that has them all
+    (``<think>`` blocks, prose, code fences, trailing commas and single quotes are read through).
 
     Raises ``ChecklistParseError`` with the reason when no object answers all 7 items.
     """
-    text = _THINK.sub("", reply)
-    spans = _json_objects(text)
-    if not spans:
-        raise ChecklistParseError("no JSON object in the reply")
-    last_reason = ""
-    for span in reversed(spans):  # a draft then a correction: the last one is meant
-        try:
-            data = _loads_lenient(span)
-        except json.JSONDecodeError as exc:
-            last_reason = f"unparseable JSON ({exc.msg})"
-            continue
-        if not isinstance(data, dict):
-            last_reason = "the JSON is not an object"
-            continue
-        lowered = {str(k).strip().lower(): v for k, v in data.items()}
-        answers: dict[str, bool] = {}
-        missing, unclear = [], []
-        for item in checklist.items:
-            if item not in lowered:
-                missing.append(item)
-                continue
-            value = _answer(lowered[item])
-            if value is None:
-                unclear.append(f"{item}={lowered[item]!r}")
-            else:
-                answers[item] = value
-        if not missing and not unclear:
-            return answers
-        last_reason = "; ".join(
-            part
-            for part in (
-                f"missing items: {', '.join(missing)}" if missing else "",
-                f"not yes/no: {', '.join(unclear)}" if unclear else "",
-            )
-            if part
-        )
-    raise ChecklistParseError(last_reason or "no checklist object in the reply")
+    from judgebench.taxonomy.replies import ReplyError, parse_json_object
+
+    try:
+        data = parse_json_object(reply, required=tuple(checklist.items))
+    except ReplyError as exc:
+        raise ChecklistParseError(str(exc)) from None
+    answers: dict[str, bool] = {}
+    unclear = []
+    for item in checklist.items:
+        value = _answer(data[item])
+        if value is None:
+            unclear.append(f"{item}={data[item]!r}")
+        else:
+            answers[item] = value
+    if unclear:
+        raise ChecklistParseError(f"not yes/no: {', '.join(unclear)}")
+    return answers

@@ -51,8 +51,8 @@ def test_well_formed_shapes_parse_to_the_same_answers(reply):
     ("reply", "reason"),
     [
         ("It depends on the context of the user.", "no JSON object"),
-        (checklist_reply()[:60], "no JSON object"),  # truncated mid-JSON
-        (checklist_reply().replace('"real_world": "yes", ', ""), "missing items: real_world"),
+        (checklist_reply()[:60], "truncated"),  # truncated mid-JSON
+        (checklist_reply().replace('"real_world": "yes", ', ""), "lacks .real_world."),
         (checklist_reply().replace('"clarity": "yes"', '"clarity": "maybe"'), "not yes/no"),
     ],
 )
