@@ -8,6 +8,7 @@ See docs/importers.md.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,7 +63,13 @@ def parse(format: str, path: str | Path, **options: object) -> ImportBatch:
     if not path.exists():
         raise UserError("no such file or folder", where=str(path))
     reader, _ = FORMATS[format]
-    return reader(path, **{k: v for k, v in options.items() if v is not None})
+    given = {k: v for k, v in options.items() if v is not None}
+    accepted = inspect.signature(reader).parameters
+    for name in given:
+        if name not in accepted:
+            flag = "--" + name.replace("_", "-")
+            raise UserError(f"option {flag} does not apply to format {format!r}")
+    return reader(path, **given)
 
 
 def import_path(format: str, path: str | Path, store: Store, **options: object) -> ImportResult:

@@ -380,6 +380,8 @@ def test_bad_input_changes_nothing_and_names_the_problem(tmp_path, store):
     assert store.get_queries() == [] and store.list_runs() == []
     with pytest.raises(UserError, match="unknown import format"):
         parse("nope", path)
+    with pytest.raises(UserError, match="--eval-set does not apply to format 'halueval'"):
+        parse("halueval", path, eval_set=path)
     with pytest.raises(UserError, match="no such file"):
         parse("halueval", tmp_path / "missing.jsonl")
     assert set(FORMATS) >= {
