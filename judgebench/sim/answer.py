@@ -77,6 +77,10 @@ SENTENCES = {
         "The closing lines return to {a}, now changed by {b}.",
         "Dialogue is kept sparse so that {a} speaks for itself.",
         "The tone stays {adj} throughout, even when {b} takes over.",
+        "Seen through {a}, even {b} feels new.",
+        "A single {adj} sentence about {a} carries the turn towards {b}.",
+        "The middle section lingers on {a} before {b} breaks the calm.",
+        "Small, {adj} details of {a} make {b} believable.",
     ),
     "knowledge": (
         "{A} {verb} {b}, which is why the two are usually discussed together.",
@@ -86,6 +90,10 @@ SENTENCES = {
         "Experts distinguish {a} from {b} by their causes and their consequences.",
         "The evidence on {a} is strongest where it concerns {b}.",
         "In practice, {a} matters most when {b} is changing quickly.",
+        "Most accounts link {a} to {b} through a handful of well-documented mechanisms.",
+        "The debate about {a} is largely settled, while {b} is still studied actively.",
+        "Comparing {a} with {b} shows where each explanation holds and where it fails.",
+        "A concrete example: changes in {a} were followed by measurable shifts in {b}.",
     ),
     "reasoning": (
         "{A} rules out every case in which {b} comes first.",
@@ -93,6 +101,9 @@ SENTENCES = {
         "Combining {a} with {b} leaves only one consistent arrangement.",
         "{A} and {b} cannot both be true, so one premise decides it.",
         "Checking {a} against {b} shows no contradiction.",
+        "Assume the opposite about {a}; then {b} leads to a contradiction.",
+        "Only one ordering of {a} and {b} satisfies every condition.",
+        "The claim about {a} follows directly once {b} is fixed.",
     ),
     "roleplay": (
         '"Ah, {a}! Few dare to ask me about {b}," I say, leaning closer.',
@@ -101,6 +112,9 @@ SENTENCES = {
         '*lowers voice* "Speak of {a} quietly; {b} has ears."',
         '"You want to know about {a}? Then you must first understand {b}."',
         '*laughs and pours another cup* "{A}? That reminds me of {b}."',
+        '*glances at the door* "We should not linger on {a}; {b} waits for no one."',
+        '"Mark my words: {a} will change everything, and {b} with it."',
+        '*nods slowly* "{A}. Yes. I remember {b} as if it were yesterday."',
     ),
 }
 _IMPERATIVE = re.compile(
@@ -205,6 +219,7 @@ class _Writer:
             rng.shuffle(phrases)
         self.phrases = phrases[:keep] or ["the question"]
         self._next = 0
+        self._templates: list[str] = []
         # Whether it manages the domain's form at all: certain above 0.7, never below 0.3, a
         # coin weighted by quality in between (so expected quality is smooth in skill).
         self.structured = rng.random() < min(1.0, max(0.0, (quality - 0.3) / 0.4))
@@ -219,7 +234,11 @@ class _Writer:
         return t
 
     def sentence(self, a: str | None = None) -> str:
-        template = _pick(self.rng, SENTENCES[self.domain])
+        # templates in a shuffled cycle: no sentence pattern repeats before all were used
+        if not self._templates:
+            self._templates = list(SENTENCES[self.domain])
+            self.rng.shuffle(self._templates)
+        template = self._templates.pop()
         a = a or self.term()
         others = [t for t in self.phrases if t != a]
         b = _pick(self.rng, others) if others else a

@@ -574,6 +574,10 @@ class ServerThread:
             self._ready.set()
             loop.run_forever()
             loop.run_until_complete(self.server.stop())
+            leftover = [t for t in asyncio.all_tasks(loop) if not t.done()]  # e.g. hanging requests
+            for task in leftover:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
             loop.close()
 
         self._thread = threading.Thread(target=main, name="sim-server", daemon=True)

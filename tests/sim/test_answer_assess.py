@@ -122,7 +122,9 @@ def test_answers_carry_no_hidden_markers():
         for domain in DOMAINS:
             for answer in _answers(profile, QUERIES[domain][0], 2):
                 lowered = answer.lower()
-                assert name not in lowered and "sim/" not in lowered and "skill" not in lowered
+                assert "sim/" not in lowered and "skill" not in lowered and "profile" not in lowered
+                if name not in ("small", "large"):  # ordinary words may appear in ordinary text
+                    assert not re.search(rf"\b{name}\b", lowered)
                 assert not any(num in answer for num in skill_numbers if num.startswith("0."))
 
 
