@@ -37,10 +37,14 @@ ENCODER_KINDS = ("auto", "minilm", "lexical")
 class Encoder(Protocol):
     """What every text encoder provides."""
 
-    name: str
-    dim: int
-    # cosine at or above which two texts count as near-duplicates for this encoder
-    default_dedup_threshold: float
+    @property
+    def name(self) -> str: ...  # identifies the vectors (cache key): changes when weights do
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def default_dedup_threshold(self) -> float: ...  # cosine from which texts are near-duplicates
 
     def encode(self, texts: list[str]) -> np.ndarray: ...
 

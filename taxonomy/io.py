@@ -13,7 +13,9 @@ Three formats, detected from content (JSON or YAML alike):
 
 - **flat**: ``{"name": ..., "nodes": [{"id", "name", "description", "parent"}, ...]}`` — any
   unique ids and parent references (``parent`` null for a domain); checked for cycles, unknown
-  parents and multiple roots. Path ids are rebuilt from the last ``/``-segment of each ``id``.
+  parents and duplicates. Path ids keep the last ``/``-segment of an ``id`` that is a slug and
+  are slugified from the name otherwise. A ``.csv`` file with those columns reads as flat
+  (Feedbacker's ``cata_tree_flat.csv`` included).
 - **feedbacker**: Feedbacker's nested dict, ``{"writing": {"Creative Stages": {...}}}``, where
   a leaf is ``{}``.
 
@@ -43,6 +45,8 @@ def read_data(path: str | Path) -> Any:
     if not path.is_file():
         raise DataError("taxonomy file not found", where=str(path))
     text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".csv":
+        return _csv_to_flat(text, path)
     try:
         if path.suffix.lower() == ".json":
             return json.loads(text)
@@ -58,6 +62,34 @@ def read_data(path: str | Path) -> Any:
         raise DataError(
             f"not valid YAML: {' '.join(line.strip() for line in first[:3])}", where=str(path)
         ) from None
+
+
+def _csv_to_flat(text: str, path: Path) -> dict[str, Any]:
+    """A CSV of nodes (``id``/``path_id``/``path``, ``name``, ``parent``/``parent_id``/
+    ``parent_path``, optional ``description``) as the flat format; Feedbacker's
+    ``cata_tree_flat.csv`` reads as is."""
+    import csv
+    import io
+
+    reader = csv.DictReader(io.StringIO(text))
+    fields = set(reader.fieldnames or [])
+    id_field = next((f for f in ("id", "path_id", "path") if f in fields), None)
+    parent_field = next((f for f in ("parent", "parent_id", "parent_path") if f in fields), None)
+    if id_field is None or parent_field is None or "name" not in fields:
+        raise DataError(
+            "CSV needs columns id (or path_id / path), name and parent (or parent_id / parent_path)",
+            where=str(path),
+        )
+    nodes = [
+        {
+            "id": row[id_field],
+            "name": row["name"],
+            "description": row.get("description") or None,
+            "parent": row[parent_field] or None,
+        }
+        for row in reader
+    ]
+    return {"name": path.stem, "nodes": nodes}
 
 
 def detect_format(data: Any) -> str:
@@ -201,10 +233,13 @@ def from_flat(data: dict[str, Any], name: str | None = None) -> Taxonomy:
         )
         for kid in kids:
             raw = info[kid]
-            slug = slugify(kid.rsplit("/", 1)[-1])
-            if join_id(dst, slug) in taxonomy:
-                raise DataError(f"node {kid!r}: duplicate id {join_id(dst, slug)!r}")
-            new_id = taxonomy.add(dst, raw["name"], raw.get("description"), slug=slug)
+            last = kid.rsplit("/", 1)[-1]
+            if slugify(last) == last:  # a path id (or slug) keeps its segment
+                if join_id(dst, last) in taxonomy:
+                    raise DataError(f"node {kid!r}: duplicate id {join_id(dst, last)!r}")
+                new_id = taxonomy.add(dst, raw["name"], raw.get("description"), slug=last)
+            else:  # an arbitrary id (a number, "a > b"): the slug comes from the name
+                new_id = taxonomy.add(dst, raw["name"], raw.get("description"))
             walk(kid, new_id)
 
     walk(None, ROOT)

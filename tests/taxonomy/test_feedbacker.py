@@ -52,3 +52,9 @@ def test_feedbacker_export_refuses_repeated_sibling_names():
     with pytest.raises(DataError, match="node 'writing/poetry-2': sibling name 'Poetry' repeats"):
         to_feedbacker(tax)
     assert from_feedbacker({"writing": {"Poetry": {}}}).ids() == ["writing", "writing/poetry"]
+
+
+def test_feedbacker_flat_csv_matches_the_nested_tree():
+    nested = load_taxonomy(shared_path("query_taxonomies", "feedbacker", "cata_tree.json"))
+    flat = load_taxonomy(shared_path("query_taxonomies", "feedbacker", "cata_tree_flat.csv"))
+    assert flat.ids() == nested.ids() and flat == nested

@@ -107,3 +107,10 @@ def test_problems_in_a_hand_edited_graph():
     clean.graph.nodes["a"]["name"] = ""
     with pytest.raises(DataError, match="node 'a': empty name"):
         validate(clean)
+
+
+def test_csv_needs_its_columns(tmp_path):
+    good = _write(tmp_path, "t.csv", "id,name,parent,description\nc,Coding,,code\nc/py,Python,c,\n")
+    assert load_taxonomy(good).ids() == ["c", "c/py"]
+    with pytest.raises(DataError, match="bad.csv: CSV needs columns id"):
+        load_taxonomy(_write(tmp_path, "bad.csv", "a,b\n1,2\n"))
