@@ -564,6 +564,7 @@ class ServerThread:
     def start(self) -> str:
         def main() -> None:
             loop = asyncio.new_event_loop()
+            asyncio.set_event_loop(loop)
             self._loop = loop
             try:
                 loop.run_until_complete(self.server.start())
@@ -577,7 +578,8 @@ class ServerThread:
             leftover = [t for t in asyncio.all_tasks(loop) if not t.done()]  # e.g. hanging requests
             for task in leftover:
                 task.cancel()
-            loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
+            if leftover:
+                loop.run_until_complete(asyncio.gather(*leftover, return_exceptions=True))
             loop.close()
 
         self._thread = threading.Thread(target=main, name="sim-server", daemon=True)

@@ -158,3 +158,29 @@ async def test_connection_refused_is_an_error_not_a_hang(make_gateway):
     with pytest.raises(ConnectionError_) as info:
         await Gateway(settings=settings).complete("sim/small", ask(), temperature=0)
     assert info.value.attempts == 2
+
+
+@pytest.mark.parametrize(
+    ("fault", "error"),
+    [
+        ("429", RateLimitError),
+        ("500", ServerError),
+        ("503", ServerError),
+        ("400", BadRequestError),
+        ("drop", LLMError),
+        ("truncate", LLMError),
+        ("malformed", LLMError),
+        ("empty", BadResponseError),
+    ],
+)
+async def test_litellm_route_maps_faults_too(sim_server, make_gateway, fault, error):
+    gateway = make_gateway(
+        model="lite/small", backend="litellm", wire_model="sim/small", max_retries=0, timeout_s=30
+    )
+    sim_server.faults.retry_after_s = 0.25
+    sim_server.faults.script = [fault]
+    with pytest.raises(error) as info:
+        await gateway.complete("lite/small", ask(), temperature=0)
+    assert info.value.retryable == (fault != "400")
+    if fault == "429":
+        assert info.value.retry_after == pytest.approx(0.25)
