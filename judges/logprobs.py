@@ -13,6 +13,7 @@ imports nothing heavy at all (benchmarks load it on machines with only torch ins
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -71,6 +72,7 @@ class HFCausalLM:
             else (tokenizer.eos_token_id or 0)
         )
         self.bos_id = tokenizer.bos_token_id
+        self._keeps_logits = "logits_to_keep" in inspect.signature(model.forward).parameters
 
     @classmethod
     def from_path(
@@ -127,7 +129,10 @@ class HFCausalLM:
         return ctx[-room:], tgt
 
     def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[list[float]]:
-        """Synchronous, batched; batches are formed from similar lengths to limit padding."""
+        """Synchronous, batched. Batches group similar lengths; sequences are left-padded (with
+        explicit position ids) so every target ends at the last position, and the model only
+        computes the logits of the last ``max target + 1`` positions: the full (batch × length ×
+        vocabulary) logits tensor, gigabytes for a 50k vocabulary, is never built."""
         import torch
 
         encoded = [self._ids(c, t) for c, t in pairs]
@@ -141,19 +146,37 @@ class HFCausalLM:
                 ids = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
                 mask = torch.zeros((len(seqs), width), dtype=torch.long)
                 for row, seq in enumerate(seqs):
-                    ids[row, : len(seq)] = torch.tensor(seq)
-                    mask[row, : len(seq)] = 1
+                    ids[row, width - len(seq) :] = torch.tensor(seq)
+                    mask[row, width - len(seq) :] = 1
+                positions = (mask.cumsum(-1) - 1).clamp(min=0)
+                keep = max(len(encoded[i][1]) for i in batch) + 1
+                kwargs = {"logits_to_keep": keep} if self._keeps_logits else {}
                 logits = self.model(
-                    input_ids=ids.to(self.device), attention_mask=mask.to(self.device)
-                ).logits
-                logp = torch.log_softmax(logits.float(), dim=-1)
+                    input_ids=ids.to(self.device),
+                    attention_mask=mask.to(self.device),
+                    position_ids=positions.to(self.device),
+                    **kwargs,
+                ).logits[:, -keep:, :]
+                # row r, target token j sits at kept index keep - len(tgt) - 1 + j
+                rows, cols, tokens = [], [], []
                 for row, i in enumerate(batch):
-                    ctx, tgt = encoded[i]
-                    positions = torch.arange(
-                        len(ctx) - 1, len(ctx) + len(tgt) - 1, device=logp.device
-                    )
-                    targets = torch.tensor(tgt, device=logp.device)
-                    out[i] = logp[row, positions, targets].tolist()
+                    tgt = encoded[i][1]
+                    rows += [row] * len(tgt)
+                    cols += range(keep - len(tgt) - 1, keep - 1)
+                    tokens += tgt
+                dev = logits.device
+                picked = logits[
+                    torch.tensor(rows, device=dev), torch.tensor(cols, device=dev)
+                ].float()
+                logp = torch.log_softmax(picked, dim=-1)
+                values = logp[
+                    torch.arange(len(tokens), device=dev), torch.tensor(tokens, device=dev)
+                ].tolist()
+                offset = 0
+                for i in batch:
+                    n = len(encoded[i][1])
+                    out[i] = values[offset : offset + n]
+                    offset += n
         return out
 
     async def target_logprobs(self, pairs: Sequence[tuple[str, str]]) -> list[list[float]]:
