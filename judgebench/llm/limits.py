@@ -41,6 +41,7 @@ class AdaptiveConcurrency:
         self._last_cut = -1e18
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def capacity(self) -> int:
@@ -86,9 +87,11 @@ class AdaptiveConcurrency:
     def _wake(self) -> None:
         now = time.monotonic()
         if now < self.paused_until:
-            if self._timer is None and self._waiters:
-                loop = asyncio.get_running_loop()
+            loop = asyncio.get_running_loop()
+            # a timer left by an earlier event loop (a finished run_sync) would never fire here
+            if self._waiters and (self._timer is None or self._timer_loop is not loop):
                 self._timer = loop.call_later(self.paused_until - now, self._timer_fired)
+                self._timer_loop = loop
             return
         while self._waiters and self.in_flight < self.capacity:
             fut = self._waiters.popleft()

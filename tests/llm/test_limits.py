@@ -75,3 +75,24 @@ def test_backoff_grows_with_jitter_and_prefers_retry_after():
         and parse_retry_after("soon") is None
         and parse_retry_after(None) is None
     )
+
+
+def test_pause_survives_a_finished_event_loop():
+    limiter = AdaptiveConcurrency(max_limit=2)
+
+    async def paused_acquire() -> None:
+        limiter.on_rate_limited(retry_after=0.3)
+        waiter = asyncio.ensure_future(limiter.acquire())
+        await asyncio.sleep(0.01)
+        waiter.cancel()  # the loop ends while the pause timer is pending
+
+    asyncio.run(paused_acquire())
+
+    async def later() -> float:
+        limiter.on_rate_limited(retry_after=0.2)
+        start = time.monotonic()
+        await asyncio.wait_for(limiter.acquire(), 2)  # must not wait on the dead loop's timer
+        limiter.release()
+        return time.monotonic() - start
+
+    assert 0.15 <= asyncio.run(later()) < 1.5
