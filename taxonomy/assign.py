@@ -183,7 +183,12 @@ class EmbeddingAssigner:
 
 
 class LLMAssigner:
-    """Multi-label assignment by an LLM that sees the rendered tree and answers node ids."""
+    """Multi-label assignment by an LLM that sees the rendered tree and answers node ids.
+
+    ``top_down`` (default: on for trees over 300 nodes) asks in two stages: the nodes down to
+    ``top_down_depth``, then the subtrees under the chosen ones; both answers are validated
+    against what was shown.
+    """
 
     def __init__(
         self,
@@ -198,6 +203,8 @@ class LLMAssigner:
         concurrency: int = 16,
         template: str | Path = "taxonomy:assign",
         params: dict[str, Any] | None = None,
+        top_down: bool | None = None,
+        top_down_depth: int = 2,
     ) -> None:
         self.taxonomy = taxonomy
         self.log = log if isinstance(log, DecisionLog) else DecisionLog(log)
@@ -208,30 +215,81 @@ class LLMAssigner:
         self.template = load_template(template)
         self.tree_text = taxonomy.render(max_depth=render_depth)
         self._tree_hash = taxonomy.content_hash()
+        # large trees are shown in two stages (upper levels, then the chosen subtrees), which
+        # keeps each prompt a few hundred tokens instead of the whole tree
+        self.top_down = len(taxonomy) > 300 if top_down is None else top_down
+        self.top_down_depth = top_down_depth
+        self._order = {n: i for i, n in enumerate(taxonomy.ids())}
 
-    def _parse(self, reply: str) -> list[str]:
-        data = parse_json_object(reply, required=("node_ids",))
-        raw = data["node_ids"]
-        if isinstance(raw, str):
-            raw = [raw]
-        if not isinstance(raw, list) or not raw:
-            raise ReplyError("'node_ids' must be a non-empty list")
-        ids = [str(x).strip().strip("`\"' ").lstrip("- ").strip() for x in raw]
-        unknown = [x for x in ids if x not in self.taxonomy]
-        if unknown:
-            raise ReplyError(f"unknown node ids: {', '.join(repr(u) for u in unknown[:5])}")
-        return most_specific(self.taxonomy, ids)[: self.max_labels]
+    def _parser(self, allowed: set[str] | None):  # type: ignore[no-untyped-def]
+        """Reply → most specific valid ids; ids outside the tree (or the shown part) rejected."""
 
-    async def assign_one(self, text: str) -> Assignment:
+        def parse(reply: str) -> list[str]:
+            data = parse_json_object(reply, required=("node_ids",))
+            raw = data["node_ids"]
+            if isinstance(raw, str):
+                raw = [raw]
+            if not isinstance(raw, list) or not raw:
+                raise ReplyError("'node_ids' must be a non-empty list")
+            ids = [str(x).strip().strip("`\"' ").lstrip("- ").strip() for x in raw]
+            unknown = [
+                x
+                for x in ids
+                if x not in self.taxonomy or (allowed is not None and x not in allowed)
+            ]
+            if unknown:
+                raise ReplyError(f"unknown node ids: {', '.join(repr(u) for u in unknown[:5])}")
+            return most_specific(self.taxonomy, ids)[: self.max_labels]
+
+        return parse
+
+    async def _ask(self, text: str, stage: str, shown: list[str] | None):  # type: ignore[no-untyped-def]
+        tree_text = self.tree_text if shown is None else self._render(shown)
+
         def values(fence):  # type: ignore[no-untyped-def]
             return {
-                "tree": fence(self.tree_text, "TAXONOMY"),
+                "tree": fence(tree_text, "TAXONOMY"),
                 "query": fence(text, "QUERY"),
                 "max_labels": self.max_labels,
             }
 
-        subject = {"query": text, "taxonomy": self._tree_hash, "max_labels": self.max_labels}
-        decision = await self.asker.ask("assign", self.template, subject, values, self._parse)
+        subject = {
+            "query": text,
+            "taxonomy": self._tree_hash,
+            "max_labels": self.max_labels,
+            "stage": stage,
+            "shown": shown,
+        }
+        allowed = None if shown is None else set(shown)
+        return await self.asker.ask("assign", self.template, subject, values, self._parser(allowed))
+
+    def _render(self, shown: list[str]) -> str:
+        lines = []
+        for node_id in shown:
+            text = f"{'  ' * (self.taxonomy.depth_of(node_id) - 1)}- {node_id} ({self.taxonomy.name_of(node_id)})"
+            if self.taxonomy.description_of(node_id):
+                text += f": {self.taxonomy.description_of(node_id)}"
+            lines.append(text)
+        return "\n".join(lines)
+
+    async def assign_one(self, text: str) -> Assignment:
+        if self.top_down:
+            # stage 1: the upper levels; stage 2: the subtrees under the chosen nodes
+            upper = [
+                n for n in self.taxonomy.ids() if self.taxonomy.depth_of(n) <= self.top_down_depth
+            ]
+            decision = await self._ask(text, "upper", upper)
+            if decision.ok:
+                chosen = list(decision.value)
+                below = [d for c in chosen for d in self.taxonomy.descendants(c)]
+                if below:
+                    shown = list(dict.fromkeys([*chosen, *below]))
+                    shown.sort(key=self._order.__getitem__)
+                    second = await self._ask(text, "lower", shown)
+                    second.replies = decision.replies + second.replies
+                    decision = second
+        else:
+            decision = await self._ask(text, "all", None)
         if decision.ok:
             return Assignment(
                 text=text, node_ids=list(decision.value), method="llm", replies=decision.replies

@@ -396,15 +396,10 @@ class TaxonomyBuilder:
                 if op.get("into"):
                     tax.rename(first, op["into"])
             elif kind == "split":
-                description = tax.description_of(op["node"])
                 tax.remove(op["node"])
                 for new_name in op["into"]:
                     if not _match_child(tax, node_id, new_name):
-                        tax.add(
-                            node_id,
-                            new_name,
-                            None if description is None else f"Part of: {description}",
-                        )
+                        tax.add(node_id, new_name)
             elif kind == "reparent":
                 parent = (
                     op["parent"]

@@ -92,3 +92,31 @@ def test_most_specific(tree):
         "coding/task-types",
         "writing/poetry",
     ]
+
+
+async def test_top_down_shows_upper_levels_then_the_chosen_subtree(tree, scripted):
+    backend = scripted(
+        replies=[
+            '{"node_ids": ["coding"]}',
+            '{"node_ids": ["writing/poetry"]}',  # exists, but was not shown in this stage
+            '{"node_ids": ["coding/task-types/debugging"]}',
+        ]
+    )
+    assigner = LLMAssigner(MODEL, tree, top_down=True, top_down_depth=1)
+    [result] = await assigner.assign(["my program crashes"])
+    assert result.node_ids == ["coding/task-types/debugging"] and len(result.replies) == 3
+    first, second = backend.prompts[0], backend.prompts[1]
+    assert "- coding (Coding)" in first and "coding/task-types" not in first
+    assert "coding/task-types/debugging" in second and "writing/poetry" not in second
+    assert "unknown node ids: 'writing/poetry'" in backend.prompts[2]
+
+
+async def test_top_down_with_the_simulated_model():
+    from judgebench.taxonomy import load_default_taxonomy
+
+    tax = load_default_taxonomy()
+    results = await LLMAssigner("sim/large", tax, top_down=True).assign(
+        ["Write a haiku about autumn leaves.", "Fix the TypeError in my Python script."]
+    )
+    assert all(r.assigned and all(n in tax for n in r.node_ids) for r in results)
+    assert results[0].node_ids[0].startswith("writing/")
