@@ -33,7 +33,7 @@ import numpy as np
 from judgebench.synth import JsonlJournal, SynthConfig, Synthesizer
 from judgebench.synth.assign import make_assigner
 from judgebench.synth.dedup import DedupIndex
-from judgebench.synth.seeds import load_seed_file
+from judgebench.synth.seeds import load_seed_file, restrict_to_taxonomy
 from judgebench.taxonomy import load_default_taxonomy
 
 from judgebench.llm import Gateway, set_gateway
@@ -78,6 +78,7 @@ def part_synthesis(args: argparse.Namespace) -> dict[str, float]:
     source = "real (Arena-Hard, AlpacaEval)"
     if not seeds:
         seeds, source = fallback_seeds(taxonomy), "fallback (one per leaf, from node names)"
+    seeds, _ = restrict_to_taxonomy(seeds, taxonomy)  # benchmark categories are not our nodes
     cfg = SynthConfig(per_node=args.per_node, encoder=args.encoder, seed=args.seed, concurrency=64)
     print(
         f"# synthesis: {len(leaves)} leaves × {cfg.per_node} queries, {len(seeds)} {source} seeds"

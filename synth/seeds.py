@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,6 +93,22 @@ def _seed_from_row(row: object, where: str) -> Query:
     if row.get("id"):
         query = query.model_copy(update={"metadata": {"seed_file_id": str(row["id"])}})
     return query
+
+
+def restrict_to_taxonomy(
+    seeds: Sequence[Query], taxonomy: Container[str]
+) -> tuple[list[Query], set[str]]:
+    """Drop node labels that are not node ids of ``taxonomy`` (e.g. a benchmark's own
+    ``category`` column); seeds left without nodes get assigned. Returns the unknown labels."""
+    unknown: set[str] = set()
+    out = []
+    for seed in seeds:
+        keep = [n for n in seed.node_ids if n in taxonomy]
+        unknown.update(n for n in seed.node_ids if n not in taxonomy)
+        out.append(
+            seed if len(keep) == len(seed.node_ids) else seed.model_copy(update={"node_ids": keep})
+        )
+    return out, unknown
 
 
 @dataclass(frozen=True)

@@ -169,6 +169,7 @@ def _run(*, taxonomy, seeds, db, config_file, overrides, under, out, progress_fi
     from judgebench.llm import Gateway, run_sync, set_gateway
     from judgebench.synth import JsonlJournal, Synthesizer
     from judgebench.synth.assign import make_assigner
+    from judgebench.synth.seeds import restrict_to_taxonomy
 
     console = Console(stderr=True)
     cfg = _settings(config_file, overrides)
@@ -191,7 +192,12 @@ def _run(*, taxonomy, seeds, db, config_file, overrides, under, out, progress_fi
         journal = StoreJournal(store)
     else:
         journal = JsonlJournal(progress_file)
-    seed_queries = _seeds(seeds, store)
+    seed_queries, unknown = restrict_to_taxonomy(_seeds(seeds, store), tree)
+    if unknown:
+        shown = ", ".join(sorted(unknown)[:5])
+        console.print(
+            f"[yellow]{len(unknown)} seed labels are not nodes of {tree.name} ({shown}…): ignored[/yellow]"
+        )
     needs_assigning = any(not q.node_ids for q in seed_queries)
     mode = cfg.reassign if cfg.reassign != "none" or not needs_assigning else "embedding"
     assigner = make_assigner(

@@ -7,6 +7,7 @@ import random
 import pytest
 from judgebench.synth import MemoryJournal, SeedPool, SynthConfig, load_seed_file, synthesize
 from judgebench.synth.calibrate import calibrate_threshold, perturb
+from judgebench.synth.seeds import restrict_to_taxonomy
 
 from judgebench.errors import DataError
 from judgebench.records import Query
@@ -135,3 +136,31 @@ def test_calibration_recovers_a_known_threshold(lexical):
         perturb("one two three four five six seven eight", random.Random(1))
         != "one two three four five six seven eight"
     )
+
+
+@pytest.mark.real_data
+async def test_real_seeds_assigned_then_synthesized(lexical):
+    from judgebench.synth.assign import make_assigner
+    from judgebench.taxonomy import load_default_taxonomy
+
+    from tests.conftest import shared_path
+
+    tax = load_default_taxonomy()
+    seeds = load_seed_file(shared_path("arena_hard", "v0.1", "question.jsonl"))[:200]
+    seeds, unknown = restrict_to_taxonomy(seeds, tax)
+    assert unknown == {"arena-hard-v0.1"}  # the file's own category column is not a node id
+    assert len(seeds) == 200 and all(not s.node_ids for s in seeds)
+    leaves = [tax.node(n) for n in tax.leaves("coding")[:3]]
+    assigner = make_assigner(tax, "embedding", encoder=lexical)
+    cfg = SynthConfig(judge="sim/judge", per_node=2, encoder="lexical", reassign="embedding")
+    journal = MemoryJournal()
+    report = await synthesize(
+        leaves, seeds, cfg, encoder=lexical, journal=journal, assigner=assigner
+    )
+    assert report.kept >= 4
+    seed_ids = {s.id for s in seeds}
+    for query in report.kept_queries:
+        assert set(query.provenance["seed_ids"]) <= seed_ids
+        assert query.provenance["reassign"]["nodes"]  # re-assigned by embeddings
+    assigned = journal.load_seed_nodes(report.run_key)
+    assert len(assigned) == 200 and all(all(n in tax for n in nodes) for nodes in assigned.values())
