@@ -24,7 +24,7 @@ from judgebench.prompts import PromptTemplate, new_nonce
 from judgebench.records import Judgment, Query, Response
 
 POSITION_INCONSISTENT = "position_inconsistent"
-_SWAP = {"A": "B", "B": "A", "tie": "tie"}
+SWAPPED = {"A": "B", "B": "A", "tie": "tie"}  # a verdict read with the other order
 
 
 def combine_orders(first: str, second_swapped: str) -> tuple[str, bool]:
@@ -104,7 +104,7 @@ class PairwiseJudge(Judge):
             details["verdict_ab"] = first
             verdict = first
             if self.both_orders:
-                second = _SWAP[exchanges[1].value["verdict"]]  # type: ignore[index]
+                second = SWAPPED[exchanges[1].value["verdict"]]  # type: ignore[index]
                 details["verdict_ba"] = second
                 verdict, consistent = combine_orders(first, second)
                 details["position_consistent"] = consistent

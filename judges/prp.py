@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from judgebench.judges.base import Judge, QueryLike, ResponseLike, as_query, as_response
-from judgebench.judges.pairwise import POSITION_INCONSISTENT, combine_orders, verdict_answer
+from judgebench.judges.pairwise import (
+    POSITION_INCONSISTENT,
+    SWAPPED,
+    combine_orders,
+    verdict_answer,
+)
 from judgebench.judges.registry import register_judge
 
 from judgebench.prompts import PromptTemplate, new_nonce
@@ -24,7 +29,6 @@ from judgebench.records import Judgment, Query, Response
 
 Method = Literal["allpairs", "sorting", "sliding"]
 INVALID_COMPARISONS = "invalid_comparisons"
-_SWAP = {"A": "B", "B": "A", "tie": "tie"}
 
 
 @dataclass
@@ -175,7 +179,7 @@ class _Comparisons:
         if key not in self._pending:
             self._pending[key] = asyncio.ensure_future(self._compare(*key))
         outcome = await self._pending[key]
-        return outcome if key == (i, j) else _SWAP[outcome]
+        return outcome if key == (i, j) else SWAPPED[outcome]
 
     async def _ask(self, first: Response, second: Response):  # type: ignore[no-untyped-def]
         nonce = new_nonce()
@@ -201,7 +205,7 @@ class _Comparisons:
             outcome = exchanges[0].value["verdict"]
             details["verdict_ab"] = outcome
             if self.ranker.both_orders:
-                swapped = _SWAP[exchanges[1].value["verdict"]]
+                swapped = SWAPPED[exchanges[1].value["verdict"]]
                 details["verdict_ba"] = swapped
                 outcome, consistent = combine_orders(outcome, swapped)
                 if not consistent:
