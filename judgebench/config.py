@@ -28,7 +28,15 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from judgebench.errors import ConfigError
 
@@ -58,6 +66,19 @@ class ModelSettings(BaseModel):
     backoff_max_s: float = Field(default=30.0, ge=0)
     max_retry_after_s: float = Field(default=120.0, ge=0)
     params: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("api_base")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _direct_needs_base(self) -> ModelSettings:
+        if self.backend == "direct" and not self.api_base:
+            raise ValueError("backend 'direct' needs an api_base")
+        return self
 
     def resolved_api_key(self) -> str | None:
         """The key from ``api_key_env`` (or inline ``api_key``), registered for redaction."""

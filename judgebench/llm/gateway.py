@@ -263,7 +263,8 @@ class Gateway:
         params: dict[str, Any],
     ) -> Completion:
         params = dict(params)
-        api_base = params.pop("api_base", None) or params.pop("base_url", None)
+        base_url = params.pop("base_url", None)
+        api_base = params.pop("api_base", None) or base_url
         api_key = params.pop("api_key", None)
         timeout = params.pop("timeout", None)
         use_cache = params.pop("cache", True)

@@ -130,6 +130,10 @@ def test_bad_config_is_one_line_naming_file_and_field(tmp_path):
         "models:\n  local/x:\n    api_key: sk-inline-secret-123456\n    max_concurrency: 0\n",
     )
     assert "max_concurrency" in msg and "sk-inline" not in msg
+    assert "http" in _config_error(tmp_path, "models:\n  local/x:\n    api_base: 127.0.0.1:8000\n")
+    assert "needs an api_base" in _config_error(
+        tmp_path, "models:\n  local/x:\n    backend: direct\n"
+    )
     assert "top level" in _config_error(tmp_path, "- just a list\n")
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "missing.yaml")
