@@ -178,7 +178,7 @@ class Synthesizer:
         seeds = await self._assigned_seeds()
         self._pool = SeedPool(seeds)
         self._seed_vectors = dict(
-            zip((s.id for s in seeds), self.encoder.encode([s.text for s in seeds]), strict=True)
+            zip((s.id for s in seeds), await self._encode([s.text for s in seeds]), strict=True)
         )
         self._index = DedupIndex(self.threshold, self.encoder.dim)
         for seed in seeds:  # a candidate equal to any seed is an exact duplicate of it
@@ -237,7 +237,7 @@ class Synthesizer:
         if kept_before:
             texts = [a.text or "" for a in kept_before]
             self._index.add(
-                node, [a.query_id or "" for a in kept_before], texts, self.encoder.encode(texts)
+                node, [a.query_id or "" for a in kept_before], texts, await self._encode(texts)
             )
         for attempt in done.values():
             self._count(report, attempt)
@@ -291,6 +291,10 @@ class Synthesizer:
         report.tokens += attempt.prompt_tokens + attempt.completion_tokens
 
     # --- one attempt: generation and checklist (the LLM work) -----------------------------
+    async def _encode(self, texts: list[str]) -> Any:
+        """Encode off the event loop: a neural encoder would otherwise stall every node's calls."""
+        return await asyncio.to_thread(self.encoder.encode, texts)
+
     def _rng(self, node: str, index: int) -> random.Random:
         return random.Random(content_key("synth-rng", self.config.seed, node, index))
 
@@ -398,7 +402,7 @@ class Synthesizer:
                 text=text,
                 reason=f"{word_count(text)} words < reference {word_count(reference)}",
             )
-        copied = self._copied_seed(text, pick)
+        copied = await self._copied_seed(text, pick)
         if copied:
             return finish("copies_seed", text=text, reason=copied)
         domain = leaf.path_id.split("/")[0]
@@ -415,9 +419,9 @@ class Synthesizer:
         )
         return finish(status, text=text, checklist=answers, quality=quality, reason=why)
 
-    def _copied_seed(self, text: str, pick: SeedPick) -> str | None:
+    async def _copied_seed(self, text: str, pick: SeedPick) -> str | None:
         key = exact_key(text)
-        vector = self.encoder.encode([text])[0]
+        vector = (await self._encode([text]))[0]
         for seed in pick.seeds:
             if exact_key(seed.text) == key:
                 return f"identical to seed {seed.id}"
@@ -466,7 +470,7 @@ class Synthesizer:
         node = leaf.path_id
         texts = [a.text or "" for a in checked]
         ids = [Query.natural_key(t, "synth") for t in texts]
-        decisions = self._index.check_and_add(node, ids, texts, self.encoder.encode(texts))
+        decisions = self._index.check_and_add(node, ids, texts, await self._encode(texts))
         unique = [i for i, d in enumerate(decisions) if d.status == "unique"]
         assigned: dict[int, list[str]] = {}
         if unique and self.config.reassign != "none" and self.assigner is not None:
