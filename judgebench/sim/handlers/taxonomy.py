@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 
+from judgebench.sim.domains import LEXICON
 from judgebench.sim.tasks import SimReply, TaskContext, sim_task
 from judgebench.sim.text import content_terms, key_phrases, stems
 
@@ -155,8 +156,11 @@ def tag(ctx: TaskContext) -> SimReply:
     domain = ctx.domain_of(query)
     if domains and domain not in domains:
         domain = domains[0]
-    phrases = [p for p in key_phrases(query, limit=6) if len(p) <= 40]
-    tags = [p[:1].upper() + p[1:] for p in phrases[:3]] or [domain.title()]
+    # what a reader names a query by: its topic phrases and the domain words it uses
+    phrases = [p for p in key_phrases(query, limit=8) if len(p) <= 40 and " " in p]
+    vocabulary = [w for w in content_terms(query) if w in LEXICON.get(domain, ())]
+    picked = list(dict.fromkeys([*vocabulary[:2], *phrases[:2]]))[:3]
+    tags = [p[:1].upper() + p[1:] for p in picked] or [domain.title()]
     return _reply(ctx, {"domain": domain, "tags": tags})
 
 
