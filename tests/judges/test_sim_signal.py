@@ -65,3 +65,17 @@ async def test_prp_ranks_the_domain_specialist_first():
         ranking = await PRPRanker(JUDGE, method="allpairs").rank(q, [y, x])
         wins += ranking.order[0] == 1
     assert wins >= 3
+
+
+async def test_sloppy_simulated_judge_replies_are_repaired_or_stored_invalid():
+    """sim/small writes malformed replies at its profile's rates (preambles, fences, 8/10,
+    ranges, refusals, truncation, template echoes): the parser and repair loop must cope."""
+    items = await answers("coding")
+    judge = RubricJudge("sim/small", max_repairs=1)
+    judged = await judge.evaluate_many([(q, r) for q, x, y in items for r in (x, y)])
+    repaired = [j for j in judged if j.ok and len(j.raw_replies) > 1]
+    invalid = [j for j in judged if not j.ok]
+    assert all(1 <= j.score <= 10 and float(j.score).is_integer() for j in judged if j.ok)
+    assert all(j.reason and len(j.raw_replies) == 2 for j in invalid)
+    assert repaired or invalid  # at these rates some of the 16 replies are malformed
+    assert len(invalid) < len(judged) / 2
