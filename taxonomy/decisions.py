@@ -45,10 +45,20 @@ class DecisionLog:
     def __init__(self, path: str | Path | None = None) -> None:
         self.path = Path(path) if path else None
         self.entries: list[dict[str, Any]] = []
+        self.torn_lines = 0
         self._final: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
+        self._handle: Any = None
         if self.path and self.path.exists():
             self._read()
+            torn = False
+            with self.path.open("rb") as raw:
+                if raw.seek(0, os.SEEK_END) > 0:
+                    raw.seek(-1, os.SEEK_END)
+                    torn = raw.read(1) != b"\n"
+            if torn:  # an interrupted write: end that line so the next entry starts cleanly
+                with self.path.open("a", encoding="utf-8") as handle:
+                    handle.write("\n")
 
     def _read(self) -> None:
         assert self.path is not None
@@ -59,10 +69,11 @@ class DecisionLog:
                 try:
                     entry = json.loads(line)
                 except json.JSONDecodeError:
-                    # the last line of an interrupted run may be cut short; anything else is damage
-                    if handle.readline() == "":
-                        break
-                    raise DataError(f"line {number} is not JSON", where=str(self.path)) from None
+                    # a line cut short by an interrupted run: its question is simply asked again
+                    self.torn_lines += 1
+                    continue
+                if not isinstance(entry, dict) or "key" not in entry or "step" not in entry:
+                    raise DataError(f"line {number} is not a decision entry", where=str(self.path))
                 self.entries.append(entry)
                 if entry.get("final"):
                     self._final[entry["key"]] = entry
@@ -77,11 +88,23 @@ class DecisionLog:
             if entry.get("final"):
                 self._final[entry["key"]] = entry
             if self.path is not None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                with self.path.open("a", encoding="utf-8") as handle:
-                    handle.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
-                    handle.flush()
-                    os.fsync(handle.fileno())
+                if self._handle is None:
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    self._handle = self.path.open("a", encoding="utf-8")
+                # one line per write, flushed: a killed process loses at most the line in flight
+                self._handle.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+                self._handle.flush()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._handle is not None:
+                self._handle.close()
+                self._handle = None
+
+    def __del__(self) -> None:
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            handle.close()
 
     def finals(self, step: str | None = None) -> list[dict[str, Any]]:
         return [e for e in self._final.values() if step is None or e.get("step") == step]

@@ -314,3 +314,32 @@ async def test_tag_with_unknown_domain_is_retried(tree, scripted):
     found = await TaxonomyBuilder(MODEL, tree).candidates_from_queries(["write a recipe blog post"])
     assert [(c.name, c.domain) for c in found] == [("Recipes", "writing")]
     assert "domain 'cooking' is not one of coding, writing" in backend.prompts[1]
+
+
+async def test_a_torn_log_line_is_asked_again(tree, scripted, tmp_path):
+    log = tmp_path / "build.jsonl"
+    scripted(replies=['{"decision": "ADD"}', '{"decision": "ADD"}'])
+    await TaxonomyBuilder(MODEL, tree.copy(), log=log).insert(
+        [Candidate("Go", domain="coding"), Candidate("Zig", domain="coding")]
+    )
+    lines = log.read_text().splitlines()
+    log.write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:25])  # killed mid-write
+    backend = scripted(replies=['{"decision": "ADD"}'])
+    resumed = DecisionLog(log)
+    assert resumed.torn_lines == 1 and len(resumed.finals()) == 1
+    fresh = tree.copy()
+    report = await TaxonomyBuilder(MODEL, fresh, log=resumed).insert(
+        [Candidate("Go", domain="coding"), Candidate("Zig", domain="coding")]
+    )
+    assert len(backend.prompts) == 1 and report.inserted == ["coding/go", "coding/zig"]
+    resumed.close()
+    assert len(DecisionLog(log).finals()) == 2  # the new entry starts on its own line
+
+
+def test_reopening_a_clean_log_leaves_it_untouched(tmp_path):
+    log = DecisionLog(tmp_path / "d.jsonl")
+    log.append({"key": "k", "step": "insert", "status": "ok", "final": True})
+    log.close()
+    before = (tmp_path / "d.jsonl").read_bytes()
+    assert DecisionLog(tmp_path / "d.jsonl").final("k")["status"] == "ok"
+    assert (tmp_path / "d.jsonl").read_bytes() == before
