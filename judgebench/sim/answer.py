@@ -117,6 +117,43 @@ SENTENCES = {
         '*nods slowly* "{A}. Yes. I remember {b} as if it were yesterday."',
     ),
 }
+# What a thorough answer adds beyond the basics (examples, edge cases, caveats, imagery): the
+# deeper the skill, the more of these. Readers see them (assess's "depth" feature).
+DEPTH = {
+    "coding": (
+        "Edge case: an empty input returns an empty result instead of raising.",
+        "For example, with [3, 1, 2] as input the result is [1, 2, 3].",
+        "Why this works: each step keeps {a} consistent, so {b} never sees a partial result.",
+        "Caveat: for very large inputs, stream {a} instead of holding it all in memory.",
+    ),
+    "mathematics": (
+        "Alternatively, distribute first: the same total follows for {a}.",
+        "Why this works: each step only regroups the quantities, so nothing about {a} is lost.",
+        "Caveat: this assumes {a} stays fixed throughout.",
+    ),
+    "knowledge": (
+        "For example, the role of {a} is easiest to see in how {b} changed over time.",
+        "Caveat: sources disagree on how much weight {a} deserves.",
+        "In summary, {a} and {b} explain most of what is observed.",
+        "Edge case: where {a} is absent, {b} behaves quite differently.",
+    ),
+    "reasoning": (
+        "Alternatively, test each arrangement of {a}: only one survives.",
+        "Why this works: the premises about {a} leave no other option for {b}.",
+        "Edge case: if {a} were reversed, the conclusion would flip too.",
+    ),
+    "writing": (
+        "{A} hangs in the air like a held breath.",
+        "It moves as if {b} were listening.",
+        "The light on {a} is thin, like a lantern in fog.",
+        "Everything about {b} settles like dust after a storm.",
+    ),
+    "roleplay": (
+        "*the fire crackles as the talk turns to {a}*",
+        "*rain drums on the roof while I weigh {b}*",
+        "*somewhere outside, a bell tolls for {a}*",
+    ),
+}
 _IMPERATIVE = re.compile(
     r"^(please\s+)?(write|explain|describe|compose|draft|implement|create|give|list|compare|"
     r"solve|calculate|compute|find|rewrite|summari[sz]e|refactor|debug|outline|prove|show)\b",
@@ -225,6 +262,9 @@ class _Writer:
         self.structured = rng.random() < min(1.0, max(0.0, (quality - 0.3) / 0.4))
         # Even a structured answer slips now and then: a wrong step, a bug.
         self.slip = self.structured and rng.random() < 0.5 * (1.0 - quality) ** 2
+        # How much it adds beyond the basics (0..3 examples, edge cases, caveats, images).
+        depth = round((quality - 0.45) * 7 + rng.gauss(0.0, 0.6)) if self.structured else 0
+        self.depth = max(0, min(3, depth))
         self.length = max(2, round(BASE_LENGTH[domain] * verbosity * (0.4 + 0.8 * quality)))
 
     def term(self) -> str:
@@ -245,6 +285,18 @@ class _Writer:
         return template.format(
             a=a, A=_cap(a), b=b, adj=_pick(self.rng, ADJ), verb=_pick(self.rng, VERB)
         )
+
+    def extras(self) -> list[str]:
+        """The depth lines this answer adds (distinct patterns, the query's own phrases)."""
+        pool = list(DEPTH[self.domain])
+        self.rng.shuffle(pool)
+        out = []
+        for template in pool[: self.depth]:
+            a = self.term()
+            others = [t for t in self.phrases if t != a]
+            b = _pick(self.rng, others) if others else a
+            out.append(template.format(a=a, A=_cap(a), b=b))
+        return out
 
     def opener(self) -> str:
         if _IMPERATIVE.match(self.query.strip()):
@@ -276,7 +328,7 @@ class _Writer:
             ]
             code = _code(language, parts, topic, self.slip)
             tail = f"This runs in O(n log n) time and also covers the empty case for {self.term()}."
-            return "\n".join([self.opener(), "", *steps, "", code, "", tail])
+            return "\n".join([self.opener(), "", *steps, "", code, "", tail, *self.extras()])
         text = " ".join([f"You could probably write a loop for {self.term()}.", *self.weak()])
         if self.rng.random() < 0.6:
             text += f"\n\n```\ndef {'_'.join(parts)}(items:\n    # TODO: handle {self.term()}\n    pass\n```"
@@ -300,6 +352,7 @@ class _Writer:
             ]
             extra = [f"Note that {p} enters the calculation only once." for p in self.phrases[3:]]
             lines += extra[: max(0, self.length - 5)]
+            lines += self.extras()
             lines += ["", f"**Answer:** {final}"]
             return "\n".join(lines)
         wrong = s1 + self.rng.randint(1, 9)
@@ -316,6 +369,7 @@ class _Writer:
                     f"Let's reason step by step about {' and '.join(self.phrases[:2])}.",
                     "",
                     *premises,
+                    *self.extras(),
                     "",
                     f"Therefore, given {self.term()} and {self.term()}, the conclusion follows from the premises above.",
                 ]
@@ -328,6 +382,8 @@ class _Writer:
                 f": {self.phrases[1]}" if len(self.phrases) > 1 else ""
             )
             sentences = [self.sentence() for _ in range(self.length)]
+            for i, line in enumerate(self.extras()):  # images woven into the text
+                sentences.insert(min(len(sentences), 2 + 3 * i), line)
             paragraphs = [" ".join(sentences[i : i + 3]) for i in range(0, len(sentences), 3)]
             return "\n\n".join([title, *paragraphs])
         return " ".join([f"Here is some text about {self.term()}.", *self.weak(), "It was nice."])
@@ -338,6 +394,7 @@ class _Writer:
                 f"*steps forward, fully in character* You ask about {self.term()}? Then listen well."
             ]
             lines += [self.sentence() for _ in range(max(2, self.length - 2))]
+            lines += self.extras()
             lines.append(f"*smiles* Now, tell me more about {self.term()}.")
             return "\n\n".join(lines)
         return " ".join(
@@ -358,6 +415,7 @@ class _Writer:
                     "",
                     *bullets,
                     "",
+                    *self.extras(),
                     f"In short, {self.term()} and {self.term()} are closely linked.",
                 ]
             )

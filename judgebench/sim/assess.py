@@ -42,6 +42,13 @@ _ARITH_RE = re.compile(
 )
 _CODE_BLOCK_RE = re.compile(r"```[\w+-]*\n(.*?)```", re.S)
 _LIST_RE = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+\S", re.M)
+_DEPTH_RE = {
+    "writing": re.compile(r"\blike an? \w+|\bas if\b", re.I),
+    "roleplay": re.compile(r"\*(?:the|a|rain|wind|somewhere)\b[^*\n]*\*", re.I),
+}
+_DEPTH_DEFAULT = re.compile(
+    r"\b(for example|for instance|edge case|caveat|in summary|why this works|alternatively)\b", re.I
+)
 _FINAL_RE = re.compile(r"(?:answer|result|total)\W{0,5}(?:is\W{0,3})?\**\s*(-?\d+(?:\.\d+)?)", re.I)
 
 
@@ -119,6 +126,11 @@ def length_fit(domain: str, answer: str) -> float:
     return 1.0
 
 
+def depth(domain: str, answer: str) -> float:
+    """Examples, edge cases, caveats (images, for prose; scene detail, for roleplay): up to 3."""
+    return min(1.0, len(_DEPTH_RE.get(domain, _DEPTH_DEFAULT).findall(answer)) / 3)
+
+
 def vagueness(answer: str) -> float:
     hits = len(_HEDGE_RE.findall(answer))
     return min(1.0, hits * 0.3)
@@ -153,7 +165,7 @@ def _final_number(text: str) -> str | None:
 
 
 # How much each visible feature weighs in the overall reading.
-WEIGHTS = {"coverage": 0.4, "structure": 0.25, "length": 0.15, "clarity": 0.2}
+WEIGHTS = {"coverage": 0.35, "structure": 0.22, "length": 0.13, "clarity": 0.15, "depth": 0.15}
 REFERENCE_WEIGHT = 0.3
 
 
@@ -163,13 +175,15 @@ def features(
 ) -> dict[str, float]:
     """The noise-free visible features of an answer, each in [0, 1]: ``coverage`` of the
     query's key terms, ``structure`` for its domain, ``length`` fit, ``clarity`` (no hedging
-    or filler) and, with a reference, ``agreement``."""
+    or filler), ``depth`` (examples, edge cases, caveats) and, with a reference,
+    ``agreement``."""
     domain = domain_of(query)
     out = {
         "coverage": coverage(query, answer),
         "structure": structure(domain, answer),
         "length": length_fit(domain, answer),
         "clarity": 1.0 - vagueness(answer),
+        "depth": depth(domain, answer),
     }
     if reference is not None:
         out["agreement"] = agreement(answer, reference)

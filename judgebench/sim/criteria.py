@@ -51,6 +51,7 @@ _STRUCTURE_TEXT = {
 _FEATURE_TEXT = {
     "coverage": ("Addresses the request", "Takes up every part of the question: {terms}."),
     "length": ("Appropriate length", "Neither too short to be complete nor padded."),
+    "depth": ("Depth", "Adds examples, edge cases or caveats where they help."),
     "clarity": ("Confident and specific", "No hedging, vague filler or off-topic remarks."),
     "agreement": (
         "Agrees with the reference",
@@ -61,6 +62,7 @@ _FEATURE_TEXT = {
 # Words in a criterion's text that say which visible feature it is about.
 _CUES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("agreement", re.compile(r"reference|gold|expected (answer|result)", re.I)),
+    ("depth", re.compile(r"example|edge case|caveat|depth|insight|nuance|imagery", re.I)),
     (
         "structure",
         re.compile(

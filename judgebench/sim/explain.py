@@ -45,6 +45,12 @@ def rationale(
     else:
         parts.append(f"{label} does not really address the request")
     parts.append(good_form if feats["structure"] >= 0.6 else bad_form)
+    if feats["depth"] >= 0.66:
+        parts.append(
+            "it adds examples and caveats"
+            if domain_of(query) not in ("writing", "roleplay")
+            else "it adds vivid detail"
+        )
     if feats["clarity"] < 0.7:
         parts.append("it hedges or wanders")
     if feats["length"] < 0.6:
