@@ -16,7 +16,7 @@ DIVERGING = "RdBu"  # red = worse than the others, blue = better
 
 EMPTY_HINT = (
     "No judgments in this store yet. Run `judgebench demo` for a simulated example, "
-    "`judgebench jobs run JOB.yaml` to evaluate your models, or `judgebench import FORMAT PATH` "
+    "`judgebench run JOB.yaml` to evaluate your models, or `judgebench import FORMAT PATH` "
     "to load existing judgments; then reload this page."
 )
 

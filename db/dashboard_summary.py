@@ -36,10 +36,22 @@ class DashboardClosureRow(Base):
     """ancestor → node pairs (every node is its own ancestor; the root "" is everyone's)."""
 
     __tablename__ = "dashboard_closure"
+    # key order (version, node_id, ancestor): the summary build joins assignments by node_id;
+    # the drill-down looks nodes up by ancestor through the second index
     version: Mapped[int] = mapped_column(Integer, primary_key=True)
-    ancestor: Mapped[str] = mapped_column(String(500), primary_key=True)
     node_id: Mapped[str] = mapped_column(String(500), primary_key=True)
-    __table_args__ = (Index("ix_dashboard_closure_node", "version", "node_id"),)
+    ancestor: Mapped[str] = mapped_column(String(500), primary_key=True)
+    __table_args__ = (Index("ix_dashboard_closure_ancestor", "version", "ancestor", "node_id"),)
+
+
+class DashboardQueryNodeRow(Base):
+    """query → every node it falls under (leaves and their ancestors), each pair once."""
+
+    __tablename__ = "dashboard_query_nodes"
+    version: Mapped[int] = mapped_column(Integer, primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(500), primary_key=True)
+    query_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    __table_args__ = (Index("ix_dashboard_query_nodes_query", "version", "query_id", "node_id"),)
 
 
 class DashboardNodeStatsRow(Base):
@@ -116,6 +128,7 @@ class DashboardStateRow(Base):
 SUMMARY_TABLES = [
     DashboardNodeRow,
     DashboardClosureRow,
+    DashboardQueryNodeRow,
     DashboardNodeStatsRow,
     DashboardJudgeStatsRow,
     DashboardScoreHistRow,

@@ -33,6 +33,7 @@ from judgebench.db.dashboard_summary import (
     DashboardModelCostRow,
     DashboardNodeRow,
     DashboardNodeStatsRow,
+    DashboardQueryNodeRow,
     DashboardScoreHistRow,
     DashboardStateRow,
 )
@@ -49,6 +50,7 @@ from judgebench.db.models import (
 from judgebench.db.store import Store
 from sqlalchemy import (
     Float,
+    Integer,
     and_,
     case,
     cast,
@@ -58,7 +60,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    union,
     union_all,
 )
 from sqlalchemy.engine import Connection
@@ -78,6 +79,7 @@ _RI = RunItemRow.__table__
 _NS = DashboardNodeStatsRow.__table__
 _NODES = DashboardNodeRow.__table__
 _CLOSURE = DashboardClosureRow.__table__
+_QA = DashboardQueryNodeRow.__table__
 _JS = DashboardJudgeStatsRow.__table__
 _HIST = DashboardScoreHistRow.__table__
 _COST = DashboardModelCostRow.__table__
@@ -211,18 +213,31 @@ def _judgment_sides():  # type: ignore[no-untyped-def]
     return union_all(side_a, side_b).subquery("sides")
 
 
-def _run_membership():  # type: ignore[no-untyped-def]
-    """(judgment id, run id): the run that wrote it plus every run that reused it."""
-    return union(
-        select(_J.c.id.label("jid"), _J.c.run_id.label("run_id")).where(_J.c.run_id.isnot(None)),
-        select(_RI.c.item_id.label("jid"), _RI.c.run_id.label("run_id")).where(
-            _RI.c.item_kind == "judgment"
-        ),
-    ).subquery("membership")
+def _reused_by_runs():  # type: ignore[no-untyped-def]
+    """(judgment id, run id) for runs that reused a judgment another run wrote (via run_items)."""
+    written = _J.alias("written")
+    return (
+        select(_RI.c.item_id.label("jid"), _RI.c.run_id.label("run_id"))
+        .join(written, written.c.id == _RI.c.item_id)
+        .where(_RI.c.item_kind == "judgment", _RI.c.run_id != func.coalesce(written.c.run_id, ""))
+        .subquery("reused")
+    )
 
 
-def _node_stats_select(version: int, sides, run_col, extra_from=None):  # type: ignore[no-untyped-def]
-    qa = _query_ancestors(version)
+def _add_into(store: Store, conn: Connection, table, cols: list[str], source) -> None:  # type: ignore[no-untyped-def]
+    """INSERT … SELECT that adds the numeric columns into rows whose key already exists."""
+    key = [c.name for c in table.primary_key.columns]
+    stmt = store._insert(table).from_select(cols, source)
+    additive = {
+        c: table.c[c] + stmt.excluded[c]
+        for c in cols
+        if c not in key and isinstance(table.c[c].type, (Integer, Float))
+    }
+    conn.execute(stmt.on_conflict_do_update(index_elements=key, set_=additive))
+
+
+def _node_stats_select(version: int, sides, run_col, extra_from=None, where=None):  # type: ignore[no-untyped-def]
+    qa = _QA
     scored = and_(sides.c.status == "ok", sides.c.score.isnot(None))
     stmt = select(
         literal(version).label("version"),
@@ -241,9 +256,11 @@ def _node_stats_select(version: int, sides, run_col, extra_from=None):  # type: 
         func.sum(sides.c.decided).label("n_pair"),
         func.coalesce(func.sum(sides.c.points), 0.0).label("pair_points"),
     )
-    source = sides.join(qa, qa.c.query_id == sides.c.query_id)
+    source = sides.join(qa, and_(qa.c.query_id == sides.c.query_id, qa.c.version == version))
     if extra_from is not None:
         source = source.join(extra_from, extra_from.c.jid == sides.c.id)
+    if where is not None:
+        stmt = stmt.where(where)
     return stmt.select_from(source).group_by(qa.c.node_id, sides.c.model, sides.c.judge, run_col)
 
 
@@ -254,10 +271,10 @@ def _has_flag(flag: str):  # type: ignore[no-untyped-def]
     return cast(_J.c.flags, Text).like(f'%"{flag}%')
 
 
-def _judge_stats_select(run_col, source, model_col):  # type: ignore[no-untyped-def]
+def _judge_stats_select(run_col, source, model_col, where=None):  # type: ignore[no-untyped-def]
     pos = _has_flag(POSITION_FLAG)
     inj = _has_flag(INJECTION_FLAG)
-    return (
+    stmt = (
         select(
             _J.c.judge,
             run_col.label("run_id"),
@@ -274,6 +291,7 @@ def _judge_stats_select(run_col, source, model_col):  # type: ignore[no-untyped-
         .select_from(source)
         .group_by(_J.c.judge, run_col, func.coalesce(model_col, ""))
     )
+    return stmt.where(where) if where is not None else stmt
 
 
 _refresh_lock = threading.Lock()
@@ -302,33 +320,61 @@ def refresh_summary(store: Store, *, force: bool = False) -> bool:
             conn.execute(insert(_NODES), nodes)
             if closure:
                 conn.execute(insert(_CLOSURE), closure)
+            qa = _query_ancestors(version)
+            conn.execute(
+                insert(_QA).from_select(
+                    ["version", "node_id", "query_id"],
+                    select(literal(version), qa.c.node_id, qa.c.query_id),
+                )
+            )
             _fill_node_counts(conn, version)
             sides = _judgment_sides()
-            member = _run_membership()
             cols = [c.name for c in _NS.columns]
             conn.execute(
                 insert(_NS).from_select(cols, _node_stats_select(version, sides, literal(ALL_RUNS)))
             )
+            # per run: the run that wrote each judgment, then (added in) runs that reused it
             conn.execute(
                 insert(_NS).from_select(
-                    cols, _node_stats_select(version, sides, member.c.run_id, extra_from=member)
+                    cols,
+                    _node_stats_select(
+                        version, sides, sides.c.run_id, where=sides.c.run_id.isnot(None)
+                    ),
                 )
             )
+            reused = _reused_by_runs()
+            any_reused = bool(conn.scalar(select(func.count()).select_from(reused)))
+            if any_reused:
+                _add_into(
+                    store,
+                    conn,
+                    _NS,
+                    cols,
+                    _node_stats_select(version, sides, reused.c.run_id, extra_from=reused),
+                )
             js_cols = [c.name for c in _JS.columns]
             conn.execute(
                 insert(_JS).from_select(
                     js_cols, _judge_stats_select(literal(ALL_RUNS), _J, _J.c.model)
                 )
             )
-            member2 = _run_membership()
             conn.execute(
                 insert(_JS).from_select(
                     js_cols,
-                    _judge_stats_select(
-                        member2.c.run_id, _J.join(member2, member2.c.jid == _J.c.id), _J.c.model
-                    ),
+                    _judge_stats_select(_J.c.run_id, _J, _J.c.model, where=_J.c.run_id.isnot(None)),
                 )
             )
+            if any_reused:
+                reused = _reused_by_runs()
+                _add_into(
+                    store,
+                    conn,
+                    _JS,
+                    js_cols,
+                    _judge_stats_select(
+                        reused.c.run_id, _J.join(reused, reused.c.jid == _J.c.id), _J.c.model
+                    ),
+                )
             _fill_hist(conn)
             _fill_costs(conn)
             conn.execute(
@@ -343,8 +389,13 @@ def refresh_summary(store: Store, *, force: bool = False) -> bool:
 
 
 def _fill_node_counts(conn: Connection, version: int) -> None:
-    qa = _query_ancestors(version)
-    counts = dict(conn.execute(select(qa.c.node_id, func.count()).group_by(qa.c.node_id)).all())
+    counts = dict(
+        conn.execute(
+            select(_QA.c.node_id, func.count())
+            .where(_QA.c.version == version)
+            .group_by(_QA.c.node_id)
+        ).all()
+    )
     if counts:
         from sqlalchemy import bindparam, update
 
@@ -779,14 +830,7 @@ def job_names(store: Store) -> list[str]:
 
 
 def _node_query_ids(version: int, node_id: str):  # type: ignore[no-untyped-def]
-    return (
-        select(_QN.c.query_id)
-        .join(
-            _CLOSURE,
-            and_(_CLOSURE.c.node_id == _QN.c.node_id, _CLOSURE.c.version == _QN.c.taxonomy_version),
-        )
-        .where(_CLOSURE.c.version == version, _CLOSURE.c.ancestor == node_id)
-    )
+    return select(_QA.c.query_id).where(_QA.c.version == version, _QA.c.node_id == node_id)
 
 
 def node_queries(
@@ -794,7 +838,7 @@ def node_queries(
 ) -> pd.DataFrame:
     """Up to ``limit`` queries of a node with each model's mean score on them (wide frame)."""
     version = summary_version(store)
-    ids_stmt = _node_query_ids(version, node_id).distinct().order_by(_QN.c.query_id).limit(limit)
+    ids_stmt = _node_query_ids(version, node_id).order_by(_QA.c.query_id).limit(limit)
     with store.engine.connect() as conn:
         ids = list(conn.scalars(ids_stmt))
         if not ids:
@@ -829,7 +873,7 @@ def worst_queries(
 ) -> pd.DataFrame:
     """The model's lowest-scored queries under a node: the evidence behind a weakness."""
     version = summary_version(store)
-    members = _node_query_ids(version, node_id).distinct().subquery("members")
+    members = _node_query_ids(version, node_id).subquery("members")
     stmt = (
         select(_J.c.query_id, QueryRow.text, _J.c.score, _J.c.judge)
         .select_from(

@@ -152,7 +152,7 @@ def trend_figure(
     frame = frame[frame["n"] > 0]
     if frame["run_id"].nunique() < 2:
         return empty_figure(
-            "Run-over-run trends need two or more runs of a scheduled job (`judgebench jobs schedule`)."
+            "Run-over-run trends need two or more runs of a scheduled job (`judgebench schedule add JOB.yaml --cron …`)."
         )
     frame, metric = with_metric(frame)
     fig = go.Figure()

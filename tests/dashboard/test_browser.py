@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from judgebench.dashboard.app import DashboardServer, create_app
 
 pytestmark = pytest.mark.browser

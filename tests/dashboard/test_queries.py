@@ -197,3 +197,54 @@ def test_empty_store_gives_empty_frames(empty_store):
     assert q.node_queries(empty_store, "coding").empty
     assert q.worst_queries(empty_store, "coding", "m").empty
     assert q.default_judge(empty_store) is None
+
+
+def test_run_that_reuses_judgments_counts_them(tmp_path):
+    """A rerun reuses stored judgments (natural keys) and links them in run_items: its per-run
+    numbers include them, and the run that wrote them keeps them too."""
+    from judgebench.db import Store
+
+    from judgebench.records import Run
+
+    store = Store(tmp_path / "r.db")
+    first, second = (
+        Run(kind="job", name="first", job_name="j"),
+        Run(kind="job", name="second", job_name="j"),
+    )
+    store.put_run(first)
+    store.put_run(second)
+    query = Query(text="q", node_ids=["coding/python"])
+    store.put_queries([query])
+    judgments = []
+    for model, score in [("m1", 3.0), ("m2", 5.0)]:
+        resp = Response(query_id=query.id, model=model, text="a")
+        store.put_responses([resp])
+        judgments.append(
+            Judgment(
+                judge="j",
+                judge_model="jm",
+                query_id=query.id,
+                response_id=resp.id,
+                model=model,
+                template_name="t",
+                template_hash="h",
+                score=score,
+                run_id=first.id,
+            )
+        )
+    store.put_judgments(judgments)
+    store.link_run_items(
+        first.id, "judgment", [j.id for j in judgments]
+    )  # its own: not double counted
+    store.link_run_items(second.id, "judgment", [judgments[0].id])  # the rerun reused m1's judgment
+    q.refresh_summary(store)
+    one = q.leaderboard(store, q.Filters(run_id=first.id)).set_index("model")
+    two = q.leaderboard(store, q.Filters(run_id=second.id)).set_index("model")
+    assert list(one["n_scored"]) == [1, 1] and one.loc["m2", "mean"] == 5.0
+    assert (
+        list(two.index) == ["m1"]
+        and two.loc["m1", "n_scored"] == 1
+        and two.loc["m1", "mean"] == 3.0
+    )
+    assert q.judge_health(store, second.id)["n"].tolist() == [1]
+    assert q.leaderboard(store).set_index("model").loc["m1", "n_scored"] == 1  # all runs: once
