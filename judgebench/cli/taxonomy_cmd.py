@@ -336,11 +336,16 @@ def assign_cmd(
         None, "--examples", help="Labelled example queries (JSONL text + node_id) for kNN."
     ),
     log: Path | None = typer.Option(
-        None, "--log", help="Decision log for LLM assignment (resume without repeated calls)."
+        None,
+        "--log",
+        help="Decision log for LLM assignment, to resume without repeated calls (default taxonomy-assign.jsonl).",
     ),
     out: Path | None = typer.Option(None, "--out", help="Write assignments as JSONL."),
     db: str | None = typer.Option(None, "--db", envvar="JUDGEBENCH_DB", help=_DB_HELP),
     version: int | None = typer.Option(None, "--version", help="Stored taxonomy version."),
+    redo: bool = typer.Option(
+        False, "--redo", help="Also reassign store queries already assigned under this version."
+    ),
 ) -> None:
     """Assign queries to nodes; with --db, store them under the taxonomy's version (unassigned ones
     are recorded as errors with the reason)."""
@@ -354,15 +359,28 @@ def assign_cmd(
         raise UserError(f"--method {method} needs --model")
     store = _store(db)
     taxonomy = _load(source, db, version, None)
+    tax_version: int | None = None
+    if store is not None:
+        from judgebench.db.taxonomy import save_taxonomy_version
+
+        tax_version, _ = save_taxonomy_version(store, taxonomy)
     ids: list[str | None]
     if queries:
         texts = _read_lines_or_jsonl(queries)
         ids = [None] * len(texts)
     elif store is not None:
         stored = store.get_queries(source=query_source)
+        done = [q for q in stored if q.node_ids and q.taxonomy_version == tax_version]
+        if done and not redo:  # idempotent: a rerun only does what is not done yet
+            typer.echo(
+                f"{len(done)} queries already assigned under version {tax_version} (--redo to redo)"
+            )
+            stored = [q for q in stored if q not in done]
         texts, ids = [q.text for q in stored], [q.id for q in stored]
     else:
         raise UserError("give --queries or --db")
+    if method != "embedding" and log is None:
+        log = Path("taxonomy-assign.jsonl")
     pairs: list[tuple[str, str]] = []
     if examples:
         for number, line in enumerate(examples.read_text(encoding="utf-8").splitlines(), 1):
@@ -371,14 +389,15 @@ def assign_cmd(
                 if "text" not in item or "node_id" not in item:
                     raise UserError(f"{examples}: line {number} needs 'text' and 'node_id'")
                 pairs.append((item["text"], item["node_id"]))
-    embedding = EmbeddingAssigner(taxonomy, encoder=encoder, examples=pairs)
-    if method == "embedding":
+    # the LLM-only method needs no encoder (and so never loads torch)
+    embedding = (
+        EmbeddingAssigner(taxonomy, encoder=encoder, examples=pairs) if method != "llm" else None
+    )
+    if embedding is not None and method == "embedding":
         results = embedding.assign(texts)
     else:
-        llm = LLMAssigner(
-            model or "", taxonomy, log=log, fallback=embedding if method == "hybrid" else None
-        )
-        runner = HybridAssigner(embedding, llm) if method == "hybrid" else llm
+        llm = LLMAssigner(model or "", taxonomy, log=log)
+        runner = HybridAssigner(embedding, llm) if embedding is not None else llm
         results = run_sync(lambda: runner.assign(texts))
     assigned = sum(r.assigned for r in results)
     typer.echo(
@@ -403,10 +422,8 @@ def assign_cmd(
                 )
         typer.echo(f"wrote {out}")
     if store is not None:
-        from judgebench.db.taxonomy import save_taxonomy_version
         from judgebench.records import ErrorRecord, Query
 
-        tax_version, _ = save_taxonomy_version(store, taxonomy)
         if queries:  # queries from a file enter the store first (insert-or-ignore by text)
             fresh = [Query(text=t, source=query_source or "taxonomy-assign") for t in texts]
             store.put_queries(fresh)
