@@ -86,7 +86,18 @@ def test_build_then_assign_into_the_store(tmp_path, monkeypatch):
     assert all(r["node_ids"] and r["method"] == "embedding" for r in rows)
     again = run("assign", "--taxonomy", "db", "--db", db, "--method", "llm", "--model", "sim/large")
     assert "3 queries already assigned under version 1" in again and "assigned 0 of 0" in again
-    redo = run("assign", "--taxonomy", "db", "--db", db, "--method", "llm", "--model", "sim/large", "--redo")
+    redo = run(
+        "assign",
+        "--taxonomy",
+        "db",
+        "--db",
+        db,
+        "--method",
+        "llm",
+        "--model",
+        "sim/large",
+        "--redo",
+    )
     assert "of 3 queries (llm)" in redo and (tmp_path / "taxonomy-assign.jsonl").exists()
     shown = run("show", "--db", db, "--depth", "1")
     assert "3 queries" in shown or "2 queries" in shown or "1 queries" in shown
