@@ -185,6 +185,9 @@ class SimBackend:
     def _chat(
         self, model: str, profile: Profile, messages: list[Message], params: dict[str, Any]
     ) -> Completion:
+        max_tokens = _max_tokens(params, None)  # bad parameters fail before any work
+        top_k = _count_param(params, "top_logprobs")
+        _stop_at("", params)
         text = join_messages(messages)
         rng = request_rng(model, text, params, "chat")
         task = find_task(text)
@@ -212,14 +215,13 @@ class SimBackend:
         else:
             spread = 0.08 + 0.12 * min(_temperature(params), 2.0)
             reply_text = write_answer(last_user_text(messages), profile, rng, spread=spread)
-        reply_text, cut = _cut(_stop_at(reply_text, params), _max_tokens(params, None))
+        reply_text, cut = _cut(_stop_at(reply_text, params), max_tokens)
         if cut:
             finish = "length"
         prompt_tokens = count_tokens(text) + TOKENS_PER_MESSAGE * len(messages) + 3
         completion_tokens = count_tokens(reply_text)
         logprobs = None
         if params.get("logprobs"):
-            top_k = _count_param(params, "top_logprobs")
             logprobs = _chat_logprobs(text, reply_text, top_k, option_logprobs)
         return Completion(
             model=model,
@@ -237,25 +239,28 @@ class SimBackend:
     ) -> Completion:
         if not isinstance(prompt, str):
             raise BadRequestError("prompt must be a string", status=400)
-        rng = request_rng(model, prompt, params, "text")
         max_tokens = _max_tokens(params, DEFAULT_TEXT_MAX_TOKENS)
+        top_k = _count_param(params, "logprobs")
+        k = params.get("logprobs")
+        want_logprobs = k is not None and k is not False  # logprobs=0: the chosen token only
+        echo = bool(params.get("echo"))
+        rng = request_rng(model, prompt, params, "text")
         continuation = "" if max_tokens == 0 else write_answer(prompt, profile, rng)
         continuation, cut = _cut(_stop_at(continuation, params), max_tokens)
-        echo = bool(params.get("echo"))
-        k = params.get("logprobs")
-        want_logprobs = k is not None and k is not False
-        top_k = _count_param(params, "logprobs")
+        prompt_pieces = tokenize(prompt)
+        continuation_pieces = tokenize(continuation)
         prompt_lps: list[TokenLogprob] | None = None
         logprobs: list[TokenLogprob] | None = None
         if want_logprobs:
-            tokens = tokenize(prompt) + tokenize(continuation)
-            n_prompt = len(tokenize(prompt))
-            scored = lm.score_tokens(tokens, 0 if echo else n_prompt, top_k)
+            n_prompt = len(prompt_pieces)
+            scored = lm.score_tokens(
+                prompt_pieces + continuation_pieces, 0 if echo else n_prompt, top_k
+            )
             if echo:
                 prompt_lps = scored[:n_prompt]
             logprobs = scored
-        prompt_tokens = count_tokens(prompt)
-        completion_tokens = count_tokens(continuation)
+        prompt_tokens = len(prompt_pieces)
+        completion_tokens = len(continuation_pieces)
         return Completion(
             model=model,
             text=(prompt + continuation) if echo else continuation,
