@@ -16,9 +16,16 @@ from judgebench.errors import DataError
 from judgebench.records import Query
 
 
-@pytest.fixture
-def store(tmp_path):
-    return Store(tmp_path / "jb.db")
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+)
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        return Store(tmp_path / "jb.db")
+    from tests.pg import create_database
+
+    server = request.getfixturevalue("postgres_url")
+    return Store(create_database(server, f"tax_{abs(hash(request.node.nodeid)) % 10**10}"))
 
 
 def test_versions_follow_content(store, tree):
