@@ -52,6 +52,8 @@ def message_text(message: Message) -> str:
 
 
 def join_messages(messages: list[Message]) -> str:
+    if not all(isinstance(m, dict) for m in messages):
+        raise BadRequestError("every message must be an object with a role and content", status=400)
     system = [message_text(m) for m in messages if m.get("role") == "system"]
     rest = [message_text(m) for m in messages if m.get("role") != "system"]
     return "\n\n".join(t for t in (*system, *rest) if t)

@@ -217,3 +217,12 @@ def test_stop_sequences_cut_the_reply():
     assert stopped.text == first_line and stopped.finish_reason == "stop"
     with pytest.raises(BadRequestError):
         chat(stop=[1, 2])
+
+
+def test_malformed_messages_are_bad_requests():
+    with pytest.raises(BadRequestError):
+        BACKEND.complete_now("sim/generalist", ["just a string"], None, {})
+    with pytest.raises(BadRequestError):
+        BACKEND.complete_now("sim/generalist", [{"role": "user", "content": 42}], None, {})
+    with pytest.raises(BadRequestError):
+        chat(top_logprobs=99, logprobs=True)
