@@ -14,7 +14,7 @@ from judgebench.db.store import Store
 from sqlalchemy import DateTime, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from judgebench.records import Query, utcnow
+from judgebench.records import ErrorRecord, Query, utcnow
 
 if TYPE_CHECKING:  # the synth package pulls in the gateway; the schema must not
     from judgebench.synth.journal import Attempt
@@ -73,6 +73,15 @@ class StoreJournal:
         if rows:
             with self.store.session() as s:
                 self.store.upsert(s, SynthAttemptRow, rows, keys=["key"])
+        for attempt in attempts:  # transport failures also land with every other part's errors
+            if attempt.status == "error":
+                self.store.record_error(
+                    ErrorRecord(
+                        stage="synth",
+                        subject=f"{attempt.node_id}#{attempt.index} ({attempt.generator})",
+                        message=attempt.reason or "error",
+                    )
+                )
 
     def load_seed_nodes(self, run_key: str) -> dict[str, list[str]]:
         with self.store.session() as s:

@@ -243,7 +243,29 @@ def _run(*, taxonomy, seeds, db, config_file, overrides, under, out, progress_fi
             taxonomy_version=version,
             on_progress=on_progress,
         )
-        report = run_sync(synth.run)
+        run = None
+        if store is not None:
+            from judgebench.records import Run
+
+            run = Run(
+                kind="synth",
+                name=f"synth {tree.name}",
+                config={"run_key": synth.run_key, **cfg.model_dump()},
+            )
+            store.put_run(run)
+        try:
+            report = run_sync(synth.run)
+        except BaseException as exc:
+            if store is not None and run is not None:
+                store.finish_run(
+                    run.id,
+                    "stopped" if isinstance(exc, KeyboardInterrupt) else "failed",
+                    str(exc)[:500],
+                )
+            raise
+        if store is not None and run is not None:
+            store.link_run_items(run.id, "query", [q.id for q in journal.load_kept(report.run_key)])
+            store.finish_run(run.id)
 
     _print_report(Console(), report, simulated)
     if out is not None:

@@ -56,7 +56,10 @@ def test_synth_into_the_store_then_rerun_is_free(tmp_path, monkeypatch):
 
     from judgebench.db import Store
 
-    assert {q.id for q in Store(db).get_queries(source="synth")} == {q["id"] for q in kept}
+    store = Store(db)
+    assert {q.id for q in store.get_queries(source="synth")} == {q["id"] for q in kept}
+    [synth_run] = store.list_runs(kind="synth")
+    assert synth_run.status == "finished" and synth_run.config["per_node"] == 2
     second = run(*args)
     assert second.exit_code == 0
     calls_line = next(line for line in second.output.splitlines() if "│ calls" in line)

@@ -60,3 +60,29 @@ async def test_seed_assignments_are_journalled(scripted, lexical, tmp_path):
         LEAVES[:1], seeds, cfg, encoder=lexical, journal=journal, assigner=CountingAssigner()
     )
     assert len(calls) == 1 and len(calls[0]) == len(seeds)
+
+
+async def test_transport_errors_become_error_rows(scripted, lexical, tmp_path):
+    from judgebench.llm import BadRequestError
+
+    store = Store(f"sqlite:///{tmp_path / 'jb.db'}")
+    scripted(
+        lambda p, m: (
+            BadRequestError("quota exhausted") if "check the quality" in p else responder()(p, m)
+        )
+    )
+    cfg = SynthConfig(
+        generators=["scripted/gen"],
+        judge="scripted/judge",
+        per_node=1,
+        max_attempts_per_node=1,
+        reassign="none",
+    )
+    report = await synthesize(
+        LEAVES[:1], make_seeds(), cfg, encoder=lexical, journal=StoreJournal(store)
+    )
+    assert report.statuses == {"error": 1}
+    [error] = store.get_errors(stage="synth")
+    assert "quota exhausted" in error.message and error.subject.startswith(
+        "coding/languages/python#0"
+    )
