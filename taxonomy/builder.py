@@ -118,7 +118,9 @@ class TaxonomyBuilder:
         items = [c if isinstance(c, Candidate) else Candidate(name=str(c)) for c in candidates]
         groups: dict[str | None, list[Candidate]] = {}
         for cand in items:
-            groups.setdefault(cand.domain, []).append(cand)
+            # group by the resolved domain id, so "Coding" and "coding" never run side by side
+            resolved = _match_child(self.taxonomy, ROOT, cand.domain) if cand.domain else None
+            groups.setdefault(resolved or cand.domain, []).append(cand)
         start_calls = self.asker.calls
 
         async def run_group(group: list[Candidate]) -> None:
@@ -154,6 +156,11 @@ class TaxonomyBuilder:
                 report.existing.append((name, same[0]))
                 return
             if not kids:
+                if level + 1 > self.max_depth:
+                    report.skipped.append(
+                        (name, f"depth cap {self.max_depth} reached at {current!r}")
+                    )
+                    return
                 report.inserted.append(tax.add(current, name, cand.description))
                 return
             can_descend = level + 1 < self.max_depth
