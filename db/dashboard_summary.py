@@ -11,12 +11,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from judgebench.db.base import Base
+from judgebench.db.models import JudgmentRow
 from sqlalchemy import DateTime, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from judgebench.records import utcnow
 
 ALL_RUNS = "*"  # the run_id of summary rows that cover every run
+
+# The drill-down walks a model's judgments in score order (worst queries first).
+JUDGMENTS_MODEL_SCORE = Index(
+    "ix_dashboard_judgments_model_score", JudgmentRow.model, JudgmentRow.score
+)
 
 
 class DashboardNodeRow(Base):

@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 from judgebench.db.dashboard_summary import (
     ALL_RUNS,
+    JUDGMENTS_MODEL_SCORE,
     SUMMARY_TABLES,
     DashboardClosureRow,
     DashboardJudgeStatsRow,
@@ -294,6 +295,11 @@ def _judge_stats_select(run_col, source, model_col, where=None):  # type: ignore
     return stmt.where(where) if where is not None else stmt
 
 
+# Drill-down reads the judgments in score order per model (worst queries). The index lives on
+# the core table but belongs to the dashboard; it is created with the summary tables.
+_MODEL_SCORE = JUDGMENTS_MODEL_SCORE
+MODEL_SCORE_INDEX = str(_MODEL_SCORE.name)
+
 _refresh_lock = threading.Lock()
 
 
@@ -306,6 +312,7 @@ def refresh_summary(store: Store, *, force: bool = False) -> bool:
     with _refresh_lock:
         for table in SUMMARY_TABLES:
             table.__table__.create(store.engine, checkfirst=True)
+        _MODEL_SCORE.create(store.engine, checkfirst=True)
         with store.engine.connect() as conn:
             fingerprint = _fingerprint(conn)
             state = conn.execute(select(_STATE.c.fingerprint)).first()
@@ -377,6 +384,10 @@ def refresh_summary(store: Store, *, force: bool = False) -> bool:
                 )
             _fill_hist(conn)
             _fill_costs(conn)
+            if store.dialect == "sqlite":
+                # planner statistics, approximate and cheap, so joins start from the small side
+                conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+                conn.exec_driver_sql("ANALYZE")
             conn.execute(
                 insert(_STATE).values(
                     id=1,
@@ -848,6 +859,7 @@ def node_queries(
         )
         stmt = (
             select(_J.c.query_id, _J.c.model, func.avg(_J.c.score).label("score"))
+            .with_hint(_J, "INDEXED BY ix_judgments_query_id", dialect_name="sqlite")
             .where(
                 _J.c.query_id.in_(ids),
                 _J.c.status == "ok",
@@ -873,15 +885,18 @@ def worst_queries(
 ) -> pd.DataFrame:
     """The model's lowest-scored queries under a node: the evidence behind a weakness."""
     version = summary_version(store)
-    members = _node_query_ids(version, node_id).subquery("members")
+    member = (
+        select(_QA.c.query_id)
+        .where(_QA.c.version == version, _QA.c.node_id == node_id, _QA.c.query_id == _J.c.query_id)
+        .exists()
+    )
+    # walk the model's judgments in score order and stop at the first `limit` inside the node:
+    # a handful of index probes whatever the node's size
     stmt = (
         select(_J.c.query_id, QueryRow.text, _J.c.score, _J.c.judge)
-        .select_from(
-            _J.join(members, members.c.query_id == _J.c.query_id).join(
-                QueryRow, QueryRow.id == _J.c.query_id
-            )
-        )
-        .where(_J.c.model == model, _J.c.status == "ok", _J.c.score.isnot(None))
+        .select_from(_J.join(QueryRow, QueryRow.id == _J.c.query_id))
+        .with_hint(_J, f"INDEXED BY {MODEL_SCORE_INDEX}", dialect_name="sqlite")
+        .where(_J.c.model == model, _J.c.status == "ok", _J.c.score.isnot(None), member)
         .order_by(_J.c.score, _J.c.query_id)
         .limit(limit)
     )
