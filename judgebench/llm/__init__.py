@@ -3,6 +3,7 @@
 from judgebench.llm.accounting import Account, Budget
 from judgebench.llm.cache import CacheEntry, CallCache, MemoryCallCache, cache_key, is_cacheable
 from judgebench.llm.gateway import (
+    ErrorSink,
     Gateway,
     LLMRequest,
     complete,
@@ -45,6 +46,7 @@ __all__ = [
     "CallCache",
     "Completion",
     "ConnectionError_",
+    "ErrorSink",
     "Gateway",
     "LLMError",
     "LLMRequest",

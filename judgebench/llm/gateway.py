@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from judgebench.config import ModelSettings, Settings, load_settings
 from judgebench.llm.accounting import (
@@ -50,6 +50,7 @@ from judgebench.llm.types import (
     RateLimitError,
     TimeoutError_,
 )
+from judgebench.records import ErrorRecord
 
 T = TypeVar("T")
 log = logging.getLogger("judgebench.llm")
@@ -562,9 +563,13 @@ class Gateway:
         max_in_flight: int = 512,
         return_exceptions: bool = True,
         description: str = "LLM calls",
+        errors: ErrorSink | None = None,
+        run_id: str | None = None,
     ) -> list[Completion | LLMError]:
         """Run many calls; results in request order. Each is a :class:`Completion` or, with
         ``return_exceptions`` (default), the :class:`LLMError` that ended it (its reason).
+        ``errors`` (e.g. a :class:`judgebench.db.Store`) gets one ``ErrorRecord`` per failed
+        request (stage ``llm``, the model as subject, the reason as message, ``run_id``).
         Per-model concurrency is still the adaptive limit; ``max_in_flight`` bounds tasks."""
         items = [LLMRequest.coerce(r) for r in requests]
         results: list[Completion | LLMError | None] = [None] * len(items)
@@ -588,6 +593,8 @@ class Gateway:
                         )
                 except LLMError as exc:
                     results[i] = exc
+                    if errors is not None:
+                        _record_error(errors, req, exc, run_id)
                 if bar is not None:
                     bar.advance(results[i])
 
@@ -608,6 +615,22 @@ class Gateway:
     ) -> list[Completion | LLMError]:
         items = list(requests)
         return run_sync(lambda: self.complete_many(items, **kwargs))
+
+
+class ErrorSink(Protocol):
+    """Where failed calls are recorded (``judgebench.db.Store`` implements it)."""
+
+    def record_error(self, error: ErrorRecord) -> None: ...
+
+
+def _record_error(sink: ErrorSink, req: LLMRequest, exc: LLMError, run_id: str | None) -> None:
+    reason = f"{exc.reason} (after {exc.attempts} attempt{'s' * (exc.attempts != 1)})"
+    try:
+        sink.record_error(
+            ErrorRecord(stage="llm", subject=req.model, message=reason, run_id=run_id)
+        )
+    except Exception as failure:  # recording must not turn one failed call into a failed batch
+        log.warning("could not record an LLM error (%s): %s", redact(failure), reason)
 
 
 class _nullcontext:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 import pytest
+from judgebench.db import Store
 
 from judgebench.llm import (
     BadRequestError,
@@ -21,7 +22,7 @@ from judgebench.sim.server import FaultConfig
 from tests.llm.conftest import ask
 
 
-async def test_mixed_faults_every_call_accounted_for(sim_server, make_gateway):
+async def test_mixed_faults_every_call_accounted_for(sim_server, make_gateway, tmp_path):
     sim_server.faults = FaultConfig(
         latency_ms=2,
         latency_dist="lognormal",
@@ -39,11 +40,14 @@ async def test_mixed_faults_every_call_accounted_for(sim_server, make_gateway):
         seed=7,
     )
     gateway = make_gateway(timeout_s=0.3, max_retries=2, max_concurrency=16)
+    store = Store(tmp_path / "errors.db")
     n = 120
     start = time.monotonic()
     results = await gateway.complete_many(
         [{"model": "sim/small", "messages": ask(i), "temperature": 0} for i in range(n)],
         progress=False,
+        errors=store,
+        run_id="fault-run",
     )
     assert time.monotonic() - start < 20  # no hang: hanging requests time out
     assert len(results) == n  # no silent loss
@@ -53,6 +57,11 @@ async def test_mixed_faults_every_call_accounted_for(sim_server, make_gateway):
     assert ok and all(r.text for r in ok)
     for err in failed:  # a recorded error says why, and how hard we tried
         assert err.retryable and err.attempts == 3 and str(err)
+    rows = store.get_errors(stage="llm", run_id="fault-run")
+    assert len(rows) == len(failed)  # every failure is a row someone can query
+    assert sorted(r.message for r in rows) == sorted(
+        f"{e.reason} (after 3 attempts)" for e in failed
+    )
     stats = sim_server.stats
     # the server really injected every kind of fault, and the gateway retried through them
     for kind in (
