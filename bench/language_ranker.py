@@ -37,7 +37,7 @@ PEAK_TFLOPS = 790.0
 
 
 def _corpus_path(given: str | None) -> Path:
-    for candidate in [given, REPO / ".device" / "ntrex", DEFAULT_CORPUS]:
+    for candidate in [given, DEFAULT_CORPUS, REPO / ".device" / "ntrex"]:
         if candidate and Path(candidate).is_dir():
             return Path(candidate)
     raise SystemExit(f"no corpus found (tried {given}, .device/ntrex, {DEFAULT_CORPUS})")
@@ -381,7 +381,7 @@ def main() -> None:
     )
     parser.add_argument("--pairs", type=int, default=200, help="sentences per language")
     parser.add_argument(
-        "--naive-sentences", type=int, default=1600, help="CPU naive-loop sample size"
+        "--naive-sentences", type=int, default=800, help="CPU naive-loop sample size"
     )
     parser.add_argument("--repeats", type=int, default=3, help="GPU: timed repeats (median)")
     parser.add_argument(

@@ -40,6 +40,11 @@ def language_ranker_cmd(
         256, "--max-length", help="Truncate sentences to this many tokens."
     ),
     device: str = typer.Option(None, "--device", help="cuda or cpu (default: cuda when present)."),
+    compile_model: bool = typer.Option(
+        False,
+        "--compile",
+        help="torch.compile the model: for large models and long GPU runs (~1 min to compile).",
+    ),
     db: str = typer.Option(
         "judgebench.db", "--db", envvar="JUDGEBENCH_DB", help="Store URL or SQLite file path."
     ),
@@ -83,6 +88,7 @@ def language_ranker_cmd(
         store=Store(db),
         reference=reference,
         device=device,
+        compile=compile_model,
         progress=lambda line: console.print(f"[dim]{line}[/dim]"),
     )
     level = int(round(confidence * 100))

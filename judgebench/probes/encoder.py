@@ -168,7 +168,11 @@ class HiddenStateEncoder:
         max_length: int = 256,
         max_tokens: int | None = None,
         max_batch: int | None = None,
+        compile: bool = False,
     ) -> HiddenStateEncoder:
+        """Load a local model. ``compile=True`` wraps it in ``torch.compile`` (dynamic shapes):
+        on an H100 a 1B Llama shape went from 344 to 463 TFLOP/s after a ~1 min compile, so it
+        pays off for large models and long runs on a GPU, not for a few hundred sentences."""
         name, path = resolve_model(model)
         _offline()
         import torch
@@ -193,6 +197,8 @@ class HiddenStateEncoder:
                 f"cannot load model: {str(exc).splitlines()[0]}", where=str(path)
             ) from None
         net.to(device).eval()
+        if compile:
+            net = torch.compile(net, dynamic=True)
         model_max = getattr(tokenizer, "model_max_length", None) or max_length
         limit = min(max_length, model_max if model_max < 1_000_000 else max_length)
         return cls(

@@ -149,6 +149,7 @@ def run_language_ranker(
     reference: dict[str, float] | None = None,
     device: str | None = None,
     memory_mb: int = 512,
+    compile: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> RankerReport:
     """Score every (selected) language of ``corpus`` against English and rank them."""
@@ -197,7 +198,7 @@ def run_language_ranker(
     if todo:
         if encoder is None:
             encoder = HiddenStateEncoder.load(
-                str(model), device=device, max_length=settings.max_length
+                str(model), device=device, max_length=settings.max_length, compile=compile
             )
         bytes_per_sentence = encoder.n_layers * encoder.hidden_size * 4
         group_sentences = max(len(selected.english), memory_mb * 2**20 // bytes_per_sentence)
