@@ -50,17 +50,28 @@ def empty_figure(message: str) -> go.Figure:
     return style_figure(fig, height=260)
 
 
+_GRID = dict(
+    gridcolor="#e5e7eb", zerolinecolor="#d1d5db", linecolor="#d1d5db", ticks="", automargin=True
+)
+
+
 def style_figure(
     fig: go.Figure, *, height: int | None = 420, title: str | None = None
 ) -> go.Figure:
+    # plotly's named templates are deep-copied into every figure (~100 ms each); the few
+    # settings we want are applied directly instead
     fig.update_layout(
-        template="plotly_white",
+        template="none",
+        paper_bgcolor="white",
+        plot_bgcolor="white",
         font=dict(family=FONT, size=13, color="#1f2937"),
         margin=dict(l=10, r=10, t=48 if title else 24, b=10),
         colorway=PALETTE,
         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
         hoverlabel=dict(font=dict(family=FONT)),
     )
+    fig.update_xaxes(**_GRID)
+    fig.update_yaxes(**_GRID)
     if title:
         fig.update_layout(title=dict(text=title, x=0, xanchor="left", font=dict(size=16)))
     if height:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
@@ -23,6 +24,20 @@ from judgebench.dashboard.views._common import node_label
 from judgebench.db import queries as q
 
 PAPER_T = 3
+FINDING_COLUMNS = [
+    "node_id",
+    "node",
+    "kind",
+    "node_rank",
+    "overall_rank",
+    "gap",
+    "mean",
+    "ci_low",
+    "ci_high",
+    "n",
+    "separated",
+    "versus",
+]
 
 
 def default_threshold(n_models: int) -> int:
@@ -46,80 +61,60 @@ def findings(
     """
     scores = q.node_scores(ctx.store, ctx.filters(judge, run_id), max_depth=max_depth)
     scores = scores[scores["value"].notna()]
-    overall = scores[scores["node_id"] == q.ROOT].set_index("model")
+    overall = scores[scores["node_id"] == q.ROOT].set_index("model")["rank"]
     if model not in overall.index:
-        return pd.DataFrame(
-            columns=[
-                "node_id",
-                "kind",
-                "node_rank",
-                "overall_rank",
-                "gap",
-                "mean",
-                "ci_low",
-                "ci_high",
-                "n",
-                "separated",
-            ]
-        )
-    my_overall = overall.loc[model, "rank"]
+        return pd.DataFrame(columns=FINDING_COLUMNS)
+    my_overall = overall[model]
+    scores = scores[scores["node_id"] != q.ROOT].assign(
+        overall_rank=lambda f: f["model"].map(overall)
+    )
+    mine = scores[scores["model"] == model].assign(
+        gap=lambda f: (f["rank"] - my_overall).astype(int)
+    )
+    mine = mine[mine["gap"].abs() >= threshold]
+    if mine.empty:
+        return pd.DataFrame(columns=FINDING_COLUMNS)
+    # rivals at the same nodes, on the other side of the model overall, with separated intervals
+    pairs = mine[["node_id", "gap", "ci_low", "ci_high"]].merge(
+        scores[scores["model"] != model][["node_id", "model", "overall_rank", "ci_low", "ci_high"]],
+        on="node_id",
+        suffixes=("", "_rival"),
+    )
+    weak = (
+        (pairs["gap"] > 0)
+        & (pairs["overall_rank"] > my_overall)
+        & (pairs["ci_low_rival"] > pairs["ci_high"])
+    )
+    strong = (
+        (pairs["gap"] < 0)
+        & (pairs["overall_rank"] < my_overall)
+        & (pairs["ci_high_rival"] < pairs["ci_low"])
+    )
+    rivals = (
+        pairs[weak | strong]
+        .groupby("node_id")["model"]
+        .agg(lambda ms: ", ".join(model_label(m) for m in ms))
+    )
     names = dict(zip(*_names(ctx), strict=True))
-    rows = []
-    for node_id, g in scores[scores["node_id"] != q.ROOT].groupby("node_id"):
-        me = g[g["model"] == model]
-        if me.empty or len(g) < 2:
-            continue
-        me = me.iloc[0]
-        gap = int(me["rank"] - my_overall)
-        if abs(gap) < threshold:
-            continue
-        others = g[g["model"] != model].copy()
-        others["overall_rank"] = others["model"].map(overall["rank"])
-        if gap > 0:  # weakness: beaten by someone it beats overall
-            rivals = others[
-                (others["overall_rank"] > my_overall) & (others["ci_low"] > me["ci_high"])
-            ]
-        else:
-            rivals = others[
-                (others["overall_rank"] < my_overall) & (others["ci_high"] < me["ci_low"])
-            ]
-        rows.append(
-            dict(
-                node_id=node_id,
-                node=names.get(node_id, node_label(node_id)),
-                kind="weakness" if gap > 0 else "strength",
-                node_rank=int(me["rank"]),
-                overall_rank=int(my_overall),
-                gap=gap,
-                mean=me["mean"],
-                ci_low=me["ci_low"],
-                ci_high=me["ci_high"],
-                n=int(me["n_scored"]),
-                separated=bool(len(rivals)),
-                versus=", ".join(model_label(m) for m in rivals["model"]),
-            )
-        )
-    out = pd.DataFrame(rows)
-    if out.empty:
-        return pd.DataFrame(
-            columns=[
-                "node_id",
-                "node",
-                "kind",
-                "node_rank",
-                "overall_rank",
-                "gap",
-                "mean",
-                "ci_low",
-                "ci_high",
-                "n",
-                "separated",
-                "versus",
-            ]
-        )
-    return out.sort_values(
-        ["separated", "gap"], key=lambda s: s.abs() if s.name == "gap" else s, ascending=False
-    ).reset_index(drop=True)
+    out = pd.DataFrame(
+        {
+            "node_id": mine["node_id"],
+            "node": [names.get(n, node_label(n)) for n in mine["node_id"]],
+            "kind": np.where(mine["gap"] > 0, "weakness", "strength"),
+            "node_rank": mine["rank"].astype(int),
+            "overall_rank": int(my_overall),
+            "gap": mine["gap"],
+            "mean": mine["mean"],
+            "ci_low": mine["ci_low"],
+            "ci_high": mine["ci_high"],
+            "n": mine["n_scored"].astype(int),
+            "separated": mine["node_id"].isin(rivals.index),
+            "versus": mine["node_id"].map(rivals).fillna(""),
+        }
+    )
+    out["abs_gap"] = out["gap"].abs()
+    out = out.sort_values(["separated", "abs_gap", "n"], ascending=False).drop(columns="abs_gap")
+    return out.reset_index(drop=True)
 
 
 def _names(ctx: DashboardContext) -> tuple[list[str], list[str]]:
