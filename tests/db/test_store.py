@@ -136,8 +136,9 @@ def _increment(url: str, n: int, start: mp.Event) -> None:
     start.wait()
     for _ in range(n):
         # read-then-write in one transaction: lost updates would show as a short count
+        # (SQLite: BEGIN IMMEDIATE takes the write lock; PostgreSQL: SELECT ... FOR UPDATE)
         with store.session() as s:
-            row = s.get(LLMCallRow, "counter")
+            row = s.get(LLMCallRow, "counter", with_for_update=True)  # PostgreSQL row lock
             row.hits = row.hits + 1
     for i in range(n):
         q = Query(text=f"from {mp.current_process().name} {i}")
