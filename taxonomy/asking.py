@@ -100,7 +100,15 @@ class Asker:
                 )
             reply = completion.text or ""
             replies.append(reply)
-            entry = {**base, "attempt": attempt, "prompt_hash": text_hash(prompt), "reply": reply}
+            entry = {
+                **base,
+                "attempt": attempt,
+                "prompt_hash": text_hash(prompt),
+                "reply": reply,
+                "usage": completion.usage.model_dump(),
+                "cost": completion.cost,
+                "cached": completion.cached,
+            }
             try:
                 if completion.finish_reason == "length":
                     raise ReplyError("reply truncated (finish_reason=length)")
