@@ -1,4 +1,4 @@
-"""``judgebench taxonomy``: import, export, show, validate, build and assign.
+"""``judgebench taxonomy``: import, export, show, validate, build, assign and decisions.
 
 Module level imports typer only; the taxonomy package, the store and encoders load inside
 the commands.
@@ -440,6 +440,42 @@ def assign_cmd(
                     )
                 )
         typer.echo(f"stored under taxonomy version {tax_version}")
+
+
+@taxonomy_app.command("decisions")
+def decisions_cmd(
+    log: Path = typer.Argument(..., help="A decision log written by build or assign."),
+    show_invalid: int = typer.Option(10, "--invalid", help="How many rejected questions to list."),
+) -> None:
+    """Audit a decision log: settled questions by step and status, tokens, and why replies failed."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from judgebench.errors import DataError
+    from judgebench.taxonomy.decisions import DecisionLog
+
+    if not log.is_file():
+        raise DataError("decision log not found", where=str(log))
+    decisions = DecisionLog(log)
+    table = Table("step", "ok", "invalid", "attempts", "tokens", title=f"decisions in {log}")
+    for step, by_status in sorted(decisions.summary().items()):
+        attempts = [e for e in decisions.entries if e.get("step") == step and "attempt" in e]
+        tokens = sum(sum((e.get("usage") or {}).values()) for e in attempts)
+        table.add_row(
+            step,
+            str(by_status.get("ok", 0)),
+            str(by_status.get("invalid", 0)),
+            str(len(attempts)),
+            str(tokens),
+        )
+    console = Console()
+    console.print(table)
+    if decisions.torn_lines:
+        console.print(
+            f"{decisions.torn_lines} line(s) cut short by an interrupted run (asked again on resume)"
+        )
+    for entry in [e for e in decisions.finals() if e["status"] != "ok"][:show_invalid]:
+        console.print(f"[red]{entry['step']}[/red] {entry['key'][:10]}: {entry.get('reason')}")
 
 
 def register(app: typer.Typer) -> None:

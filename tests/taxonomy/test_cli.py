@@ -65,6 +65,10 @@ def test_build_then_assign_into_the_store(tmp_path, monkeypatch):
     assert "stored as version 1" in first and "llm_calls 0" not in first
     second = run(*args)
     assert "llm_calls 0" in second and "(unchanged)" in second
+    audit = run("decisions", "taxonomy-build.jsonl")
+    assert "insert" in audit and "tag" in audit
+    row = next(line for line in audit.splitlines() if "│ tag" in line)
+    assert int(row.split("│")[-2]) > 0  # tokens were recorded
     built = load_taxonomy(tmp_path / "taxonomy.yaml")
     assert len(built) > 200
     out = tmp_path / "assigned.jsonl"
