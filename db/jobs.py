@@ -1,0 +1,140 @@
+"""Tables of evaluation jobs: per-run usage (budgets survive a resume) and scheduler claims.
+
+``job_claims`` is the scheduler's lock: the first process to insert (schedule id, fire time)
+runs that execution; every other process finds the row and skips it. Misfires are rows too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from judgebench.db.base import Base
+from sqlalchemy import DateTime, Float, Integer, String, Text, select, update
+from sqlalchemy.orm import Mapped, mapped_column
+
+from judgebench.records import utcnow
+
+
+class JobUsageRow(Base):
+    """LLM usage charged to a job run, summed over every invocation that worked on it."""
+
+    __tablename__ = "job_usage"
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    calls: Mapped[int] = mapped_column(Integer, default=0)
+    cache_hits: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
+    cost: Mapped[float] = mapped_column(Float, default=0.0)
+    calls_without_price: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class JobClaimRow(Base):
+    """One scheduled execution (or a recorded misfire) of a schedule."""
+
+    __tablename__ = "job_claims"
+    schedule_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fire_time: Mapped[str] = mapped_column(String(40), primary_key=True)  # ISO, UTC
+    status: Mapped[str] = mapped_column(
+        String(16)
+    )  # running | finished | failed | stopped | missed
+    owner: Mapped[str] = mapped_column(String(200))
+    run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+_USAGE_FIELDS = (
+    "calls",
+    "cache_hits",
+    "errors",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost",
+    "calls_without_price",
+)
+
+
+def get_usage(store: Any, run_id: str) -> dict[str, Any]:
+    with store.session() as s:
+        row = s.get(JobUsageRow, run_id)
+        return {f: getattr(row, f) if row else 0 for f in _USAGE_FIELDS}
+
+
+def add_usage(store: Any, run_id: str, delta: dict[str, Any]) -> None:
+    """Add an invocation's usage since its last report (one transaction, concurrent-safe)."""
+    if not any(delta.get(f) for f in _USAGE_FIELDS):
+        return
+    with store.session() as s:
+        store.insert_ignore(s, JobUsageRow, [dict(run_id=run_id)])
+        s.execute(
+            update(JobUsageRow)
+            .where(JobUsageRow.run_id == run_id)
+            .values(
+                **{f: getattr(JobUsageRow, f) + (delta.get(f) or 0) for f in _USAGE_FIELDS},
+                updated_at=utcnow(),
+            )
+        )
+
+
+def claim(
+    store: Any,
+    schedule_id: str,
+    fire_time: str,
+    owner: str,
+    status: str = "running",
+    note: str | None = None,
+) -> bool:
+    """Insert-or-ignore the (schedule, fire time) row; True only for the one process that won."""
+    row = dict(
+        schedule_id=schedule_id,
+        fire_time=fire_time,
+        status=status,
+        owner=owner,
+        note=note,
+        claimed_at=utcnow(),
+    )
+    with store.session() as s:
+        return store.insert_ignore(s, JobClaimRow, [row]) == 1
+
+
+def finish_claim(
+    store: Any,
+    schedule_id: str,
+    fire_time: str,
+    status: str,
+    run_id: str | None = None,
+    note: str | None = None,
+) -> None:
+    with store.session() as s:
+        s.execute(
+            update(JobClaimRow)
+            .where(JobClaimRow.schedule_id == schedule_id, JobClaimRow.fire_time == fire_time)
+            .values(status=status, run_id=run_id, note=note, finished_at=utcnow())
+        )
+
+
+def list_claims(store: Any, schedule_id: str | None = None) -> list[dict[str, Any]]:
+    with store.session() as s:
+        stmt = select(JobClaimRow).order_by(JobClaimRow.claimed_at)
+        if schedule_id:
+            stmt = stmt.where(JobClaimRow.schedule_id == schedule_id)
+        return [
+            {
+                c: getattr(r, c)
+                for c in (
+                    "schedule_id",
+                    "fire_time",
+                    "status",
+                    "owner",
+                    "run_id",
+                    "note",
+                    "claimed_at",
+                    "finished_at",
+                )
+            }
+            for r in s.scalars(stmt)
+        ]

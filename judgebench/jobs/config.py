@@ -1,0 +1,255 @@
+"""The job file: YAML → pydantic, ``${ENV}`` interpolation, one-line errors with the YAML path.
+
+A job names its store, taxonomy, query sources, the models under test, the judges, concurrency
+and budget caps. :meth:`JobConfig.identity` hashes what defines the results (not concurrency,
+chunk size or budget), so the same job resumes the same run and a raised budget continues it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from judgebench.errors import ConfigError
+from judgebench.records import content_key
+
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TaxonomySpec(_Strict):
+    """``source``: ``default``, a file path, or ``db`` (a stored version: ``version`` / latest)."""
+
+    source: str = "default"
+    version: int | None = None
+    domains: list[str] | None = None
+    max_depth: int | None = Field(None, ge=1)
+    max_children: int | None = Field(None, ge=1)
+    under: str | None = None
+
+
+class SynthSpec(_Strict):
+    """Synthesis settings: any :class:`judgebench.synth.SynthConfig` field, plus the seeds and
+    which leaves to fill (``under``: node ids; default every leaf of the taxonomy)."""
+
+    seeds: str | None = None
+    under: list[str] = Field(default_factory=list)
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class QuerySpec(_Strict):
+    synth: SynthSpec | None = None
+    files: list[str] = Field(default_factory=list)
+    assign: Literal["embedding", "none"] = "embedding"
+    encoder: Literal["auto", "minilm", "lexical"] = "auto"
+    limit: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _some_source(self) -> QuerySpec:
+        if self.synth is None and not self.files:
+            raise ValueError("needs synth settings or query files")
+        return self
+
+
+class ModelSpec(_Strict):
+    name: str
+    params: dict[str, Any] = Field(default_factory=lambda: {"temperature": 0.0, "max_tokens": 1024})
+
+    @field_validator("name")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        if "/" not in value:
+            raise ValueError(f"needs a provider prefix (e.g. sim/large), got {value!r}")
+        return value
+
+    @property
+    def simulated(self) -> bool:
+        return self.name.startswith("sim/")
+
+
+class JudgeSpec(_Strict):
+    """``kind``: pc2 (pointwise, with ``aux_models``) or pairwise (every pair of models, or
+    every model against ``baseline``)."""
+
+    kind: Literal["pc2", "pairwise"]
+    model: str
+    aux_models: list[str] = Field(default_factory=list)
+    baseline: str | None = None
+    both_orders: bool = True
+    max_repairs: int = Field(2, ge=0)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _aux(self) -> JudgeSpec:
+        if self.kind == "pc2" and len(self.aux_models) < 2:
+            raise ValueError("pc2 needs at least 2 aux_models (the paper uses 3 diverse ones)")
+        return self
+
+
+class BudgetSpec(_Strict):
+    max_cost: float | None = Field(None, gt=0)
+    max_tokens: int | None = Field(None, gt=0)
+    max_calls: int | None = Field(None, gt=0)
+
+
+class JobConfig(_Strict):
+    name: str
+    store: str = "sqlite:///judgebench.db"
+    taxonomy: TaxonomySpec = Field(default_factory=TaxonomySpec)
+    queries: QuerySpec
+    models: list[ModelSpec] = Field(min_length=1)
+    judges: list[JudgeSpec] = Field(min_length=1)
+    concurrency: int = Field(32, ge=1)
+    chunk_size: int = Field(200, ge=1)
+    budget: BudgetSpec = Field(default_factory=BudgetSpec)
+    # What a rerun of this job at another time re-asks: "never" reuses every stored response;
+    # "each_run" asks the models under test again for each scheduled execution (criteria,
+    # queries and auxiliary answers are still reused). See docs/jobs.md.
+    reask: Literal["never", "each_run"] = "never"
+
+    @field_validator("taxonomy", mode="before")
+    @classmethod
+    def _taxonomy_shorthand(cls, value: Any) -> Any:
+        return {"source": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _unique_models(self) -> JobConfig:
+        names = [m.name for m in self.models]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"model {dup[0]!r} is listed twice")
+        for judge in self.judges:
+            if judge.baseline is not None and judge.baseline not in names:
+                raise ValueError(f"pairwise baseline {judge.baseline!r} is not a model under test")
+        return self
+
+    @property
+    def simulated(self) -> bool:
+        return any(m.simulated for m in self.models)
+
+    def identity(self) -> str:
+        """What defines this job's results (a rerun with more budget or concurrency continues)."""
+        defining = self.model_dump(
+            mode="json", exclude={"concurrency", "chunk_size", "budget", "store"}
+        )
+        return content_key("job", defining)
+
+    def public_dump(self) -> dict[str, Any]:
+        """The config as stored with a run: no store password, registered secrets masked."""
+        data = self.model_dump(mode="json")
+        data["store"] = _hide_password(data["store"])
+        return _redact_tree(data)
+
+
+def _redact_tree(value: Any) -> Any:
+    from judgebench.llm.secrets import redact
+
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, dict):
+        return {k: _redact_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact_tree(v) for v in value]
+    return value
+
+
+def _hide_password(url: str) -> str:
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def interpolate(value: Any, where: str = "") -> Any:
+    """Replace ``${VAR}`` (or ``${VAR:-default}``) in every string; an unset variable is an error."""
+    if isinstance(value, str):
+
+        def sub(match: re.Match[str]) -> str:
+            name, default = match.group(1), match.group(2)
+            found = os.environ.get(name)
+            if found is None:
+                if default is None:
+                    raise ConfigError(f"{where or 'job'}: environment variable {name} is not set")
+                return default
+            if "key" in name.lower() or "token" in name.lower() or "password" in name.lower():
+                from judgebench.llm.secrets import register_secret
+
+                register_secret(found)
+            return found
+
+        return _ENV.sub(sub, value)
+    if isinstance(value, dict):
+        return {k: interpolate(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "job"
+
+
+def parse_job(data: Any, where: str = "job") -> JobConfig:
+    """A validated job from parsed YAML; errors name the file and the field's YAML path."""
+    if not isinstance(data, dict):
+        raise ConfigError("expected a mapping of job settings", where=where)
+    try:
+        return JobConfig.model_validate(interpolate(data))
+    except ConfigError as exc:
+        raise ConfigError(str(exc), where=where) from None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(p for p in first["loc"] if not str(p).startswith("function-"))
+        msg = first["msg"]
+        if first["type"] == "missing":
+            msg = "field required"
+        elif first["type"] == "extra_forbidden":
+            msg = "unknown field"
+        msg = msg.removeprefix("Value error, ")
+        raise ConfigError(f"{_path(loc)}: {msg}", where=where) from None
+
+
+def load_job(path: str | Path) -> JobConfig:
+    import yaml
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("job file not found", where=str(path))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"not valid YAML: {str(exc).splitlines()[0]}", where=path.name) from None
+    job = parse_job(data, where=path.name)
+    return _resolve_paths(job, path.parent)
+
+
+def _resolve_paths(job: JobConfig, base: Path) -> JobConfig:
+    """Relative file paths in a job are relative to the job file."""
+
+    def fix(p: str) -> str:
+        return p if Path(p).is_absolute() else str((base / p).resolve())
+
+    tax = job.taxonomy
+    if tax.source not in ("default", "db"):
+        tax.source = fix(tax.source)
+    job.queries.files = [fix(f) for f in job.queries.files]
+    if job.queries.synth is not None and job.queries.synth.seeds:
+        job.queries.synth.seeds = fix(job.queries.synth.seeds)
+    url = job.store
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        rel = url.removeprefix("sqlite:///")
+        if rel and rel != ":memory:":
+            job.store = "sqlite:///" + fix(rel)
+    elif "://" not in url:
+        job.store = fix(url)
+    return job

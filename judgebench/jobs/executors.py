@@ -1,0 +1,180 @@
+"""Where shards run: this process (asyncio) or a Ray cluster.
+
+Both executors run the same :func:`judgebench.jobs.stages.run_shard`, so their results are
+identical; Ray needs a store every worker can reach (PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from judgebench.jobs.stages import JobContext, Shard, ShardResult, _Stop, run_shard
+
+# Shards in flight at once in one process: the next chunk's calls start while the previous
+# chunk's slowest calls finish, so a chunk boundary does not drain the concurrency.
+_SHARDS_IN_FLIGHT = 3
+
+
+class LocalExecutor:
+    """Shards in this process; ``concurrency`` LLM calls in flight across them."""
+
+    async def run(
+        self,
+        ctx: JobContext,
+        shards: Sequence[Shard],
+        *,
+        store: Any,
+        budget: Callable[[], Any],
+        progress: Any,
+        on_result: Callable[[ShardResult], None],
+    ) -> list[ShardResult]:
+        from judgebench.jobs.stages import ensure_gateway
+
+        gateway = ensure_gateway(store)
+        job = ctx.job
+        calls = asyncio.Semaphore(job.concurrency)
+        shard_slots = asyncio.Semaphore(_SHARDS_IN_FLIGHT)
+        stop = _Stop()
+        results: list[ShardResult] = []
+
+        async def one(shard: Shard) -> None:
+            async with shard_slots:
+                if stop.reason is not None:
+                    return
+                result = await run_shard(
+                    ctx,
+                    shard,
+                    store=store,
+                    semaphore=calls,
+                    stop=stop,
+                    on_items=lambda n, key=shard.label: progress.advance(key, n),
+                )
+                results.append(result)
+                on_result(result)
+
+        with gateway.account(f"{ctx.run_id}:budget", budget()):
+            await asyncio.gather(*(one(s) for s in shards))
+        return results
+
+
+class RayExecutor:
+    """Shards as Ray tasks (``address``: a running cluster, or None for a local one started
+    on 127.0.0.1). Each worker opens the store by URL and uses its call cache."""
+
+    def __init__(
+        self,
+        address: str | None = None,
+        *,
+        num_cpus: int | None = None,
+        temp_dir: str | None = None,
+        max_in_flight: int = 8,
+    ) -> None:
+        self.address = address
+        self.num_cpus = num_cpus
+        self.temp_dir = temp_dir
+        self.max_in_flight = max_in_flight
+
+    def _init(self) -> Any:
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+        os.environ.setdefault("RAY_DISABLE_IMPORT_WARNING", "1")
+        try:
+            import ray
+        except ImportError:
+            from judgebench.errors import ConfigError
+
+            raise ConfigError(
+                "--executor ray needs the ray extra: pip install 'judgebench[ray]'"
+            ) from None
+        if ray.is_initialized():
+            return ray
+        if self.address:
+            ray.init(address=self.address, log_to_driver=False)
+            return ray
+        bootstrap = Path.home() / "ray_bootstrap_config.yaml"
+        if not bootstrap.exists():  # stops Ray probing cloud metadata addresses
+            bootstrap.write_text("provider: {type: local}\n", encoding="utf-8")
+        ray.init(
+            address="local",
+            num_cpus=self.num_cpus or 2,
+            include_dashboard=False,
+            _node_ip_address="127.0.0.1",
+            _temp_dir=self.temp_dir,
+            log_to_driver=False,
+            configure_logging=False,
+        )
+        return ray
+
+    async def run(
+        self,
+        ctx: JobContext,
+        shards: Sequence[Shard],
+        *,
+        store: Any,
+        budget: Callable[[], Any],
+        progress: Any,
+        on_result: Callable[[ShardResult], None],
+    ) -> list[ShardResult]:
+        from judgebench.errors import ConfigError
+
+        if store.dialect == "sqlite" and self.address:
+            raise ConfigError(
+                "--executor ray with a remote cluster needs a shared store (postgresql://...)"
+            )
+        ray = self._init()
+        remote = ray.remote(_ray_shard)
+        results: list[ShardResult] = []
+        pending: dict[Any, Shard] = {}
+        queue = list(shards)
+        stopped: str | None = None
+        while queue or pending:
+            while queue and len(pending) < self.max_in_flight and stopped is None:
+                shard = queue.pop(0)
+                share = _share(budget(), self.max_in_flight)
+                pending[remote.remote(ctx, shard, share)] = shard
+            if not pending:
+                break
+            done, _ = await asyncio.to_thread(ray.wait, list(pending), num_returns=1)
+            for ref in done:
+                shard = pending.pop(ref)
+                result = ShardResult(**await asyncio.to_thread(ray.get, ref))
+                results.append(result)
+                on_result(result)
+                progress.advance(shard.label, result.items + result.errors)
+                stopped = stopped or result.stopped
+        return results
+
+
+def _share(budget: Any, parts: int) -> Any:
+    """A task's part of what is left, so that tasks in flight together stay under the cap."""
+    from judgebench.llm import Budget
+
+    def part(value):  # type: ignore[no-untyped-def]
+        if value is None:
+            return None
+        return value / parts if isinstance(value, float) else max(value // parts, 0)
+
+    return Budget(
+        max_cost=part(budget.max_cost),
+        max_tokens=part(budget.max_tokens),
+        max_calls=part(budget.max_calls),
+    )
+
+
+def _ray_shard(ctx: JobContext, shard: Shard, budget: Any) -> dict[str, Any]:
+    """A Ray task: one shard in the worker's own event loop, gateway and store."""
+    from judgebench.jobs.stages import ensure_gateway, worker_store
+    from judgebench.llm import run_sync
+
+    store = worker_store(ctx.store_url)
+    gateway = ensure_gateway(store)
+
+    async def go() -> ShardResult:
+        with gateway.account(f"{ctx.run_id}:budget", budget):
+            return await run_shard(ctx, shard, store=store)
+
+    return run_sync(go).as_dict()

@@ -1,0 +1,223 @@
+"""A run's rows as pandas DataFrames (for notebooks and judgebench.analysis) and as files.
+
+```python
+from judgebench.jobs.export import run_frames
+frames = run_frames("judgebench.db", run_id)      # queries, responses, judgments, scores, pairs, membership
+FeedbackReport(frames["scores"], frames["membership"])
+```
+
+Frames hold the rows the run *used* (``run_items``), including rows an earlier run wrote and
+this one reused, so every run of a scheduled job is a complete, comparable table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from judgebench.errors import UserError
+
+FORMATS = ("csv", "parquet", "jsonl")
+TABLES = ("queries", "responses", "judgments")
+_KIND = {"queries": "query", "responses": "response", "judgments": "judgment"}
+_CHUNK = 2000
+
+
+def _store(store: Any) -> Any:
+    from judgebench.db import Store
+
+    return Store(store) if isinstance(store, str | Path) else store
+
+
+def resolve_run(store: Any, run: str) -> str:
+    """A run id, a unique id prefix, or a job name (its latest run)."""
+    from sqlalchemy import select
+
+    from judgebench.db.models import RunRow
+
+    store = _store(store)
+    with store.session() as s:
+        if s.get(RunRow, run) is not None:
+            return run
+        ids = list(s.scalars(select(RunRow.id).where(RunRow.id.like(f"{run}%"))))
+        if len(ids) == 1:
+            return ids[0]
+        named = list(
+            s.scalars(
+                select(RunRow.id)
+                .where((RunRow.job_name == run) | (RunRow.name == run))
+                .order_by(RunRow.started_at.desc())
+            )
+        )
+    if named:
+        return named[0]
+    raise UserError(f"no run {run!r} (a run id, an id prefix, or a job name)", where=store.url)
+
+
+def iter_rows(store: Any, run_id: str, table: str) -> Iterator[list[dict[str, Any]]]:
+    """The run's rows of one table, in chunks (memory stays flat for big runs)."""
+    from sqlalchemy import select
+
+    from judgebench.db.models import JudgmentRow, QueryRow, ResponseRow, RunItemRow
+
+    row_type = {"queries": QueryRow, "responses": ResponseRow, "judgments": JudgmentRow}[table]
+    t = row_type.__table__
+    ri = RunItemRow.__table__
+    stmt = (
+        select(t)
+        .join(ri, ri.c.item_id == t.c.id)
+        .where(ri.c.run_id == run_id, ri.c.item_kind == _KIND[table])
+        .order_by(t.c.id)
+    )
+    store = _store(store)
+    with store.engine.connect() as conn:
+        result = conn.execution_options(stream_results=True).execute(stmt)
+        while chunk := result.mappings().fetchmany(_CHUNK):
+            yield [dict(r) for r in chunk]
+
+
+def table_frame(store: Any, run_id: str, table: str) -> pd.DataFrame:
+    rows = [r for chunk in iter_rows(store, run_id, table) for r in chunk]
+    if not rows:
+        from judgebench.db.models import JudgmentRow, QueryRow, ResponseRow
+
+        cols = {"queries": QueryRow, "responses": ResponseRow, "judgments": JudgmentRow}[table]
+        return pd.DataFrame(columns=[c.name for c in cols.__table__.columns])
+    return pd.DataFrame(rows)
+
+
+def run_frames(store: Any, run_id: str) -> dict[str, pd.DataFrame]:
+    """Everything of one run, analysis-ready: ``scores`` (query_id, model, score, judge,
+    judge_model), ``pairs`` (query_id, model_a, model_b, outcome, verdict, status, judge,
+    judge_model), ``membership`` (query_id, node_id), plus the raw tables."""
+    store = _store(store)
+    run_id = resolve_run(store, run_id)
+    queries = table_frame(store, run_id, "queries")
+    responses = table_frame(store, run_id, "responses")
+    judgments = table_frame(store, run_id, "judgments")
+    ok = judgments[judgments["status"] == "ok"] if len(judgments) else judgments
+    point = ok[ok["kind"] == "pointwise"] if len(ok) else ok
+    scores = (
+        point[["query_id", "model", "score", "judge", "judge_model"]].reset_index(drop=True)
+        if len(point)
+        else pd.DataFrame(columns=["query_id", "model", "score", "judge", "judge_model"])
+    )
+    pw = judgments[judgments["kind"] == "pairwise"] if len(judgments) else judgments
+    outcome = {"A": 1.0, "B": 0.0, "tie": 0.5}
+    pairs = pd.DataFrame(
+        {
+            "query_id": pw.get("query_id", []),
+            "model_a": pw.get("model", []),
+            "model_b": pw.get("model_b", []),
+            "outcome": [
+                outcome.get(v) if s == "ok" else None
+                for v, s in zip(pw.get("verdict", []), pw.get("status", []), strict=True)
+            ],
+            "verdict": pw.get("verdict", []),
+            "status": pw.get("status", []),
+            "judge": pw.get("judge", []),
+            "judge_model": pw.get("judge_model", []),
+        }
+    ).reset_index(drop=True)
+    membership = membership_frame(store, run_id)
+    return {
+        "queries": queries,
+        "responses": responses,
+        "judgments": judgments,
+        "scores": scores,
+        "pairs": pairs,
+        "membership": membership,
+    }
+
+
+def membership_frame(store: Any, run_id: str, version: int | None = None) -> pd.DataFrame:
+    """``query_id, node_id`` of the run's queries (their latest taxonomy version by default)."""
+    from sqlalchemy import func, select
+
+    from judgebench.db.models import QueryNodeRow, RunItemRow
+
+    qn = QueryNodeRow.__table__
+    ri = RunItemRow.__table__
+    store = _store(store)
+    with store.engine.connect() as conn:
+        if version is None:
+            version = conn.scalar(
+                select(func.max(qn.c.taxonomy_version))
+                .join(ri, ri.c.item_id == qn.c.query_id)
+                .where(ri.c.run_id == run_id, ri.c.item_kind == "query")
+            )
+        rows = conn.execute(
+            select(qn.c.query_id, qn.c.node_id)
+            .join(ri, ri.c.item_id == qn.c.query_id)
+            .where(
+                ri.c.run_id == run_id,
+                ri.c.item_kind == "query",
+                qn.c.taxonomy_version == (version or 0),
+            )
+        ).all()
+    return pd.DataFrame(rows, columns=["query_id", "node_id"])
+
+
+def export_run(store: Any, run: str, fmt: str, out: str | Path) -> list[Path]:
+    """Write the run's queries, responses and judgments as ``<out>/<table>.<fmt>``; returns the
+    files. JSON columns stay JSON (text in CSV)."""
+    if fmt not in FORMATS:
+        raise UserError(f"unknown format {fmt!r}: use {', '.join(FORMATS)}", where="--format")
+    store = _store(store)
+    run_id = resolve_run(store, run)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for table in TABLES:
+        path = out / f"{table}.{fmt}"
+        _write(path, fmt, iter_rows(store, run_id, table))
+        written.append(path)
+    return written
+
+
+def _flat(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
+        for k, v in row.items()
+    }
+
+
+def _write(path: Path, fmt: str, chunks: Iterator[list[dict[str, Any]]]) -> None:
+    if fmt == "jsonl":
+        with path.open("w", encoding="utf-8") as fh:
+            for chunk in chunks:
+                for row in chunk:
+                    fh.write(json.dumps(row, default=str, ensure_ascii=False) + "\n")
+        return
+    if fmt == "csv":
+        first = True
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            for chunk in chunks:
+                pd.DataFrame([_flat(r) for r in chunk]).to_csv(fh, header=first, index=False)
+                first = False
+        return
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise UserError(
+            "parquet export needs pyarrow: pip install pyarrow", where="--format"
+        ) from None
+    writer = None
+    try:
+        for chunk in chunks:
+            table = pa.Table.from_pandas(
+                pd.DataFrame([_flat(r) for r in chunk]), preserve_index=False
+            )
+            if writer is None:
+                writer = pq.ParquetWriter(path, table.schema)
+            writer.write_table(table.cast(writer.schema))
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:
+        pq.write_table(pa.table({}), path)

@@ -1,0 +1,365 @@
+"""Run a job: taxonomy → queries → responses → judgments → analysis summary.
+
+Every stage is idempotent (natural keys, insert-or-ignore), responses and judgments stream in
+chunks of ``chunk_size`` queries committed one transaction each, and the run's LLM usage is
+kept in ``job_usage`` so that a budget cap holds across interruptions and resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from judgebench.jobs.config import JobConfig
+from judgebench.jobs.stages import (
+    JobContext,
+    Shard,
+    ShardResult,
+    epoch_sample_index,
+    units_per_query,
+)
+from judgebench.records import Query, Run, content_key
+
+
+class Progress(Protocol):
+    def start(self, key: str, description: str, total: int) -> None: ...
+    def advance(self, key: str, n: int = 1) -> None: ...
+    def note(self, text: str) -> None: ...
+
+
+class _Quiet:
+    def start(self, key: str, description: str, total: int) -> None:
+        pass
+
+    def advance(self, key: str, n: int = 1) -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        pass
+
+
+@dataclass
+class JobResult:
+    run_id: str
+    status: str
+    reason: str | None
+    queries: int
+    usage: dict[str, Any] = field(default_factory=dict)  # this invocation's LLM usage
+    summary: dict[str, Any] = field(default_factory=dict)
+    stages: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def calls(self) -> int:
+        return int(self.usage.get("calls", 0))
+
+
+def run_id_for(job: JobConfig, epoch: str | None = None) -> str:
+    return content_key("job-run", job.identity(), epoch)
+
+
+class JobRunner:
+    """``JobRunner(job).run()``; ``executor``: ``local`` (asyncio in this process) or a
+    :class:`judgebench.jobs.executors.RayExecutor`. ``epoch`` names a scheduled execution."""
+
+    def __init__(
+        self,
+        job: JobConfig,
+        *,
+        executor: Any = "local",
+        epoch: str | None = None,
+        progress: Progress | None = None,
+        store: Any = None,
+    ) -> None:
+        from judgebench.db import Store
+
+        self.job = job
+        self.epoch = epoch
+        self.store = store or Store(job.store)
+        self.progress = progress or _Quiet()
+        self.run_id = run_id_for(job, epoch)
+        self.sample_index = epoch_sample_index(epoch) if job.reask == "each_run" else 0
+        if executor == "local":
+            from judgebench.jobs.executors import LocalExecutor
+
+            executor = LocalExecutor()
+        self.executor = executor
+
+    # --- the whole job -------------------------------------------------------------------
+    def run(self) -> JobResult:
+        from judgebench.llm import run_sync
+
+        return run_sync(self.arun)
+
+    async def arun(self) -> JobResult:
+        from judgebench.db.jobs import get_usage
+
+        job, store = self.job, self.store
+        existing = store.get_run(self.run_id)
+        run = Run(
+            id=self.run_id,
+            kind="job",
+            name=job.name if not self.epoch else f"{job.name} @ {self.epoch}",
+            config={
+                "job": job.public_dump(),
+                "epoch": self.epoch,
+                "identity": job.identity(),
+                "simulated": job.simulated,
+            },
+            status="running",
+            job_name=job.name,
+            started_at=existing.started_at if existing else None or _now(),
+        )
+        store.put_run(run)
+        usage_before = get_usage(store, self.run_id)
+        totals: dict[str, Any] = {}
+        stages: dict[str, dict[str, int]] = {}
+        try:
+            version, tree = self._taxonomy()
+            query_ids = await self._queries(tree, version)
+            ctx = JobContext(
+                config=job.model_dump(mode="json"),
+                run_id=self.run_id,
+                store_url=store.url,
+                sample_index=self.sample_index,
+                taxonomy_version=version,
+            )
+            stopped = None
+            for stage in ("responses", "judgments"):
+                shards = list(self._shards(stage, query_ids))
+                self._start_stage(stage, len(query_ids))
+                results = await self.executor.run(
+                    ctx,
+                    shards,
+                    store=store,
+                    budget=self._remaining(usage_before, totals),
+                    progress=self.progress,
+                    on_result=lambda r: self._record(r, totals),
+                )
+                stages[stage] = _stage_counts(results)
+                stopped = next((r.stopped for r in results if r.stopped), None)
+                if stopped:
+                    break
+        except BaseException as exc:
+            status = (
+                "stopped"
+                if isinstance(exc, KeyboardInterrupt | asyncio.CancelledError)
+                else "failed"
+            )
+            store.finish_run(self.run_id, status, f"{type(exc).__name__}: {exc}"[:500])
+            raise
+        if stopped:
+            reason = f"budget: {stopped}"
+            store.finish_run(self.run_id, "stopped", reason[:500])
+            self.progress.note(f"stopped before the call that would cross the budget ({stopped})")
+            return JobResult(self.run_id, "stopped", reason, len(query_ids), totals, {}, stages)
+        from judgebench.jobs.summary import build_summary
+
+        summary = build_summary(store, self.run_id, job)
+        run.config["summary"] = summary
+        run.status = "finished"
+        store.put_run(run)
+        store.finish_run(self.run_id, "finished")
+        return JobResult(self.run_id, "finished", None, len(query_ids), totals, summary, stages)
+
+    # --- stages ------------------------------------------------------------------------------
+    def _taxonomy(self):  # type: ignore[no-untyped-def]
+        from judgebench.db.taxonomy import load_taxonomy_version, save_taxonomy_version
+        from judgebench.errors import ConfigError
+        from judgebench.taxonomy import load_default_taxonomy, load_taxonomy
+
+        spec = self.job.taxonomy
+        self.progress.note("taxonomy")
+        if spec.source == "default":
+            tree = load_default_taxonomy()
+        elif spec.source == "db":
+            tree = load_taxonomy_version(self.store, spec.version)
+        else:
+            from pathlib import Path
+
+            if not Path(spec.source).is_file():
+                raise ConfigError(
+                    "taxonomy file not found", where=f"taxonomy.source: {spec.source}"
+                )
+            tree = load_taxonomy(spec.source)
+        if spec.domains or spec.max_depth or spec.max_children or spec.under:
+            tree = tree.slice(
+                domains=spec.domains,
+                max_depth=spec.max_depth,
+                max_children=spec.max_children,
+                under=spec.under,
+            )
+        version, _ = save_taxonomy_version(self.store, tree)
+        return version, tree
+
+    async def _queries(self, tree, version: int) -> list[str]:  # type: ignore[no-untyped-def]
+        from judgebench.db.models import QueryRow
+
+        spec = self.job.queries
+        ids: list[str] = []
+        imported: list[Query] = []
+        for path in spec.files:
+            from judgebench.synth import load_seed_file
+
+            imported.extend(load_seed_file(path))
+        if imported:
+            imported = [q.model_copy(update={"source": "import", "id": ""}) for q in imported]
+            imported = [Query.model_validate(q.model_dump(exclude={"id"})) for q in imported]
+            known = self.store.existing_ids(QueryRow, [q.id for q in imported])
+            fresh = [q for q in imported if q.id not in known]
+            if fresh:
+                self.progress.note(f"assigning {len(fresh)} imported queries to {tree.name}")
+                fresh = self._assign(tree, version, fresh)
+                self.store.put_queries(fresh)
+            ids.extend(q.id for q in imported)
+        if spec.synth is not None:
+            ids.extend(await self._synthesize(tree, version))
+        ids = sorted(dict.fromkeys(ids))
+        if spec.limit:
+            ids = ids[: spec.limit]
+        self.store.link_run_items(self.run_id, "query", ids)
+        self.progress.note(f"{len(ids)} queries")
+        return ids
+
+    def _assign(self, tree, version: int, queries: list[Query]) -> list[Query]:  # type: ignore[no-untyped-def]
+        from judgebench.synth.seeds import restrict_to_taxonomy
+
+        queries, _ = restrict_to_taxonomy(queries, tree)
+        out = []
+        todo = [q for q in queries if not q.node_ids]
+        if todo and self.job.queries.assign == "embedding":
+            from judgebench.taxonomy.assign import EmbeddingAssigner
+
+            examples = [(q.text, n) for q in queries for n in q.node_ids]
+            assigner = EmbeddingAssigner(tree, encoder=self.job.queries.encoder, examples=examples)
+            found = {
+                q.id: a.node_ids
+                for q, a in zip(todo, assigner.assign([q.text for q in todo]), strict=True)
+            }
+        else:
+            found = {}
+        for q in queries:
+            nodes = q.node_ids or found.get(q.id, [])
+            out.append(q.model_copy(update={"node_ids": list(nodes), "taxonomy_version": version}))
+        return out
+
+    async def _synthesize(self, tree, version: int) -> list[str]:  # type: ignore[no-untyped-def]
+        from judgebench.db.synth import StoreJournal
+        from judgebench.errors import ConfigError
+        from judgebench.synth import SynthConfig, Synthesizer, load_seed_file
+        from judgebench.synth.assign import make_assigner
+        from judgebench.synth.seeds import restrict_to_taxonomy
+
+        spec = self.job.queries.synth
+        assert spec is not None
+        try:
+            cfg = SynthConfig(**{"encoder": self.job.queries.encoder, **spec.settings})
+        except Exception as exc:  # pydantic's message, first line
+            raise ConfigError(
+                f"queries.synth.settings: {str(exc).splitlines()[-2].strip()}"
+            ) from None
+        unknown = [n for n in spec.under if n not in tree]
+        if unknown:
+            raise ConfigError(
+                f"queries.synth.under: no node {unknown[0]!r} in taxonomy {tree.name}"
+            )
+        leaf_ids = list(
+            dict.fromkeys(leaf for node in (spec.under or [""]) for leaf in tree.leaves(node))
+        )
+        leaves = [tree.node(n) for n in leaf_ids]
+        seeds_path = spec.seeds
+        if seeds_path is None:
+            from judgebench.jobs.demo import DEMO_SEEDS
+
+            seeds_path = str(DEMO_SEEDS)
+        seeds, _ = restrict_to_taxonomy(load_seed_file(seeds_path), tree)
+        mode = cfg.reassign
+        if mode == "none" and any(not q.node_ids for q in seeds):
+            mode = "embedding"
+        assigner = make_assigner(tree, mode, encoder=cfg.encoder, model=cfg.judge, examples=seeds)
+        key = "synth"
+        self.progress.start(key, f"queries: synthesis over {len(leaves)} leaves", len(leaves))
+
+        def on_progress(node, finished: bool) -> None:  # type: ignore[no-untyped-def]
+            if finished:
+                self.progress.advance(key, 1)
+
+        synth = Synthesizer(
+            leaves,
+            seeds,
+            cfg,
+            journal=StoreJournal(self.store),
+            assigner=assigner,
+            taxonomy_version=version,
+            on_progress=on_progress,
+        )
+        report = await synth.run()
+        kept = StoreJournal(self.store).load_kept(report.run_key)
+        return [q.id for q in kept]
+
+    # --- shards and accounting -----------------------------------------------------------------
+    def _shards(self, stage: str, query_ids: list[str]) -> Iterator[Shard]:
+        size = self.job.chunk_size
+        count = len(self.job.models) if stage == "responses" else len(self.job.judges)
+        for start in range(0, len(query_ids), size):
+            chunk = tuple(query_ids[start : start + size])
+            for index in range(count):
+                yield Shard(stage, index, chunk)
+
+    def _start_stage(self, stage: str, n_queries: int) -> None:
+        job = self.job
+        if stage == "responses":
+            for i, m in enumerate(job.models):
+                label = f"responses: {m.name}" + (" (simulated)" if m.simulated else "")
+                self.progress.start(f"responses[{i}]", label, n_queries)
+        else:
+            for i, j in enumerate(job.judges):
+                self.progress.start(
+                    f"judgments[{i}]",
+                    f"judgments: {j.kind} by {j.model}",
+                    n_queries * units_per_query(job, j),
+                )
+
+    def _record(self, result: ShardResult, totals: dict[str, Any]) -> None:
+        from judgebench.db.jobs import add_usage
+
+        add_usage(self.store, self.run_id, result.usage)
+        for k, v in result.usage.items():
+            totals[k] = totals.get(k, 0) + (v or 0)
+
+    def _remaining(self, before: dict[str, Any], totals: dict[str, Any]) -> Callable[[], Any]:
+        """The budget left for this invocation: caps minus what earlier ones used."""
+        from judgebench.llm import Budget
+
+        caps = self.job.budget
+
+        def left() -> Budget:
+            def rest(cap, *fields):  # type: ignore[no-untyped-def]
+                if cap is None:
+                    return None
+                used = sum((before.get(f) or 0) + (totals.get(f) or 0) for f in fields)
+                return max(cap - used, 0)
+
+            return Budget(
+                max_cost=rest(caps.max_cost, "cost"),
+                max_tokens=rest(caps.max_tokens, "prompt_tokens", "completion_tokens"),
+                max_calls=rest(caps.max_calls, "calls"),
+            )
+
+        return left
+
+
+def _stage_counts(results: list[ShardResult]) -> dict[str, int]:
+    return {
+        "items": sum(r.items for r in results),
+        "new": sum(r.new_rows for r in results),
+        "reused": sum(r.reused for r in results),
+        "errors": sum(r.errors for r in results),
+    }
+
+
+def _now():  # type: ignore[no-untyped-def]
+    from judgebench.records import utcnow
+
+    return utcnow()
