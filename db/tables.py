@@ -8,3 +8,5 @@ from judgebench.db import dashboard_summary  # noqa: F401
 from judgebench.db import probes  # noqa: F401
 from judgebench.db import criteria  # noqa: F401
 from judgebench.db import synth  # noqa: F401
+from judgebench.db import jobs  # noqa: F401
+from judgebench.db import routing  # noqa: F401

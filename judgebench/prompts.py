@@ -12,6 +12,9 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -100,8 +103,30 @@ _FENCE_RE = re.compile(
 )
 
 
+_NONCE_SEED: ContextVar[list[Any] | None] = ContextVar("judgebench_nonce_seed", default=None)
+
+
 def new_nonce() -> str:
+    seeded = _NONCE_SEED.get()
+    if seeded is not None:  # inside seeded_nonces(): reproducible, so resumed jobs hit the cache
+        seeded[1] += 1
+        return hashlib.sha256(f"{seeded[0]}#{seeded[1]}".encode()).hexdigest()[:8]
     return secrets.token_hex(4)
+
+
+@contextmanager
+def seeded_nonces(seed: str) -> Iterator[None]:
+    """Nonces drawn in this context (and tasks started in it) derive from ``seed``.
+
+    Jobs use it so that a rerun sends byte-identical prompts (cache hits, identical simulated
+    replies). Safe for fencing: text inside a fence has its fence syntax defused, so knowing a
+    nonce does not let it close the fence.
+    """
+    token = _NONCE_SEED.set([seed, 0])
+    try:
+        yield
+    finally:
+        _NONCE_SEED.reset(token)
 
 
 def fence(text: str, label: str, nonce: str) -> str:
