@@ -1,9 +1,204 @@
-"""CLI commands (registered from judgebench.cli). Module level imports typer only."""
+"""``judgebench router``: serve a router over HTTP, train a selector, calibrate a cascade, and
+show what a router did. Module level imports typer only."""
 
 from __future__ import annotations
 
+import json
+import re
+from pathlib import Path
+
 import typer
+
+router_app = typer.Typer(
+    help="Routers: a Meta-Ranking cascade and a learned selector, served OpenAI-compatibly.",
+    no_args_is_help=True,
+)
+
+_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
+
+
+def final_number(text: str) -> float | None:
+    """The last number in a text (GSM8K answers end '#### 18'; solutions end with the result)."""
+    found = _NUMBER.findall(text or "")
+    if not found:
+        return None
+    try:
+        return float(found[-1].replace(",", ""))
+    except ValueError:
+        return None
+
+
+@router_app.command("serve")
+def serve(
+    config: Path = typer.Argument(..., help="router.yaml"),
+    host: str = typer.Option(None, help="Override server.host (default 127.0.0.1)."),
+    port: int = typer.Option(None, help="Override server.port."),
+) -> None:
+    """Serve the router as an OpenAI-compatible API until Ctrl-C."""
+    import asyncio
+
+    from judgebench.routing.config import build_router, load_config
+    from judgebench.routing.server import RouterServer
+
+    cfg = load_config(config)
+    if host:
+        cfg.server.host = host
+    if port is not None:
+        cfg.server.port = port
+    if cfg.store and cfg.server.flush_interval_s:
+        from judgebench.db import Store
+        from judgebench.db.routing import SqlRoutingLog
+
+        log = SqlRoutingLog(Store(cfg.store), flush_every=256)  # the server flushes on a timer
+    else:
+        log = None
+    router = build_router(cfg, log=log)
+    server = RouterServer(router, cfg.server)
+
+    async def main() -> None:
+        url = await server.start()
+        auth = (
+            "no API key (allow_no_auth)"
+            if not server.keys
+            else f"keys from ${cfg.server.api_key_env}"
+        )
+        typer.echo(f"router {cfg.name} ({cfg.kind}: {', '.join(router.models)}) on {url} — {auth}")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await server.stop()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        typer.echo("stopped")
+
+
+@router_app.command("calibrate")
+def calibrate(
+    config: Path = typer.Argument(..., help="router.yaml of a cascade"),
+    labelled: Path = typer.Option(
+        ...,
+        help="JSONL with query/question and reference/answer (final number decides correctness).",
+    ),
+    target: str = typer.Option("quality", help="quality | strong_share | cost"),
+    value: float = typer.Option(
+        ..., help="Target: minimum quality, maximum strong share, or mean cost (USD)."
+    ),
+    limit: int = typer.Option(200, help="Use at most this many labelled queries."),
+    write: bool = typer.Option(False, help="Write the chosen thresholds into the config file."),
+) -> None:
+    """Run every stage on labelled queries, then choose thresholds for the target and print the
+    cost–quality curve."""
+    import yaml
+
+    from judgebench.errors import DataError
+    from judgebench.routing.config import build_router, load_config
+
+    cfg = load_config(config)
+    if cfg.kind != "cascade":
+        raise DataError(f"{config}: calibrate needs a cascade router (kind: cascade)")
+    router = build_router(cfg, log=None)
+    queries, gold = [], {}
+    for n, line in enumerate(labelled.read_text(encoding="utf-8").split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            raise DataError(f"{labelled}:{n}: not JSON") from None
+        q = row.get("query", row.get("question"))
+        ref = row.get("reference", row.get("answer"))
+        if not isinstance(q, str) or final_number(str(ref)) is None:
+            raise DataError(
+                f"{labelled}:{n}: need query/question and a reference/answer ending in a number"
+            )
+        if q not in gold:
+            queries.append(q)
+            gold[q] = final_number(str(ref))
+        if len(queries) >= limit:
+            break
+
+    def label(query: str, model: str, answer: str) -> bool:
+        got = final_number(answer)
+        return got is not None and abs(got - gold[query]) < 1e-6  # type: ignore[operator]
+
+    items = router.collect_sync(queries, label)
+    report = router.calibrate(items, target, value)
+    typer.echo(report.format())
+    if write:
+        data = yaml.safe_load(config.read_text(encoding="utf-8"))
+        data["cascade"]["thresholds"] = [
+            float(t) if t != float("inf") else 1e9 for t in report.thresholds
+        ]
+        config.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+        typer.echo(f"thresholds written to {config}")
+
+
+@router_app.command("train")
+def train(
+    db: str = typer.Option(..., help="Store with the judgments to learn from."),
+    judge: str = typer.Option(..., help="The judge whose judgments are the targets."),
+    models: str = typer.Option(..., help="Comma-separated candidate models."),
+    out: Path = typer.Option(Path("selector.npz"), help="Where to save the selection model."),
+    baseline: str = typer.Option(
+        None, help="Pairwise judgments: the baseline model (not a candidate)."
+    ),
+    encoder: str = typer.Option("auto", help="auto | minilm | lexical"),
+    balance: float = typer.Option(1.0, help="Load-balancing penalty λ (0 = off)."),
+) -> None:
+    """Train a selection model on stored judgments (query embedding + taxonomy node → weights)."""
+    from judgebench.db import Store
+    from judgebench.routing import SelectionModel, SelectorSettings, judged_scores, score_matrix
+    from judgebench.routing.selector import usage
+
+    store = Store(db)
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    scores = judged_scores(store.get_judgments(judge=judge), names, baseline)
+    queries, matrix = score_matrix(store.get_queries(ids=list(scores)), scores, names)
+    model = SelectionModel.train(
+        queries, matrix, names, encoder=encoder, settings=SelectorSettings(balance=balance)
+    )
+    path = model.save(out)
+    share = usage(
+        model.network.weights(
+            model.features(
+                [q.text for q in queries], [q.node_ids[0] if q.node_ids else None for q in queries]
+            )
+        )
+    )
+    typer.echo(
+        f"trained on {len(queries)} queries × {len(names)} models ({model.featurizer.encoder_name}); saved {path}"
+    )
+    for name, s in zip(names, share, strict=True):
+        typer.echo(
+            f"  {name}: top-1 on {s:.1%} of training queries, mean judged score {matrix[:, names.index(name)].mean():.3f}"
+        )
+
+
+@router_app.command("log")
+def log(
+    db: str = typer.Option(..., help="Store the router records into."),
+    router: str = typer.Option(None, help="Only this router."),
+) -> None:
+    """What a router did: requests per final model, stages tried, cost and latency."""
+    from judgebench.db import Store
+    from judgebench.db.routing import routing_summary
+
+    rows = routing_summary(Store(db), router)
+    if not rows:
+        typer.echo("no routed requests recorded")
+        return
+    typer.echo(
+        f"{'router':<20} {'final model':<28} {'status':<6} {'requests':>8} {'share':>6} {'stages':>6} {'cost':>10} {'latency':>8}"
+    )
+    for r in rows:
+        cost = "unknown" if r["mean_cost"] is None else f"{r['mean_cost']:.6f}"
+        typer.echo(
+            f"{r['router']:<20} {str(r['final_model']):<28} {r['status']:<6} {r['requests']:>8} {r['share']:>6.1%} "
+            f"{r['mean_stages']:>6.2f} {cost:>10} {r['mean_latency_s'] * 1000:>6.0f}ms"
+        )
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.add_typer(router_app, name="router")

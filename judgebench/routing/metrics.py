@@ -1,0 +1,120 @@
+"""RouteLLM's evaluation (METHODS.md §8) and the baselines every routing result is read against.
+
+A two-model router gives each query a score "how much the strong model is needed"; routing the
+top share c of queries (by that score) to the strong model gives quality q(c). With q_weak and
+q_strong the two models' qualities alone:
+
+- PGR(c) = (q(c) − q_weak) / (q_strong − q_weak), the share of the gap recovered;
+- APGR = the mean PGR over strong-call shares c ∈ [0, 1] (area under the PGR curve);
+- CPT(x) = the smallest strong-call share with PGR ≥ x.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from pydantic import BaseModel
+
+
+class GapCurve(BaseModel):
+    shares: list[float]  # strong-call share
+    quality: list[float]
+    pgr: list[float]
+    apgr: float
+    cpt50: float | None  # None: never recovered 50 % of the gap
+    cpt80: float | None
+    weak_quality: float
+    strong_quality: float
+
+
+def gap_curve(
+    need_strong: np.ndarray, weak_quality: np.ndarray, strong_quality: np.ndarray, steps: int = 101
+) -> GapCurve:
+    """RouteLLM curve for one router score ``need_strong`` (higher = send to strong) over
+    held-out queries with both models' per-query qualities."""
+    need_strong = np.asarray(need_strong, dtype=float)
+    weak_quality = np.asarray(weak_quality, dtype=float)
+    strong_quality = np.asarray(strong_quality, dtype=float)
+    n = len(need_strong)
+    order = np.argsort(-need_strong, kind="stable")
+    gain = (strong_quality - weak_quality)[order]
+    # quality when the first m queries (by score) go to the strong model
+    by_count = weak_quality.mean() + np.concatenate([[0.0], np.cumsum(gain)]) / n
+    shares = np.linspace(0.0, 1.0, steps)
+    quality = np.interp(shares * n, np.arange(n + 1), by_count)
+    qw, qs = float(weak_quality.mean()), float(strong_quality.mean())
+    gap = qs - qw
+    pgr = (quality - qw) / gap if abs(gap) > 1e-12 else np.full_like(quality, np.nan)
+
+    def cpt(x: float) -> float | None:
+        hit = np.nonzero(pgr >= x - 1e-12)[0]
+        return float(shares[hit[0]]) if len(hit) else None
+
+    apgr = float(np.trapezoid(pgr, shares)) if abs(gap) > 1e-12 else math.nan
+    return GapCurve(
+        shares=shares.tolist(),
+        quality=quality.tolist(),
+        pgr=pgr.tolist(),
+        apgr=apgr,
+        cpt50=cpt(0.5),
+        cpt80=cpt(0.8),
+        weak_quality=qw,
+        strong_quality=qs,
+    )
+
+
+class StrategyResult(BaseModel):
+    name: str
+    quality: float
+    cost: float | None
+    picks: dict[str, float]  # share of queries per model
+
+
+def strategy_result(
+    name: str, chosen: np.ndarray, quality: np.ndarray, cost: np.ndarray | None, models: list[str]
+) -> StrategyResult:
+    """Quality/cost of choosing model ``chosen[i]`` (an index) for query i."""
+    rows = np.arange(len(chosen))
+    return StrategyResult(
+        name=name,
+        quality=float(quality[rows, chosen].mean()),
+        cost=None if cost is None else float(cost[rows, chosen].mean()),
+        picks={m: float((chosen == j).mean()) for j, m in enumerate(models) if (chosen == j).any()},
+    )
+
+
+def baselines(
+    quality: np.ndarray, cost: np.ndarray | None, models: list[str], seed: int = 0
+) -> dict[str, StrategyResult]:
+    """Always-strongest (best mean quality), always-cheapest, random and oracle on ``quality``
+    (queries × models)."""
+    n, m = quality.shape
+    best = int(quality.mean(axis=0).argmax())
+    cheapest = int(np.nanargmin(cost.mean(axis=0))) if cost is not None else 0
+    rng = np.random.default_rng(seed)
+    out = {
+        "always-strongest": strategy_result(
+            f"always {models[best]}", np.full(n, best), quality, cost, models
+        ),
+        "always-cheapest": strategy_result(
+            f"always {models[cheapest]}", np.full(n, cheapest), quality, cost, models
+        ),
+        "random": strategy_result("random", rng.integers(0, m, n), quality, cost, models),
+    }
+    # oracle: the best model per query, cheapest among ties
+    tie_break = quality - 1e-9 * (cost if cost is not None else 0.0)
+    out["oracle"] = strategy_result("oracle", tie_break.argmax(axis=1), quality, cost, models)
+    return out
+
+
+def paired_bootstrap_ci(
+    a: np.ndarray, b: np.ndarray, n_boot: int = 2000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float, float]:
+    """Mean of a − b over paired queries with a percentile bootstrap interval."""
+    diff = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(diff), size=(n_boot, len(diff)))
+    means = diff[idx].mean(axis=1)
+    lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
+    return float(diff.mean()), float(lo), float(hi)
