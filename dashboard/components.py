@@ -26,6 +26,13 @@ def model_label(model: str) -> str:
     return f"{model} (simulated)" if is_simulated(model) else model
 
 
+def model_color(model: str, all_models: list[str]) -> str:
+    """One colour per model across every chart (its position among all the store's models)."""
+    ordered = sorted(all_models)
+    index = ordered.index(model) if model in ordered else len(ordered)
+    return PALETTE[index % len(PALETTE)]
+
+
 def graph_id(name: str) -> dict[str, str]:
     return {"type": "jb-graph", "index": name}
 

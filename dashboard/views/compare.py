@@ -8,13 +8,13 @@ import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
 from judgebench.dashboard.components import (
-    PALETTE,
     controls,
     data_table,
     empty_figure,
     figure_card,
     graph_id,
     labelled,
+    model_color,
     model_label,
     records,
     style_figure,
@@ -46,7 +46,8 @@ def difference_figure(
         return empty_figure(f"No judgments for {model_label(models[0])}.")
     names = dict(zip(nodes["node_id"], nodes["name"], strict=True))
     fig = go.Figure()
-    for i, other in enumerate(models[1:], start=1):
+    all_models = q.list_models(ctx.store)
+    for other in models[1:]:
         mine = frame[frame["model"] == other].set_index("node_id")
         common = ref.index.intersection(mine.index)
         if common.empty:
@@ -61,7 +62,7 @@ def difference_figure(
                 x=diff,
                 orientation="h",
                 name=f"{model_label(other)} − {model_label(models[0])}",
-                marker_color=PALETTE[i % len(PALETTE)],
+                marker_color=model_color(other, all_models),
                 error_x=dict(type="data", array=half, color="#374151", thickness=1.2),
                 hovertemplate="%{y}: %{x:+.3g}<extra></extra>",
             )
@@ -81,14 +82,15 @@ def radar_figure(ctx: DashboardContext, models: list[str], judge, run_id) -> go.
         return empty_figure("No judgments in any top-level domain.")
     domains = sorted(frame["node_id"].unique())
     fig = go.Figure()
-    for i, model in enumerate(models):
+    all_models = q.list_models(ctx.store)
+    for model in models:
         g = frame[frame["model"] == model].set_index("node_id").reindex(domains)
         fig.add_trace(
             go.Scatterpolar(
                 r=list(g["value"]) + [g["value"].iloc[0]],
                 theta=[node_label(d) for d in domains] + [node_label(domains[0])],
                 name=model_label(model),
-                line=dict(color=PALETTE[i % len(PALETTE)], width=2),
+                line=dict(color=model_color(model, all_models), width=2),
                 fill="toself",
                 opacity=0.55,
             )
@@ -156,8 +158,9 @@ def trend_figure(
         )
     frame, metric = with_metric(frame)
     fig = go.Figure()
-    for i, (model, g) in enumerate(frame.groupby("model", sort=True)):
-        color = PALETTE[i % len(PALETTE)]
+    all_models = q.list_models(ctx.store)
+    for model, g in frame.groupby("model", sort=True):
+        color = model_color(model, all_models)
         fig.add_trace(
             go.Scatter(
                 x=g["started_at"],

@@ -11,6 +11,7 @@ from judgebench.dashboard.components import (
     empty_figure,
     figure_card,
     graph_id,
+    model_color,
     records,
     style_figure,
     table_columns,
@@ -64,14 +65,17 @@ def domain_figure(ctx: DashboardContext, judge: str | None, run_id: str | None) 
         return empty_figure("No judgments in any top-level domain.")
     frame, metric = with_metric(frame)
     fig = go.Figure()
-    for i, (label, g) in enumerate(frame.sort_values("node_id").groupby("label", sort=True)):
+    all_models = q.list_models(ctx.store)
+    for label, g in frame.sort_values("node_id").groupby("label", sort=True):
         fig.add_trace(
             go.Scatter(
                 x=[node_label(n) for n in g["node_id"]],
                 y=g["value"],
                 mode="markers",
                 name=label,
-                marker=dict(size=11, color=PALETTE[i % len(PALETTE)], symbol="circle"),
+                marker=dict(
+                    size=11, color=model_color(g["model"].iloc[0], all_models), symbol="circle"
+                ),
                 error_y=dict(
                     type="data",
                     symmetric=False,
