@@ -400,7 +400,7 @@ def refresh_summary(store: Store, *, force: bool = False) -> bool:
 
 
 def _fill_node_counts(conn: Connection, version: int) -> None:
-    counts = dict(
+    counts: dict[str, int] = dict(
         conn.execute(
             select(_QA.c.node_id, func.count())
             .where(_QA.c.version == version)
