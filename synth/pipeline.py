@@ -186,7 +186,22 @@ class Synthesizer:
         history: dict[str, list[Attempt]] = {}
         for attempt in self.journal.load_attempts(self.run_key):
             history.setdefault(attempt.node_id, []).append(attempt)
-        reports = await asyncio.gather(
+        # replay what was kept before any node decides anything (exact dedup spans nodes)
+        kept_before = sorted(
+            (a for attempts in history.values() for a in attempts if a.status == "kept"),
+            key=lambda a: (a.node_id, a.index),
+        )
+        if kept_before:
+            vectors = await self._encode([a.text or "" for a in kept_before])
+            for node in dict.fromkeys(a.node_id for a in kept_before):
+                rows = [i for i, a in enumerate(kept_before) if a.node_id == node]
+                self._index.add(
+                    node,
+                    [kept_before[i].query_id or "" for i in rows],
+                    [kept_before[i].text or "" for i in rows],
+                    vectors[rows],
+                )
+        reports = await _all_or_cancel(
             *(
                 self._run_node(leaf, sorted(history.get(leaf.path_id, []), key=lambda a: a.index))
                 for leaf in self.leaves
@@ -230,15 +245,6 @@ class Synthesizer:
         report = NodeReport(node, target=cfg.per_node, budget=cfg.attempt_budget)
         done: dict[int, Attempt] = {a.index: a for a in history if a.status in FINAL_STATUSES}
         pending: dict[int, Attempt] = {a.index: a for a in history if a.status == "checked"}
-        # replay what is decided: the dedup index learns the kept queries in attempt order
-        kept_before = sorted(
-            (a for a in done.values() if a.status == "kept"), key=lambda a: a.index
-        )
-        if kept_before:
-            texts = [a.text or "" for a in kept_before]
-            self._index.add(
-                node, [a.query_id or "" for a in kept_before], texts, await self._encode(texts)
-            )
         for attempt in done.values():
             self._count(report, attempt)
         # attempts a previous run planned but did not finish (interrupted, or transport errors)
@@ -253,7 +259,7 @@ class Synthesizer:
                 wave = self._plan_wave(report, next_index, cfg.attempt_budget)
                 waves.update({i: wave for i in range(*wave)})
                 todo, next_index = list(range(*wave)), wave[1]
-            fresh = await asyncio.gather(
+            fresh = await _all_or_cancel(
                 *(self._attempt(leaf, i, waves.get(i, (i, i + 1))) for i in todo)
             )
             todo = []
@@ -553,6 +559,19 @@ class Synthesizer:
             provenance=provenance,
             metadata=metadata,
         )
+
+
+async def _all_or_cancel(*coros: Any) -> list[Any]:
+    """``asyncio.gather``, except that the first failure cancels the siblings (no orphaned tasks
+    keep calling models after a run has failed) and is re-raised as itself."""
+    tasks = [asyncio.ensure_future(c) for c in coros]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 async def synthesize(

@@ -228,7 +228,11 @@ async def test_resume_after_interruption_repeats_no_finished_work(scripted, lexi
         journal=JsonlJournal(tmp_path / "progress.jsonl"),
     )
     # the 4 journalled attempts (2 calls each) are not redone; the rest are, once
-    assert len(resumed_backend.prompts) == total - 8
+    persisted = JsonlJournal(tmp_path / "progress.jsonl").load_attempts(reference.run_key)
+    assert len(resumed_backend.prompts) == total - 8, (
+        [(a.node_id, a.index, a.status, a.calls) for a in persisted],
+        [p[:60] for p in resumed_backend.prompts],
+    )
     everything = {q.id for q in JsonlJournal(tmp_path / "progress.jsonl").load_queries()}
     assert everything == {q.id for q in reference.kept_queries}
     assert resumed.kept == reference.kept == 8
