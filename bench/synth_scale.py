@@ -225,12 +225,14 @@ def main() -> None:
         "--data", type=Path, default=Path(__file__).resolve().parents[2] / "shared" / "data"
     )
     parser.add_argument("--skip-synthesis", action="store_true")
+    parser.add_argument("--skip-dedup", action="store_true")
     args = parser.parse_args()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     headline: dict[str, float] = {}
     if not args.skip_synthesis:
         headline |= part_synthesis(args)
-    headline |= part_dedup(args.dedup_n, len(load_default_taxonomy().leaves()), args.seed)
+    if not args.skip_dedup:
+        headline |= part_dedup(args.dedup_n, len(load_default_taxonomy().leaves()), args.seed)
     print()
     for key, value in headline.items():
         print(f"{key}: {value}")
