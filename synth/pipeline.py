@@ -29,6 +29,7 @@ from judgebench.synth.generation import read_generation, word_count
 from judgebench.synth.journal import FINAL_STATUSES, Attempt, MemoryJournal, SynthJournal
 from judgebench.synth.seeds import SeedPick, SeedPool
 
+from judgebench.errors import DataError
 from judgebench.llm import Completion, LLMError, get_gateway
 from judgebench.prompts import PromptTemplate, fence, load_template
 from judgebench.records import Query, TaxonomyNode, content_key
@@ -144,7 +145,7 @@ class Synthesizer:
     ) -> None:
         self.config = config or SynthConfig()
         if not leaves:
-            raise ValueError("synthesis needs at least one target leaf")
+            raise DataError("synthesis needs at least one target leaf")
         self.leaves = list(leaves)
         self.seeds = list(seeds)
         self.journal = journal or MemoryJournal()
