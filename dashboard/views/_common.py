@@ -44,3 +44,32 @@ def node_label(node_id: str, names: dict[str, str] | None = None) -> str:
     if names and node_id in names:
         return names[node_id]
     return node_id.rsplit("/", 1)[-1]
+
+
+def analysis_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """A ``db.queries.node_scores`` frame in the shape ``judgebench.analysis`` reports take.
+
+    The metric is the one ``with_metric`` picks (mean score, or win rate for pairwise judges);
+    the whole taxonomy (node ``""``) becomes the library's overall pseudo-node.
+    """
+    from judgebench.analysis.aggregate import OVERALL
+
+    frame, _ = with_metric(frame[frame["n"] > 0])
+    count = frame["n_scored"].where(frame["n_scored"] > 0, frame["n_pair"])
+    out = pd.DataFrame(
+        {
+            "node_id": frame["node_id"].where(frame["node_id"] != "", OVERALL),
+            "model": frame["model"],
+            "mean": frame["value"],
+            "count": count.astype(int),
+            "ci_low": frame["lo"],
+            "ci_high": frame["hi"],
+            "rank": frame["rank"],
+        }
+    )
+    return out[out["mean"].notna()].reset_index(drop=True)
+
+
+def parents_of(nodes: pd.DataFrame) -> dict[str, str | None]:
+    """node → parent for the analysis library (top-level domains have no parent)."""
+    return {n: (p or None) for n, p in zip(nodes["node_id"], nodes["parent_id"], strict=True) if n}

@@ -21,8 +21,10 @@ from judgebench.dashboard.components import (
     table_columns,
 )
 from judgebench.dashboard.registry import DashboardContext, View
-from judgebench.dashboard.views._common import node_label, with_metric
+from judgebench.dashboard.views._common import analysis_table, node_label, with_metric
 from judgebench.db import queries as q
+
+from judgebench.analysis import difference_report as analysis_difference_report
 
 
 def _scores(
@@ -124,24 +126,35 @@ def radar_figure(ctx: DashboardContext, models: list[str], judge, run_id) -> go.
 def difference_report(
     ctx: DashboardContext, models: list[str], judge, run_id, top_fraction: float = 0.2
 ) -> pd.DataFrame:  # type: ignore[no-untyped-def]
-    """Nodes where the chosen models' ranks differ most (top 20 %, METHODS §9)."""
-    columns = ["node", "rank spread", *[model_label(m) for m in models]]
+    """Nodes where the chosen models' ranks (among all models) differ most: the analysis
+    library's difference report (top 20 %, METHODS §9) on the SQL-aggregated table."""
+    columns = [
+        "node",
+        "rank spread",
+        "best",
+        "worst",
+        "separated",
+        *[model_label(m) for m in models],
+    ]
     if len(models) < 2:
         return pd.DataFrame(columns=columns)
-    frame = q.node_scores(ctx.store, ctx.filters(judge, run_id))  # ranks among ALL models
-    frame = frame[
-        frame["model"].isin(models) & frame["value"].notna() & (frame["node_id"] != q.ROOT)
-    ]
-    ranks = frame.pivot(index="node_id", columns="model", values="rank").dropna()
-    if ranks.empty:
+    table = analysis_table(q.node_scores(ctx.store, ctx.filters(judge, run_id)))
+    if not set(models) <= set(table["model"]):
         return pd.DataFrame(columns=columns)
-    spread = ranks.max(axis=1) - ranks.min(axis=1)
-    keep = max(1, int(np.ceil(len(spread) * top_fraction)))
-    top = spread.sort_values(ascending=False).head(keep)
-    top = top[top > 0]
-    out = pd.DataFrame({"node": top.index, "rank spread": top.to_numpy()})
+    report = analysis_difference_report(table, models, fraction=top_fraction)
+    if report.empty:
+        return pd.DataFrame(columns=columns)
+    out = pd.DataFrame(
+        {
+            "node": report["node_id"],
+            "rank spread": report["spread"],
+            "best": report["best"].map(model_label),
+            "worst": report["worst"].map(model_label),
+            "separated": report["separated"].map({True: "yes", False: "no"}),
+        }
+    )
     for m in models:
-        out[model_label(m)] = ranks.loc[top.index, m].to_numpy() if m in ranks else np.nan
+        out[model_label(m)] = report[f"rank[{m}]"]
     return out
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
@@ -20,8 +19,10 @@ from judgebench.dashboard.components import (
     table_columns,
 )
 from judgebench.dashboard.registry import DashboardContext, View
-from judgebench.dashboard.views._common import node_label
+from judgebench.dashboard.views._common import analysis_table, node_label, parents_of
 from judgebench.db import queries as q
+
+from judgebench.analysis import failure_modes, strengths_weaknesses
 
 PAPER_T = 3
 FINDING_COLUMNS = [
@@ -53,68 +54,76 @@ def findings(
     threshold: int,
     max_depth: int = 3,
 ) -> pd.DataFrame:
-    """Nodes where ``model`` ranks ``threshold`` or more places away from its overall rank.
+    """The analysis library's strength/weakness report for ``model`` on the SQL-aggregated table.
 
-    A finding is *separated* when its 95 % interval clears that of a model on the other side:
-    a weakness must be beaten, with non-overlapping intervals, by a model ranked below it
-    overall; a strength must beat a model ranked above it overall.
+    Rank gaps of ``threshold`` or more; *separated* when the 95 % interval clears that of a model
+    on the other side (a weakness: beaten, non-overlapping, by a model it outranks overall).
+    Unseparated gaps are kept (shown pale) so the user sees the whole picture.
     """
     scores = q.node_scores(ctx.store, ctx.filters(judge, run_id), max_depth=max_depth)
-    scores = scores[scores["value"].notna()]
-    overall = scores[scores["node_id"] == q.ROOT].set_index("model")["rank"]
-    if model not in overall.index:
+    table = analysis_table(scores)
+    if model not in set(table["model"]):
         return pd.DataFrame(columns=FINDING_COLUMNS)
-    my_overall = overall[model]
-    scores = scores[scores["node_id"] != q.ROOT].assign(
-        overall_rank=lambda f: f["model"].map(overall)
-    )
-    mine = scores[scores["model"] == model].assign(
-        gap=lambda f: (f["rank"] - my_overall).astype(int)
-    )
-    mine = mine[mine["gap"].abs() >= threshold]
-    if mine.empty:
+    report = strengths_weaknesses(table, threshold=threshold, require_separation=False, min_count=5)
+    report = report[report["model"] == model]
+    if report.empty:
         return pd.DataFrame(columns=FINDING_COLUMNS)
-    # rivals at the same nodes, on the other side of the model overall, with separated intervals
-    pairs = mine[["node_id", "gap", "ci_low", "ci_high"]].merge(
-        scores[scores["model"] != model][["node_id", "model", "overall_rank", "ci_low", "ci_high"]],
-        on="node_id",
-        suffixes=("", "_rival"),
-    )
-    weak = (
-        (pairs["gap"] > 0)
-        & (pairs["overall_rank"] > my_overall)
-        & (pairs["ci_low_rival"] > pairs["ci_high"])
-    )
-    strong = (
-        (pairs["gap"] < 0)
-        & (pairs["overall_rank"] < my_overall)
-        & (pairs["ci_high_rival"] < pairs["ci_low"])
-    )
-    rivals = (
-        pairs[weak | strong]
-        .groupby("node_id")["model"]
-        .agg(lambda ms: ", ".join(model_label(m) for m in ms))
-    )
     names = dict(zip(*_names(ctx), strict=True))
     out = pd.DataFrame(
         {
-            "node_id": mine["node_id"],
-            "node": [names.get(n, node_label(n)) for n in mine["node_id"]],
-            "kind": np.where(mine["gap"] > 0, "weakness", "strength"),
-            "node_rank": mine["rank"].astype(int),
-            "overall_rank": int(my_overall),
-            "gap": mine["gap"],
-            "mean": mine["mean"],
-            "ci_low": mine["ci_low"],
-            "ci_high": mine["ci_high"],
-            "n": mine["n_scored"].astype(int),
-            "separated": mine["node_id"].isin(rivals.index),
-            "versus": mine["node_id"].map(rivals).fillna(""),
+            "node_id": report["node_id"],
+            "node": [names.get(n, node_label(n)) for n in report["node_id"]],
+            "kind": report["kind"],
+            "node_rank": report["node_rank"],
+            "overall_rank": report["overall_rank"],
+            "gap": report["gap"],
+            "mean": report["mean"],
+            "ci_low": report["ci_low"],
+            "ci_high": report["ci_high"],
+            "n": report["count"],
+            "separated": report["separated_from"].map(bool),
+            "versus": report["separated_from"].map(
+                lambda ms: ", ".join(model_label(m) for m in ms)
+            ),
         }
     )
     out["abs_gap"] = out["gap"].abs()
     out = out.sort_values(["separated", "abs_gap", "n"], ascending=False).drop(columns="abs_gap")
     return out.reset_index(drop=True)
+
+
+def failure_mode_table(
+    ctx: DashboardContext, model: str, judge: str | None, run_id: str | None
+) -> pd.DataFrame:
+    """Per large node (≥ 5 children): is the model's standing uniform below it (systematic) or
+    driven by a few children (occasional)? From the analysis library."""
+    scores = q.node_scores(ctx.store, ctx.filters(judge, run_id))
+    table = analysis_table(scores)
+    columns = [
+        "node",
+        "kind",
+        "node rank",
+        "children",
+        "spread of child rank gaps",
+        "outlier child",
+        "outlier gap",
+    ]
+    if model not in set(table["model"]):
+        return pd.DataFrame(columns=columns)
+    modes = failure_modes(table, parents_of(q.taxonomy_nodes(ctx.store)))
+    modes = modes[modes["model"] == model]
+    return pd.DataFrame(
+        {
+            "node": modes["node_id"],
+            "kind": modes["kind"],
+            "node rank": modes["node_rank"],
+            "children": modes["n_children"],
+            "spread of child rank gaps": modes["spread"],
+            "outlier child": modes["outlier_child"],
+            "outlier gap": modes["outlier_gap"],
+        },
+        columns=columns,
+    )
 
 
 def _names(ctx: DashboardContext) -> tuple[list[str], list[str]]:
@@ -232,6 +241,15 @@ def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
             html.Div(
                 [html.H4("Findings"), data_table("sw-table", page_size=12)], className="jb-card"
             ),
+            html.Div(
+                [
+                    html.H4(
+                        "Failure modes: systematic (the same in every child) or occasional (a few children)"
+                    ),
+                    data_table("sw-modes", page_size=10),
+                ],
+                className="jb-card",
+            ),
         ]
     )
 
@@ -241,6 +259,8 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         Output(graph_id("sw-gaps"), "figure"),
         Output("sw-table", "data"),
         Output("sw-table", "columns"),
+        Output("sw-modes", "data"),
+        Output("sw-modes", "columns"),
         Input("sw-model", "value"),
         Input("sw-threshold", "value"),
         Input("filter-judge", "value"),
@@ -249,7 +269,14 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
     def _update(model, threshold, judge, run_id):  # type: ignore[no-untyped-def]
         found = findings(ctx, model, judge, run_id, int(threshold or 1))
         table = findings_table(ctx, found, model, judge)
-        return gap_figure(found, model), records(table), table_columns(table)
+        modes = failure_mode_table(ctx, model, judge, run_id)
+        return (
+            gap_figure(found, model),
+            records(table),
+            table_columns(table),
+            records(modes),
+            table_columns(modes),
+        )
 
 
 VIEW = View(

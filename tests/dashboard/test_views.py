@@ -121,6 +121,9 @@ def test_strengths_find_the_profiles_built_into_the_sample(ctx):
     weak = table[table["kind"] == "weakness"]
     assert weak["worst queries"].str.contains("writing").any()
     assert strengths.default_threshold(5) == 2 and strengths.default_threshold(20) == 3
+    modes = strengths.failure_mode_table(ctx, "sim/coder", JUDGE, None)
+    assert set(modes["node"]) <= {"writing", "knowledge", "coding", "mathematics"}  # ≥ 5 children
+    assert len(modes) >= 3 and set(modes["kind"]) <= {"systematic", "occasional", "mixed"}
 
 
 def test_compare_views(ctx):
