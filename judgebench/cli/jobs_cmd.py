@@ -148,8 +148,9 @@ def scheduler_cmd(
     db: str = typer.Option("judgebench.db", "--db", help="Store URL holding the schedules."),
     once: bool = typer.Option(False, "--once", help="Run what is due now, then exit."),
     poll_s: float = typer.Option(5.0, "--poll", help="Seconds between checks for new schedules."),
+    max_s: float = typer.Option(None, "--max-s", help="Exit after this many seconds."),
 ) -> None:
     """Run due jobs until stopped. Several schedulers may share a store: each execution runs once."""
     from judgebench.jobs.scheduler import serve
 
-    serve(db, once=once, poll_s=poll_s)
+    serve(db, once=once, poll_s=poll_s, max_s=max_s)

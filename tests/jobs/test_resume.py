@@ -1,0 +1,101 @@
+"""kill -9 at several points, rerun: the rows equal an uninterrupted run's, and no call whose
+reply was recorded is made again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from judgebench.db import Store
+from sqlalchemy import func, select
+
+from judgebench.jobs import JobRunner, parse_job
+from tests.jobs.conftest import (
+    fresh_gateway,
+    job_dict,
+    llm_call_rows,
+    table_rows,
+    write_job,
+    write_queries,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _count(url: str, table) -> int:  # type: ignore[no-untyped-def]
+    try:
+        with Store(url, create=False).session() as s:
+            return int(s.scalar(select(func.count()).select_from(table)))
+    except Exception:  # the schema is not there yet
+        return 0
+
+
+def _kill_after(job_file: Path, url: str, table, n: int) -> int:  # type: ignore[no-untyped-def]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "judgebench", "run", str(job_file), "--quiet"],
+        cwd=job_file.parent,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 90
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if _count(url, table) >= n:
+                break
+            time.sleep(0.02)
+    finally:
+        if proc.poll() is None:
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the job finished before it could be killed"
+    return _count(url, table)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("ref")
+    queries = write_queries(folder / "queries.jsonl", 16)
+    data = job_dict(f"sqlite:///{folder / 'ref.db'}", queries, chunk_size=4)
+    job = parse_job(data)
+    store = Store(job.store)
+    fresh_gateway(store)
+    assert JobRunner(job, store=store).run().status == "finished"
+    return queries, data["store"]
+
+
+@pytest.mark.parametrize(
+    ("where", "n"),
+    [("responses", 10), ("judgments", 8), ("judgments", 40)],
+    ids=["during-responses", "early-judgments", "late-judgments"],
+)
+def test_kill_9_then_rerun_equals_an_uninterrupted_run(reference, tmp_path, where, n):
+    from judgebench.db.models import JudgmentRow, ResponseRow
+
+    queries, ref_url = reference
+    url = f"sqlite:///{tmp_path / 'killed.db'}"
+    job_file = write_job(tmp_path / "job.yaml", job_dict(url, queries, chunk_size=4))
+    table = ResponseRow if where == "responses" else JudgmentRow
+    seen = _kill_after(job_file, url, table, n)
+    assert seen >= n
+    before = llm_call_rows(url)
+    partial = table_rows(url)
+    assert len(partial["judgments"]) < len(table_rows(ref_url)["judgments"])
+
+    job = parse_job(job_dict(url, queries, chunk_size=4))
+    store = Store(job.store)
+    gateway = fresh_gateway(store)
+    result = JobRunner(job, store=store).run()
+    assert result.status == "finished"
+    # every call of the rerun was new: nothing whose reply was recorded was asked again
+    assert gateway.stats.calls == llm_call_rows(url) - before
+    assert table_rows(url) == table_rows(ref_url)
+    assert llm_call_rows(url) == llm_call_rows(ref_url)
+    runs = store.list_runs(kind="job")
+    assert [r.status for r in runs] == ["finished"]
