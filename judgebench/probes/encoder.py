@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -95,15 +94,8 @@ def pick_device(device: str | None = None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-@dataclass
-class Batch:
-    positions: np.ndarray  # where each row goes in the output
-    input_ids: np.ndarray  # [B, T] int64, right-padded
-    lengths: np.ndarray  # [B]
-
-
 def plan_batches(
-    lengths: Sequence[int], *, max_tokens: int, max_batch: int, pad_to: int = 1, pad_id: int = 0
+    lengths: Sequence[int], *, max_tokens: int, max_batch: int, pad_to: int = 1
 ) -> list[tuple[np.ndarray, int]]:
     """Positions of each batch (longest first) and its padded width, under ``max_tokens`` per batch."""
     lengths = np.asarray(lengths, dtype=np.int64)
