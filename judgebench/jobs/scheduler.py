@@ -34,13 +34,24 @@ def _store(db: str) -> Any:
     return Store(db)
 
 
-def _scheduler(db: str, *, blocking: bool = False) -> Any:
+def _scheduler(db: str, *, admin: bool = True) -> Any:
+    """``admin``: a scheduler with no thread that only reads and writes the job store (adding
+    a schedule must never run it); else the background scheduler that runs due jobs."""
     from apscheduler.executors.pool import ThreadPoolExecutor
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.base import BaseScheduler
+
+    class _StoreOnly(BaseScheduler):
+        def wakeup(self) -> None:
+            pass
+
+        def shutdown(self, wait: bool = True) -> None:
+            super().shutdown(wait)
 
     store = _store(db)  # creates judgebench's tables (and checks the URL) first
-    return BackgroundScheduler(
+    kind = _StoreOnly if admin else BackgroundScheduler
+    return kind(
         jobstores={"default": SQLAlchemyJobStore(engine=store.engine, tablename=TABLE)},
         executors={"default": ThreadPoolExecutor(1)},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_S},
@@ -235,7 +246,7 @@ def serve(db: str, *, once: bool = False, poll_s: float = 5.0, max_s: float | No
     """Run due jobs until interrupted (``once``: what is due now, then exit)."""
     from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
 
-    sched = _scheduler(db)
+    sched = _scheduler(db, admin=False)
     running = {"n": 0}
     lock = threading.Lock()
 

@@ -1,0 +1,70 @@
+"""Job files: one-line errors with the YAML path of the bad field; ${ENV} interpolation."""
+
+from __future__ import annotations
+
+import pytest
+
+from judgebench.errors import ConfigError
+from judgebench.jobs.config import load_job
+from tests.jobs.conftest import write_job
+
+
+def test_bad_fields_name_the_file_and_the_yaml_path(tiny, tmp_path):
+    data = tiny()
+    del data["judges"][1]["model"]
+    path = write_job(tmp_path / "job.yaml", data)
+    with pytest.raises(ConfigError) as err:
+        load_job(path)
+    assert str(err.value) == "job.yaml: judges[1].model: field required"
+
+    data = tiny()
+    data["models"][0]["name"] = "coder"
+    with pytest.raises(ConfigError, match=r"job.yaml: models\[0\].name: needs a provider prefix"):
+        load_job(write_job(path, data))
+
+    data = tiny()
+    data["concurency"] = 3
+    with pytest.raises(ConfigError, match="job.yaml: concurency: unknown field"):
+        load_job(write_job(path, data))
+
+    data = tiny()
+    data["judges"][0]["aux_models"] = ["sim/large"]
+    with pytest.raises(ConfigError, match=r"judges\[0\]: pc2 needs at least 2 aux_models"):
+        load_job(write_job(path, data))
+
+    path.write_text("name: [unclosed\n")
+    with pytest.raises(ConfigError, match="job.yaml: not valid YAML"):
+        load_job(path)
+    with pytest.raises(ConfigError, match="job file not found"):
+        load_job(tmp_path / "missing.yaml")
+
+
+def test_env_interpolation_and_unset_variables(tiny, tmp_path, monkeypatch):
+    data = tiny()
+    data["store"] = "sqlite:///${JB_TEST_DIR}/x.db"
+    data["models"][0]["params"]["api_key"] = "${JB_TEST_KEY}"
+    path = write_job(tmp_path / "job.yaml", data)
+    monkeypatch.setenv("JB_TEST_DIR", str(tmp_path))
+    with pytest.raises(
+        ConfigError,
+        match=r"job.yaml: models\[0\].params.api_key: environment variable JB_TEST_KEY is not set",
+    ):
+        load_job(path)
+    monkeypatch.setenv("JB_TEST_KEY", "sk-secret-123456")
+    job = load_job(path)
+    assert job.store == f"sqlite:///{tmp_path}/x.db"
+    assert job.models[0].params["api_key"] == "sk-secret-123456"
+    # the stored copy of the config never holds the key
+    assert "sk-secret-123456" not in str(job.public_dump())
+    data["store"] = "${JB_UNSET_DB:-fallback.db}"
+    job = load_job(write_job(path, data))
+    assert job.store == str(tmp_path / "fallback.db")
+
+
+def test_identity_ignores_budget_and_concurrency(tiny):
+    from judgebench.jobs import parse_job
+
+    a = parse_job(tiny())
+    b = parse_job({**tiny(), "concurrency": 3, "budget": {"max_calls": 5}, "chunk_size": 2})
+    c = parse_job({**tiny(), "reask": "each_run"})
+    assert a.identity() == b.identity() != c.identity()
