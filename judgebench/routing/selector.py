@@ -23,7 +23,7 @@ class SelectorSettings(BaseModel):
     hidden: int = 64
     temperature: float = 0.1  # of the target softmax over judged scores
     balance: float = 1.0  # λ of the load-balancing penalty (0 = off)
-    weight_decay: float = 1e-3
+    weight_decay: float = 1e-2
     lr: float = 0.01
     epochs: int = 400
     seed: int = 0
