@@ -83,6 +83,7 @@ class TaxonomyBuilder:
     """Grows ``taxonomy`` (a copy of the default when None) with ``model``'s decisions.
 
     ``log`` (a path or :class:`DecisionLog`) makes the build auditable and resumable;
+    ``fixed_domains`` keeps the top level as it is (candidates descend into a domain);
     ``templates`` maps template names (``insert``, ``refine``, ...) to user ``.j2`` files.
     """
 
@@ -97,7 +98,9 @@ class TaxonomyBuilder:
         concurrency: int = 16,
         templates: dict[str, str | Path] | None = None,
         params: dict[str, Any] | None = None,
+        fixed_domains: bool = True,
     ) -> None:
+        self.fixed_domains = fixed_domains
         self.taxonomy = taxonomy if taxonomy is not None else Taxonomy("built")
         self.log = log if isinstance(log, DecisionLog) else DecisionLog(log)
         self.asker = Asker(model, self.log, attempts=attempts, params=params)
@@ -192,6 +195,7 @@ class TaxonomyBuilder:
 
     async def _ask_insert(self, cand: Candidate, current: str, kids: list[str], can_descend: bool):  # type: ignore[no-untyped-def]
         tax = self.taxonomy
+        fixed_top = self.fixed_domains and current == ROOT  # new domains only when allowed
         position = " > ".join(tax.path_names(current)) if current else "(top level)"
         siblings = [(k, tax.name_of(k), tax.description_of(k)) for k in kids]
         listing = "\n".join(f"- {n}" + (f": {d}" if d else "") for _, n, d in siblings)
@@ -203,12 +207,15 @@ class TaxonomyBuilder:
                 "siblings": fence(listing, "CATEGORIES"),
                 "candidate": fence(candidate_text, "CANDIDATE"),
                 "can_descend": can_descend,
+                "fixed_top": fixed_top,
             }
 
         def parse(reply: str) -> dict[str, Any]:
             data = parse_json_object(reply, required=("decision",))
             choice = str(data.get("decision", "")).strip().upper()
             allowed = ("EXISTS", "ADD", "DESCEND") if can_descend else ("EXISTS", "ADD")
+            if fixed_top:
+                allowed = ("EXISTS", "DESCEND")
             if choice not in allowed:
                 raise ReplyError(
                     f"decision {data.get('decision')!r} is not one of {', '.join(allowed)}"
@@ -236,6 +243,7 @@ class TaxonomyBuilder:
             "at": current,
             "siblings": siblings,
             "can_descend": can_descend,
+            "fixed_top": fixed_top,
         }
         return await self.asker.ask("insert", self.templates["insert"], subject, values, parse)
 

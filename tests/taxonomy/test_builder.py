@@ -343,3 +343,20 @@ def test_reopening_a_clean_log_leaves_it_untouched(tmp_path):
     before = (tmp_path / "d.jsonl").read_bytes()
     assert DecisionLog(tmp_path / "d.jsonl").final("k")["status"] == "ok"
     assert (tmp_path / "d.jsonl").read_bytes() == before
+
+
+async def test_the_top_level_is_fixed_unless_allowed(tree, scripted):
+    backend = scripted(
+        replies=[
+            '{"decision": "ADD"}',
+            '{"decision": "DESCEND", "into": "Writing"}',
+            '{"decision": "ADD"}',
+        ]
+    )
+    report = await TaxonomyBuilder(MODEL, tree).insert(["Travel blogs"])
+    assert "The top level is fixed" in backend.prompts[0]
+    assert "decision 'ADD' is not one of EXISTS, DESCEND" in backend.prompts[1]
+    assert report.inserted == ["writing/travel-blogs"] and tree.domains() == ["coding", "writing"]
+    scripted(replies=['{"decision": "ADD", "description": "Trips"}'])
+    report = await TaxonomyBuilder(MODEL, tree, fixed_domains=False).insert(["Travel"])
+    assert report.inserted == ["travel"]

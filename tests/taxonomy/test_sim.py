@@ -24,6 +24,7 @@ def test_each_template_is_recognised():
             siblings=fence("- A", "CATEGORIES", "0" * 8),
             candidate=fence("B", "CANDIDATE", "0" * 8),
             can_descend=True,
+            fixed_top=False,
         ),
         "refine": dict(position="x", children=fence("- a: A", "SUBCATEGORIES", "0" * 8)),
         "tag": dict(query=fence("q", "QUERY", "0" * 8), domains=["coding"]),

@@ -108,7 +108,8 @@ def insert(ctx: TaskContext) -> SimReply:
         reverse=True,
     )
     best_fit, best = fits[0]
-    if can_descend and best_fit >= 0.3:
+    fixed_top = "The top level is fixed" in ctx.prompt
+    if can_descend and (best_fit >= 0.3 or fixed_top):
         if ctx.rng.random() < _noise(ctx, candidate) and len(fits) > 1:
             best = fits[1][1]  # a slip: the runner-up sibling
         return _reply(ctx, {"decision": "DESCEND", "into": best})
