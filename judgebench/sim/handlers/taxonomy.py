@@ -45,6 +45,123 @@ _CRITERIA = frozenset(
         "safety",
     ]
 )
+# what any reader knows about kinds of things: a category named for the kind (its name or
+# description contains the key) is where members of the kind belong
+_KINDS: dict[str, frozenset[str]] = {
+    "language": frozenset(
+        [
+            "python",
+            "java",
+            "javascript",
+            "typescript",
+            "rust",
+            "golang",
+            "go",
+            "sql",
+            "bash",
+            "shell",
+            "ruby",
+            "php",
+            "kotlin",
+            "swift",
+            "html",
+            "css",
+            "c++",
+            "c#",
+            "scala",
+            "haskell",
+            "perl",
+            "lua",
+            "matlab",
+            "julia",
+            "zig",
+            "r",
+        ]
+    ),
+    "genre": frozenset(
+        [
+            "poem",
+            "poetry",
+            "poems",
+            "story",
+            "stories",
+            "essay",
+            "haiku",
+            "sonnet",
+            "limerick",
+            "novel",
+            "lyrics",
+            "song",
+            "script",
+            "screenplay",
+            "letter",
+            "email",
+            "blog",
+            "speech",
+            "fable",
+        ]
+    ),
+    "field": frozenset(
+        [
+            "algebra",
+            "geometry",
+            "calculus",
+            "probability",
+            "statistics",
+            "trigonometry",
+            "combinatorics",
+            "physics",
+            "chemistry",
+            "biology",
+            "history",
+            "philosophy",
+            "economics",
+            "law",
+            "astronomy",
+            "medicine",
+        ]
+    ),
+    "task": frozenset(
+        [
+            "debug",
+            "debugging",
+            "explain",
+            "explanation",
+            "refactor",
+            "refactoring",
+            "review",
+            "translate",
+            "translation",
+            "summarize",
+            "summarization",
+            "rewrite",
+            "rewriting",
+            "test",
+            "testing",
+            "optimize",
+            "optimization",
+        ]
+    ),
+    "setting": frozenset(
+        ["fantasy", "sci-fi", "horror", "medieval", "space", "cyberpunk", "western", "noir"]
+    ),
+}
+_KIND_KEYS = {
+    "language": "language",
+    "genre": "genre",
+    "field": "field",
+    "task": "task",
+    "setting": "setting",
+}
+
+
+def _kind_fit(candidate: str, category: str) -> float:
+    """1 when the candidate is a known member of the kind the category is named for."""
+    words = set(re.findall(r"[a-z+#-]+", candidate.lower()))
+    text = category.lower()
+    return float(any(key in text and words & _KINDS[kind] for kind, key in _KIND_KEYS.items()))
+
+
 _LISTED = re.compile(r"^- (?P<name>[^:\n]+?)(?:: (?P<desc>.*))?$", re.M)
 _SUBCATEGORY = re.compile(
     r"^- (?P<id>[a-z0-9-]+): (?P<name>.+?)(?: — (?P<desc>.*?))?(?P<inner> \(has children\))?$", re.M
@@ -100,6 +217,7 @@ def insert(ctx: TaskContext) -> SimReply:
             (
                 _overlap(candidate, f"{n} {d}")
                 + 0.5 * _overlap(candidate, n)
+                + 0.6 * _kind_fit(candidate, f"{n} {d}")
                 + ctx.rng.gauss(0, _noise(ctx, candidate)),
                 n,
             )
