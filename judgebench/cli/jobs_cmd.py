@@ -44,6 +44,8 @@ def run_job_and_report(
 
         raise UserError(f"unknown executor {executor!r}: use local or ray", where="--executor")
     console = Console()
+    if not console.is_terminal and console.width < 130:  # logs and pipes: keep rows on one line
+        console = Console(width=130)
     if quiet:
         result = JobRunner(job, executor=exe, epoch=epoch).run()
     else:

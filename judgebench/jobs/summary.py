@@ -114,12 +114,12 @@ def summary_table(summary: dict[str, Any]) -> Any:
     for m in summary["models"]:
         name = m["model"] + (" (simulated)" if m.get("simulated") else "")
         scores = "\n".join(
-            f"{v['mean']:.1f} [{v['ci_low']:.1f}, {v['ci_high']:.1f}]"
+            f"{v['mean']:.1f} [{v['ci_low']:.0f}, {v['ci_high']:.0f}]"
             for v in m.get("scores", {}).values()
             if v["mean"] is not None
         )
         wins = "\n".join(
-            f"{v['win_rate']:.1f}% [{v['ci_low']:.1f}, {v['ci_high']:.1f}]"
+            f"{v['win_rate']:.1f}% [{v['ci_low']:.0f}, {v['ci_high']:.0f}]"
             for v in m.get("win_rates", {}).values()
             if v["win_rate"] is not None
         )

@@ -1,0 +1,229 @@
+"""An evaluation job at scale through the sim-server: wall time, calls/s, memory, rerun cost.
+
+Starts ``judgebench sim-server`` in its own process with a realistic lognormal latency, then
+runs, each in a fresh child process (so peak RSS is the job's own):
+
+1. a job of N imported queries × 4 simulated models, judged by PC² (K = 2 auxiliary models),
+   over the OpenAI-compatible HTTP route with the SQLite call cache — everything a real job
+   does; then the same job again (it must make no call);
+2. the same job at N / 4 queries, in a fresh store: the baseline for memory (streaming in
+   chunks keeps peak memory flat as the job grows) and for throughput per call.
+
+    python bench/job_scale.py                       # N = 10000, latency 50 ms, concurrency 128
+    python bench/job_scale.py --n 2000 --latency-ms 20
+
+Ends with ``wall_s``, ``calls_per_s``, ``peak_rss_mb``, ``second_run_calls`` (the big job),
+plus ``small_peak_rss_mb``, ``rss_growth_ratio`` and ``second_run_s``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("JUDGEBENCH_ENCODER", "lexical")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TASKS = [
+    "Write a Python function that {x}, with tests.",
+    "Explain how {x} works to a new colleague.",
+    "Write a short poem about {x}.",
+    "Solve step by step: {x}.",
+    "Compare two ways of {x} and recommend one.",
+    "Debug this: my code for {x} fails with a TypeError.",
+    "You are a tour guide; describe {x} to visitors.",
+    "Is this argument valid? Everyone who studies {x} passes; Sam passed.",
+]
+THINGS = [
+    "parsing dates in log files",
+    "the water cycle",
+    "a train leaving at 3 pm at 80 km/h",
+    "caching HTTP requests",
+    "autumn in the mountains",
+    "merging sorted lists",
+    "compound interest on 1000 dollars at 5 percent",
+    "the causes of the French Revolution",
+    "a medieval castle",
+    "photosynthesis",
+    "binary search",
+    "negotiating a salary",
+]
+
+
+def write_queries(path: Path, n: int) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(n):
+            task = TASKS[i % len(TASKS)].format(x=THINGS[(i // len(TASKS)) % len(THINGS)])
+            fh.write(json.dumps({"text": f"{task} (item {i})"}) + "\n")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def job_yaml(folder: Path, n: int, concurrency: int, chunk: int) -> Path:
+    import yaml
+
+    queries = folder / "queries.jsonl"
+    write_queries(queries, n)
+    job = {
+        "name": f"scale-{n}",
+        "store": f"sqlite:///{folder / 'jobs.db'}",
+        "taxonomy": {"source": "default", "max_depth": 3},
+        "queries": {"files": [str(queries)], "encoder": "lexical"},
+        "models": [
+            {"name": m, "params": {"temperature": 0, "max_tokens": 400}}
+            for m in ("sim/coder", "sim/writer", "sim/generalist", "sim/small")
+        ],
+        "judges": [
+            {"kind": "pc2", "model": "sim/judge", "aux_models": ["sim/large", "sim/generalist"]}
+        ],
+        "concurrency": concurrency,
+        "chunk_size": chunk,
+    }
+    path = folder / "job.yaml"
+    path.write_text(yaml.safe_dump(job), encoding="utf-8")
+    return path
+
+
+def worker(job_file: str) -> None:
+    """Child process: run the job twice; print one JSON line."""
+    from judgebench.jobs import JobRunner, load_job
+    from judgebench.llm import set_gateway
+
+    job = load_job(job_file)
+    start = time.perf_counter()
+    first = JobRunner(job).run()
+    wall = time.perf_counter() - start
+    rss_first = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    set_gateway(None)  # a fresh gateway: its counters start at zero, its cache is the store's
+    start = time.perf_counter()
+    second = JobRunner(load_job(job_file)).run()
+    second_s = time.perf_counter() - start
+    print(
+        json.dumps(
+            {
+                "status": first.status,
+                "queries": first.queries,
+                "wall_s": wall,
+                "calls": first.calls,
+                "cache_hits": first.usage.get("cache_hits", 0),
+                "peak_rss_mb": rss_first,
+                "second_status": second.status,
+                "second_run_calls": second.calls,
+                "second_run_cache_hits": second.usage.get("cache_hits", 0),
+                "second_run_s": second_s,
+                "stages": first.stages,
+            }
+        )
+    )
+
+
+def run_child(n: int, args: argparse.Namespace, config: Path) -> dict:
+    folder = Path(tempfile.mkdtemp(prefix=f"job_scale_{n}_"))
+    job_file = job_yaml(folder, n, args.concurrency, args.chunk)
+    env = {**os.environ, "JUDGEBENCH_CONFIG": str(config), "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run(
+        [sys.executable, __file__, "--worker", str(job_file)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if proc.returncode != 0:
+        raise SystemExit(f"job of {n} queries failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=10_000)
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--concurrency", type=int, default=128)
+    parser.add_argument("--chunk", type=int, default=500)
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        worker(args.worker)
+        return
+
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "judgebench",
+            "sim-server",
+            "--port",
+            str(port),
+            "--latency-ms",
+            str(args.latency_ms),
+            "--latency-dist",
+            "lognormal",
+            "--latency-sigma",
+            "0.5",
+        ],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        import httpx
+
+        for _ in range(100):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        config = Path(tempfile.mkdtemp()) / "judgebench.yaml"
+        config.write_text(
+            "models:\n"
+            + f'  "sim/*": {{api_base: "http://127.0.0.1:{port}/v1", max_concurrency: {args.concurrency}}}\n',
+            encoding="utf-8",
+        )
+        small_n = max(args.n // 4, 1)
+        print(
+            f"job: N queries × 4 simulated models, PC² judge; sim-server latency "
+            f"{args.latency_ms:.0f} ms lognormal, concurrency {args.concurrency}, chunk {args.chunk}"
+        )
+        small = run_child(small_n, args, config)
+        print(
+            f"  N={small_n:>6}: {small['wall_s']:.1f} s, {small['calls']} calls, "
+            f"{small['calls'] / small['wall_s']:.0f} calls/s, peak RSS {small['peak_rss_mb']:.0f} MB, "
+            f"rerun {small['second_run_calls']} calls in {small['second_run_s']:.1f} s"
+        )
+        big = run_child(args.n, args, config)
+        print(
+            f"  N={args.n:>6}: {big['wall_s']:.1f} s, {big['calls']} calls, "
+            f"{big['calls'] / big['wall_s']:.0f} calls/s, peak RSS {big['peak_rss_mb']:.0f} MB, "
+            f"rerun {big['second_run_calls']} calls in {big['second_run_s']:.1f} s"
+        )
+        print(f"  stages (N={args.n}): {big['stages']}")
+        assert big["status"] == small["status"] == "finished"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+    print(f"wall_s: {big['wall_s']:.1f}")
+    print(f"calls_per_s: {big['calls'] / big['wall_s']:.1f}")
+    print(f"peak_rss_mb: {big['peak_rss_mb']:.0f}")
+    print(f"second_run_calls: {big['second_run_calls']}")
+    print(f"second_run_s: {big['second_run_s']:.1f}")
+    print(f"small_peak_rss_mb: {small['peak_rss_mb']:.0f}")
+    print(f"rss_growth_ratio: {big['peak_rss_mb'] / small['peak_rss_mb']:.2f}")
+    print(f"queries: {args.n}")
+
+
+if __name__ == "__main__":
+    main()
