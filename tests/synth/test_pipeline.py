@@ -293,3 +293,23 @@ async def test_transport_errors_are_recorded_and_retried_on_resume(scripted, lex
     assert healed.nodes["coding/languages/python"].statuses == {
         "kept": 2
     }  # both planned attempts redone
+
+
+async def test_concurrent_encodes_are_batched(scripted, lexical):
+    class Counting:
+        name, dim, default_dedup_threshold = lexical.name, lexical.dim, 0.8
+
+        def __init__(self):
+            self.batches = []
+
+        def encode(self, texts):
+            self.batches.append(len(texts))
+            return lexical.encode(texts)
+
+    scripted(responder())
+    encoder = Counting()
+    report = await synthesize(LEAVES, make_seeds(), config(per_node=6), encoder=encoder)
+    assert report.kept == 12
+    # one seed batch, then the per-candidate seed-copy checks and per-wave dedup of 12 attempts
+    # across 2 leaves arrive together and share batches
+    assert sum(encoder.batches) >= 1 + 12 + 12 and len(encoder.batches) < 1 + 12 + 2
