@@ -67,7 +67,9 @@ def _compile(source: str) -> jinja2.Template:
     return _ENV.from_string(source)
 
 
-def load_template(ref: str | Path, overrides: dict[str, str | Path] | None = None) -> PromptTemplate:
+def load_template(
+    ref: str | Path, overrides: dict[str, str | Path] | None = None
+) -> PromptTemplate:
     """Load ``"package:name"`` or a path. ``overrides`` maps refs to user files."""
     if overrides and str(ref) in overrides:
         ref = Path(overrides[str(ref)])
@@ -106,7 +108,15 @@ _FENCE_RE = re.compile(
 _NONCE_SEED: ContextVar[list[Any] | None] = ContextVar("judgebench_nonce_seed", default=None)
 
 
-def new_nonce() -> str:
+def new_nonce(*texts: str | None) -> str:
+    """The delimiter nonce for one prompt.
+
+    Given the untrusted texts it fences, the nonce derives from them: the same prompt on a rerun
+    is byte-identical whatever order concurrent calls run in (so the call cache hits), and a
+    text still cannot close its fence since it would have to contain a hash of itself.
+    """
+    if texts:
+        return hashlib.sha256("\x1f".join(t or "" for t in texts).encode("utf-8")).hexdigest()[:8]
     seeded = _NONCE_SEED.get()
     if seeded is not None:  # inside seeded_nonces(): reproducible, so resumed jobs hit the cache
         seeded[1] += 1

@@ -259,7 +259,7 @@ class MetaRankingJudge(Judge):
     async def _compare(
         self, template: PromptTemplate, first: tuple[str, str], second: tuple[str, str]
     ) -> Exchange[dict[str, Any]]:
-        nonce = new_nonce()
+        nonce = new_nonce(*first, *second)
         values = {
             **self.fence_all(
                 nonce,

@@ -75,7 +75,7 @@ class PairwiseJudge(Judge):
     async def _one_order(
         self, template: PromptTemplate, q: Query, first: Response, second: Response
     ) -> Exchange[dict[str, Any]]:
-        nonce = new_nonce()
+        nonce = new_nonce(q.text, first.text, second.text)
         values = {
             **self.fence_all(nonce, query=q.text, response_a=first.text, response_b=second.text),
             "nonce": nonce,

@@ -305,7 +305,7 @@ class PC2Judge(Judge):
         else:
             answers, usage = await self._aux_answers(q)
 
-        nonce = new_nonce()
+        nonce = new_nonce(q.text, *answers)
         fenced_answers = [
             self.fence_all(nonce, **{f"answer_{i}": a})[f"answer_{i}"]
             for i, a in enumerate(answers, 1)
@@ -336,7 +336,7 @@ class PC2Judge(Judge):
             )
         criteria, original = ex_criteria.value  # type: ignore[misc]
 
-        nonce = new_nonce()
+        nonce = new_nonce(q.text, answers[self.baseline_index], render_criteria(criteria))
         critique_answer: Answer[list[CriterionScore]] = Answer(
             "critique",
             lambda found: parse_criterion_scores(
@@ -408,7 +408,9 @@ class PC2Judge(Judge):
                 details={**details, "stage": "prepare"},
             )
         low, high = self.scale
-        nonce = new_nonce()
+        nonce = new_nonce(
+            q.text, prepared.baseline_answer, render_critique(prepared.critique), r.text
+        )
         scores_answer: Answer[list[CriterionScore]] = Answer(
             "scores",
             lambda found: parse_criterion_scores(

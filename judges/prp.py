@@ -182,7 +182,7 @@ class _Comparisons:
         return outcome if key == (i, j) else SWAPPED[outcome]
 
     async def _ask(self, first: Response, second: Response):  # type: ignore[no-untyped-def]
-        nonce = new_nonce()
+        nonce = new_nonce(self.q.text, first.text, second.text)
         values = {
             **self.ranker.fence_all(
                 nonce, query=self.q.text, candidate_a=first.text, candidate_b=second.text

@@ -73,7 +73,7 @@ class RubricJudge(Judge):
         q = as_query(query)
         r = as_response(response, q)
         template = self.template("rubric")
-        nonce = new_nonce()
+        nonce = new_nonce(q.text, r.text, q.reference)
         values = {
             **self.fence_all(nonce, query=q.text, response=r.text),
             "reference": self.fence_all(nonce, reference=q.reference)["reference"]
