@@ -26,11 +26,19 @@ def create_app(
     basic_auth: str | None = None,
     views: list[str] | None = None,
     refresh_ttl_s: float = 10.0,
+    background_refresh: bool = True,
 ) -> dash.Dash:
-    """Build the dashboard for one store. ``views`` picks view modules (default: all registered)."""
+    """Build the dashboard for one store. ``views`` picks view modules (default: all registered).
+
+    The summary is brought up to date before this returns; afterwards a daemon thread checks
+    every ``refresh_ttl_s`` for new data (``background_refresh=False``: callbacks check instead).
+    """
     store = store if isinstance(store, Store) else Store(store)
     ctx = DashboardContext(store, refresh_ttl_s=refresh_ttl_s)
-    ctx.ensure()
+    if background_refresh:
+        ctx.refresh_in_background()
+    else:
+        ctx.ensure()
     loaded = load_views(views)
     app = dash.Dash(
         __name__,

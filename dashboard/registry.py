@@ -37,10 +37,17 @@ class DashboardContext:
     _cache: q.SummaryCache | None = field(default=None, repr=False)
 
     def ensure(self) -> None:
-        """Make sure the summary tables reflect the store (checked at most every ``refresh_ttl_s``)."""
+        """Make sure the summary tables reflect the store (checked at most every ``refresh_ttl_s``;
+        a no-op once ``refresh_in_background`` runs)."""
         if self._cache is None:
             self._cache = q.SummaryCache(self.store, self.refresh_ttl_s)
         self._cache.ensure()
+
+    def refresh_in_background(self) -> None:
+        """Check for new data in a daemon thread instead of inside callbacks (what servers use)."""
+        self.ensure()
+        assert self._cache is not None
+        self._cache.start()
 
     def filters(
         self, judge: str | None = None, run_id: str | None = None, models: Any = None

@@ -300,6 +300,8 @@ def _judge_stats_select(run_col, source, model_col, where=None):  # type: ignore
 _MODEL_SCORE = JUDGMENTS_MODEL_SCORE
 MODEL_SCORE_INDEX = str(_MODEL_SCORE.name)
 
+SMALL_NODE = 3000  # queries; below this the drill-down reads a node's judgments directly
+
 _refresh_lock = threading.Lock()
 
 
@@ -450,18 +452,45 @@ def _fill_costs(conn: Connection) -> None:
 
 
 class SummaryCache:
-    """Keeps a store's summary fresh without checking on every call (at most every ``ttl_s``)."""
+    """Keeps a store's summary fresh.
+
+    ``ensure()`` checks at most every ``ttl_s`` (a few COUNTs, ~0.2 s at a million judgments).
+    A server calls ``start()`` instead: a daemon thread checks every ``ttl_s`` and rebuilds
+    when the core tables changed, so no user request ever waits for the check.
+    """
 
     def __init__(self, store: Store, ttl_s: float = 10.0):
         self.store = store
         self.ttl_s = ttl_s
         self._checked = -math.inf
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self.last_error: str | None = None
 
     def ensure(self) -> None:
+        if self._thread is not None:
+            return
         now = time.monotonic()
         if now - self._checked >= self.ttl_s:
             refresh_summary(self.store)
             self._checked = time.monotonic()
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._loop, name="judgebench-summary", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.ttl_s):
+            try:
+                refresh_summary(self.store)
+                self.last_error = None
+            except Exception as exc:  # keep serving the last good summary; say why it is old
+                self.last_error = f"{type(exc).__name__}: {exc}"
 
 
 def ensure_summary(store: Store) -> None:
@@ -885,21 +914,44 @@ def worst_queries(
 ) -> pd.DataFrame:
     """The model's lowest-scored queries under a node: the evidence behind a weakness."""
     version = summary_version(store)
-    member = (
-        select(_QA.c.query_id)
-        .where(_QA.c.version == version, _QA.c.node_id == node_id, _QA.c.query_id == _J.c.query_id)
-        .exists()
-    )
-    # walk the model's judgments in score order and stop at the first `limit` inside the node:
-    # a handful of index probes whatever the node's size
-    stmt = (
-        select(_J.c.query_id, QueryRow.text, _J.c.score, _J.c.judge)
-        .select_from(_J.join(QueryRow, QueryRow.id == _J.c.query_id))
-        .with_hint(_J, f"INDEXED BY {MODEL_SCORE_INDEX}", dialect_name="sqlite")
-        .where(_J.c.model == model, _J.c.status == "ok", _J.c.score.isnot(None), member)
-        .order_by(_J.c.score, _J.c.query_id)
-        .limit(limit)
-    )
+    with store.engine.connect() as conn:
+        size = conn.scalar(
+            select(_NODES.c.n_queries).where(
+                _NODES.c.version == version, _NODES.c.node_id == node_id
+            )
+        )
+    columns = (_J.c.query_id, QueryRow.text, _J.c.score, _J.c.judge)
+    ok = (_J.c.model == model, _J.c.status == "ok", _J.c.score.isnot(None))
+    if (size or 0) <= SMALL_NODE:
+        # a small node: read its queries' judgments and sort them
+        members = _node_query_ids(version, node_id).subquery("members")
+        stmt = (
+            select(*columns)
+            .select_from(
+                members.join(_J, _J.c.query_id == members.c.query_id).join(
+                    QueryRow, QueryRow.id == _J.c.query_id
+                )
+            )
+            .with_hint(_J, "INDEXED BY ix_judgments_query_id", dialect_name="sqlite")
+            .where(*ok)
+        )
+    else:
+        # a large node: walk the model's judgments in score order and stop at the first `limit`
+        # inside the node (a handful of index probes whatever the node's size)
+        member = (
+            select(_QA.c.query_id)
+            .where(
+                _QA.c.version == version, _QA.c.node_id == node_id, _QA.c.query_id == _J.c.query_id
+            )
+            .exists()
+        )
+        stmt = (
+            select(*columns)
+            .select_from(_J.join(QueryRow, QueryRow.id == _J.c.query_id))
+            .with_hint(_J, f"INDEXED BY {MODEL_SCORE_INDEX}", dialect_name="sqlite")
+            .where(*ok, member)
+        )
+    stmt = stmt.order_by(_J.c.score, _J.c.query_id).limit(limit)
     if filters.judge:
         stmt = stmt.where(_J.c.judge == filters.judge)
     with store.engine.connect() as conn:

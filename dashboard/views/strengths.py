@@ -23,6 +23,7 @@ from judgebench.dashboard.views._common import analysis_table, node_label, paren
 from judgebench.db import queries as q
 
 from judgebench.analysis import failure_modes, strengths_weaknesses
+from judgebench.analysis.aggregate import OVERALL
 
 PAPER_T = 3
 FINDING_COLUMNS = [
@@ -64,6 +65,12 @@ def findings(
     table = analysis_table(scores)
     if model not in set(table["model"]):
         return pd.DataFrame(columns=FINDING_COLUMNS)
+    # only nodes where this model's rank is far enough from its overall rank can hold a finding
+    # for it; handing the library just those keeps the report fast on large taxonomies
+    overall_rank = table.loc[(table["node_id"] == OVERALL) & (table["model"] == model), "rank"]
+    mine = table[(table["model"] == model) & (table["node_id"] != OVERALL)]
+    candidates = set(mine.loc[(mine["rank"] - overall_rank.iloc[0]).abs() >= threshold, "node_id"])
+    table = table[table["node_id"].isin(candidates | {OVERALL})]
     report = strengths_weaknesses(table, threshold=threshold, require_separation=False, min_count=5)
     report = report[report["model"] == model]
     if report.empty:
@@ -110,8 +117,8 @@ def failure_mode_table(
     ]
     if model not in set(table["model"]):
         return pd.DataFrame(columns=columns)
-    modes = failure_modes(table, parents_of(q.taxonomy_nodes(ctx.store)))
-    modes = modes[modes["model"] == model]
+    # ranks are columns of the table, so the chosen model's rows alone give its failure modes
+    modes = failure_modes(table[table["model"] == model], parents_of(q.taxonomy_nodes(ctx.store)))
     return pd.DataFrame(
         {
             "node": modes["node_id"],

@@ -248,3 +248,47 @@ def test_run_that_reuses_judgments_counts_them(tmp_path):
     )
     assert q.judge_health(store, second.id)["n"].tolist() == [1]
     assert q.leaderboard(store).set_index("model").loc["m1", "n_scored"] == 1  # all runs: once
+
+
+def test_worst_queries_same_answer_on_both_plans(sample_store, monkeypatch):
+    small = q.worst_queries(sample_store, "writing", "sim/coder", q.Filters(judge=JUDGE), limit=6)
+    monkeypatch.setattr(q, "SMALL_NODE", -1)  # force the score-ordered walk used for large nodes
+    large = q.worst_queries(sample_store, "writing", "sim/coder", q.Filters(judge=JUDGE), limit=6)
+    pd.testing.assert_frame_equal(small, large)
+    assert small["score"].is_monotonic_increasing and len(small) == 6
+
+
+def test_background_refresh_picks_up_new_data(tmp_path):
+    import time as _time
+
+    from judgebench.db import Store
+
+    store = Store(tmp_path / "bg.db")
+    cache = q.SummaryCache(store, ttl_s=0.05)
+    cache.ensure()
+    cache.start()
+    try:
+        query = Query(text="new", node_ids=["writing/poetry"])
+        resp = Response(query_id=query.id, model="late-model", text="x")
+        store.put_queries([query])
+        store.put_responses([resp])
+        store.put_judgments(
+            [
+                Judgment(
+                    judge="j",
+                    judge_model="jm",
+                    query_id=query.id,
+                    response_id=resp.id,
+                    model="late-model",
+                    template_name="t",
+                    template_hash="h",
+                    score=2.0,
+                )
+            ]
+        )
+        deadline = _time.time() + 10
+        while "late-model" not in q.list_models(store) and _time.time() < deadline:
+            _time.sleep(0.05)
+        assert q.list_models(store) == ["late-model"] and cache.last_error is None
+    finally:
+        cache.stop()
