@@ -129,7 +129,8 @@ def calibrate(
     if write:
         data = yaml.safe_load(config.read_text(encoding="utf-8"))
         data["cascade"]["thresholds"] = [
-            float(t) if t != float("inf") else 1e9 for t in report.thresholds
+            None if t is None else (float(t) if t != float("inf") else 1e9)
+            for t in report.thresholds
         ]
         config.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
         typer.echo(f"thresholds written to {config}")

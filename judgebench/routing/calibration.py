@@ -38,7 +38,7 @@ class CalibrationItem(BaseModel):
 
 
 class CurvePoint(BaseModel):
-    thresholds: list[float]
+    thresholds: list[float | None]  # None: the stage is skipped (no answer, no judging)
     quality: float
     cost: float | None  # mean USD per query; None when some price was unknown
     strong_share: float  # share of queries that reached the last stage
@@ -49,7 +49,7 @@ class CascadeCalibration(BaseModel):
     target: Target
     value: float
     met: bool  # False: nothing met the target; the closest point was chosen
-    thresholds: list[float]
+    thresholds: list[float | None]
     chosen: CurvePoint
     curve: list[CurvePoint]  # the Pareto front (cost ↑, quality ↑)
     single_models: dict[str, dict[str, float | None]] = Field(default_factory=dict)
@@ -60,7 +60,7 @@ class CascadeCalibration(BaseModel):
             f"cascade calibration on {self.n_items} labelled queries: target {self.target} "
             f"{'≥' if self.target == 'quality' else '≤'} {self.value:g} "
             f"({'met' if self.met else 'NOT met: closest point chosen'})",
-            f"  thresholds {[round(t, 3) for t in self.thresholds]}: quality {self.chosen.quality:.3f}, "
+            f"  thresholds {[_show(t) for t in self.thresholds]}: quality {self.chosen.quality:.3f}, "
             f"cost/query {_money(self.chosen.cost)}, strong share {self.chosen.strong_share:.2f}",
             "  single models: "
             + ", ".join(
@@ -73,9 +73,13 @@ class CascadeCalibration(BaseModel):
         for p in self.curve:
             lines.append(
                 f"    {_money(p.cost):>10}  {p.quality:8.3f}  {p.strong_share:12.2f}  "
-                f"{[round(t, 3) if math.isfinite(t) else t for t in p.thresholds]}"
+                f"{[_show(t) for t in p.thresholds]}"
             )
         return "\n".join(lines)
+
+
+def _show(t: float | None) -> str:
+    return "skip" if t is None else ("never" if math.isinf(t) else f"{t:.3f}")
 
 
 def _money(v: float | None) -> str:
@@ -107,14 +111,14 @@ def _arrays(items: list[CalibrationItem]) -> tuple[np.ndarray, ...]:
 
 def _grid(scores: np.ndarray, per_stage: int) -> list[np.ndarray]:
     """Candidate thresholds per judged stage: every distinct score (quantiles when many),
-    plus +inf (never accept here)."""
+    +inf (answer, judge, never accept) and NaN (skip the stage: no answer, no judging)."""
     out = []
     for j in range(scores.shape[1] - 1):
         col = scores[:, j][np.isfinite(scores[:, j])]
         values = np.unique(col)
         if len(values) > per_stage:
             values = np.unique(np.quantile(col, np.linspace(0, 1, per_stage)))
-        out.append(np.append(values, np.inf))
+        out.append(np.append(values, [np.inf, np.nan]))
     return out
 
 
@@ -127,10 +131,11 @@ def replay(
 ) -> tuple[float, float, float]:
     """(quality, mean cost, strong share) of one threshold vector."""
     n, k = scores.shape
+    run = np.append(~np.isnan(thresholds), True)  # NaN: the stage is skipped
     accept = np.column_stack([scores[:, :-1] >= thresholds[None, :], np.ones(n, dtype=bool)])
-    final = accept.argmax(axis=1)
+    final = accept.argmax(axis=1)  # NaN compares False: a skipped stage never accepts
     rows = np.arange(n)
-    reached = np.arange(k)[None, :] <= final[:, None]
+    reached = (np.arange(k)[None, :] <= final[:, None]) & run[None, :]
     judged = reached & (np.arange(k)[None, :] < k - 1)
     spent = np.where(reached, cost, 0.0).sum(axis=1) + np.where(judged, judge, 0.0).sum(axis=1)
     return float(correct[rows, final].mean()), float(spent.mean()), float((final == k - 1).mean())
@@ -154,7 +159,10 @@ def calibrate_thresholds(
         q, c, share = replay(scores, correct, cost, judge, t)
         points.append(
             CurvePoint(
-                thresholds=list(t), quality=q, cost=None if math.isnan(c) else c, strong_share=share
+                thresholds=[None if math.isnan(x) else float(x) for x in t],
+                quality=q,
+                cost=None if math.isnan(c) else c,
+                strong_share=share,
             )
         )
     if target == "cost" and any(p.cost is None for p in points):

@@ -33,7 +33,7 @@ Labeller = Callable[[str, str, str], bool | None]  # (query, model, answer) -> c
 
 class CascadeRouter(Router):
     """``models`` (ordered by price unless ``order_by_cost=False``) with one threshold per
-    stage but the last."""
+    stage but the last; a threshold of None skips that stage (calibration may choose that)."""
 
     kind = "cascade"
 
@@ -41,7 +41,7 @@ class CascadeRouter(Router):
         self,
         models: Sequence[str],
         judge: MetaRankingJudge,
-        thresholds: Sequence[float] | None = None,
+        thresholds: Sequence[float | None] | None = None,
         *,
         name: str = "cascade",
         order_by_cost: bool = True,
@@ -55,7 +55,7 @@ class CascadeRouter(Router):
         self._models = order_by_price(models) if order_by_cost else list(models)
         self.judge = judge
         self.thresholds = (
-            list(thresholds) if thresholds is not None else [judge.tau] * (len(models) - 1)
+            list(thresholds) if thresholds is not None else [judge.tau] * (len(models) - 1)  # type: ignore[list-item]
         )
         if len(self.thresholds) != len(self._models) - 1:
             raise ValueError(
@@ -85,6 +85,9 @@ class CascadeRouter(Router):
         answered: list[tuple[float, Any, StageRecord]] = []  # (score, completion, stage)
         for k, model in enumerate(self._models):
             last = k == len(self._models) - 1
+            if not last and self.thresholds[k] is None:  # calibrated away: not worth its cost
+                decision.stages.append(StageRecord(model=model, status="skipped"))
+                continue
             reply, stage = await call_model(model, messages, self.timeout_s, call_params)
             decision.stages.append(stage)
             if reply is None:
@@ -117,7 +120,7 @@ class CascadeRouter(Router):
     def _finish(self, decision: Any, reply: Any, model: str) -> RoutedCompletion:
         decision.final_model = model
         decision.cost = sum_costs(
-            [s.cost for s in decision.stages if s.status != "error"]
+            [s.cost for s in decision.stages if s.status not in ("error", "skipped")]
             + [s.judge_cost for s in decision.stages if s.threshold is not None]  # judged stages
         )
         return RoutedCompletion(reply, decision)

@@ -7,7 +7,7 @@ store: judgebench.db          # routed requests are recorded here (omit: memory 
 timeout_s: 60                 # per model call
 cascade:
   models: [sim/small, sim/generalist, sim/large]   # ordered by price unless order_by_cost: false
-  thresholds: [0.25, 0.0]     # one per stage but the last (omit: the judge's tau)
+  thresholds: [0.25, 0.0]     # one per stage but the last (null: skip the stage; omit: the judge's tau)
   judge: {model: sim/generalist, n_references: 4}
   references: refs.jsonl      # {query, response, correct} or GSM8K's {question, solution, is_correct}
 server: {port: 8100, api_key_env: JUDGEBENCH_ROUTER_KEYS, rate_limit_per_s: 20, burst: 40}
@@ -39,7 +39,7 @@ class JudgeSettings(BaseModel):
 class CascadeSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     models: list[str] = Field(min_length=2)
-    thresholds: list[float] | None = None
+    thresholds: list[float | None] | None = None
     judge: JudgeSettings
     references: Path
     order_by_cost: bool = True
