@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from judgebench.judges import ReferenceStore
 
+from judgebench.judges import ReferenceStore
 from judgebench.records import Query
 from judgebench.routing import SelectionModel, SelectorSettings
 

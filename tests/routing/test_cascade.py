@@ -7,11 +7,11 @@ import asyncio
 import math
 
 import pytest
+
 from judgebench.db import Store
 from judgebench.db.routing import SqlRoutingLog, routed_requests, routing_summary
-from judgebench.judges import MetaRankingJudge
-
 from judgebench.errors import DataError
+from judgebench.judges import MetaRankingJudge
 from judgebench.llm import BadRequestError, ScriptedBackend, get_gateway
 from judgebench.routing import CalibrationItem, CascadeRouter, RoutingError, StageOutcome
 from judgebench.routing.calibration import calibrate_thresholds

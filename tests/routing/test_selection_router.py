@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 
 import pytest
-from judgebench.judges import RubricJudge
 
+from judgebench.judges import RubricJudge
 from judgebench.llm import BadRequestError, ScriptedBackend, get_gateway
 from judgebench.routing import Fuser, SelectionModel, SelectionRouter
 from judgebench.routing.fusion import parse_fused

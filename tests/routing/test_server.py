@@ -8,9 +8,9 @@ import json
 
 import httpx
 import pytest
+
 from judgebench.db import Store
 from judgebench.db.routing import SqlRoutingLog, routed_requests
-
 from judgebench.errors import ConfigError
 from judgebench.routing import SelectionRouter
 from judgebench.routing.config import ServerSettings
