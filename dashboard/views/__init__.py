@@ -12,4 +12,5 @@ VIEW_MODULES: list[str] = [
     "drilldown",
     "judge_health",
     "language_ranker",
+    "router",
 ]

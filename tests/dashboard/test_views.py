@@ -6,6 +6,7 @@ import base64
 import json
 
 import pytest
+
 from judgebench.dashboard.app import create_app, export_html, render_page
 from judgebench.dashboard.auth import check_bind
 from judgebench.dashboard.registry import View, load_views
@@ -19,7 +20,6 @@ from judgebench.dashboard.views import (
     strengths,
 )
 from judgebench.dashboard.views import taxonomy_map as tmap
-
 from judgebench.errors import ConfigError
 
 
@@ -42,7 +42,7 @@ def _text(component) -> str:
 
 def test_every_registered_view_renders(app, ctx):
     views = app.jb_views
-    assert len(views) == len(VIEW_MODULES) == 7
+    assert len(views) == len(VIEW_MODULES) == 8
     by_id = {v.id: v for v in views}
     for view in views:
         page = _text(render_page(ctx, by_id, views, f"/{view.id}", "?node=coding"))
@@ -240,3 +240,24 @@ def test_cli_refuses_outside_address_without_credentials(sample_url):
     assert result.exit_code != 0 and "--token" in str(result.exception)
     result = runner.invoke(cli_app, ["dashboard", "--db", sample_url, "--refresh-only"])
     assert result.exit_code == 0 and "summary rebuilt" in result.output
+
+
+def test_findings_agree_with_the_analysis_library(ctx):
+    from judgebench.analysis import strengths_weaknesses
+    from judgebench.dashboard.views._common import analysis_table
+    from judgebench.db import queries as q
+
+    table = analysis_table(q.node_scores(ctx.store, ctx.filters(JUDGE), max_depth=3))
+    for model in ["sim/coder", "sim/writer", "acme/chat-1"]:
+        for threshold in (1, 2):
+            ours = strengths.findings(ctx, model, JUDGE, None, threshold)
+            theirs = strengths_weaknesses(table, threshold=threshold, require_separation=False)
+            theirs = theirs[theirs["model"] == model]
+            assert set(ours["node_id"]) == set(theirs["node_id"])
+            expected = {
+                n: bool(s) for n, s in zip(theirs["node_id"], theirs["separated_from"], strict=True)
+            }
+            assert dict(zip(ours["node_id"], ours["separated"], strict=True)) == expected
+            assert dict(zip(ours["node_id"], ours["gap"], strict=True)) == dict(
+                zip(theirs["node_id"], theirs["gap"], strict=True)
+            )
