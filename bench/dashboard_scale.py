@@ -46,10 +46,10 @@ def _leaves() -> tuple[list[str], object | None]:
 
 
 def build(url: str, n_queries: int, seed: int = 0) -> None:
-    from judgebench.db import Store
-    from judgebench.db.models import JudgmentRow, QueryNodeRow, QueryRow, ResponseRow
     from sqlalchemy import insert
 
+    from judgebench.db import Store
+    from judgebench.db.models import JudgmentRow, QueryNodeRow, QueryRow, ResponseRow
     from judgebench.records import Run, content_key
 
     store = Store(url)
@@ -259,11 +259,18 @@ def time_callbacks(url: str, reps: int) -> tuple[list[tuple[str, float, float, f
                 _json(records(strengths.findings_table(ctx, f, models[i % 5], judge))),
             ]
         )(strengths.findings(ctx, models[i % 5], judge, None, 1)),
-        "compare: diff + radar + report": lambda i: [
+        "strengths: failure modes": lambda i: _json(
+            records(strengths.failure_mode_table(ctx, models[i % 5], judge, None))
+        ),
+        "compare: diff + radar": lambda i: [
             _json(compare.difference_figure(ctx, models[:3], judge, None, 1 + i % 2)),
             _json(compare.radar_figure(ctx, models[:3], judge, None)),
-            _json(records(compare.difference_report(ctx, models[:2], judge, None))),
         ],
+        "compare: difference report": lambda i: _json(
+            records(
+                compare.difference_report(ctx, [models[i % 5], models[(i + 1) % 5]], judge, None)
+            )
+        ),
         "compare: trend + regressions": lambda i: [
             _json(compare.trend_figure(ctx, models, judge, None)),
             _json(records(compare.regressions(ctx, judge, None))),

@@ -10,6 +10,7 @@ from urllib.parse import parse_qs
 import dash
 import plotly.graph_objects as go
 from dash import MATCH, Input, Output, State, dcc, html
+
 from judgebench.dashboard.auth import install_auth
 from judgebench.dashboard.components import empty_state, model_label
 from judgebench.dashboard.registry import DashboardContext, View, load_views

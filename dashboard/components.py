@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 from dash import dash_table, dcc, html
+
 from judgebench.db.queries import is_simulated
 
 FONT = "Inter, 'Segoe UI', Roboto, Helvetica, Arial, sans-serif"

@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from judgebench.db import Store
-
 from judgebench.records import CriterionScore, Judgment, Query, Response, Run, Usage
 
 DOMAINS = ["writing", "roleplay", "knowledge", "coding", "mathematics", "reasoning"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
 from judgebench.dashboard.components import model_label
 from judgebench.db.queries import Z95
 

@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
+
+from judgebench.analysis import difference_report as analysis_difference_report
 from judgebench.dashboard.components import (
     controls,
     data_table,
@@ -23,8 +25,6 @@ from judgebench.dashboard.components import (
 from judgebench.dashboard.registry import DashboardContext, View
 from judgebench.dashboard.views._common import analysis_table, node_label, with_metric
 from judgebench.db import queries as q
-
-from judgebench.analysis import difference_report as analysis_difference_report
 
 
 def _scores(
@@ -300,8 +300,6 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
     @app.callback(
         Output(graph_id("cmp-diff"), "figure"),
         Output(graph_id("cmp-radar"), "figure"),
-        Output("cmp-report", "data"),
-        Output("cmp-report", "columns"),
         Input("cmp-models", "value"),
         Input("cmp-depth", "value"),
         Input("filter-judge", "value"),
@@ -309,13 +307,20 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
     )
     def _update(models, depth, judge, run_id):  # type: ignore[no-untyped-def]
         models = list(models or [])
-        report = difference_report(ctx, models, judge, run_id)
-        return (
-            difference_figure(ctx, models, judge, run_id, int(depth or 1)),
-            radar_figure(ctx, models, judge, run_id),
-            records(report),
-            table_columns(report),
+        return difference_figure(ctx, models, judge, run_id, int(depth or 1)), radar_figure(
+            ctx, models, judge, run_id
         )
+
+    @app.callback(
+        Output("cmp-report", "data"),
+        Output("cmp-report", "columns"),
+        Input("cmp-models", "value"),
+        Input("filter-judge", "value"),
+        Input("filter-run", "value"),
+    )
+    def _report(models, judge, run_id):  # type: ignore[no-untyped-def]
+        report = difference_report(ctx, list(models or []), judge, run_id)
+        return records(report), table_columns(report)
 
     @app.callback(
         Output(graph_id("cmp-trend"), "figure"),

@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 from dash import Input, Output, State, dcc, html
+
 from judgebench.dashboard.components import (
     controls,
     data_table,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, html
+from plotly.subplots import make_subplots
+
 from judgebench.dashboard.components import (
     PALETTE,
     data_table,
@@ -18,7 +20,6 @@ from judgebench.dashboard.components import (
 )
 from judgebench.dashboard.registry import DashboardContext, View
 from judgebench.db import queries as q
-from plotly.subplots import make_subplots
 
 
 def health_table(ctx: DashboardContext, run_id: str | None) -> pd.DataFrame:

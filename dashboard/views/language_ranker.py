@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
+
 from judgebench.dashboard.components import (
     DIVERGING,
     PALETTE,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, html
+
 from judgebench.dashboard.components import (
     PALETTE,
     data_table,

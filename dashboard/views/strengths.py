@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
+
+from judgebench.analysis import failure_modes
+from judgebench.analysis.aggregate import OVERALL
 from judgebench.dashboard.components import (
     PALETTE,
     controls,
@@ -22,10 +26,8 @@ from judgebench.dashboard.registry import DashboardContext, View
 from judgebench.dashboard.views._common import analysis_table, node_label, parents_of
 from judgebench.db import queries as q
 
-from judgebench.analysis import failure_modes, strengths_weaknesses
-from judgebench.analysis.aggregate import OVERALL
-
 PAPER_T = 3
+MIN_COUNT = 5  # the analysis library's default: fewer scored queries make no finding
 FINDING_COLUMNS = [
     "node_id",
     "node",
@@ -55,43 +57,58 @@ def findings(
     threshold: int,
     max_depth: int = 3,
 ) -> pd.DataFrame:
-    """The analysis library's strength/weakness report for ``model`` on the SQL-aggregated table.
+    """Strengths and weaknesses of ``model`` (METHODS §9) on the SQL-aggregated node table.
 
-    Rank gaps of ``threshold`` or more; *separated* when the 95 % interval clears that of a model
-    on the other side (a weakness: beaten, non-overlapping, by a model it outranks overall).
-    Unseparated gaps are kept (shown pale) so the user sees the whole picture.
+    The rule of ``judgebench.analysis.strengths_weaknesses`` (a test checks they agree), in
+    vectorised form: the library loops over every (node, model) row, ~1 s at a few hundred
+    nodes, too slow for a callback. Rank gaps of ``threshold`` or more; *separated* when the
+    95 % interval clears that of a model on the other side (a weakness: beaten, non-overlapping,
+    by a model it outranks overall). Unseparated gaps are kept (drawn pale).
     """
-    scores = q.node_scores(ctx.store, ctx.filters(judge, run_id), max_depth=max_depth)
-    table = analysis_table(scores)
-    if model not in set(table["model"]):
+    table = analysis_table(
+        q.node_scores(ctx.store, ctx.filters(judge, run_id), max_depth=max_depth)
+    )
+    overall = table[table["node_id"] == OVERALL].set_index("model")["rank"]
+    if model not in overall.index:
         return pd.DataFrame(columns=FINDING_COLUMNS)
-    # only nodes where this model's rank is far enough from its overall rank can hold a finding
-    # for it; handing the library just those keeps the report fast on large taxonomies
-    overall_rank = table.loc[(table["node_id"] == OVERALL) & (table["model"] == model), "rank"]
-    mine = table[(table["model"] == model) & (table["node_id"] != OVERALL)]
-    candidates = set(mine.loc[(mine["rank"] - overall_rank.iloc[0]).abs() >= threshold, "node_id"])
-    table = table[table["node_id"].isin(candidates | {OVERALL})]
-    report = strengths_weaknesses(table, threshold=threshold, require_separation=False, min_count=5)
-    report = report[report["model"] == model]
-    if report.empty:
+    my_overall = overall[model]
+    nodes = table[(table["node_id"] != OVERALL) & (table["count"] >= MIN_COUNT)]
+    nodes = nodes.assign(overall_rank=nodes["model"].map(overall))
+    mine = nodes[nodes["model"] == model].assign(gap=lambda f: (f["rank"] - my_overall).astype(int))
+    mine = mine[mine["gap"].abs() >= threshold]
+    if mine.empty:
         return pd.DataFrame(columns=FINDING_COLUMNS)
+    pairs = mine[["node_id", "gap", "ci_low", "ci_high"]].merge(
+        nodes[nodes["model"] != model][["node_id", "model", "overall_rank", "ci_low", "ci_high"]],
+        on="node_id",
+        suffixes=("", "_rival"),
+    )
+    weak = (
+        (pairs["gap"] > 0)
+        & (pairs["overall_rank"] > my_overall)
+        & (pairs["ci_low_rival"] > pairs["ci_high"])
+    )
+    strong = (
+        (pairs["gap"] < 0)
+        & (pairs["overall_rank"] < my_overall)
+        & (pairs["ci_high_rival"] < pairs["ci_low"])
+    )
+    rivals = pairs[weak | strong].groupby("node_id")["model"].agg(lambda ms: ", ".join(sorted(ms)))
     names = dict(zip(*_names(ctx), strict=True))
     out = pd.DataFrame(
         {
-            "node_id": report["node_id"],
-            "node": [names.get(n, node_label(n)) for n in report["node_id"]],
-            "kind": report["kind"],
-            "node_rank": report["node_rank"],
-            "overall_rank": report["overall_rank"],
-            "gap": report["gap"],
-            "mean": report["mean"],
-            "ci_low": report["ci_low"],
-            "ci_high": report["ci_high"],
-            "n": report["count"],
-            "separated": report["separated_from"].map(bool),
-            "versus": report["separated_from"].map(
-                lambda ms: ", ".join(model_label(m) for m in ms)
-            ),
+            "node_id": mine["node_id"],
+            "node": [names.get(n, node_label(n)) for n in mine["node_id"]],
+            "kind": np.where(mine["gap"] > 0, "weakness", "strength"),
+            "node_rank": mine["rank"].astype(int),
+            "overall_rank": int(my_overall),
+            "gap": mine["gap"],
+            "mean": mine["mean"],
+            "ci_low": mine["ci_low"],
+            "ci_high": mine["ci_high"],
+            "n": mine["count"].astype(int),
+            "separated": mine["node_id"].isin(rivals.index),
+            "versus": mine["node_id"].map(rivals).fillna(""),
         }
     )
     out["abs_gap"] = out["gap"].abs()
@@ -167,7 +184,7 @@ def gap_figure(found: pd.DataFrame, model: str) -> go.Figure:
 
 
 def findings_table(
-    ctx: DashboardContext, found: pd.DataFrame, model: str, judge: str | None, max_evidence: int = 8
+    ctx: DashboardContext, found: pd.DataFrame, model: str, judge: str | None, max_evidence: int = 5
 ) -> pd.DataFrame:
     """Findings with their CI and, for weaknesses, the worst-scored queries as evidence."""
     if found.empty:
@@ -212,7 +229,9 @@ def findings_table(
             ],
             "n": found["n"],
             "separated": found["separated"].map({True: "yes", False: "no"}),
-            "beaten by / beats": found["versus"],
+            "beaten by / beats": found["versus"].map(
+                lambda v: ", ".join(model_label(m) for m in v.split(", ")) if v else ""
+            ),
             "worst queries": evidence,
         }
     )
@@ -266,8 +285,6 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         Output(graph_id("sw-gaps"), "figure"),
         Output("sw-table", "data"),
         Output("sw-table", "columns"),
-        Output("sw-modes", "data"),
-        Output("sw-modes", "columns"),
         Input("sw-model", "value"),
         Input("sw-threshold", "value"),
         Input("filter-judge", "value"),

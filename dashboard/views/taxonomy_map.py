@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, dcc, html, no_update
+
 from judgebench.dashboard.components import (
     DIVERGING,
     controls,

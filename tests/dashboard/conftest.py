@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from judgebench.dashboard.sample import build_sample_store
 from judgebench.db import Store
 from judgebench.db import queries as q

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from judgebench.dashboard.app import DashboardServer, create_app
 
 pytestmark = pytest.mark.browser

@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+
 from judgebench.dashboard.sample import HUMAN, JUDGE, PAIR_JUDGE, SAMPLE_MODELS
 from judgebench.db import queries as q
-
 from judgebench.records import Judgment, Query, Response
 
 
@@ -203,7 +203,6 @@ def test_run_that_reuses_judgments_counts_them(tmp_path):
     """A rerun reuses stored judgments (natural keys) and links them in run_items: its per-run
     numbers include them, and the run that wrote them keeps them too."""
     from judgebench.db import Store
-
     from judgebench.records import Run
 
     store = Store(tmp_path / "r.db")
