@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import typer
@@ -56,22 +57,29 @@ def serve(
     server = RouterServer(router, cfg.server)
 
     async def main() -> None:
+        import signal
+
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):  # stop cleanly: buffered decisions get written
+            loop.add_signal_handler(sig, stop.set)
         url = await server.start()
         auth = (
             "no API key (allow_no_auth)"
             if not server.keys
             else f"keys from ${cfg.server.api_key_env}"
         )
-        typer.echo(f"router {cfg.name} ({cfg.kind}: {', '.join(router.models)}) on {url} — {auth}")
+        typer.echo(
+            f"router {cfg.name} ({cfg.kind}: {', '.join(router.models)}) on {url} — {auth}", nl=True
+        )
+        sys.stdout.flush()
         try:
-            await asyncio.Event().wait()
+            await stop.wait()
         finally:
             await server.stop()
-
-    try:
-        asyncio.run(main())
-    except KeyboardInterrupt:
         typer.echo("stopped")
+
+    asyncio.run(main())
 
 
 @router_app.command("calibrate")

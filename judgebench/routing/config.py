@@ -192,16 +192,19 @@ def build_router(cfg: RouterConfig, log: Any = None):  # type: ignore[no-untyped
             seed=c.judge.seed,
             soft=c.judge.soft,
         )
-        return CascadeRouter(
-            c.models,
-            judge,
-            c.thresholds,
-            name=cfg.name,
-            order_by_cost=c.order_by_cost,
-            timeout_s=cfg.timeout_s,
-            params=cfg.params,
-            log=log,
-        )
+        try:
+            return CascadeRouter(
+                c.models,
+                judge,
+                c.thresholds,
+                name=cfg.name,
+                order_by_cost=c.order_by_cost,
+                timeout_s=cfg.timeout_s,
+                params=cfg.params,
+                log=log,
+            )
+        except ValueError as exc:
+            raise ConfigError(f"cascade.thresholds: {exc}") from None
     from judgebench.routing.selection import SelectionModel, SelectionRouter
 
     s = cfg.selection

@@ -48,13 +48,13 @@ class SelectionModel:
         encoder: str = "auto",
         settings: SelectorSettings | None = None,
     ) -> SelectionModel:
-        if len(queries) != len(scores) or scores.shape[1] != len(models):
-            raise DataError(
-                f"need one score per (query, model): {len(queries)} queries, {len(models)} models, scores {scores.shape}"
-            )
         if len(queries) < 10:
             raise DataError(
                 f"only {len(queries)} queries with a judged score for every model; need at least 10"
+            )
+        if len(queries) != len(scores) or scores.shape[1] != len(models):
+            raise DataError(
+                f"need one score per (query, model): {len(queries)} queries, {len(models)} models, scores {scores.shape}"
             )
         featurizer = QueryFeaturizer(encoder)
         X = featurizer.fit(
