@@ -58,8 +58,10 @@ def resolve_run(store: Any, run: str) -> str:
     raise UserError(f"no run {run!r} (a run id, an id prefix, or a job name)", where=store.url)
 
 
-def iter_rows(store: Any, run_id: str, table: str) -> Iterator[list[dict[str, Any]]]:
-    """The run's rows of one table, in chunks (memory stays flat for big runs)."""
+def iter_rows(
+    store: Any, run_id: str, table: str, columns: list[str] | None = None
+) -> Iterator[list[dict[str, Any]]]:
+    """The run's rows of one table (``columns``: a subset), in chunks (flat memory)."""
     from sqlalchemy import select
 
     from judgebench.db.models import JudgmentRow, QueryRow, ResponseRow, RunItemRow
@@ -68,7 +70,7 @@ def iter_rows(store: Any, run_id: str, table: str) -> Iterator[list[dict[str, An
     t = row_type.__table__
     ri = RunItemRow.__table__
     stmt = (
-        select(t)
+        select(*([t.c[c] for c in columns] if columns else [t]))
         .join(ri, ri.c.item_id == t.c.id)
         .where(ri.c.run_id == run_id, ri.c.item_kind == _KIND[table])
         .order_by(t.c.id)
@@ -80,25 +82,52 @@ def iter_rows(store: Any, run_id: str, table: str) -> Iterator[list[dict[str, An
             yield [dict(r) for r in chunk]
 
 
-def table_frame(store: Any, run_id: str, table: str) -> pd.DataFrame:
-    rows = [r for chunk in iter_rows(store, run_id, table) for r in chunk]
+def table_frame(
+    store: Any, run_id: str, table: str, columns: list[str] | None = None
+) -> pd.DataFrame:
+    rows = [r for chunk in iter_rows(store, run_id, table, columns) for r in chunk]
     if not rows:
         from judgebench.db.models import JudgmentRow, QueryRow, ResponseRow
 
         cols = {"queries": QueryRow, "responses": ResponseRow, "judgments": JudgmentRow}[table]
-        return pd.DataFrame(columns=[c.name for c in cols.__table__.columns])
+        return pd.DataFrame(columns=columns or [c.name for c in cols.__table__.columns])
     return pd.DataFrame(rows)
 
 
-def run_frames(store: Any, run_id: str) -> dict[str, pd.DataFrame]:
+# what the summary needs (no texts, raw replies or details: a big run stays light)
+LIGHT_COLUMNS = {
+    "queries": ["id"],
+    "responses": ["id", "model", "cost", "status"],
+    "judgments": [
+        "id",
+        "judge",
+        "judge_model",
+        "kind",
+        "query_id",
+        "model",
+        "model_b",
+        "score",
+        "verdict",
+        "status",
+        "cost",
+    ],
+}
+
+
+def run_frames(store: Any, run_id: str, *, light: bool = False) -> dict[str, pd.DataFrame]:
     """Everything of one run, analysis-ready: ``scores`` (query_id, model, score, judge,
     judge_model), ``pairs`` (query_id, model_a, model_b, outcome, verdict, status, judge,
-    judge_model), ``membership`` (query_id, node_id), plus the raw tables."""
+    judge_model), ``membership`` (query_id, node_id), plus the raw tables (``light``: only the
+    columns the summary needs)."""
     store = _store(store)
     run_id = resolve_run(store, run_id)
-    queries = table_frame(store, run_id, "queries")
-    responses = table_frame(store, run_id, "responses")
-    judgments = table_frame(store, run_id, "judgments")
+
+    def cols(table: str) -> list[str] | None:
+        return LIGHT_COLUMNS[table] if light else None
+
+    queries = table_frame(store, run_id, "queries", cols("queries"))
+    responses = table_frame(store, run_id, "responses", cols("responses"))
+    judgments = table_frame(store, run_id, "judgments", cols("judgments"))
     ok = judgments[judgments["status"] == "ok"] if len(judgments) else judgments
     point = ok[ok["kind"] == "pointwise"] if len(ok) else ok
     scores = (

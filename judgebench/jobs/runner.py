@@ -22,6 +22,8 @@ from judgebench.jobs.stages import (
 )
 from judgebench.records import Query, Run, content_key
 
+_ASSIGN_CHUNK = 500
+
 
 class Progress(Protocol):
     def start(self, key: str, description: str, total: int) -> None: ...
@@ -233,10 +235,11 @@ class JobRunner:
 
             examples = [(q.text, n) for q in queries for n in q.node_ids]
             assigner = EmbeddingAssigner(tree, encoder=self.job.queries.encoder, examples=examples)
-            found = {
-                q.id: a.node_ids
-                for q, a in zip(todo, assigner.assign([q.text for q in todo]), strict=True)
-            }
+            found = {}
+            for start in range(0, len(todo), _ASSIGN_CHUNK):  # bounded vectors in memory
+                part = todo[start : start + _ASSIGN_CHUNK]
+                for q, a in zip(part, assigner.assign([q.text for q in part]), strict=True):
+                    found[q.id] = a.node_ids
         else:
             found = {}
         for q in queries:

@@ -23,7 +23,7 @@ def build_summary(store: Any, run_id: str, job: JobConfig) -> dict[str, Any]:
     from judgebench.analysis import FeedbackReport, win_rates
     from judgebench.jobs.export import run_frames
 
-    frames = run_frames(store, run_id)
+    frames = run_frames(store, run_id, light=True)
     judgments, responses = frames["judgments"], frames["responses"]
     scores, pairs, membership = frames["scores"], frames["pairs"], frames["membership"]
     names = [m.name for m in job.models]

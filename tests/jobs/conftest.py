@@ -82,7 +82,6 @@ def tiny(tmp_path):
 def fresh_gateway(store):
     """A gateway with the store's call cache, as `judgebench run` makes (fresh counters)."""
     from judgebench.db.callcache import SQLCallCache
-
     from judgebench.llm import Gateway, set_gateway
 
     gateway = Gateway(cache=SQLCallCache(store))
@@ -103,9 +102,10 @@ def table_rows(url: str) -> dict[str, set]:
 
 
 def llm_call_rows(url: str) -> int:
+    from sqlalchemy import func, select
+
     from judgebench.db import Store
     from judgebench.db.models import LLMCallRow
-    from sqlalchemy import func, select
 
     with Store(url).session() as s:
         return int(s.scalar(select(func.count()).select_from(LLMCallRow)))

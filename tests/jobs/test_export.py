@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from judgebench.db import Store
 
+from judgebench.db import Store
 from judgebench.errors import UserError
 from judgebench.jobs import JobRunner, parse_job
 from judgebench.jobs.export import export_run, run_frames

@@ -8,8 +8,8 @@ import shutil
 import tempfile
 
 import pytest
-from judgebench.db import Store
 
+from judgebench.db import Store
 from judgebench.jobs import JobRunner, parse_job
 from tests.jobs.conftest import fresh_gateway, llm_call_rows, table_rows
 

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
-from judgebench.db import Store
 from sqlalchemy import func, select
 
+from judgebench.db import Store
 from judgebench.jobs import JobRunner, parse_job
 from tests.jobs.conftest import (
     fresh_gateway,

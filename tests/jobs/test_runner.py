@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from judgebench.db import Store
-
 from judgebench.jobs import JobRunner, parse_job
 from tests.jobs.conftest import fresh_gateway, llm_call_rows, table_rows
 

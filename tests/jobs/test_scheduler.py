@@ -11,7 +11,6 @@ from pathlib import Path
 
 from judgebench.db import Store
 from judgebench.db.jobs import claim, list_claims
-
 from judgebench.jobs.scheduler import add_schedule, execute, latest_fire_time, list_schedules
 from tests.jobs.conftest import fresh_gateway, write_job
 
@@ -41,6 +40,12 @@ def test_two_schedulers_run_a_due_execution_once(tiny, tmp_path):
     assert list_schedules(db)[0]["next_run"] > now
 
 
+def outcome_fire_time(rows: dict, latest: datetime) -> str:
+    ran = [t for t, status in rows.items() if status == "finished" and t >= latest.isoformat()]
+    assert len(ran) == 1, rows
+    return ran[0]
+
+
 def test_skipped_fire_times_are_coalesced_and_recorded(tiny, tmp_path):
     data = tiny(pairwise=False, reask="each_run")
     db = data["store"]
@@ -54,18 +59,25 @@ def test_skipped_fire_times_are_coalesced_and_recorded(tiny, tmp_path):
     assert outcome.startswith("finished"), outcome
     first_calls = gateway.stats.calls
     rows = {c["fire_time"]: c["status"] for c in list_claims(store, "minutely")}
-    for k in (1, 2):
-        assert rows[(latest - timedelta(minutes=k)).isoformat()] == "coalesced"
+    ran = datetime.fromisoformat(outcome_fire_time(rows, latest))
+    skipped = (ran - latest).seconds // 60 + 2  # a minute may have turned since `latest`
+    for k in range(1, skipped + 1):
+        assert rows[(ran - timedelta(minutes=k)).isoformat()] == "coalesced"
     assert execute("minutely", str(job_file), db, cron).startswith("skipped")
 
-    # another fire time: a new run that re-asks the models (reask: each_run) but reuses the
-    # PC² criteria, so it costs exactly responses + scorings
+    # another fire time: a new run that re-asks the models (reask: each_run) and scores the new
+    # responses, reusing the PC² criteria. Simulated models at temperature 0 answer the same
+    # text again, so the judge's identical prompts are served by the call cache.
     gateway = fresh_gateway(store)
     outcome = execute("minutely", str(job_file), db, cron, fire_time="now:test")
     assert outcome.startswith("finished")
     ok = [j for j in store.get_judgments() if j.ok and j.run_id and j.run_id in outcome]
+    assert len(ok) + len(store.get_judgments(status="invalid")) >= 12
     repairs = sum(len(j.raw_replies) - 1 for j in ok)
-    assert gateway.stats.calls == 3 * 12 + 3 * 12 + repairs < first_calls
+    asked = gateway.stats.calls + gateway.stats.cache_hits
+    assert asked == 3 * 12 + 3 * 12 + repairs
+    assert 3 * 12 <= gateway.stats.calls < first_calls  # every response was asked again
+    assert len({r.sample_index for r in store.get_responses(model="sim/coder")}) == 2
     runs = store.list_runs(job_name="tiny")
     assert len(runs) == 2 and all(r.status == "finished" for r in runs)
 
