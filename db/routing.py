@@ -12,11 +12,11 @@ import threading
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from judgebench.db.base import Base
-from judgebench.db.store import Store
 from sqlalchemy import DateTime, Float, Integer, String, Text, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from judgebench.db.base import Base
+from judgebench.db.store import Store
 from judgebench.records import utcnow
 
 if TYPE_CHECKING:  # the routing package pulls in the gateway; the schema must not
