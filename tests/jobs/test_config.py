@@ -68,3 +68,24 @@ def test_identity_ignores_budget_and_concurrency(tiny):
     b = parse_job({**tiny(), "concurrency": 3, "budget": {"max_calls": 5}, "chunk_size": 2})
     c = parse_job({**tiny(), "reask": "each_run"})
     assert a.identity() == b.identity() != c.identity()
+
+
+def test_bundled_and_example_jobs_are_valid(monkeypatch):
+    from pathlib import Path
+
+    from judgebench.jobs.demo import DEMO_JOB, demo_job
+
+    root = Path(__file__).resolve().parents[2]
+    monkeypatch.delenv("JUDGEBENCH_DB", raising=False)
+    example = load_job(root / "examples" / "job.yaml")
+    assert example.store.endswith("example.db") and len(example.models) == 3
+    assert Path(example.queries.files[0]).is_file()
+    demo = load_job(DEMO_JOB)
+    assert [m.name for m in demo.models] == [
+        "sim/coder",
+        "sim/writer",
+        "sim/generalist",
+        "sim/small",
+    ]
+    assert {j.kind for j in demo.judges} == {"pc2", "pairwise"}
+    assert demo_job("x.db", fast=True).queries.synth.settings["per_node"] == 1
