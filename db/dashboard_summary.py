@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from judgebench.db.base import Base
-from judgebench.db.models import JudgmentRow
 from sqlalchemy import DateTime, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from judgebench.db.base import Base
+from judgebench.db.models import JudgmentRow
 from judgebench.records import utcnow
 
 ALL_RUNS = "*"  # the run_id of summary rows that cover every run

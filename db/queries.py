@@ -25,6 +25,22 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import (
+    Float,
+    Integer,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    union_all,
+)
+from sqlalchemy.engine import Connection
+
 from judgebench.db.dashboard_summary import (
     ALL_RUNS,
     JUDGMENTS_MODEL_SCORE,
@@ -49,21 +65,6 @@ from judgebench.db.models import (
     TaxonomyVersionRow,
 )
 from judgebench.db.store import Store
-from sqlalchemy import (
-    Float,
-    Integer,
-    and_,
-    case,
-    cast,
-    delete,
-    func,
-    insert,
-    literal,
-    or_,
-    select,
-    union_all,
-)
-from sqlalchemy.engine import Connection
 
 ROOT = ""  # node id of the whole taxonomy
 ROOT_NAME = "All queries"

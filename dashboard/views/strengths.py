@@ -293,14 +293,18 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
     def _update(model, threshold, judge, run_id):  # type: ignore[no-untyped-def]
         found = findings(ctx, model, judge, run_id, int(threshold or 1))
         table = findings_table(ctx, found, model, judge)
+        return gap_figure(found, model), records(table), table_columns(table)
+
+    @app.callback(
+        Output("sw-modes", "data"),
+        Output("sw-modes", "columns"),
+        Input("sw-model", "value"),
+        Input("filter-judge", "value"),
+        Input("filter-run", "value"),
+    )
+    def _modes(model, judge, run_id):  # type: ignore[no-untyped-def]
         modes = failure_mode_table(ctx, model, judge, run_id)
-        return (
-            gap_figure(found, model),
-            records(table),
-            table_columns(table),
-            records(modes),
-            table_columns(modes),
-        )
+        return records(modes), table_columns(modes)
 
 
 VIEW = View(

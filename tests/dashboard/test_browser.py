@@ -64,6 +64,8 @@ def page(browser):
     pg = context.new_page()
     errors: list[str] = []
     pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    # a callback that raises answers 500: the page would just wait, so record it
+    pg.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 500 else None)
     pg.jb_errors = errors  # type: ignore[attr-defined]
     yield pg
     context.close()
