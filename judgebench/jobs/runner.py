@@ -196,8 +196,6 @@ class JobRunner:
         return version, tree
 
     async def _queries(self, tree, version: int) -> list[str]:  # type: ignore[no-untyped-def]
-        from judgebench.db.models import QueryRow
-
         spec = self.job.queries
         ids: list[str] = []
         imported: list[Query] = []
@@ -208,7 +206,7 @@ class JobRunner:
         if imported:
             imported = [q.model_copy(update={"source": "import", "id": ""}) for q in imported]
             imported = [Query.model_validate(q.model_dump(exclude={"id"})) for q in imported]
-            known = self.store.existing_ids(QueryRow, [q.id for q in imported])
+            known = self._assigned(version, [q.id for q in imported])
             fresh = [q for q in imported if q.id not in known]
             if fresh:
                 self.progress.note(f"assigning {len(fresh)} imported queries to {tree.name}")
@@ -223,6 +221,25 @@ class JobRunner:
         self.store.link_run_items(self.run_id, "query", ids)
         self.progress.note(f"{len(ids)} queries")
         return ids
+
+    def _assigned(self, version: int, ids: list[str]) -> set[str]:
+        """Queries already stored with nodes of this taxonomy version (no need to assign)."""
+        from sqlalchemy import select
+
+        from judgebench.db.models import QueryNodeRow
+
+        found: set[str] = set()
+        with self.store.session() as s:
+            for start in range(0, len(ids), 500):
+                found.update(
+                    s.scalars(
+                        select(QueryNodeRow.query_id).where(
+                            QueryNodeRow.taxonomy_version == version,
+                            QueryNodeRow.query_id.in_(ids[start : start + 500]),
+                        )
+                    )
+                )
+        return found
 
     def _assign(self, tree, version: int, queries: list[Query]) -> list[Query]:  # type: ignore[no-untyped-def]
         from judgebench.synth.seeds import restrict_to_taxonomy
