@@ -251,7 +251,12 @@ class JobRunner:
             from judgebench.taxonomy.assign import EmbeddingAssigner
 
             examples = [(q.text, n) for q in queries for n in q.node_ids]
-            assigner = EmbeddingAssigner(tree, encoder=self.job.queries.encoder, examples=examples)
+            from judgebench.embed import CachedEncoder, get_encoder
+
+            # the shared encoder's model, but a small vector cache: a 10,000-query import would
+            # otherwise keep every (8192-d lexical) vector in memory
+            encoder = CachedEncoder(get_encoder(self.job.queries.encoder).inner, max_items=2000)
+            assigner = EmbeddingAssigner(tree, encoder=encoder, examples=examples)
             found = {}
             for start in range(0, len(todo), _ASSIGN_CHUNK):  # bounded vectors in memory
                 part = todo[start : start + _ASSIGN_CHUNK]
