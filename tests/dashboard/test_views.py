@@ -264,3 +264,37 @@ def test_findings_agree_with_the_analysis_library(ctx):
             assert dict(zip(ours["node_id"], ours["gap"], strict=True)) == dict(
                 zip(theirs["node_id"], theirs["gap"], strict=True)
             )
+
+
+# values a user could have picked, per (component id, property)
+_INPUTS = {
+    ("url", "pathname"): "/overview",
+    ("url", "search"): "?node=coding",
+    ("filter-judge", "value"): JUDGE,
+    ("filter-run", "value"): "",
+    ("map-model", "value"): "sim/coder",
+    ("map-metric", "value"): "rank",
+    ("sw-model", "value"): "sim/coder",
+    ("sw-threshold", "value"): 2,
+    ("cmp-models", "value"): ["sim/strong", "sim/coder"],
+    ("cmp-depth", "value"): 2,
+    ("cmp-job", "value"): "nightly",
+    ("dd-node", "value"): "coding",
+}
+
+
+def test_every_builtin_callback_returns_one_value_per_output(app):
+    """Call each registered callback of the built-in views as Dash would (minus the HTTP)."""
+    ours = ("overview", "map-", "sw-", "cmp-", "dd-", "jh-", "page")
+    called = 0
+    for key, spec in app.callback_map.items():
+        if not any(tag in key for tag in ours) or "language" in key or "router" in key:
+            continue
+        inputs = [(i["id"], i["property"]) for i in spec["inputs"]]
+        if not all(i in _INPUTS for i in inputs) or spec.get("state"):
+            continue
+        result = spec["callback"].__wrapped__(*[_INPUTS[i] for i in inputs])
+        outputs = key.strip(".").split("...") if key.startswith("..") else [key]
+        assert (len(result) if len(outputs) > 1 else 1) == len(outputs), key
+        called += 1
+    assert called >= 8
