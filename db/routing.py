@@ -65,18 +65,24 @@ def _row(d: RoutingDecision) -> dict[str, Any]:
 
 
 class SqlRoutingLog:
-    """Routing decisions into ``routed_requests`` (insert-or-ignore by decision id)."""
+    """Routing decisions into ``routed_requests`` (insert-or-ignore by decision id); with
+    ``keep_records`` (default) also the routed query, every stage's answer and every judgment
+    (raw replies, template hash ...) into the ordinary tables, so each score can be audited."""
 
-    def __init__(self, store: Store, flush_every: int = 1) -> None:
+    def __init__(self, store: Store, flush_every: int = 1, keep_records: bool = True) -> None:
         self.store = store
         self.flush_every = flush_every
+        self.keep_records = keep_records
         self._pending: list[dict[str, Any]] = []
+        self._records: list[tuple[Any, list[Any], list[Any]]] = []
         self._lock = threading.Lock()
         self.written = 0
 
     def record(self, decision: RoutingDecision) -> None:
         with self._lock:
             self._pending.append(_row(decision))
+            if self.keep_records and decision.query is not None:
+                self._records.append((decision.query, decision.responses, decision.judgments))
             due = len(self._pending) >= self.flush_every
         if due:
             self.flush()
@@ -84,14 +90,20 @@ class SqlRoutingLog:
     def flush(self) -> int:
         with self._lock:
             rows, self._pending = self._pending, []
+            records, self._records = self._records, []
         if not rows:
             return 0
         try:
+            if records:  # queries before the answers that point at them; all insert-or-ignore
+                self.store.put_queries({q.id: q for q, _, _ in records}.values())
+                self.store.put_responses(r for _, responses, _ in records for r in responses)
+                self.store.put_judgments(j for _, _, judgments in records for j in judgments)
             with self.store.session() as s:
                 new = self.store.insert_ignore(s, RoutedRequestRow, rows)
         except Exception:
             with self._lock:  # keep them for the next flush rather than lose them
                 self._pending = rows + self._pending
+                self._records = records + self._records
             raise
         self.written += new
         return new

@@ -26,6 +26,7 @@ from judgebench.routing.router import (
     RoutingError,
     RoutingLog,
     call_model,
+    keep_response,
 )
 
 Labeller = Callable[[str, str, str], bool | None]  # (query, model, answer) -> correct?
@@ -68,11 +69,12 @@ class CascadeRouter(Router):
     def models(self) -> list[str]:
         return list(self._models)
 
-    async def _score(
-        self, query: Query, answer: str
-    ) -> tuple[float | None, float | None, str | None]:
+    async def _judge(self, query: Query, answer: Response | str) -> Judgment:
+        return await self.judge.evaluate(query, answer)
+
+    @staticmethod
+    def _read(judgment: Judgment) -> tuple[float | None, float | None, str | None]:
         """(score, judging cost, reason when there is no score)."""
-        judgment = await self.judge.evaluate(query, answer)
         if judgment.status != "ok" or judgment.score is None:
             return None, judgment.cost, f"judgment {judgment.status}: {judgment.reason}"
         return float(judgment.score), judgment.cost, None
@@ -92,12 +94,16 @@ class CascadeRouter(Router):
             decision.stages.append(stage)
             if reply is None:
                 continue  # an error or a timeout escalates
+            response = keep_response(decision, stage, reply, call_params)
             if last:
                 stage.status = "accepted"
                 return self._finish(decision, reply, model)
             stage.threshold = self.thresholds[k]
             start = time.perf_counter()
-            score, judge_cost, reason = await self._score(query, reply.text)
+            judgment = await self._judge(query, response)
+            decision.judgments.append(judgment)
+            stage.judgment_id = judgment.id
+            score, judge_cost, reason = self._read(judgment)
             stage.latency_s += time.perf_counter() - start
             stage.score, stage.judge_cost = score, judge_cost
             if score is not None and score >= self.thresholds[k]:
@@ -108,6 +114,7 @@ class CascadeRouter(Router):
             answered.append((score if score is not None else float("-inf"), reply, stage))
         if answered:  # the last stage failed: the best-scored earlier answer is better than none
             _, reply, stage = max(answered, key=lambda item: item[0])
+            stage.status = "accepted"
             decision.details["fallback"] = f"last stage failed; kept {stage.model}'s answer"
             return self._finish(decision, reply, stage.model)
         decision.status, decision.reason = (
@@ -149,7 +156,7 @@ class CascadeRouter(Router):
                         continue
                     score = judge_cost = None
                     if k < len(self._models) - 1:
-                        score, judge_cost, _ = await self._score(query, reply.text)
+                        score, judge_cost, _ = self._read(await self._judge(query, reply.text))
                     outcomes.append(
                         StageOutcome(
                             model=model,

@@ -78,7 +78,7 @@ class Fuser:
         return None, replies, facts
 
 
-async def best_of_k(judge: Any, query: str, answers: Sequence[str]) -> tuple[int | None, list[Any]]:
+async def best_of_k(judge: Any, query: Any, answers: Sequence[Any]) -> tuple[int | None, list[Any]]:
     """Index of the answer the judge scores highest (None if no judgment was usable)."""
     judgments = await asyncio.gather(*(judge.evaluate(query, a) for a in answers))
     scored = [

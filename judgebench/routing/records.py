@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from judgebench.records import utcnow
+from judgebench.records import Judgment, Query, Response, utcnow
 
 StageStatus = Literal["accepted", "escalated", "error", "skipped", "selected", "fused"]
 
@@ -31,6 +31,8 @@ class StageRecord(BaseModel):
     judge_cost: float | None = None  # cost of scoring the answer
     latency_s: float = 0.0
     reason: str | None = None  # why it escalated or failed
+    response_id: str | None = None  # the answer in the store's responses table
+    judgment_id: str | None = None  # the judge's full record (raw replies, template hash ...)
 
 
 class RoutingDecision(BaseModel):
@@ -52,6 +54,10 @@ class RoutingDecision(BaseModel):
     latency_s: float = 0.0
     details: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime = Field(default_factory=utcnow)
+    # the full records behind the stages, stored by SqlRoutingLog (not part of the row or header)
+    query: Query | None = Field(None, exclude=True)
+    responses: list[Response] = Field(default_factory=list, exclude=True)
+    judgments: list[Judgment] = Field(default_factory=list, exclude=True)
 
     def header(self) -> str:
         """Compact, ASCII-only summary for the ``X-Judgebench-Route`` response header."""

@@ -16,8 +16,10 @@ from typing import Any, Protocol
 
 from judgebench.llm import Completion, LLMError, complete, run_sync
 from judgebench.llm.types import Message
-from judgebench.records import Query
+from judgebench.records import Query, Response, text_hash
 from judgebench.routing.records import RoutingDecision, StageRecord
+
+ROUTED_SOURCE = "router"  # Query.source of routed requests in the store
 
 
 class RoutingLog(Protocol):
@@ -92,6 +94,25 @@ async def call_model(
     )
 
 
+def keep_response(
+    decision: RoutingDecision, stage: StageRecord, reply: Completion, params: dict[str, Any]
+) -> Response:
+    """The stage's answer as a stored Response (its id depends on the text, like the judges')."""
+    assert decision.query is not None
+    response = Response(
+        query_id=decision.query.id,
+        model=stage.model,
+        text=reply.text,
+        params={**params, "text": text_hash(reply.text)},
+        usage=reply.usage,
+        latency_s=reply.latency_s,
+        cost=reply.cost,
+    )
+    decision.responses.append(response)
+    stage.response_id = response.id
+    return response
+
+
 class Router(ABC):
     """Common plumbing: decision logging and the sync facade."""
 
@@ -117,12 +138,13 @@ class Router(ABC):
             strategy=strategy,
             query_id=query.id,
             query_preview=query.text[:200],
+            query=query,
         )
 
     async def complete(self, messages: Sequence[Message], **params: Any) -> RoutedCompletion:
         """Route ``messages`` and answer them; the decision is logged whether it worked or not."""
         start = time.perf_counter()
-        query = Query(text=query_text(messages))
+        query = Query(text=query_text(messages), source=ROUTED_SOURCE)
         try:
             routed = await self._route(messages, query, **params)
         except RoutingError as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -21,8 +22,15 @@ from judgebench.llm.types import Message
 from judgebench.records import Query
 from judgebench.routing.features import QueryFeaturizer
 from judgebench.routing.fusion import Fuser, best_of_k
-from judgebench.routing.records import sum_costs
-from judgebench.routing.router import RoutedCompletion, Router, RoutingError, RoutingLog, call_model
+from judgebench.routing.records import StageRecord, sum_costs
+from judgebench.routing.router import (
+    RoutedCompletion,
+    Router,
+    RoutingError,
+    RoutingLog,
+    call_model,
+    keep_response,
+)
 from judgebench.routing.selector import SelectionNetwork, SelectorSettings
 
 Strategy = Literal["top1", "topk-judge", "topk-fuse"]
@@ -160,6 +168,7 @@ class SelectionRouter(Router):
                 stage.weight = float(weights[i])
                 decision.stages.append(stage)
                 if reply is not None:
+                    keep_response(decision, stage, reply, call_params)
                     stage.status = "accepted"
                     decision.final_model = self.models[i]
                     decision.cost = sum_costs(
@@ -176,16 +185,22 @@ class SelectionRouter(Router):
             stage.weight = float(weights[i])
             decision.stages.append(stage)
             if reply is not None:
+                keep_response(decision, stage, reply, call_params)
                 answered.append((i, reply, stage))
         if not answered:
             raise self._failed(decision)
         extra_costs: list[float | None] = []
         if self.strategy == "topk-judge":
+            kept = {r.id: r for r in decision.responses}
             best, judgments = await best_of_k(
-                self.judge, query.text, [r.text for _, r, _ in answered]
+                self.judge,
+                query,
+                [kept[s.response_id] for _, _, s in answered],  # type: ignore[index]
             )
+            decision.judgments.extend(judgments)
             extra_costs += [j.cost for j in judgments]
             for (_, _, stage), j in zip(answered, judgments, strict=True):
+                stage.judgment_id = j.id
                 stage.score = j.score if j.status == "ok" else None
                 stage.reason = None if j.status == "ok" else f"judgment {j.status}: {j.reason}"
             if best is None:
@@ -200,20 +215,28 @@ class SelectionRouter(Router):
             assert self.fuser is not None
             norm = np.array([weights[i] for i, _, _ in answered])
             norm = norm / norm.sum()
+            start = time.perf_counter()
             fused, replies, facts = await self.fuser.fuse(
                 query.text, [r.text for _, r, _ in answered], norm.tolist(), **call_params
             )
-            extra_costs += [r.cost for r in replies]
             decision.details["fusion"] = {"model": self.fuser.model, **facts}
-            for _, _, stage in answered:
-                stage.status = "fused" if fused is not None else stage.status
-            if fused is None:
+            if fused is None:  # said so in details["fusion"]; the top-weighted answer stands
+                extra_costs += [r.cost for r in replies]
                 i, reply, stage = answered[0]
                 stage.status = "accepted"
                 decision.final_model = self.models[i]
             else:
-                template = replies[-1]
-                reply = template.model_copy(update={"text": fused})
+                for _, _, stage in answered:
+                    stage.status = "fused"
+                reply = replies[-1].model_copy(update={"text": fused})
+                fusion_stage = StageRecord(
+                    model=self.fuser.model,
+                    status="accepted",
+                    cost=sum_costs([r.cost for r in replies]),
+                    latency_s=time.perf_counter() - start,
+                )
+                decision.stages.append(fusion_stage)
+                keep_response(decision, fusion_stage, reply, call_params)
                 decision.final_model = self.fuser.model
                 decision.details["fused_from"] = [self.models[i] for i, _, _ in answered]
         decision.cost = sum_costs(

@@ -117,6 +117,17 @@ def test_decisions_are_stored(tmp_path, refs):
     )
     [summary] = routing_summary(store)
     assert summary["requests"] == 3 and summary["share"] == 1.0 and summary["mean_stages"] == 2
+    # every score can be audited: the answers and the full judgments are in the store too
+    stage = rows[0]["stages"][0]
+    [judgment] = [
+        j for j in store.get_judgments(judge="meta-ranking") if j.id == stage["judgment_id"]
+    ]
+    assert judgment.model == "sim/small" and judgment.raw_replies and judgment.template_hash
+    assert judgment.score == stage["score"] and judgment.response_id == stage["response_id"]
+    assert (
+        len(store.get_responses(model="sim/large")) == 3
+        and len(store.get_queries(source="router")) == 3
+    )
 
 
 def _item(scores, correct, costs=(1.0, 10.0), judge=0.5):
