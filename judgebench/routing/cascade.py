@@ -16,7 +16,7 @@ from typing import Any
 
 from judgebench.judges import MetaRankingJudge
 from judgebench.llm.types import Message
-from judgebench.records import Query
+from judgebench.records import Judgment, Query, Response
 from judgebench.routing.calibration import CalibrationItem, StageOutcome
 from judgebench.routing.pricing import order_by_price
 from judgebench.routing.records import StageRecord, sum_costs
