@@ -72,7 +72,12 @@ def main() -> int:
     if not DATA.is_dir():
         print(f"shared data not found at {DATA}: nothing to measure")
         return 0
-    from judgebench.routing import SelectorSettings, baselines, gap_curve, paired_bootstrap_ci
+    from judgebench.routing import (
+        SelectorSettings,
+        evaluate_selection,
+        gap_curve,
+        paired_bootstrap_ci,
+    )
     from judgebench.routing.selector import usage
 
     start = time.perf_counter()
@@ -113,16 +118,22 @@ def main() -> int:
     q_test, c_test = quality[test], cost[test]
     rows = np.arange(len(test))
     routed_q = q_test[rows, top1]
-    base = baselines(q_test, c_test, CANDIDATES, seed=args.seed)
+    strategies = evaluate_selection(
+        model.network.selected(model.features(texts, nodes)),
+        q_test,
+        c_test,
+        CANDIDATES,
+        k=2,
+        seed=args.seed,
+    )
+    base = {k: v for k, v in strategies.items() if not k.startswith("top-")}
     best_model = int(q_test.mean(axis=0).argmax())
     train_best = int(quality[train].mean(axis=0).argmax())
 
     print("\nheld-out quality (mean judged preference vs gpt4_1106_preview) and cost per query:")
-    print(f"  {'strategy':<42} {'quality':>8} {'cost (USD)':>12}")
-    lines = [("learned top-1", routed_q.mean(), c_test[rows, top1].mean())]
-    lines += [(r.name, r.quality, r.cost) for r in base.values()]
-    for name, qv, cv in lines:
-        print(f"  {name:<42} {qv:8.3f} {cv:12.6f}")
+    print(f"  {'strategy':<50} {'quality':>8} {'cost (USD)':>12}")
+    for r in strategies.values():
+        print(f"  {r.name:<50} {r.quality:8.3f} {r.cost:12.6f}")
     print(
         "  top-1 picks: "
         + ", ".join(f"{CANDIDATES[j]} {s:.1%}" for j, s in enumerate(usage(raw)) if s > 0)
@@ -178,6 +189,7 @@ def main() -> int:
     print(f"best_single_on_test_quality: {q_test[:, best_model].mean():.4f}")
     print(f"random_quality: {base['random'].quality:.4f}")
     print(f"oracle_quality: {base['oracle'].quality:.4f}")
+    print(f"top2_best_of_upper_bound_quality: {strategies['top-2'].quality:.4f}")
     print(f"top1_minus_best_ci: {diff:+.4f} [{lo:+.4f}, {hi:+.4f}]")
     print(f"apgr: {curve.apgr:.4f}")
     print(f"cpt50: {curve.cpt50}")

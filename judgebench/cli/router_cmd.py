@@ -144,6 +144,15 @@ def calibrate(
         typer.echo(f"thresholds written to {config}")
 
 
+def _stored_scores(db: str, judge: str, names: list[str], baseline: str | None):  # type: ignore[no-untyped-def]
+    from judgebench.db import Store
+    from judgebench.routing import judged_scores, score_matrix
+
+    store = Store(db)
+    scores = judged_scores(store.get_judgments(judge=judge), names, baseline)
+    return score_matrix(store.get_queries(ids=list(scores)), scores, names)
+
+
 @router_app.command("train")
 def train(
     db: str = typer.Option(..., help="Store with the judgments to learn from."),
@@ -155,34 +164,89 @@ def train(
     ),
     encoder: str = typer.Option("auto", help="auto | minilm | lexical"),
     balance: float = typer.Option(1.0, help="Load-balancing penalty λ (0 = off)."),
+    holdout: float = typer.Option(
+        0.3, help="Share of queries kept out of training for `router eval`."
+    ),
+    seed: int = typer.Option(0, help="Seed of the held-out split and the network."),
 ) -> None:
     """Train a selection model on stored judgments (query embedding + taxonomy node → weights)."""
-    from judgebench.db import Store
-    from judgebench.routing import SelectionModel, SelectorSettings, judged_scores, score_matrix
+    import numpy as np
+
+    from judgebench.errors import UserError
+    from judgebench.routing import SelectionModel, SelectorSettings
     from judgebench.routing.selector import usage
 
-    store = Store(db)
+    if not 0 <= holdout < 1:
+        raise UserError(f"--holdout {holdout}: use a share in [0, 1)")
     names = [m.strip() for m in models.split(",") if m.strip()]
-    scores = judged_scores(store.get_judgments(judge=judge), names, baseline)
-    queries, matrix = score_matrix(store.get_queries(ids=list(scores)), scores, names)
+    queries, matrix = _stored_scores(db, judge, names, baseline)
+    order = np.random.default_rng(seed).permutation(len(queries))
+    keep = np.sort(order[: len(queries) - int(round(holdout * len(queries)))])
+    train_q = [queries[i] for i in keep]
     model = SelectionModel.train(
-        queries, matrix, names, encoder=encoder, settings=SelectorSettings(balance=balance)
+        train_q,
+        matrix[keep],
+        names,
+        encoder=encoder,
+        settings=SelectorSettings(balance=balance, seed=seed),
     )
     path = model.save(out)
     share = usage(
         model.network.weights(
             model.features(
-                [q.text for q in queries], [q.node_ids[0] if q.node_ids else None for q in queries]
+                [q.text for q in train_q], [q.node_ids[0] if q.node_ids else None for q in train_q]
             )
         )
     )
     typer.echo(
-        f"trained on {len(queries)} queries × {len(names)} models ({model.featurizer.encoder_name}); saved {path}"
+        f"trained on {len(train_q)} queries × {len(names)} models ({model.featurizer.encoder_name}), "
+        f"{len(queries) - len(train_q)} held out; saved {path}"
     )
     for name, s in zip(names, share, strict=True):
         typer.echo(
-            f"  {name}: top-1 on {s:.1%} of training queries, mean judged score {matrix[:, names.index(name)].mean():.3f}"
+            f"  {name}: top-1 on {s:.1%} of training queries, mean judged score {matrix[keep][:, names.index(name)].mean():.3f}"
         )
+
+
+@router_app.command("eval")
+def evaluate(
+    model_file: Path = typer.Argument(..., help="A selection model saved by `router train`."),
+    db: str = typer.Option(..., help="Store with the judgments."),
+    judge: str = typer.Option(..., help="The judge whose judgments are the quality."),
+    baseline: str = typer.Option(None, help="Pairwise judgments: the baseline model."),
+    k: int = typer.Option(2, help="k of the top-k strategy."),
+) -> None:
+    """Held-out evaluation (queries the model was not trained on): quality per strategy against
+    always-strongest, random and oracle, and RouteLLM's APGR / CPT between the weakest and the
+    strongest candidate."""
+    from judgebench.errors import DataError
+    from judgebench.routing import SelectionModel, evaluate_selection, gap_curve
+
+    model = SelectionModel.load(model_file)
+    queries, matrix = _stored_scores(db, judge, model.models, baseline)
+    seen = set(model.train_query_ids)
+    held = [i for i, q in enumerate(queries) if q.id not in seen]
+    if not held:
+        raise DataError(
+            f"{model_file}: no stored query with scores for every model is held out from training"
+        )
+    texts = [queries[i].text for i in held]
+    nodes = [queries[i].node_ids[0] if queries[i].node_ids else None for i in held]
+    quality = matrix[held]
+    weights = model.network.selected(model.features(texts, nodes))
+    typer.echo(f"{len(held)} held-out queries, quality = judged score by {judge}")
+    for result in evaluate_selection(weights, quality, None, model.models, k=k).values():
+        typer.echo(f"  {result.name:<50} {result.quality:.3f}")
+    means = quality.mean(axis=0)
+    weak, strong = int(means.argmin()), int(means.argmax())
+    raw = model.network.weights(model.features(texts, nodes))
+    curve = gap_curve(
+        raw[:, strong] / (raw[:, strong] + raw[:, weak]), quality[:, weak], quality[:, strong]
+    )
+    typer.echo(
+        f"  {model.models[weak]} → {model.models[strong]}: APGR {curve.apgr:.3f}, "
+        f"CPT(50%) {curve.cpt50}, CPT(80%) {curve.cpt80}"
+    )
 
 
 @router_app.command("log")

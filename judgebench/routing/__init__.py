@@ -8,7 +8,12 @@ from judgebench.routing.cascade import CascadeRouter
 from judgebench.routing.config import RouterConfig, build_router, load_config, load_references
 from judgebench.routing.dataset import judged_scores, score_matrix
 from judgebench.routing.fusion import Fuser
-from judgebench.routing.metrics import baselines, gap_curve, paired_bootstrap_ci
+from judgebench.routing.metrics import (
+    baselines,
+    evaluate_selection,
+    gap_curve,
+    paired_bootstrap_ci,
+)
 from judgebench.routing.records import RoutingDecision, StageRecord
 from judgebench.routing.router import MemoryRoutingLog, RoutedCompletion, Router, RoutingError
 from judgebench.routing.selection import SelectionModel, SelectionRouter
@@ -33,6 +38,7 @@ __all__ = [
     "StageRecord",
     "baselines",
     "build_router",
+    "evaluate_selection",
     "gap_curve",
     "judged_scores",
     "load_config",

@@ -118,3 +118,37 @@ def paired_bootstrap_ci(
     means = diff[idx].mean(axis=1)
     lo, hi = np.quantile(means, [(1 - level) / 2, 1 - (1 - level) / 2])
     return float(diff.mean()), float(lo), float(hi)
+
+
+def evaluate_selection(
+    weights: np.ndarray,
+    quality: np.ndarray,
+    cost: np.ndarray | None,
+    models: list[str],
+    *,
+    k: int = 2,
+    seed: int = 0,
+) -> dict[str, StrategyResult]:
+    """Held-out quality and cost of the selection strategies next to the baselines.
+
+    ``weights`` are the selector's (already thresholded) weights per query and model. ``top-k
+    best-of`` queries the k highest-weighted models (those with weight > 0) and keeps the best
+    answer by the held-out quality itself: what a perfect judge would pick, an upper bound for
+    ``topk-judge`` (whose judging cost is not counted here); its cost is all k answers."""
+    n = len(weights)
+    rows = np.arange(n)
+    out = {"top-1": strategy_result("learned top-1", weights.argmax(axis=1), quality, cost, models)}
+    order = np.argsort(-weights, axis=1, kind="stable")[:, :k]
+    asked = np.zeros_like(weights, dtype=bool)
+    asked[rows[:, None], order] = True
+    asked &= weights > 0
+    best = np.where(asked, quality, -np.inf).argmax(axis=1)
+    result = strategy_result(
+        f"top-{k} best-of (perfect judge, upper bound)", best, quality, None, models
+    )
+    if cost is not None:
+        result.cost = float(np.where(asked, cost, 0.0).sum(axis=1).mean())
+    result.picks = {m: float(asked[:, j].mean()) for j, m in enumerate(models) if asked[:, j].any()}
+    out[f"top-{k}"] = result
+    out.update(baselines(quality, cost, models, seed=seed))
+    return out

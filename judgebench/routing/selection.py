@@ -45,6 +45,7 @@ class SelectionModel:
         self.models = list(models)
         self.featurizer = featurizer
         self.network = network
+        self.train_query_ids: list[str] = []  # what it was trained on (held-out evaluation)
 
     @classmethod
     def train(
@@ -68,7 +69,9 @@ class SelectionModel:
         X = featurizer.fit(
             [q.text for q in queries], [q.node_ids[0] if q.node_ids else None for q in queries]
         )
-        return cls(models, featurizer, SelectionNetwork(settings).fit(X, scores))
+        model = cls(models, featurizer, SelectionNetwork(settings).fit(X, scores))
+        model.train_query_ids = [q.id for q in queries]
+        return model
 
     def features(
         self, texts: Sequence[str], nodes: Sequence[str | None] | None = None
@@ -88,6 +91,7 @@ class SelectionModel:
             "settings": self.network.settings.model_dump(),
             "featurizer": self.featurizer.state(),
             "history": self.network.history,
+            "train_query_ids": self.train_query_ids,
         }
         arrays = {f"param_{k}": v for k, v in self.network.params.items()}
         np.savez_compressed(
@@ -111,7 +115,9 @@ class SelectionModel:
                 f"{path}: trained with encoder {meta['featurizer']['encoder_name']}, "
                 f"but {featurizer.encoder_name} is what loads here"
             )
-        return cls(meta["models"], featurizer, network)
+        model = cls(meta["models"], featurizer, network)
+        model.train_query_ids = list(meta.get("train_query_ids", []))
+        return model
 
 
 class SelectionRouter(Router):

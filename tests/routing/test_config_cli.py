@@ -203,7 +203,16 @@ def test_train_from_stored_judgments_then_serve_config(tmp_path):
         ],
     )
     assert result.exit_code == 0, result.output
-    assert "trained on 24 queries × 2 models" in result.output and out.exists()
+    assert "trained on 17 queries × 2 models" in result.output and "7 held out" in result.output
+    evaluated = CliRunner().invoke(
+        app, ["router", "eval", str(out), "--db", str(tmp_path / "jb.db"), "--judge", "rubric"]
+    )
+    assert evaluated.exit_code == 0, evaluated.output
+    assert (
+        "7 held-out queries" in evaluated.output
+        and "learned top-1" in evaluated.output
+        and "APGR" in evaluated.output
+    )
     cfg = tmp_path / "sel.yaml"
     cfg.write_text(yaml.safe_dump({"kind": "selection", "selection": {"model_file": "sel.npz"}}))
     router = build_router(load_config(cfg))

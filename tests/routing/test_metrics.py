@@ -45,3 +45,15 @@ def test_paired_bootstrap_ci_covers_the_difference():
     assert lo < mean < hi and lo < 0.1 < hi + 0.2
     same = paired_bootstrap_ci(a, a, n_boot=100)
     assert same == (0.0, 0.0, 0.0)
+
+
+def test_evaluate_selection_top_k_is_an_upper_bound_and_costs_all_k():
+    from judgebench.routing import evaluate_selection
+
+    quality = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    cost = np.array([[1.0, 2.0, 4.0]] * 3)
+    weights = np.array([[0.6, 0.4, 0.0], [0.7, 0.3, 0.0], [0.5, 0.5, 0.0]])  # model 2 dropped
+    out = evaluate_selection(weights, quality, cost, ["a", "b", "c"], k=2)
+    assert out["top-1"].quality == pytest.approx(1 / 3) and out["top-1"].cost == pytest.approx(1.0)
+    assert out["top-2"].quality == pytest.approx(2 / 3) and out["top-2"].cost == pytest.approx(3.0)
+    assert out["oracle"].quality == 1.0 and {"always-strongest", "random"} <= set(out)
