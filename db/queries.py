@@ -40,6 +40,7 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import BindParameter
 
 from judgebench.db.dashboard_summary import (
     ALL_RUNS,
@@ -238,6 +239,11 @@ def _add_into(store: Store, conn: Connection, table, cols: list[str], source) ->
     conn.execute(stmt.on_conflict_do_update(index_elements=key, set_=additive))
 
 
+def _grouping(run_col) -> list:  # type: ignore[no-untyped-def]
+    """A constant run id is not a grouping key (PostgreSQL sees each bound copy as different)."""
+    return [] if isinstance(run_col, BindParameter) else [run_col]
+
+
 def _node_stats_select(version: int, sides, run_col, extra_from=None, where=None):  # type: ignore[no-untyped-def]
     qa = _QA
     scored = and_(sides.c.status == "ok", sides.c.score.isnot(None))
@@ -263,7 +269,9 @@ def _node_stats_select(version: int, sides, run_col, extra_from=None, where=None
         source = source.join(extra_from, extra_from.c.jid == sides.c.id)
     if where is not None:
         stmt = stmt.where(where)
-    return stmt.select_from(source).group_by(qa.c.node_id, sides.c.model, sides.c.judge, run_col)
+    return stmt.select_from(source).group_by(
+        qa.c.node_id, sides.c.model, sides.c.judge, *_grouping(run_col)
+    )
 
 
 def _has_flag(flag: str):  # type: ignore[no-untyped-def]
@@ -291,7 +299,7 @@ def _judge_stats_select(run_col, source, model_col, where=None):  # type: ignore
             func.coalesce(func.sum(_J.c.cost), 0.0).label("cost"),
         )
         .select_from(source)
-        .group_by(_J.c.judge, run_col, func.coalesce(model_col, ""))
+        .group_by(_J.c.judge, *_grouping(run_col), model_col)
     )
     return stmt.where(where) if where is not None else stmt
 
@@ -444,7 +452,7 @@ def _fill_costs(conn: Connection) -> None:
             func.coalesce(func.sum(_R.c.cost), 0.0),
             func.count(_R.c.cost),
             func.coalesce(func.sum(_R.c.completion_tokens), 0),
-        ).group_by(_R.c.model, run_col)
+        ).group_by(_R.c.model, *_grouping(run_col))
         return s.where(where) if where is not None else s
 
     cols = ["model", "run_id", "n_responses", "n_errors", "cost", "n_costed", "completion_tokens"]
