@@ -234,7 +234,8 @@ def load_job(path: str | Path) -> JobConfig:
 
 
 def _resolve_paths(job: JobConfig, base: Path) -> JobConfig:
-    """Relative file paths in a job are relative to the job file."""
+    """Relative query and taxonomy files are relative to the job file (the store URL, like
+    every ``--db``, is relative to the working directory)."""
 
     def fix(p: str) -> str:
         return p if Path(p).is_absolute() else str((base / p).resolve())
@@ -245,11 +246,4 @@ def _resolve_paths(job: JobConfig, base: Path) -> JobConfig:
     job.queries.files = [fix(f) for f in job.queries.files]
     if job.queries.synth is not None and job.queries.synth.seeds:
         job.queries.synth.seeds = fix(job.queries.synth.seeds)
-    url = job.store
-    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-        rel = url.removeprefix("sqlite:///")
-        if rel and rel != ":memory:":
-            job.store = "sqlite:///" + fix(rel)
-    elif "://" not in url:
-        job.store = fix(url)
     return job

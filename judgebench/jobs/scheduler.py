@@ -81,6 +81,7 @@ def add_schedule(
 
     job_file = str(Path(job_file).resolve())
     load_job(job_file)  # a bad job fails now, not at 2 am
+    db = _absolute(db)
     trigger = _trigger(cron)
     sched = _scheduler(db)
     sched.start(paused=True)
@@ -98,6 +99,18 @@ def add_schedule(
     finally:
         sched.shutdown(wait=False)
     return {"id": schedule_id, "cron": cron, "next_run": next_run}
+
+
+def _absolute(db: str) -> str:
+    """A SQLite path made absolute: the scheduler may run from another directory."""
+    from judgebench.db import normalize_url
+
+    url = normalize_url(db)
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+        path = url.removeprefix("sqlite:///")
+        if path and path != ":memory:":
+            return "sqlite:///" + str(Path(path).expanduser().resolve())
+    return db
 
 
 def list_schedules(db: str) -> list[dict[str, Any]]:
@@ -217,6 +230,7 @@ def execute(
         return f"skipped: {fire_time} already claimed"
     try:
         job = load_job(job_file)
+        job.store = db  # the store the schedule was added to (an absolute path)
         result = JobRunner(job, epoch=fire_time).run()
     except BaseException as exc:
         finish_claim(

@@ -63,7 +63,8 @@ def test_skipped_fire_times_are_coalesced_and_recorded(tiny, tmp_path):
     skipped = (ran - latest).seconds // 60 + 2  # a minute may have turned since `latest`
     for k in range(1, skipped + 1):
         assert rows[(ran - timedelta(minutes=k)).isoformat()] == "coalesced"
-    assert execute("minutely", str(job_file), db, cron).startswith("skipped")
+    again = execute("minutely", str(job_file), db, cron, fire_time=ran.isoformat())
+    assert again == f"skipped: {ran.isoformat()} already claimed"
 
     # another fire time: a new run that re-asks the models (reask: each_run) and scores the new
     # responses, reusing the PC² criteria. Simulated models at temperature 0 answer the same
