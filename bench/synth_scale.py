@@ -30,15 +30,15 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from judgebench.llm import Gateway, set_gateway
+from judgebench.llm.cache import MemoryCallCache
+from judgebench.records import Query
 from judgebench.synth import JsonlJournal, SynthConfig, Synthesizer
 from judgebench.synth.assign import make_assigner
 from judgebench.synth.dedup import DedupIndex
 from judgebench.synth.seeds import load_seed_file, restrict_to_taxonomy
 from judgebench.taxonomy import load_default_taxonomy
-
-from judgebench.llm import Gateway, set_gateway
-from judgebench.llm.cache import MemoryCallCache
-from judgebench.records import Query
 
 MAX_SEED_WORDS = 200  # very long seeds (pasted code, logs) make "at least as long" unreachable
 

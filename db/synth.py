@@ -9,11 +9,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from judgebench.db.base import Base
-from judgebench.db.store import Store
 from sqlalchemy import DateTime, Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from judgebench.db.base import Base
+from judgebench.db.store import Store
 from judgebench.records import ErrorRecord, Query, utcnow
 
 if TYPE_CHECKING:  # the synth package pulls in the gateway; the schema must not

@@ -121,9 +121,8 @@ def calibrate_threshold(
 
 
 def main() -> None:
-    from judgebench.synth.seeds import load_seed_file
-
     from judgebench.embed import LexicalEncoder, MiniLMEncoder
+    from judgebench.synth.seeds import load_seed_file
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(

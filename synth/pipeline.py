@@ -17,6 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from judgebench.errors import DataError
+from judgebench.llm import Completion, LLMError, get_gateway
+from judgebench.prompts import PromptTemplate, fence, load_template
+from judgebench.records import Query, TaxonomyNode, content_key
 from judgebench.synth.checklist import (
     Checklist,
     ChecklistParseError,
@@ -28,11 +32,6 @@ from judgebench.synth.dedup import DedupIndex, exact_key
 from judgebench.synth.generation import read_generation, word_count
 from judgebench.synth.journal import FINAL_STATUSES, Attempt, MemoryJournal, SynthJournal
 from judgebench.synth.seeds import SeedPick, SeedPool
-
-from judgebench.errors import DataError
-from judgebench.llm import Completion, LLMError, get_gateway
-from judgebench.prompts import PromptTemplate, fence, load_template
-from judgebench.records import Query, TaxonomyNode, content_key
 
 GENERATE_TEMPLATE = "synth:generate"
 CHECKLIST_TEMPLATE = "synth:checklist"

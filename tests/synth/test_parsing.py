@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from judgebench.synth.checklist import ChecklistParseError, checklist_for, parse_checklist
-from judgebench.synth.generation import read_generation
 
 from judgebench.prompts import load_template
+from judgebench.synth.checklist import ChecklistParseError, checklist_for, parse_checklist
+from judgebench.synth.generation import read_generation
 from tests.synth.conftest import checklist_reply
 
 CODING = checklist_for("coding")

@@ -4,11 +4,11 @@ provenance, reproducibility and resume."""
 from __future__ import annotations
 
 import pytest
-from judgebench.synth import JsonlJournal, MemoryJournal, SynthConfig, synthesize
-from judgebench.synth.checklist import checklist_for
 
 from judgebench.llm import get_gateway, set_gateway
 from judgebench.prompts import load_template
+from judgebench.synth import JsonlJournal, MemoryJournal, SynthConfig, synthesize
+from judgebench.synth.checklist import checklist_for
 from tests.synth.conftest import LEAVES, checklist_reply, make_seeds, responder, target_of
 
 GEN = "scripted/gen"

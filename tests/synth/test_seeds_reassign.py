@@ -5,12 +5,12 @@ from __future__ import annotations
 import random
 
 import pytest
-from judgebench.synth import MemoryJournal, SeedPool, SynthConfig, load_seed_file, synthesize
-from judgebench.synth.calibrate import calibrate_threshold, perturb
-from judgebench.synth.seeds import restrict_to_taxonomy
 
 from judgebench.errors import DataError
 from judgebench.records import Query
+from judgebench.synth import MemoryJournal, SeedPool, SynthConfig, load_seed_file, synthesize
+from judgebench.synth.calibrate import calibrate_threshold, perturb
+from judgebench.synth.seeds import restrict_to_taxonomy
 from tests.synth.conftest import LEAVES, make_seeds, responder
 
 
@@ -142,7 +142,6 @@ def test_calibration_recovers_a_known_threshold(lexical):
 async def test_real_seeds_assigned_then_synthesized(lexical):
     from judgebench.synth.assign import make_assigner
     from judgebench.taxonomy import load_default_taxonomy
-
     from tests.conftest import shared_path
 
     tax = load_default_taxonomy()

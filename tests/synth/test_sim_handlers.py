@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 import yaml
-from judgebench.synth import MemoryJournal, SynthConfig, synthesize
-from judgebench.synth.checklist import checklist_for, parse_checklist
 
 from judgebench.llm import complete_sync
 from judgebench.prompts import fence, load_template
+from judgebench.synth import MemoryJournal, SynthConfig, synthesize
+from judgebench.synth.checklist import checklist_for, parse_checklist
 from tests.synth.conftest import LEAVES, make_seeds
 
 SPECIFIC = (

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from judgebench.db import Store
 from judgebench.db.synth import StoreJournal
-from judgebench.synth import SynthConfig, synthesize
-
 from judgebench.llm import set_gateway
+from judgebench.synth import SynthConfig, synthesize
 from tests.synth.conftest import LEAVES, make_seeds, responder
 
 
