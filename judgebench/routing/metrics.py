@@ -87,8 +87,8 @@ def strategy_result(
 def baselines(
     quality: np.ndarray, cost: np.ndarray | None, models: list[str], seed: int = 0
 ) -> dict[str, StrategyResult]:
-    """Always-strongest (best mean quality), always-cheapest, random and oracle on ``quality``
-    (queries × models)."""
+    """Always-strongest (best mean quality), always-cheapest (with costs), random and oracle on
+    ``quality`` (queries × models)."""
     n, m = quality.shape
     best = int(quality.mean(axis=0).argmax())
     cheapest = int(np.nanargmin(cost.mean(axis=0))) if cost is not None else 0
@@ -96,12 +96,13 @@ def baselines(
     out = {
         "always-strongest": strategy_result(
             f"always {models[best]}", np.full(n, best), quality, cost, models
-        ),
-        "always-cheapest": strategy_result(
-            f"always {models[cheapest]}", np.full(n, cheapest), quality, cost, models
-        ),
-        "random": strategy_result("random", rng.integers(0, m, n), quality, cost, models),
+        )
     }
+    if cost is not None:  # without prices there is no "cheapest"
+        out["always-cheapest"] = strategy_result(
+            f"always {models[cheapest]}", np.full(n, cheapest), quality, cost, models
+        )
+    out["random"] = strategy_result("random", rng.integers(0, m, n), quality, cost, models)
     # oracle: the best model per query, cheapest among ties
     tie_break = quality - 1e-9 * (cost if cost is not None else 0.0)
     out["oracle"] = strategy_result("oracle", tie_break.argmax(axis=1), quality, cost, models)
