@@ -174,9 +174,12 @@ def _run(*, taxonomy, seeds, db, config_file, overrides, under, out, progress_fi
     console = Console(stderr=True)
     cfg = _settings(config_file, overrides)
     tree = _load_taxonomy(taxonomy)
-    leaf_ids = tree.leaves(under) if under else tree.leaves()
     if under and under not in tree:
         raise DataError(f"no node {under!r} in taxonomy {tree.name!r}", where="--under")
+    if under and tree.is_leaf(under):
+        leaf_ids = [under]
+    else:
+        leaf_ids = tree.leaves(under) if under else tree.leaves()
     leaves = [tree.node(n) for n in leaf_ids]
     store = None
     version = None

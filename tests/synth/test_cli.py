@@ -89,3 +89,36 @@ def test_bad_inputs_are_one_line_errors(tmp_path, monkeypatch, capsys):
         err = capsys.readouterr().err.strip()
         assert err.startswith("error: ") and message in err and "\n" not in err, err
     assert not (tmp_path / "synth-progress.jsonl").exists()
+
+
+def test_seeds_from_the_store(tmp_path, monkeypatch):
+    from judgebench.db import Store
+    from judgebench.records import Query
+
+    monkeypatch.chdir(tmp_path)
+    db = str(tmp_path / "jb.db")
+    Store(db).put_queries(
+        [Query(text=t, source="user", node_ids=["coding/task-types/debugging"]) for t in SEEDS]
+    )
+    result = run(
+        "synth",
+        "--seeds",
+        "db:user",
+        "--db",
+        db,
+        "--per-node",
+        "1",
+        "--under",
+        "coding/task-types/debugging",
+        "--encoder",
+        "lexical",
+        "--reassign",
+        "none",
+    )
+    assert result.exit_code == 0, result.output
+    [query] = Store(db).get_queries(source="synth")
+    user_ids = {q.id for q in Store(db).get_queries(source="user")}
+    assert (
+        query.provenance["seed_scope"] == "leaf" and set(query.provenance["seed_ids"]) <= user_ids
+    )
+    assert query.provenance["reassign"]["mode"] == "none"
