@@ -36,6 +36,7 @@ PRICES = {
     "vicuna-13b-v1.5": 0.30,
 }
 CANDIDATES = list(PRICES)
+OUTPUTS: dict = {}  # (query id, model) -> Response with the model's real output
 
 
 def load(candidates: list[str]):  # type: ignore[no-untyped-def]
@@ -48,14 +49,37 @@ def load(candidates: list[str]):  # type: ignore[no-untyped-def]
     scores = judged_scores(batch.judgments.values(), candidates, BASELINE)
     queries, quality = score_matrix(list(batch.queries.values()), scores, candidates)
     lengths = {}
+    global OUTPUTS
     for model in candidates:
         outputs = parse("alpaca-eval-outputs", DATA / "model_outputs" / f"{model}.json.gz")
         for r in outputs.responses.values():
             lengths[(r.query_id, model)] = len(r.text or "") / 4  # ≈ tokens
+            OUTPUTS[(r.query_id, model)] = r
     cost = np.array(
         [[lengths.get((q.id, m), np.nan) * PRICES[m] / 1e6 for m in candidates] for q in queries]
     )
     return queries, quality, cost
+
+
+def judged_top2(queries, weights, quality) -> float:  # type: ignore[no-untyped-def]
+    """Quality of ``topk-judge`` with k=2 and a RubricJudge on sim/judge (simulated) reading the
+    real outputs; a query whose judgments failed keeps its top-weighted answer."""
+    from judgebench.judges import RubricJudge
+
+    order = np.argsort(-weights, axis=1)[:, :2]
+    items, owners = [], []
+    for i, q in enumerate(queries):
+        for j in order[i]:
+            if weights[i, j] > 0:
+                items.append((q, OUTPUTS[(q.id, CANDIDATES[j])]))
+                owners.append((i, j))
+    judgments = RubricJudge("sim/judge").evaluate_many_sync(items)
+    best: dict[int, tuple[float, int]] = {}
+    for (i, j), jd in zip(owners, judgments, strict=True):
+        score = jd.score if jd.status == "ok" and jd.score is not None else -1.0
+        if i not in best or score > best[i][0]:
+            best[i] = (score, j)
+    return float(np.mean([quality[i, best[i][1]] for i in range(len(queries))]))
 
 
 def fit(queries, quality, settings, encoder):  # type: ignore[no-untyped-def]
@@ -127,6 +151,7 @@ def main() -> int:
         seed=args.seed,
     )
     base = {k: v for k, v in strategies.items() if not k.startswith("top-")}
+    judged = judged_top2(te_q, model.network.selected(model.features(texts, nodes)), q_test)
     best_model = int(q_test.mean(axis=0).argmax())
     train_best = int(quality[train].mean(axis=0).argmax())
 
@@ -134,6 +159,7 @@ def main() -> int:
     print(f"  {'strategy':<50} {'quality':>8} {'cost (USD)':>12}")
     for r in strategies.values():
         print(f"  {r.name:<50} {r.quality:8.3f} {r.cost:12.6f}")
+    print(f"  {'top-2 best-of by sim/judge (SIMULATED judge)':<50} {judged:8.3f}   + judging")
     print(
         "  top-1 picks: "
         + ", ".join(f"{CANDIDATES[j]} {s:.1%}" for j, s in enumerate(usage(raw)) if s > 0)
@@ -190,6 +216,7 @@ def main() -> int:
     print(f"random_quality: {base['random'].quality:.4f}")
     print(f"oracle_quality: {base['oracle'].quality:.4f}")
     print(f"top2_best_of_upper_bound_quality: {strategies['top-2'].quality:.4f}")
+    print(f"top2_best_of_sim_judge_quality: {judged:.4f}")
     print(f"top1_minus_best_ci: {diff:+.4f} [{lo:+.4f}, {hi:+.4f}]")
     print(f"apgr: {curve.apgr:.4f}")
     print(f"cpt50: {curve.cpt50}")

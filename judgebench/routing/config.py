@@ -69,6 +69,11 @@ class ServerSettings(BaseModel):
 
     def api_keys(self) -> set[str]:
         if self.allow_no_auth:
+            if self.host not in ("127.0.0.1", "localhost", "::1"):
+                raise ConfigError(
+                    f"server.allow_no_auth: refusing to serve without API keys on {self.host} "
+                    "(only on loopback); set server.api_key_env"
+                )
             return set()
         if not self.api_key_env:
             raise ConfigError(

@@ -177,3 +177,12 @@ def test_bounded_load_every_request_answered_or_refused(serve):
     assert answered >= 50  # at least the burst; the rest may be refused by the rate limit
     server.router.log.flush()
     assert len(routed_requests(store, limit=None)) == answered  # every answer is recorded
+
+
+def test_no_auth_only_on_loopback(selection_model):
+    open_local = RouterServer(SelectionRouter(selection_model), ServerSettings(allow_no_auth=True))
+    assert open_local.keys == set()
+    with pytest.raises(ConfigError, match="refusing to serve without API keys on 0.0.0.0"):
+        RouterServer(
+            SelectionRouter(selection_model), ServerSettings(allow_no_auth=True, host="0.0.0.0")
+        )
