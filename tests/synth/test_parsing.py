@@ -7,21 +7,14 @@ import pytest
 from judgebench.prompts import load_template
 from judgebench.synth.checklist import ChecklistParseError, checklist_for, parse_checklist
 from judgebench.synth.generation import read_generation
+from judgebench.taxonomy import DEFAULT_DOMAINS
 from tests.synth.conftest import checklist_reply
 
 CODING = checklist_for("coding")
 
 
 def test_checklist_has_four_shared_and_three_domain_items():
-    for domain in (
-        "writing",
-        "roleplay",
-        "knowledge",
-        "coding",
-        "mathematics",
-        "reasoning",
-        "unknown",
-    ):
+    for domain in (*DEFAULT_DOMAINS, "unknown"):
         items = list(checklist_for(domain).items)
         assert len(items) == 7
         assert items[:4] == ["clarity", "completeness", "complexity", "real_world"]

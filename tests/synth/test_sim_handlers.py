@@ -10,6 +10,7 @@ from judgebench.llm import complete_sync
 from judgebench.prompts import fence, load_template
 from judgebench.synth import MemoryJournal, SynthConfig, synthesize
 from judgebench.synth.checklist import checklist_for, parse_checklist
+from judgebench.taxonomy import DEFAULT_DOMAINS
 from tests.synth.conftest import LEAVES, make_seeds
 
 SPECIFIC = (
@@ -44,17 +45,7 @@ def profile_file(tmp_path, name, **shapes):
     path.write_text(
         yaml.safe_dump(
             {
-                "skills": {
-                    d: 0.85
-                    for d in (
-                        "writing",
-                        "roleplay",
-                        "knowledge",
-                        "coding",
-                        "mathematics",
-                        "reasoning",
-                    )
-                },
+                "skills": dict.fromkeys(DEFAULT_DOMAINS, 0.85),
                 "judging": 0.9,
                 "shapes": shapes,
             }
