@@ -9,7 +9,7 @@ runs, each in a fresh child process (so peak RSS is the job's own):
 2. the same job at N / 4 queries, in a fresh store: the baseline for memory (streaming in
    chunks keeps peak memory flat as the job grows) and for throughput per call.
 
-    python bench/job_scale.py                       # N = 10000, latency 50 ms, concurrency 128
+    python bench/job_scale.py                       # N = 10000, latency 50 ms, concurrency 128, chunk 250
     python bench/job_scale.py --n 2000 --latency-ms 20
 
 Ends with ``wall_s``, ``calls_per_s``, ``peak_rss_mb``, ``second_run_calls`` (the big job),
@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import resource
+import signal
 import socket
 import subprocess
 import sys
@@ -151,12 +152,14 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--concurrency", type=int, default=128)
-    parser.add_argument("--chunk", type=int, default=500)
+    parser.add_argument("--chunk", type=int, default=250)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args.worker)
         return
+    # SIGTERM runs the finally below, so the sim-server does not outlive the bench
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
 
     port = free_port()
     server = subprocess.Popen(
