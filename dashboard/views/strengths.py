@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from dash import Input, Output, dcc, html
 
-from judgebench.analysis import failure_modes
+from judgebench.analysis import failure_modes, strengths_weaknesses
 from judgebench.analysis.aggregate import OVERALL
 from judgebench.dashboard.components import (
     PALETTE,
@@ -59,56 +58,41 @@ def findings(
 ) -> pd.DataFrame:
     """Strengths and weaknesses of ``model`` (METHODS §9) on the SQL-aggregated node table.
 
-    The rule of ``judgebench.analysis.strengths_weaknesses`` (a test checks they agree), in
-    vectorised form: the library loops over every (node, model) row, ~1 s at a few hundred
-    nodes, too slow for a callback. Rank gaps of ``threshold`` or more; *separated* when the
-    95 % interval clears that of a model on the other side (a weakness: beaten, non-overlapping,
-    by a model it outranks overall). Unseparated gaps are kept (drawn pale).
+    ``judgebench.analysis.strengths_weaknesses`` with its rule: rank gaps of ``threshold`` or
+    more; *separated* when the 95 % interval clears that of a model on the other side (a
+    weakness: beaten, non-overlapping, by a model it outranks overall). Unseparated gaps are
+    kept (drawn pale).
     """
     table = analysis_table(
         q.node_scores(ctx.store, ctx.filters(judge, run_id), max_depth=max_depth)
     )
-    overall = table[table["node_id"] == OVERALL].set_index("model")["rank"]
-    if model not in overall.index:
+    if table.empty or model not in set(table.loc[table["node_id"] == OVERALL, "model"]):
         return pd.DataFrame(columns=FINDING_COLUMNS)
-    my_overall = overall[model]
-    nodes = table[(table["node_id"] != OVERALL) & (table["count"] >= MIN_COUNT)]
-    nodes = nodes.assign(overall_rank=nodes["model"].map(overall))
-    mine = nodes[nodes["model"] == model].assign(gap=lambda f: (f["rank"] - my_overall).astype(int))
-    mine = mine[mine["gap"].abs() >= threshold]
-    if mine.empty:
+    found = strengths_weaknesses(
+        table,
+        threshold=threshold,
+        min_count=MIN_COUNT,
+        require_separation=False,
+        evidence=0,
+        models=[model],
+    )
+    if found.empty:
         return pd.DataFrame(columns=FINDING_COLUMNS)
-    pairs = mine[["node_id", "gap", "ci_low", "ci_high"]].merge(
-        nodes[nodes["model"] != model][["node_id", "model", "overall_rank", "ci_low", "ci_high"]],
-        on="node_id",
-        suffixes=("", "_rival"),
-    )
-    weak = (
-        (pairs["gap"] > 0)
-        & (pairs["overall_rank"] > my_overall)
-        & (pairs["ci_low_rival"] > pairs["ci_high"])
-    )
-    strong = (
-        (pairs["gap"] < 0)
-        & (pairs["overall_rank"] < my_overall)
-        & (pairs["ci_high_rival"] < pairs["ci_low"])
-    )
-    rivals = pairs[weak | strong].groupby("node_id")["model"].agg(lambda ms: ", ".join(sorted(ms)))
     names = dict(zip(*_names(ctx), strict=True))
     out = pd.DataFrame(
         {
-            "node_id": mine["node_id"],
-            "node": [names.get(n, node_label(n)) for n in mine["node_id"]],
-            "kind": np.where(mine["gap"] > 0, "weakness", "strength"),
-            "node_rank": mine["rank"].astype(int),
-            "overall_rank": int(my_overall),
-            "gap": mine["gap"],
-            "mean": mine["mean"],
-            "ci_low": mine["ci_low"],
-            "ci_high": mine["ci_high"],
-            "n": mine["count"].astype(int),
-            "separated": mine["node_id"].isin(rivals.index),
-            "versus": mine["node_id"].map(rivals).fillna(""),
+            "node_id": found["node_id"],
+            "node": [names.get(n, node_label(n)) for n in found["node_id"]],
+            "kind": found["kind"],
+            "node_rank": found["node_rank"],
+            "overall_rank": found["overall_rank"],
+            "gap": found["gap"],
+            "mean": found["mean"],
+            "ci_low": found["ci_low"],
+            "ci_high": found["ci_high"],
+            "n": found["count"],
+            "separated": found["separated_from"].map(bool),
+            "versus": found["separated_from"].map(", ".join),
         }
     )
     out["abs_gap"] = out["gap"].abs()

@@ -8,7 +8,7 @@ evidence is listed, the per-query scores and membership it was built from).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import pandas as pd
@@ -77,68 +77,92 @@ def strengths_weaknesses(
     min_count: int = 5,
     require_separation: bool = True,
     evidence: int = 3,
+    models: Collection[str] | None = None,
 ) -> pd.DataFrame:
     """Nodes where a model ranks ``threshold`` or more places away from its overall rank.
 
     A *weakness* (node rank at least T places worse than overall; Feedbacker: "T places lower",
-    T = 3 — the dashboard's view uses the same rule) is kept only when, at that node,
+    T = 3 — the dashboard's view uses this function) is kept only when, at that node,
     some model the model outranks overall has a bootstrap interval entirely above the model's
     (the reversal is statistically separated); a *strength* symmetrically. ``separated_from``
     names those models. With ``scores``/``membership`` each finding lists ``evidence``: the
     model's worst (weakness) or best (strength) queries at the node, by score relative to the
-    other models on the same query. Sorted by |gap|, largest first.
+    other models on the same query. ``models`` limits the findings (not the rivals) to those
+    models. Sorted by |gap|, largest first (ties in node, then table, order).
+
+    Vectorised (one self-join per node) so a dashboard callback can afford it at a few hundred
+    nodes × models.
     """
-    overall = _overall(table)
+    overall_rank = _overall(table)["rank"]
     nodes = table[(table["node_id"] != OVERALL) & (table["count"] >= min_count)]
-    rel = None
-    expanded = None
-    if scores is not None and membership is not None:
+    # findings keep the nodes' first-appearance order, then the table's, before the gap sort
+    ranked = nodes.assign(
+        overall_rank=nodes["model"].map(overall_rank), order=pd.factorize(nodes["node_id"])[0]
+    )
+    ranked = ranked[ranked["overall_rank"].notna()]  # a model without an overall row: skipped
+    ranked = ranked.assign(
+        overall_rank=ranked["overall_rank"].astype(int), rank=ranked["rank"].astype(int)
+    )
+    ranked = ranked.assign(gap=ranked["rank"] - ranked["overall_rank"])
+    mine = ranked[ranked["gap"].abs() >= threshold]
+    if models is not None:
+        mine = mine[mine["model"].isin(list(models))]
+    mine = mine.reset_index(drop=True)  # positional row ids (the table's index may repeat)
+    columns = ["node_id", "model", "overall_rank", "ci_low", "ci_high"]
+    pairs = (
+        mine[[*columns, "gap"]]
+        .rename_axis("row")
+        .reset_index()
+        .merge(ranked[columns], on="node_id", suffixes=("", "_rival"))
+    )
+    pairs = pairs[pairs["model"] != pairs["model_rival"]]
+    beaten = (  # a weakness: beaten here by models it outranks overall
+        (pairs["gap"] > 0)
+        & (pairs["overall_rank_rival"] > pairs["overall_rank"])
+        & (pairs["ci_low_rival"] > pairs["ci_high"])
+    )
+    beats = (  # a strength: beats here models that outrank it overall
+        (pairs["gap"] < 0)
+        & (pairs["overall_rank_rival"] < pairs["overall_rank"])
+        & (pairs["ci_high_rival"] < pairs["ci_low"])
+    )
+    rivals = pairs[beaten | beats].groupby("row")["model_rival"].agg(lambda ms: sorted(ms))
+    separated_from = [rivals.get(i, []) for i in range(len(mine))]
+    if require_separation:
+        keep = np.array([bool(r) for r in separated_from], dtype=bool)
+        mine = mine[keep]
+        separated_from = [r for r, k in zip(separated_from, keep, strict=True) if k]
+    if mine.empty:
+        return pd.DataFrame(columns=FINDING_COLUMNS)
+    order = np.lexsort((np.arange(len(mine)), mine["order"].to_numpy(), -mine["gap"].abs()))
+    mine = mine.iloc[order]
+    separated_from = [separated_from[i] for i in order]
+    kinds = np.where(mine["gap"] > 0, "weakness", "strength")
+    rel = expanded = None
+    if scores is not None and membership is not None and evidence > 0:
         rel = relative_query_scores(scores)
         expanded = expand_membership(membership, parents)
-    findings = []
-    for node_id, at_node in nodes.groupby("node_id", sort=False):
-        at_node = at_node.set_index("model")
-        for model, row in at_node.iterrows():
-            if model not in overall.index:
-                continue
-            overall_rank = int(overall.at[model, "rank"])
-            gap = int(row["rank"]) - overall_rank
-            if abs(gap) < threshold:
-                continue
-            kind = "weakness" if gap > 0 else "strength"
-            others = at_node.drop(index=model)
-            others_overall = overall["rank"].reindex(others.index)
-            if kind == "weakness":  # beaten here by models it outranks overall
-                rivals = others[
-                    (others_overall > overall_rank) & (others["ci_low"] > row["ci_high"])
-                ]
-            else:  # beats here models that outrank it overall
-                rivals = others[
-                    (others_overall < overall_rank) & (others["ci_high"] < row["ci_low"])
-                ]
-            if require_separation and rivals.empty:
-                continue
-            findings.append(
-                {
-                    "model": model,
-                    "node_id": node_id,
-                    "kind": kind,
-                    "node_rank": int(row["rank"]),
-                    "overall_rank": overall_rank,
-                    "gap": gap,
-                    "mean": float(row["mean"]),
-                    "ci_low": float(row["ci_low"]),
-                    "ci_high": float(row["ci_high"]),
-                    "count": int(row["count"]),
-                    "separated_from": sorted(rivals.index.tolist()),
-                    "evidence": _evidence(rel, expanded, model, node_id, kind, evidence),
-                }
-            )
-    out = pd.DataFrame(findings, columns=FINDING_COLUMNS)
-    if out.empty:
-        return out
-    order = out["gap"].abs().sort_values(ascending=False, kind="stable").index
-    return out.loc[order].reset_index(drop=True)
+    out = pd.DataFrame(
+        {
+            "model": mine["model"].to_numpy(),
+            "node_id": mine["node_id"].to_numpy(),
+            "kind": kinds,
+            "node_rank": mine["rank"].to_numpy(np.int64),
+            "overall_rank": mine["overall_rank"].to_numpy(np.int64),
+            "gap": mine["gap"].to_numpy(np.int64),
+            "mean": mine["mean"].to_numpy(float),
+            "ci_low": mine["ci_low"].to_numpy(float),
+            "ci_high": mine["ci_high"].to_numpy(float),
+            "count": mine["count"].to_numpy(np.int64),
+            "separated_from": separated_from,
+            "evidence": [
+                _evidence(rel, expanded, m, n, k, evidence)
+                for m, n, k in zip(mine["model"], mine["node_id"], kinds, strict=True)
+            ],
+        },
+        columns=FINDING_COLUMNS,
+    )
+    return out
 
 
 def _evidence(
