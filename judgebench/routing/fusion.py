@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from judgebench.llm import Completion, LLMError, complete
+from judgebench.llm import Completion, LLMError, complete, run_sync
 from judgebench.prompts import fence, load_template, new_nonce
 
 _ANSWER = re.compile(r"<answer>(.*?)</answer>", re.S | re.I)
@@ -76,6 +76,11 @@ class Fuser:
         facts["reason"] = f"no <answer> block in {len(replies)} fusion replies"
         facts["raw_replies"] = [r.text for r in replies]
         return None, replies, facts
+
+    def fuse_sync(
+        self, query: str, answers: Sequence[str], weights: Sequence[float], **params: Any
+    ) -> tuple[str | None, list[Completion], dict[str, Any]]:
+        return run_sync(lambda: self.fuse(query, answers, weights, **params))
 
 
 async def best_of_k(judge: Any, query: Any, answers: Sequence[Any]) -> tuple[int | None, list[Any]]:

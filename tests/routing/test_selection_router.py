@@ -95,3 +95,14 @@ def test_strategy_needs_its_helper(selection_model):
         SelectionRouter(selection_model, strategy="topk-judge")
     with pytest.raises(ValueError, match="fuser"):
         SelectionRouter(selection_model, strategy="topk-fuse")
+
+
+def test_simulated_fuser_keeps_the_sound_answer_not_the_vague_one():
+    from judgebench.llm import complete_sync
+
+    question = "Write a Python function that merges two sorted lists into one sorted list."
+    strong = complete_sync("sim/coder", [{"role": "user", "content": question}]).text
+    vague = "Hmm, maybe just put them together somehow? Not sure, lists are tricky."
+    fused, replies, facts = Fuser("sim/judge").fuse_sync(question, [vague, strong], [0.5, 0.5])
+    assert fused is not None and fused != vague and "reason" not in facts
+    assert len(replies) == 1  # parsed at the first reply: no repair call
