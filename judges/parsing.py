@@ -34,8 +34,9 @@ class ReplyParseError(ValueError):
     """The reply holds no usable answer; the message is the reason stored with the judgment."""
 
 
-_THINK_RE = re.compile(r"<think(?:ing)?>.*?</think(?:ing)?>", re.DOTALL | re.IGNORECASE)
-_THINK_OPEN_RE = re.compile(r"<think(?:ing)?>", re.IGNORECASE)
+# shared with judgebench.taxonomy.replies, which reads JSON decisions with this same parser
+THINK_CLOSED = re.compile(r"<think(?:ing)?>.*?</think(?:ing)?>", re.DOTALL | re.IGNORECASE)
+THINK_OPEN = re.compile(r"<think(?:ing)?>", re.IGNORECASE)
 _BRACKETS_RE = re.compile(r"\[\[\s*([^\[\]\n]{1,40}?)\s*\]\]")
 _REFUSAL_RE = re.compile(
     r"\b(i\s+(?:cannot|can't|can not|won't|will not|am unable to|'m unable to|must decline)|"
@@ -59,8 +60,8 @@ class Block:
 
 def strip_reasoning(reply: str) -> str:
     """Drop ``<think>…</think>`` blocks; an unclosed ``<think>`` swallows the rest."""
-    text = _THINK_RE.sub(" ", reply)
-    opened = _THINK_OPEN_RE.search(text)
+    text = THINK_CLOSED.sub(" ", reply)
+    opened = THINK_OPEN.search(text)
     if opened:
         text = text[: opened.start()]
     return text

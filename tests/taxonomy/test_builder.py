@@ -360,3 +360,24 @@ async def test_the_top_level_is_fixed_unless_allowed(tree, scripted):
     scripted(replies=['{"decision": "ADD", "description": "Trips"}'])
     report = await TaxonomyBuilder(MODEL, tree, fixed_domains=False).insert(["Travel"])
     assert report.inserted == ["travel"]
+
+
+def test_reply_parser_is_the_strict_shared_one():
+    """Taxonomy replies go through the judges' strict parser: a cut-off correction after a
+    draft, a half-single-quoted object or Python literals are rejected, never guessed."""
+    from judgebench.taxonomy.replies import ReplyError, parse_json_object
+
+    draft = '{"decision": "ADD", "description": "Go"}'
+    assert parse_json_object(f"```json\n{draft},\n```", ("decision",))["decision"] == "ADD"
+    assert parse_json_object(draft + ' Wait: {"decision": "EXISTS"}', ("decision",)) == {
+        "decision": "EXISTS"
+    }
+    for bad, reason in [
+        (draft + ' Actually: {"decision": "EXI', "truncated inside a JSON object after"),
+        ("{'decision': \"ADD\"}", "no complete JSON object"),
+        ('{"decision": "ADD", "final": True}', "no complete JSON object"),
+        ("<think>draft " + draft, "inside a <think> block"),
+        ('{"into": "coding"}', "lacks 'decision'"),
+    ]:
+        with pytest.raises(ReplyError, match=reason):
+            parse_json_object(bad, ("decision",))
