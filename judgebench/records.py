@@ -136,7 +136,9 @@ class Response(Record):
         return self
 
     @staticmethod
-    def natural_key(query_id: str, model: str, params: dict[str, Any], sample_index: int = 0) -> str:
+    def natural_key(
+        query_id: str, model: str, params: dict[str, Any], sample_index: int = 0
+    ) -> str:
         return content_key("response", query_id, model, params, sample_index)
 
 
@@ -204,6 +206,8 @@ class Judgment(Record):
                     self.query_id,
                     self.response_id,
                     self.response_b_id,
+                    model=self.model,
+                    model_b=self.model_b,
                 ),
             )
         return self
@@ -217,10 +221,23 @@ class Judgment(Record):
         query_id: str,
         response_id: str | None,
         response_b_id: str | None = None,
+        *,
+        model: str | None = None,
+        model_b: str | None = None,
     ) -> str:
-        return content_key(
-            "judgment", judge, judge_model, template_hash, params, query_id, response_id, response_b_id
-        )
+        parts: list[Any] = [
+            judge,
+            judge_model,
+            template_hash,
+            params,
+            query_id,
+            response_id,
+            response_b_id,
+        ]
+        if response_id is None and (model or model_b):
+            # without a stored response, the evaluated models tell two judgments apart
+            parts += [model, model_b]
+        return content_key("judgment", *parts)
 
     @property
     def ok(self) -> bool:

@@ -166,3 +166,16 @@ def test_two_processes_writing_at_once_lose_nothing(store_url):
         assert s.scalar(select(LLMCallRow.hits).where(LLMCallRow.key == "counter")) == 2 * n
     texts = [q.text for q in store.get_queries()]
     assert len(texts) == len(set(texts)) == 2 * n + n  # each process's own + the shared ones once
+
+
+def test_judgments_without_responses_are_told_apart_by_model(tmp_path):
+    store = Store(tmp_path / "s.db")
+    common = dict(
+        judge="import:x", judge_model="human", query_id="q1", template_name="t", template_hash="h"
+    )
+    a = Judgment(**common, model="model-a", score=1.0)
+    b = Judgment(**common, model="model-b", score=0.0)
+    assert a.id != b.id
+    assert store.put_judgments([a, b]) == 2
+    with_response = Judgment(**common, response_id="r1", model="model-a", score=1.0)
+    assert with_response.id == Judgment.natural_key("import:x", "human", "h", {}, "q1", "r1")
