@@ -116,7 +116,8 @@ def test_resume_skips_stored_languages(tiny_decoder_path: Path, tmp_path: Path) 
     # The stored German score is the same one a fresh store computes: idempotent, deterministic.
     fresh = run_language_ranker(encoder, folder, store=Store(tmp_path / "q.db"), settings=settings)
     stored = {r["language"]: r["score"] for r in second.ranking}
-    assert {r["language"]: r["score"] for r in fresh.ranking} == pytest.approx(stored, abs=1e-9)
+    # (float32 states: batch composition moves the last bits, so not bit-identical)
+    assert {r["language"]: r["score"] for r in fresh.ranking} == pytest.approx(stored, abs=1e-6)
 
     # A finished run does not even load the model.
     def no_load(*args, **kwargs):  # type: ignore[no-untyped-def]
