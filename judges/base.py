@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar, Generic, TypeVar
 
 from judgebench.judges.injection import INJECTION_FLAG, detect_injection
 from judgebench.judges.parsing import ReplyParseError, extract_answer, template_examples
-
 from judgebench.llm import Completion, LLMError, gather_limited, get_gateway, run_sync
 from judgebench.prompts import PromptTemplate, fence, load_template
 from judgebench.records import (
@@ -319,7 +319,7 @@ class Judge:
         self, items: Sequence[tuple[QueryLike, ResponseLike]]
     ) -> list[Judgment]:
         """``evaluate`` over many (query, response) pairs, ``concurrency`` at a time."""
-        return await self.gather([lambda q=q, r=r: self.evaluate(q, r) for q, r in items])
+        return await self.gather([partial(self.evaluate, q, r) for q, r in items])
 
     def evaluate_sync(self, query: QueryLike, response: ResponseLike) -> Judgment:
         return self.sync(lambda: self.evaluate(query, response))

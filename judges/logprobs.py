@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -158,7 +159,9 @@ class HFCausalLM:
                     **kwargs,
                 ).logits[:, -keep:, :]
                 # row r, target token j sits at kept index keep - len(tgt) - 1 + j
-                rows, cols, tokens = [], [], []
+                rows: list[int] = []
+                cols: list[int] = []
+                tokens: list[int] = []
                 for row, i in enumerate(batch):
                     tgt = encoded[i][1]
                     rows += [row] * len(tgt)
@@ -226,7 +229,7 @@ class CompletionsLogprobs:
         from judgebench.llm import gather_limited
 
         return await gather_limited(
-            [lambda c=c, t=t: self._one(c, t) for c, t in pairs], limit=self.concurrency
+            [partial(self._one, c, t) for c, t in pairs], limit=self.concurrency
         )
 
 

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import BaseModel, ConfigDict
+
 from judgebench.judges.base import (
     Exchange,
     Judge,
@@ -29,8 +31,6 @@ from judgebench.judges.base import (
 )
 from judgebench.judges.pairwise import verdict_answer
 from judgebench.judges.registry import register_judge
-from pydantic import BaseModel, ConfigDict
-
 from judgebench.llm import Completion
 from judgebench.prompts import PromptTemplate, new_nonce
 from judgebench.records import Judgment, Query, Response, Usage, content_key, normalize_text
@@ -300,10 +300,11 @@ class MetaRankingJudge(Judge):
                 option_probability(ex.completion, ex.value["verdict"])  # type: ignore[index]
                 for ex in exchanges
             ]
-            if all(p is not None for p in probs):
+            known = [p for p in probs if p is not None]
+            if len(known) == len(probs):
                 p_target = [
-                    p if ex.value["verdict"] == label else 1 - p  # type: ignore[index,operator]
-                    for p, ex, label in zip(probs, exchanges, target_labels, strict=True)
+                    p if ex.value["verdict"] == label else 1.0 - p  # type: ignore[index]
+                    for p, ex, label in zip(known, exchanges, target_labels, strict=True)
                 ]
                 row["p_target"] = p_target
                 row["vote"] = sum(vote(p, ref.correct, self.lam) for p in p_target) / len(p_target)
@@ -380,7 +381,7 @@ class MetaRankingJudge(Judge):
 
     def calibrate(
         self,
-        judgments_or_scores: Sequence[Judgment] | Sequence[float],
+        judgments_or_scores: Sequence[Judgment | float],
         correct: Sequence[bool],
         *,
         target: Literal["f1", "precision"] = "f1",

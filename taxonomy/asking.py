@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from functools import partial
 from typing import Any
-
-from judgebench.taxonomy.decisions import Decision, DecisionLog
-from judgebench.taxonomy.replies import ReplyError
 
 from judgebench.llm import LLMError, complete
 from judgebench.prompts import PromptTemplate, fence
 from judgebench.records import content_key, text_hash
+from judgebench.taxonomy.decisions import Decision, DecisionLog
+from judgebench.taxonomy.replies import ReplyError
 
 
 def fence_nonce(key: str, attempt: int) -> str:
@@ -77,9 +77,7 @@ class Asker:
         }
         for attempt in range(self.attempts):
             nonce = fence_nonce(key, attempt)
-            prompt = template.render(
-                **values(lambda text, label, n=nonce: fence(text, label, n)), previous_error=reason
-            )
+            prompt = template.render(**values(partial(fence, nonce=nonce)), previous_error=reason)
             try:
                 self.calls += 1
                 completion = await complete(

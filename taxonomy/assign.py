@@ -15,19 +15,20 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from judgebench.taxonomy.asking import Asker
-from judgebench.taxonomy.decisions import DecisionLog
-from judgebench.taxonomy.replies import ReplyError, parse_json_object
-from judgebench.taxonomy.tree import Taxonomy
 
 from judgebench.embed import Encoder, cosine_top_k, get_encoder, l2_normalize
 from judgebench.errors import DataError
 from judgebench.llm import gather_limited, run_sync
 from judgebench.prompts import load_template
+from judgebench.taxonomy.asking import Asker
+from judgebench.taxonomy.decisions import DecisionLog
+from judgebench.taxonomy.replies import ReplyError, parse_json_object
+from judgebench.taxonomy.tree import Taxonomy
 
 
 @dataclass
@@ -312,7 +313,7 @@ class LLMAssigner:
 
     async def assign(self, texts: Sequence[str]) -> list[Assignment]:
         return await gather_limited(
-            [lambda t=t: self.assign_one(t) for t in texts], limit=self.concurrency
+            [partial(self.assign_one, t) for t in texts], limit=self.concurrency
         )
 
     def assign_sync(self, texts: Sequence[str]) -> list[Assignment]:

@@ -11,19 +11,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+from judgebench.llm import gather_limited, run_sync
+from judgebench.prompts import load_template
+from judgebench.records import normalize_text
 from judgebench.taxonomy.asking import Asker
 from judgebench.taxonomy.decisions import DecisionLog
 from judgebench.taxonomy.io import validate
 from judgebench.taxonomy.prune import PruneReport, prune
 from judgebench.taxonomy.replies import ReplyError, parse_json_object
 from judgebench.taxonomy.tree import ROOT, Taxonomy
-
-from judgebench.llm import gather_limited, run_sync
-from judgebench.prompts import load_template
-from judgebench.records import normalize_text
 
 TEMPLATES = ("insert", "refine", "tag", "brainstorm", "assign")
 
@@ -262,7 +262,7 @@ class TaxonomyBuilder:
             ]
             if level:
                 decisions = await gather_limited(
-                    [lambda n=n: self._ask_refine(n) for n in level], limit=self.concurrency
+                    [partial(self._ask_refine, n) for n in level], limit=self.concurrency
                 )
                 for node_id, decision in zip(level, decisions, strict=True):
                     if not decision.ok:
@@ -350,12 +350,14 @@ class TaxonomyBuilder:
                 if not isinstance(refs, list) or len(refs) < 2:
                     raise ReplyError("merge needs at least two nodes")
                 merged = [child(r, "merge node") for r in refs]
-                into = raw.get("into")
+                merged_name = raw.get("into")
                 ops.append(
                     {
                         "op": "merge",
                         "nodes": merged,
-                        "into": into.strip() if isinstance(into, str) and into.strip() else None,
+                        "into": merged_name.strip()
+                        if isinstance(merged_name, str) and merged_name.strip()
+                        else None,
                     }
                 )
             elif op == "reparent":
@@ -475,9 +477,7 @@ class TaxonomyBuilder:
                 "tag", self.templates["tag"], {"query": text, "domains": domain_ids}, values, parse
             )
 
-        decisions = await gather_limited(
-            [lambda q=q: tag(q) for q in queries], limit=self.concurrency
-        )
+        decisions = await gather_limited([partial(tag, q) for q in queries], limit=self.concurrency)
         found: dict[tuple[str | None, str], Candidate] = {}
         for text, decision in zip(queries, decisions, strict=True):
             if not decision.ok:
