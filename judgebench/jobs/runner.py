@@ -111,7 +111,7 @@ class JobRunner:
             },
             status="running",
             job_name=job.name,
-            started_at=existing.started_at if existing else None or _now(),
+            started_at=existing.started_at if existing else _now(),
         )
         store.put_run(run)
         usage_before = get_usage(store, self.run_id)
