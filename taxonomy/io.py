@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
-from judgebench.taxonomy.tree import ROOT, Taxonomy, join_id, parent_of, slugify
 
 from judgebench.errors import DataError
+from judgebench.taxonomy.tree import ROOT, Taxonomy, join_id, parent_of, slugify
 
 FORMAT_TAG = "judgebench-taxonomy/1"
 FORMATS = ("auto", "nested", "flat", "feedbacker")
@@ -125,11 +125,14 @@ def load_taxonomy(path: str | Path, fmt: str = "auto", name: str | None = None) 
     path = Path(path)
     data = read_data(path)
     try:
-        return from_data(data, fmt, name=name or _default_name(data, path))
+        taxonomy = from_data(data, fmt, name=name or _default_name(data, path))
     except DataError as exc:
         if exc.where and exc.where.startswith(str(path)):
             raise
         raise DataError(str(exc), where=str(path)) from None
+    if len(taxonomy) == 0:  # e.g. `[]` or `{"nodes": []}`: nothing to assign queries to
+        raise DataError("the taxonomy has no nodes", where=str(path))
+    return taxonomy
 
 
 def _default_name(data: Any, path: Path) -> str:

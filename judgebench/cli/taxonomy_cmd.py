@@ -71,6 +71,36 @@ def _read_lines_or_jsonl(path: Path, field: str = "text") -> list[str]:
     return texts
 
 
+def _read_candidates(path: Path, domain: str | None):  # type: ignore[no-untyped-def]
+    """Candidate categories: plain lines (under ``domain``) or JSONL name/description/domain."""
+    from judgebench.errors import DataError
+    from judgebench.taxonomy.builder import Candidate
+
+    if not path.is_file():
+        raise DataError("file not found", where=str(path))
+    items = []
+    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        raw = raw.strip()
+        if not raw:
+            continue
+        if not raw.startswith("{"):
+            items.append(Candidate(name=raw, domain=domain))
+            continue
+        try:
+            item = json.loads(raw)
+        except json.JSONDecodeError:
+            raise DataError(f"line {number} is not JSON", where=str(path)) from None
+        name = item.get("name") if isinstance(item, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            raise DataError(f"line {number} has no 'name'", where=str(path))
+        description, item_domain = item.get("description"), item.get("domain")
+        for field, value in (("description", description), ("domain", item_domain)):
+            if value is not None and not isinstance(value, str):
+                raise DataError(f"line {number}: {field!r} must be text", where=str(path))
+        items.append(Candidate(name=name, description=description, domain=item_domain))
+    return items
+
+
 @taxonomy_app.command("validate")
 def validate_cmd(
     path: Path = typer.Argument(..., help="Taxonomy file to check."),
@@ -271,21 +301,7 @@ def build_cmd(
     builder = TaxonomyBuilder(model, start, log=log, max_depth=max_depth)
     items: list[Candidate] = []
     if candidates:
-        for raw in candidates.read_text(encoding="utf-8").splitlines():
-            raw = raw.strip()
-            if not raw:
-                continue
-            if raw.startswith("{"):
-                item = json.loads(raw)
-                items.append(
-                    Candidate(
-                        name=item["name"],
-                        description=item.get("description"),
-                        domain=item.get("domain"),
-                    )
-                )
-            else:
-                items.append(Candidate(name=raw, domain=domain))
+        items += _read_candidates(candidates, domain)
     if queries:
         texts = _read_lines_or_jsonl(queries)
         tagged = run_sync(lambda: builder.candidates_from_queries(texts, min_count=min_count))

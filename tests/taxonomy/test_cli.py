@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from judgebench.taxonomy import load_taxonomy, save_taxonomy
 from typer.testing import CliRunner
 
 from judgebench.cli import app, main
+from judgebench.taxonomy import load_taxonomy, save_taxonomy
 
 
 def run(*args: str):
@@ -107,6 +107,10 @@ def test_build_then_assign_into_the_store(tmp_path, monkeypatch):
     assert "3 queries" in shown or "2 queries" in shown or "1 queries" in shown
 
 
+def _build(candidates: str) -> list[str]:
+    return ["taxonomy", "build", "--model", "sim/large", "--candidates", candidates]
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -114,13 +118,22 @@ def test_build_then_assign_into_the_store(tmp_path, monkeypatch):
         (["taxonomy", "import", "missing.yaml"], "needs --db"),
         (["taxonomy", "assign", "--method", "llm"], "--method llm needs --model"),
         (["taxonomy", "show", "--version", "3"], "--version needs --db"),
+        (["taxonomy", "validate", "empty.json"], "empty.json: the taxonomy has no nodes"),
+        (["taxonomy", "import", "empty.json", "--db", "t.db"], "has no nodes"),
+        (_build("cut.jsonl"), "cut.jsonl: line 2 is not JSON"),
+        (_build("nameless.jsonl"), "nameless.jsonl: line 1 has no 'name'"),
+        (_build("missing.txt"), "missing.txt: file not found"),
     ],
 )
 def test_errors_are_one_line(argv, message, monkeypatch, capsys, tmp_path):
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty.json").write_text("[]")
+    (tmp_path / "cut.jsonl").write_text('Go\n{"name": "Rust"\n')
+    (tmp_path / "nameless.jsonl").write_text('{"description": "systems"}\n')
     monkeypatch.setattr("sys.argv", ["judgebench", *argv])
     with pytest.raises(SystemExit) as info:
         main()
     assert info.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: ") and message in err and "\n" not in err, err
+    assert not (tmp_path / "t.db").exists()  # a refused input changes nothing
