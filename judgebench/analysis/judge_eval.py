@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from judgebench.analysis.agreement import pairwise_agreement, position_consistency
-from judgebench.errors import UserError
+from judgebench.errors import ConfigError, UserError
 from judgebench.records import Judgment, Query, Response, Run
 
 if TYPE_CHECKING:
@@ -113,6 +113,12 @@ async def evaluate_judge(judge: Any, items: list[LabelledPair]) -> list[Judgment
     )
 
 
+def check_limit(limit: int | None) -> None:
+    """``limit`` is a number of pairs: 0 or a negative slice would silently mean all or most."""
+    if limit is not None and limit < 1:
+        raise ConfigError(f"limit must be at least 1 pair, got {limit}")
+
+
 def run_judge_eval(
     judge: Any,
     set_name: str,
@@ -130,9 +136,10 @@ def run_judge_eval(
     """
     from judgebench.llm import run_sync
 
+    check_limit(limit)
     items = labelled_pairs(batch)
     items.sort(key=lambda it: (it.query.id, it.response_a.id))
-    if limit:
+    if limit is not None:
         items = items[:limit]
     config = {
         "set": set_name,

@@ -61,11 +61,12 @@ def judge_eval_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
 ) -> None:
     """Run a judge over labelled pairs; print agreement, position consistency, invalid rate, cost."""
-    from judgebench.analysis.judge_eval import load_label_set, run_judge_eval
+    from judgebench.analysis.judge_eval import check_limit, load_label_set, run_judge_eval
     from judgebench.db import Store
     from judgebench.errors import ConfigError
     from judgebench.judges import get_judge
 
+    check_limit(limit)  # before anything is read or the store is created
     config = _judge_config(judge, model)
     options = {k: v for k, v in config.items() if k not in {"judge", "model"}}
     try:
@@ -110,6 +111,15 @@ def judge_eval_cmd(
         typer.echo(f"  {key:<{width}}  {value}")
 
 
+def _existing_store(db: str) -> str:
+    """A listing reads a store: a mistyped SQLite path must not create an empty one."""
+    from judgebench.errors import DataError
+
+    if "://" not in db and not Path(db).expanduser().exists():
+        raise DataError("no store at this path (run `judgebench judge-eval` first)", where=db)
+    return db
+
+
 def judge_evals_cmd(
     db: str = typer.Option(
         "judgebench.db", "--db", envvar="JUDGEBENCH_DB", help="Store URL or SQLite file path."
@@ -123,7 +133,7 @@ def judge_evals_cmd(
     from judgebench.analysis.judge_eval import judge_eval_table
     from judgebench.db import Store
 
-    frame = judge_eval_table(Store(db).list_runs(kind="judge-eval"))
+    frame = judge_eval_table(Store(_existing_store(db)).list_runs(kind="judge-eval"))
     if label_set:
         frame = frame[frame["set"] == label_set]
     if frame.empty:

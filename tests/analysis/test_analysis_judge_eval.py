@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from judgebench.db import Store
 
 from judgebench.analysis.judge_eval import labelled_pairs, load_label_set, run_judge_eval, summarize
+from judgebench.db import Store
 from judgebench.errors import UserError
 from judgebench.importers import parse
 from judgebench.records import Judgment
@@ -188,3 +188,34 @@ def test_judge_eval_bad_input_is_one_line(label_file, tmp_path):
         load_label_set("no-such-set")
     with pytest.raises(UserError, match="--format"):
         load_label_set(str(label_file))
+
+
+@pytest.mark.parametrize("limit", ["0", "-1"])
+def test_judge_eval_limit_below_one_is_refused_and_creates_no_store(
+    limit, label_file, tmp_path, monkeypatch, capsys
+):
+    """``--limit 0`` used to evaluate every pair and ``--limit -1`` all but the last."""
+    from judgebench.cli import main
+
+    db = tmp_path / "x.db"
+    argv = ["judge-eval", str(label_file), "--format", "llmbar", "--model", "sim/judge"]
+    monkeypatch.setattr("sys.argv", ["judgebench", *argv, "--limit", limit, "--db", str(db)])
+    with pytest.raises(SystemExit) as info:
+        main()
+    err = capsys.readouterr().err.strip()
+    assert info.value.code == 2 and "limit must be at least 1 pair" in err and "\n" not in err
+    assert not db.exists()
+    batch = parse("llmbar", label_file)
+    with pytest.raises(UserError, match=f"got {limit}"):
+        run_judge_eval(object(), "s", batch, None, limit=int(limit))
+
+
+def test_judge_evals_listing_does_not_create_a_store(tmp_path, monkeypatch, capsys):
+    from judgebench.cli import main
+
+    db = tmp_path / "typo.db"
+    monkeypatch.setattr("sys.argv", ["judgebench", "judge-evals", "--db", str(db)])
+    with pytest.raises(SystemExit) as info:
+        main()
+    err = capsys.readouterr().err.strip()
+    assert info.value.code == 2 and "no store at this path" in err and not db.exists()
