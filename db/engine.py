@@ -22,6 +22,19 @@ def normalize_url(url: str | Path) -> str:
     return url
 
 
+def existing_store(url: str | Path, hint: str = "run `judgebench demo` or a job first") -> str:
+    """``url`` for a command that only reads a store: a SQLite file that does not exist is a
+    mistyped path (a DataError saying so), not a new empty store to create."""
+    from judgebench.errors import DataError
+
+    normalized = normalize_url(url)
+    if normalized.startswith("sqlite"):
+        db_path = normalized.split(":///", 1)[-1]
+        if db_path and db_path != ":memory:" and not Path(db_path).expanduser().exists():
+            raise DataError(f"no store here ({hint})", where=str(url))
+    return str(url)
+
+
 def make_engine(url: str | Path, **kwargs: Any) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):

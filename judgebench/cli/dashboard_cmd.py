@@ -9,7 +9,7 @@ def register(app: typer.Typer) -> None:
     @app.command("dashboard")
     def dashboard(
         db: str = typer.Option(
-            "sqlite:///judgebench.db", "--db", help="Store URL or SQLite file path."
+            "judgebench.db", "--db", envvar="JUDGEBENCH_DB", help="Store URL or SQLite file path."
         ),
         host: str = typer.Option(
             "127.0.0.1",
@@ -40,9 +40,10 @@ def register(app: typer.Typer) -> None:
 
         check_bind(host, token, basic_auth)
         from judgebench.db import Store
+        from judgebench.db.engine import existing_store
         from judgebench.db.queries import refresh_summary, summary_state
 
-        store = Store(db)
+        store = Store(existing_store(db))
         if refresh_only:
             rebuilt = refresh_summary(store, force=True)
             state = summary_state(store) or {}

@@ -29,10 +29,10 @@ def status_cmd(db: str = DB_OPTION) -> None:
 
     import judgebench.db.tables  # noqa: F401
     from judgebench.db.base import Base
-    from judgebench.db.engine import make_engine
+    from judgebench.db.engine import existing_store, make_engine
     from judgebench.db.migrate import current_revision
 
-    engine = make_engine(db)
+    engine = make_engine(existing_store(db, "create one with `judgebench db upgrade`"))
     table = Table(title=f"{db} (revision {current_revision(db)})")
     table.add_column("table")
     table.add_column("rows", justify="right")

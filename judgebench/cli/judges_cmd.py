@@ -111,15 +111,6 @@ def judge_eval_cmd(
         typer.echo(f"  {key:<{width}}  {value}")
 
 
-def _existing_store(db: str) -> str:
-    """A listing reads a store: a mistyped SQLite path must not create an empty one."""
-    from judgebench.errors import DataError
-
-    if "://" not in db and not Path(db).expanduser().exists():
-        raise DataError("no store at this path (run `judgebench judge-eval` first)", where=db)
-    return db
-
-
 def judge_evals_cmd(
     db: str = typer.Option(
         "judgebench.db", "--db", envvar="JUDGEBENCH_DB", help="Store URL or SQLite file path."
@@ -132,8 +123,10 @@ def judge_evals_cmd(
 
     from judgebench.analysis.judge_eval import judge_eval_table
     from judgebench.db import Store
+    from judgebench.db.engine import existing_store
 
-    frame = judge_eval_table(Store(_existing_store(db)).list_runs(kind="judge-eval"))
+    store = Store(existing_store(db, "run `judgebench judge-eval` first"))
+    frame = judge_eval_table(store.list_runs(kind="judge-eval"))
     if label_set:
         frame = frame[frame["set"] == label_set]
     if frame.empty:

@@ -218,4 +218,4 @@ def test_judge_evals_listing_does_not_create_a_store(tmp_path, monkeypatch, caps
     with pytest.raises(SystemExit) as info:
         main()
     err = capsys.readouterr().err.strip()
-    assert info.value.code == 2 and "no store at this path" in err and not db.exists()
+    assert info.value.code == 2 and "no store here" in err and not db.exists()
