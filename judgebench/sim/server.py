@@ -67,6 +67,12 @@ class FaultConfig:
         unknown = [f for f in self.script if f != "ok" and f not in FAULTS]
         if unknown:
             raise ValueError(f"unknown fault(s) {unknown}; known: ok, {', '.join(FAULTS)}")
+        for name, rate in self.rates():  # a negative rate would shift the others' shares
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError(f"fault rate {name} is {rate}: use a number from 0 to 1")
+        for name in ("latency_ms", "latency_sigma", "retry_after_s", "hang_s"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} is {getattr(self, name)}: must not be negative")
         if self.total_rate() > 1.0:
             raise ValueError(f"fault rates add up to {self.total_rate():.3f} > 1")
 

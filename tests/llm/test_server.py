@@ -86,3 +86,18 @@ def test_litellm_cost_map_prices_known_models_only():
     prices = litellm_prices("gpt-4o-mini")
     assert prices is not None and prices[0] > 0 and prices[1] > prices[0]
     assert litellm_prices("no-such-model-anywhere") is None
+
+
+@pytest.mark.parametrize(
+    ("faults", "message"),
+    [
+        ({"rate_500": -0.5, "rate_503": 1.4}, "fault rate 500 is -0.5"),
+        ({"rate_hang": 1.2}, "fault rate hang is 1.2"),
+        ({"latency_ms": -5}, "latency_ms is -5"),
+        ({"rate_500": 0.7, "rate_503": 0.7}, "add up to 1.400"),
+    ],
+)
+def test_fault_config_refuses_rates_outside_0_1_and_negative_times(faults, message):
+    """A negative rate used to pass (the sum stayed <= 1) and silently inflate the others."""
+    with pytest.raises(ValueError, match=message):
+        FaultConfig(**faults)
