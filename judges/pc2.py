@@ -35,7 +35,6 @@ from judgebench.judges.criteria_store import (
 )
 from judgebench.judges.parsing import ReplyParseError, integer_in_range, short_text
 from judgebench.judges.registry import register_judge
-
 from judgebench.llm import LLMError, get_gateway
 from judgebench.prompts import new_nonce
 from judgebench.records import CriterionScore, Judgment, Query, Usage, content_key
@@ -157,8 +156,15 @@ def render_critique(critique: Sequence[CriterionScore]) -> str:
 
 
 def weighted_score(scores: Sequence[CriterionScore]) -> float:
-    """S = Σ wᵢ·sᵢ (weights sum to 100, so S lies in [100·low, 100·high])."""
-    return float(sum((c.weight or 0) * (c.score or 0) for c in scores))
+    """S = Σ wᵢ·sᵢ (weights sum to 100, so S lies in [100·low, 100·high]).
+
+    A criterion without a weight or a score is an error, never a silent 0 in the sum."""
+    total = 0.0
+    for c in scores:
+        if c.weight is None or c.score is None:
+            raise ValueError(f"criterion {c.name!r} has no weight or no score")
+        total += c.weight * c.score
+    return total
 
 
 @register_judge("pc2")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from judgebench.judges import WEIGHTS_RENORMALISED, MemoryCriteriaStore, PC2Judge
-from judgebench.judges.pc2 import renormalise
 
+from judgebench.judges import WEIGHTS_RENORMALISED, MemoryCriteriaStore, PC2Judge
+from judgebench.judges.pc2 import renormalise, weighted_score
 from judgebench.prompts import unfence
 from judgebench.records import Query, Response
 
@@ -199,3 +199,15 @@ def test_renormalise_is_exact():
     for weights in ([50, 40, 30], [1, 1, 1], [10, 20, 30, 41], [97, 1, 1, 1, 1, 1]):
         fixed = renormalise(weights)
         assert sum(fixed) == 100 and all(w >= 1 for w in fixed)
+
+
+def test_weighted_score_refuses_a_missing_score_instead_of_counting_zero():
+    from judgebench.records import CriterionScore
+
+    scores = [
+        CriterionScore(name="a", weight=60, score=4),
+        CriterionScore(name="b", weight=40, score=5),
+    ]
+    assert weighted_score(scores) == 60 * 4 + 40 * 5
+    with pytest.raises(ValueError, match="'b' has no weight or no score"):
+        weighted_score([scores[0], CriterionScore(name="b", weight=40)])
