@@ -46,20 +46,6 @@ def fallback_leaves() -> list[str]:
     return [f"{d}/{t}" for d in DOMAINS for t in _TOPICS[d]]
 
 
-def default_leaves() -> list[str]:
-    """Leaves of the default taxonomy when the taxonomy package provides one, else the fallback."""
-    try:
-        from judgebench.taxonomy import load_default_taxonomy  # type: ignore[attr-defined]
-    except ImportError:
-        return fallback_leaves()
-    try:
-        tree = load_default_taxonomy()
-        leaves = list(tree.leaves())
-    except Exception:  # a half-landed taxonomy package must not break the sample
-        return fallback_leaves()
-    return leaves or fallback_leaves()
-
-
 def build_sample_store(
     url: str | Path,
     *,
