@@ -46,7 +46,7 @@ def create_app(
         title="judgebench",
         assets_folder=str(ASSETS),
         suppress_callback_exceptions=True,
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # None turns the "Updating..." title off (Dash docs)
         serve_locally=True,
     )
     install_auth(app.server, token=token, basic_auth=basic_auth)

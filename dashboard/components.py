@@ -7,7 +7,8 @@ from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
-from dash import dash_table, dcc, html
+from dash import dcc, html
+from dash.dash_table.DataTable import DataTable
 
 from judgebench.db.queries import is_simulated
 
@@ -128,13 +129,15 @@ def figure_card(
 
 def data_table(
     table_id: str, frame: pd.DataFrame | None = None, *, page_size: int = 15, **kwargs: Any
-) -> dash_table.DataTable:
+) -> DataTable:
     """A sortable table that exports CSV."""
     frame = frame if frame is not None else pd.DataFrame()
-    return dash_table.DataTable(
+    # Dash's generated signature wants invariant dict types (str | float | int keys, typed
+    # column dicts); JSON-ready records are what it really accepts
+    return DataTable(
         id=table_id,
-        data=records(frame),
-        columns=table_columns(frame),
+        data=records(frame),  # type: ignore[arg-type]
+        columns=table_columns(frame),  # type: ignore[arg-type]
         page_size=page_size,
         sort_action="native",
         export_format="csv",

@@ -13,8 +13,10 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any, Literal
 
 from judgebench.db import Store
+from judgebench.judges.pc2 import weighted_score
 from judgebench.records import CriterionScore, Judgment, Query, Response, Run, Usage
 
 DOMAINS = ["writing", "roleplay", "knowledge", "coding", "mathematics", "reasoning"]
@@ -91,13 +93,13 @@ def build_sample_store(
     judgments: list[Judgment] = []
     for q_index, q in enumerate(queries):
         domain = q.node_ids[0].split("/", 1)[0]
-        for run_index, run in enumerate(runs or [None]):
-            run_id = run.id if run is not None else None
+        for run_index, run_or_none in enumerate(runs or [None]):
+            run_id = run_or_none.id if run_or_none is not None else None
             by_model: dict[str, Response] = {}
             for model in models:
                 params = (
                     {"temperature": 0.0, "run": run_index}
-                    if run is not None
+                    if run_or_none is not None
                     else {"temperature": 0.0}
                 )
                 text = f"{model} answers: " + rng.choice(
@@ -149,7 +151,7 @@ def _rid(q: Query, model: str, responses: list[Response], runs: list[Run]) -> st
     return Response.natural_key(q.id, model, params)
 
 
-def _truth(rng: random.Random, domain: str, a: str, b: str) -> str:
+def _truth(rng: random.Random, domain: str, a: str, b: str) -> Literal["A", "B", "tie"]:
     diff = _SKILL.get(a, {}).get(domain, 0) - _SKILL.get(b, {}).get(domain, 0) + rng.gauss(0, 0.6)
     return "A" if diff > 0.25 else "B" if diff < -0.25 else "tie"
 
@@ -160,7 +162,7 @@ def _pointwise(
     skill = _SKILL.get(resp.model, {}).get(domain, 0.0) - (
         0.4 if run_index == 1 and resp.model == "sim/coder" else 0.0
     )
-    common = dict(
+    common: dict[str, Any] = dict(
         judge=JUDGE,
         judge_model="sim/judge",
         kind="pointwise",
@@ -187,7 +189,7 @@ def _pointwise(
                 name=name, weight=weight, score=s, note=f"{name}: {'good' if s >= 3 else 'weak'}"
             )
         )
-    score = float(sum(c.weight * c.score for c in criteria))  # type: ignore[operator]
+    score = weighted_score(criteria)
     flags = ["injection_attempt"] if resp.text and "IGNORE PREVIOUS" in resp.text else []
     raw = "CRITERIA SCORES\n" + "\n".join(f"{c.name}: {c.score}" for c in criteria)
     return Judgment(

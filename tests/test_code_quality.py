@@ -51,5 +51,6 @@ def test_mypy_core_packages():
         "taxonomy",
         "judgebench/analysis",
         "judgebench/importers",
+        "dashboard",
     )
     assert result.returncode == 0, result.stdout + result.stderr
