@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import hmac
 import ipaddress
+import logging
+import re
 
 from flask import Flask, Response, make_response, request
 
@@ -44,10 +46,35 @@ def _same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
+_TOKEN_PARAM = re.compile(r"([?&]token=)[^\s&\"\x1b]*")
+
+
+class _TokenParamFilter(logging.Filter):
+    """Werkzeug logs every request line, ``/?token=…`` included: mask the value."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = _TOKEN_PARAM.sub(r"\1***", message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def _keep_credentials_out_of_logs(token: str | None, basic_auth: str | None) -> None:
+    from judgebench.llm.secrets import register_secret
+
+    register_secret(token)  # masked by the gateway's log redaction wherever else it shows up
+    register_secret(basic_auth.split(":", 1)[1] if basic_auth else None)
+    logger = logging.getLogger("werkzeug")
+    if not any(isinstance(f, _TokenParamFilter) for f in logger.filters):
+        logger.addFilter(_TokenParamFilter())
+
+
 def install_auth(server: Flask, token: str | None = None, basic_auth: str | None = None) -> None:
     """Reject every request (pages, callbacks, assets) that lacks the configured credentials."""
     if not token and not basic_auth:
         return
+    _keep_credentials_out_of_logs(token, basic_auth)
 
     @server.before_request
     def _require_credentials():  # type: ignore[no-untyped-def]

@@ -233,6 +233,27 @@ def test_token_and_basic_auth_guard_every_request(sample_url):
     assert basic.get("/", headers={"Authorization": f"Basic {bad}"}).status_code == 401
 
 
+def test_request_log_never_shows_the_token(sample_url, caplog):
+    """Werkzeug logs each request line; ``/?token=…`` used to print the token to stderr."""
+    import contextlib
+    import logging
+    import urllib.request
+
+    from judgebench.dashboard.app import DashboardServer
+
+    server = DashboardServer(create_app(sample_url, token="log-secret-token"), port=0).start()
+    try:
+        with caplog.at_level(logging.INFO, logger="werkzeug"):
+            for token in ("log-secret-token", "mistyped-token"):
+                with contextlib.suppress(urllib.error.HTTPError):  # the mistyped one: 401
+                    urllib.request.urlopen(f"{server.url}/?token={token}", timeout=10).read()
+    finally:
+        server.stop()
+    lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
+    assert any("token=***" in line for line in lines), lines
+    assert not any("log-secret-token" in line or "mistyped-token" in line for line in lines)
+
+
 def test_cli_refuses_outside_address_without_credentials(sample_url):
     from typer.testing import CliRunner
 
