@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+
+from judgebench.llm import BadRequestError
+from judgebench.prompts import unfence
 from judgebench.taxonomy import Taxonomy, validate
 from judgebench.taxonomy.builder import Candidate, TaxonomyBuilder
 from judgebench.taxonomy.decisions import DecisionLog
 from judgebench.taxonomy.prune import prune
-
-from judgebench.llm import BadRequestError
-from judgebench.prompts import unfence
 
 MODEL = "scripted/builder"
 
