@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from judgebench.dashboard.components import empty_state, model_label
 from judgebench.dashboard.registry import DashboardContext, View, load_views
 from judgebench.db import Store
 from judgebench.db import queries as q
+from judgebench.errors import ConfigError
 
 ASSETS = Path(__file__).with_name("assets")
 
@@ -195,12 +197,30 @@ def export_html(figure: dict, name: str) -> dict:
 # --- serving ----------------------------------------------------------------------------------
 
 
+def _check_port(host: str, port: int) -> None:
+    """One-line errors where werkzeug would wrap the port (99999 → 34463) or print and exit."""
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"--port {port}: use 0 (any free port) to 65535", where="dashboard")
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot listen on {host}:{port} ({exc.strerror or exc}): pick another --port",
+                where="dashboard",
+            ) from None
+
+
 class DashboardServer:
     """A threaded WSGI server for the app, stoppable (CLI and browser tests)."""
 
     def __init__(self, app: dash.Dash, host: str = "127.0.0.1", port: int = 8050):
         from werkzeug.serving import make_server
 
+        _check_port(host, port)
         self.app = app
         self._server = make_server(host, port, app.server, threaded=True)
         self.host = host

@@ -66,6 +66,8 @@ def sim_server_cmd(
         loopback = False
     if not loopback:
         raise UserError(f"--host {host}: the sim-server binds loopback addresses only")
+    if not 0 <= port <= 65535:  # the socket layer would fail with a traceback
+        raise UserError(f"--port {port}: use 0 (any free port) to 65535")
     if latency_dist not in ("fixed", "lognormal"):
         raise UserError(f"--latency-dist {latency_dist}: use fixed or lognormal")
     try:

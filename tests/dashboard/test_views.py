@@ -319,3 +319,34 @@ def test_every_builtin_callback_returns_one_value_per_output(app):
         assert (len(result) if len(outputs) > 1 else 1) == len(outputs), key
         called += 1
     assert called >= 8
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["dashboard", "--port", "99999"],
+            "dashboard: --port 99999: use 0 (any free port) to 65535",
+        ),
+        (["dashboard", "--port", "{busy}"], "cannot listen on 127.0.0.1:{busy}"),
+        (["sim-server", "--port", "70000"], "--port 70000: use 0 (any free port) to 65535"),
+    ],
+)
+def test_bad_or_busy_ports_are_one_line_errors(argv, message, sample_url, monkeypatch, capsys):
+    """Werkzeug wrapped 99999 to port 34463 silently; a busy port printed and exited 1."""
+    import socket
+
+    from judgebench.cli import main
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = str(busy.getsockname()[1])
+        argv = [a.replace("{busy}", port) for a in argv]
+        if argv[0] == "dashboard":
+            argv += ["--db", sample_url]
+        monkeypatch.setattr("sys.argv", ["judgebench", *argv])
+        with pytest.raises(SystemExit) as info:
+            main()
+    err = capsys.readouterr().err.strip()
+    assert info.value.code == 2 and message.replace("{busy}", port) in err and "\n" not in err
