@@ -94,10 +94,30 @@ def build_judge(spec: JudgeSpec, store: Any, concurrency: int) -> Any:
         return PC2Judge(
             spec.model,
             aux_models=spec.aux_models,
-            criteria_store=SqlCriteriaStore(store),
+            criteria_store=_CacheFirst(SqlCriteriaStore(store)),
             **common,
         )
     return PairwiseJudge(spec.model, both_orders=spec.both_orders, **common)
+
+
+class _CacheFirst:
+    """A criteria store whose writes first flush the gateway's call cache: criteria are stored
+    the moment they exist, and a kill must not leave criteria whose calls were never recorded."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def get_criteria(self, key: str) -> Any:
+        return self.inner.get_criteria(key)
+
+    def put_criteria(self, key: str, query_id: str, judge_model: str, payload: Any) -> None:
+        from judgebench.llm import get_gateway
+
+        get_gateway().flush()
+        self.inner.put_criteria(key, query_id, judge_model, payload)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
 
 
 def judge_template_hash(judge: Any) -> str:
@@ -169,7 +189,6 @@ async def run_shard(
             await _responses(ctx, job, shard, store, semaphore, stop, result, on_items)
         else:
             await _judgments(ctx, job, shard, store, semaphore, stop, result, on_items)
-        gateway.flush()  # cached replies land before (or with) the rows that used them
     result.usage = {
         "calls": acct.calls,
         "cache_hits": acct.cache_hits,
@@ -361,6 +380,11 @@ async def _judgments(ctx, job, shard, store, semaphore, stop, result, on_items) 
 
 def _commit(store, ctx, kind, new, reused_ids, errors) -> None:  # type: ignore[no-untyped-def]
     """New rows and their run links in one transaction (a kill leaves all or none)."""
+    from judgebench.llm import get_gateway
+
+    # the replies these rows came from reach the call cache first: a kill between the two
+    # leaves cached replies (a rerun reuses them), never rows whose calls were not recorded
+    get_gateway().flush()
     from judgebench.db.models import ErrorRow, JudgmentRow, ResponseRow, RunItemRow
     from judgebench.db.store import _judgment_row
 
