@@ -39,6 +39,14 @@ class Decision:
         return self.status == "ok"
 
 
+_ENTRY_START = '{"ts": "'  # every entry is written with its timestamp first (see append)
+
+
+def _is_entry_prefix(line: str) -> bool:
+    """Whether a non-JSON line can be an entry cut short by a killed write (not another file)."""
+    return line.startswith(_ENTRY_START) or _ENTRY_START.startswith(line)
+
+
 class DecisionLog:
     """Append-only JSONL log (or in memory when ``path`` is None) of LLM decisions."""
 
@@ -69,6 +77,11 @@ class DecisionLog:
                 try:
                     entry = json.loads(line)
                 except json.JSONDecodeError:
+                    if not _is_entry_prefix(line.strip()):
+                        raise DataError(
+                            f"line {number} is not JSON (is this a decision log?)",
+                            where=str(self.path),
+                        ) from None
                     # a line cut short by an interrupted run: its question is simply asked again
                     self.torn_lines += 1
                     continue

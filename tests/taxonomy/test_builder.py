@@ -381,3 +381,14 @@ def test_reply_parser_is_the_strict_shared_one():
     ]:
         with pytest.raises(ReplyError, match=reason):
             parse_json_object(bad, ("decision",))
+
+
+def test_a_file_that_is_not_a_decision_log_is_refused_untouched(tmp_path):
+    """Any non-JSON line used to count as a torn entry (and the file got a newline appended)."""
+    from judgebench.errors import DataError
+
+    other = tmp_path / "taxonomy.yaml"
+    other.write_text("coding:\n  python: {}")
+    with pytest.raises(DataError, match="line 1 is not JSON"):
+        DecisionLog(other)
+    assert other.read_text() == "coding:\n  python: {}"
