@@ -29,10 +29,21 @@ class FeedbackSummary(BaseModel):
     payload_hash: str
     prompt: str
     usage: dict[str, int] = Field(default_factory=dict)
+    finish_reason: str | None = None
+
+    @property
+    def problem(self) -> str | None:
+        """Why the text is not a usable summary (empty, or cut at the token limit), or None."""
+        if not self.text.strip():
+            return "the summarizer returned an empty reply"
+        if self.finish_reason == "length":
+            return "the summary was cut off at the token limit (finish_reason=length)"
+        return None
 
     def as_run(self) -> Run:
         """A finished ``feedback-summary`` run holding the text and everything it was shown
-        (``store.put_run(summary.as_run())`` keeps it beside the results it describes)."""
+        (``store.put_run(summary.as_run())`` keeps it beside the results it describes). An empty
+        or cut-off summary is stored as a ``failed`` run with the reason, never as finished."""
         identity = {
             "model": self.model,
             "summarizer": self.summarizer,
@@ -43,7 +54,8 @@ class FeedbackSummary(BaseModel):
             kind="feedback-summary",
             name=f"{self.model}: summary by {self.summarizer}",
             config={**identity, **self.model_dump(mode="json")},
-            status="finished",
+            status="failed" if self.problem else "finished",
+            reason=self.problem,
         )
 
 
@@ -123,6 +135,7 @@ async def summarize(
         payload_hash=hashlib.sha256(data.encode("utf-8")).hexdigest()[:16],
         prompt=prompt,
         usage=completion.usage.model_dump(),
+        finish_reason=completion.finish_reason,
     )
 
 

@@ -15,7 +15,7 @@ from judgebench.analysis import (
     scores_frame,
 )
 from judgebench.analysis.summary import summarize_sync, summary_payload
-from judgebench.llm import ScriptedBackend, get_gateway
+from judgebench.llm import Completion, ScriptedBackend, get_gateway
 from judgebench.prompts import unfence
 from judgebench.records import Judgment, Query, Response
 
@@ -94,6 +94,22 @@ def test_summary_records_template_payload_and_prompt():
     run = summary.as_run()
     assert run.kind == "feedback-summary" and run.config["payload"] == payload
     assert run.config["text"] == summary.text and run.config["prompt"] == summary.prompt
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        (Completion(model="scripted/w", text="  ", finish_reason="stop"), "empty reply"),
+        (Completion(model="scripted/w", text="m0 is weak at", finish_reason="length"), "cut off"),
+    ],
+)
+def test_an_empty_or_cut_off_summary_is_a_failed_run(reply, reason):
+    """Such replies used to be stored as finished summaries, with nothing saying why."""
+    get_gateway().register_backend("scripted", ScriptedBackend(replies=[reply]))
+    summary = summarize_sync(summary_payload(_findings(), "m0"), "scripted/writer")
+    run = summary.as_run()
+    assert summary.problem and reason in summary.problem
+    assert run.status == "failed" and reason in (run.reason or "")
 
 
 def _judgment(**kw) -> Judgment:
