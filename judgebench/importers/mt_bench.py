@@ -134,14 +134,17 @@ def import_judgments(path: Path) -> ImportBatch:
         if qid not in questions:
             raise bad(path, line, f"question_id {qid} is not in question.jsonl")
         query = questions[qid]
-        turn = int(item.get("turn", 1))
+        turn = item.get("turn", 1)
+        if isinstance(turn, bool) or not isinstance(turn, int) or turn < 1:
+            raise bad(path, line, f"turn {turn!r} is not a turn number (1, 2, ...)")
         judge_field = item.get("judge") or ["gpt-4", "unknown"]
         judge_model = str(judge_field[0])
         judge = f"mt-bench:{judge_model}:{judge_field[1] if len(judge_field) > 1 else 'prompt'}"
         if "model" in item:
             response = batch.response(query, str(item["model"]), None, params={"turn": turn})
             score = item.get("score")
-            valid = isinstance(score, int | float) and score >= 0
+            # -1 is upstream's "no [[rating]]"; a boolean is not a score either
+            valid = isinstance(score, int | float) and not isinstance(score, bool) and score >= 0
             batch.add(
                 pointwise_label(
                     judge=judge,

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from judgebench.db import Store
 
+from judgebench.db import Store
 from judgebench.errors import DataError, UserError
 from judgebench.importers import FORMATS, import_path, parse
 from judgebench.importers.base import iter_json_items, iter_jsonl
@@ -229,6 +229,19 @@ def test_mt_bench_questions_answers_and_judgments(tmp_path, store):
     # g1: vicuna shown first and won → A; g2: llama shown first, vicuna (shown second) won → B
     assert by_order["g1"].verdict == "A" and by_order["g1"].model == "vicuna"
     assert by_order["g2"].verdict == "B" and by_order["g2"].model == "llama"
+
+
+def test_mt_bench_judgment_with_a_boolean_score_or_bad_turn(tmp_path):
+    """``"score": true`` was imported as a 1.0 rating; ``"turn": "x"`` raised a traceback."""
+    root = tmp_path / "mt_bench"
+    write_jsonl(root / "question.jsonl", [{"question_id": 1, "category": "math", "turns": ["Q"]}])
+    base = {"question_id": 1, "model": "m", "judge": ["gpt-4", "single-v1"], "judgment": "x"}
+    path = write_jsonl(root / "model_judgment" / "j.jsonl", [{**base, "score": True, "turn": 1}])
+    (judgment,) = parse("mt-bench-judgments", path).judgments.values()
+    assert judgment.status == "invalid" and judgment.score is None and "True" in judgment.reason
+    path = write_jsonl(root / "model_judgment" / "j.jsonl", [{**base, "score": 5, "turn": "x"}])
+    with pytest.raises(DataError, match=r"j\.jsonl:1: turn 'x' is not a turn number"):
+        parse("mt-bench-judgments", path)
 
 
 def test_llmbar_pandalm_and_judgebench_styles(tmp_path):
