@@ -111,7 +111,9 @@ def need(item: Any, key: str, path: Path, line: int, kind: type | tuple[type, ..
     if key not in item or item[key] is None:
         raise bad(path, line, f"missing field {key!r}")
     value = item[key]
-    if not isinstance(value, kind):
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    # bool is an int subclass: `"label": true` must not pass as label 1
+    if not isinstance(value, kind) or (isinstance(value, bool) and bool not in kinds):
         raise bad(
             path,
             line,

@@ -231,6 +231,18 @@ def test_mt_bench_questions_answers_and_judgments(tmp_path, store):
     assert by_order["g2"].verdict == "B" and by_order["g2"].model == "llama"
 
 
+def test_a_boolean_is_not_an_integer_label(tmp_path):
+    """``"label": true`` passed the int check (bool subclasses int) and became label 1 (A)."""
+    path = write_json(
+        tmp_path / "LLMBar" / "Natural" / "dataset.json",
+        [{"input": "Q", "output_1": "a", "output_2": "b", "label": True}],
+    )
+    with pytest.raises(
+        DataError, match=r"dataset\.json:\d+: field 'label' should be int, got bool"
+    ):
+        parse("llmbar", path)
+
+
 def test_mt_bench_judgment_with_a_boolean_score_or_bad_turn(tmp_path):
     """``"score": true`` was imported as a 1.0 rating; ``"turn": "x"`` raised a traceback."""
     root = tmp_path / "mt_bench"
