@@ -13,6 +13,7 @@ or, from an installed package, through the ``judgebench.judges`` entry-point gro
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Any, TypeVar
@@ -21,6 +22,8 @@ from judgebench.errors import ConfigError
 
 ENTRY_POINT_GROUP = "judgebench.judges"
 _REGISTRY: dict[str, type] = {}
+_BROKEN: dict[str, str] = {}  # plugin name -> why it failed to load (told when it is asked for)
+log = logging.getLogger(__name__)
 C = TypeVar("C", bound=type)
 
 
@@ -45,14 +48,13 @@ def register_judge(name: str) -> Callable[[C], C]:
 
 def _load_entry_points() -> None:
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name in _REGISTRY:
+        if ep.name in _REGISTRY or ep.name in _BROKEN:
             continue
         try:
             _REGISTRY[ep.name] = ep.load()
-        except Exception as exc:  # a broken plugin must not break the built-ins
-            raise ConfigError(
-                f"judge plugin {ep.name!r} ({ep.value}) failed to load: {exc}"
-            ) from exc
+        except Exception as exc:  # a broken plugin must not break the built-ins or other plugins
+            _BROKEN[ep.name] = f"judge plugin {ep.name!r} ({ep.value}) failed to load: {exc}"
+            log.warning("%s", _BROKEN[ep.name])
 
 
 def available_judges() -> list[str]:
@@ -68,6 +70,8 @@ def judge_class(name: str) -> type:
 
     if name not in _REGISTRY:
         _load_entry_points()
+    if name in _BROKEN:
+        raise ConfigError(_BROKEN[name])
     if name not in _REGISTRY:
         raise ConfigError(f"unknown judge {name!r}; available: {', '.join(sorted(_REGISTRY))}")
     return _REGISTRY[name]

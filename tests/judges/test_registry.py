@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import judgebench.judges.registry as registry
 import pytest
+
+import judgebench.judges.registry as registry
+from judgebench.errors import ConfigError
 from judgebench.judges import (
     Answer,
     Judge,
@@ -15,8 +17,6 @@ from judgebench.judges import (
     register_judge,
 )
 from judgebench.judges.base import as_query, as_response
-
-from judgebench.errors import ConfigError
 from judgebench.prompts import PromptTemplate
 
 
@@ -91,6 +91,29 @@ def test_entry_point_plugins_are_loaded(monkeypatch):
         assert get_judge("plugin-judge", "m").model == "m"
     finally:
         registry._REGISTRY.pop("plugin-judge", None)
+
+
+def test_a_broken_plugin_breaks_only_itself(monkeypatch):
+    """It used to raise from available_judges() and from every unknown-name lookup."""
+
+    class BrokenEntryPoint:
+        name = "broken-judge"
+        value = "gone:Judge"
+
+        def load(self):
+            raise ImportError("No module named 'gone'")
+
+    monkeypatch.setattr(
+        registry,
+        "entry_points",
+        lambda group: [BrokenEntryPoint()] if group == registry.ENTRY_POINT_GROUP else [],
+    )
+    monkeypatch.setattr(registry, "_BROKEN", {})
+    assert "pairwise" in available_judges() and "broken-judge" not in available_judges()
+    with pytest.raises(ConfigError, match="unknown judge 'nope'"):
+        get_judge("nope", "m")
+    with pytest.raises(ConfigError, match="plugin 'broken-judge' .* No module named 'gone'"):
+        get_judge("broken-judge", "m")
 
 
 def test_bad_options_fail_fast():
