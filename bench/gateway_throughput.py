@@ -108,10 +108,9 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    from judgebench.config import settings_from_dict
     from judgebench.db import Store
     from judgebench.db.callcache import SQLCallCache
-
-    from judgebench.config import settings_from_dict
     from judgebench.llm import Gateway
     from judgebench.sim.server import spawn_server
 

@@ -69,7 +69,6 @@ def load_queries(n: int) -> tuple[list[str], str]:
 
 async def run(n_queries: int, max_models: int) -> dict:
     from judgebench.judges import PairwiseJudge, PC2Judge
-
     from judgebench.llm import gather_limited, get_gateway
     from judgebench.records import Query, Response
 

@@ -11,10 +11,10 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from judgebench.db.models import LLMCallRow
-from judgebench.db.store import Store
 from sqlalchemy import bindparam, select, update
 
+from judgebench.db.models import LLMCallRow
+from judgebench.db.store import Store
 from judgebench.llm.cache import CacheEntry
 from judgebench.llm.secrets import redact
 from judgebench.records import utcnow

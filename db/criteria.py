@@ -13,11 +13,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from judgebench.db.base import Base
-from judgebench.db.store import Store
 from sqlalchemy import DateTime, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from judgebench.db.base import Base
+from judgebench.db.store import Store
 from judgebench.records import utcnow
 
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from judgebench.db.engine import make_engine, normalize_url
 from sqlalchemy import Engine, inspect
+
+from judgebench.db.engine import make_engine, normalize_url
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 

@@ -8,6 +8,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Engine, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
 from judgebench.db.base import Base
 from judgebench.db.engine import DEFAULT_URL, make_engine, normalize_url
 from judgebench.db.models import (
@@ -19,10 +23,6 @@ from judgebench.db.models import (
     RunItemRow,
     RunRow,
 )
-from sqlalchemy import Engine, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, sessionmaker
-
 from judgebench.records import (
     CriterionScore,
     ErrorRecord,

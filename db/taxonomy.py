@@ -11,12 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from judgebench.db.models import QueryNodeRow, TaxonomyNodeRow, TaxonomyVersionRow
-from judgebench.db.store import Store, _aware
-from judgebench.taxonomy.tree import ROOT, Taxonomy, parent_of
 from sqlalchemy import func, select
 
+from judgebench.db.models import QueryNodeRow, TaxonomyNodeRow, TaxonomyVersionRow
+from judgebench.db.store import Store, _aware
 from judgebench.errors import DataError
+from judgebench.taxonomy.tree import ROOT, Taxonomy, parent_of
 
 
 @dataclass(frozen=True)

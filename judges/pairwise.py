@@ -19,7 +19,6 @@ from judgebench.judges.base import (
 )
 from judgebench.judges.parsing import short_text, verdict_value
 from judgebench.judges.registry import register_judge
-
 from judgebench.prompts import PromptTemplate, new_nonce
 from judgebench.records import Judgment, Query, Response
 

@@ -23,7 +23,6 @@ from judgebench.judges.pairwise import (
     verdict_answer,
 )
 from judgebench.judges.registry import register_judge
-
 from judgebench.prompts import PromptTemplate, new_nonce
 from judgebench.records import Judgment, Query, Response
 

@@ -16,7 +16,6 @@ from judgebench.judges.base import (
 )
 from judgebench.judges.parsing import integer_in_range, short_text
 from judgebench.judges.registry import register_judge
-
 from judgebench.prompts import new_nonce
 from judgebench.records import Judgment
 

@@ -28,7 +28,6 @@ from judgebench.judges.logprobs import (
     resolve_backend,
 )
 from judgebench.judges.registry import register_judge
-
 from judgebench.llm import LLMError
 from judgebench.prompts import PromptTemplate
 from judgebench.records import Judgment, Response, canonical_json

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import judgebench.db.tables  # noqa: F401  (every table module)
 from alembic import context
+
+import judgebench.db.tables  # noqa: F401  (every table module)
 from judgebench.db.base import Base
 from judgebench.db.engine import make_engine
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 import multiprocessing as mp
 
 import pytest
-from judgebench.db import Store
-from judgebench.db.models import LLMCallRow, QueryRow
 from sqlalchemy import select
 
+from judgebench.db import Store
+from judgebench.db.models import LLMCallRow, QueryRow
 from judgebench.errors import ConfigError
 from judgebench.records import CriterionScore, ErrorRecord, Judgment, Query, Response, Run
 
@@ -111,9 +111,10 @@ def test_runs_errors_and_rollback(store_url):
 
 @BACKENDS
 def test_migrations_match_models(store_url):
-    import judgebench.db.tables  # noqa: F401
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
+
+    import judgebench.db.tables  # noqa: F401
     from judgebench.db.base import Base
     from judgebench.db.migrate import upgrade
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from judgebench.db import Store
 
 from judgebench.analysis.reproductions import alpacaeval_comparison, pandalm_tables
+from judgebench.db import Store
 from judgebench.importers import import_path, parse
 from tests.conftest import shared_path
 

@@ -8,8 +8,8 @@ import json
 import random
 
 import pytest
-from judgebench.judges import MetaRankingJudge, ReferenceStore, choose_tau
 
+from judgebench.judges import MetaRankingJudge, ReferenceStore, choose_tau
 from judgebench.records import Query
 from tests.conftest import shared_path
 

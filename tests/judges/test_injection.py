@@ -6,8 +6,8 @@ import json
 from importlib import resources
 
 import pytest
-from judgebench.judges import INJECTION_FLAG, PairwiseJudge, RubricJudge, detect_injection
 
+from judgebench.judges import INJECTION_FLAG, PairwiseJudge, RubricJudge, detect_injection
 from judgebench.prompts import unfence
 from judgebench.records import Query
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from judgebench.judges import POSITION_INCONSISTENT, PairwiseJudge, invalid_rates
 
+from judgebench.judges import POSITION_INCONSISTENT, PairwiseJudge, invalid_rates
 from judgebench.records import Query, Response
 from tests.conftest import shared_path
 

@@ -6,9 +6,9 @@ import json
 import math
 
 import pytest
+
 from judgebench.judges import MetaRankingJudge, Reference, ReferenceStore, choose_tau
 from judgebench.judges.meta_ranking import PARTIAL_REFERENCES, UNBALANCED_REFERENCES, auroc, vote
-
 from judgebench.llm import Completion, TokenLogprob
 from judgebench.prompts import unfence
 from judgebench.records import Query, Usage

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from judgebench.judges.parsing import (
     ReplyParseError,
     extract_answer,

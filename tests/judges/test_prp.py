@@ -7,9 +7,9 @@ import random
 import re
 
 import pytest
+
 from judgebench.judges import PRPRanker
 from judgebench.judges.prp import INVALID_COMPARISONS
-
 from judgebench.prompts import unfence
 
 QUERY = "Which passage explains photosynthesis best?"

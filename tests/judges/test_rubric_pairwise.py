@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from judgebench.judges import POSITION_INCONSISTENT, PairwiseJudge, RubricJudge, invalid_rates
 
+from judgebench.judges import POSITION_INCONSISTENT, PairwiseJudge, RubricJudge, invalid_rates
 from judgebench.llm import BadRequestError
 from judgebench.prompts import unfence
 from judgebench.records import Query, Response

@@ -7,8 +7,8 @@ from __future__ import annotations
 import statistics
 
 import pytest
-from judgebench.judges import PairwiseJudge, PC2Judge, PRPRanker, RubricJudge
 
+from judgebench.judges import PairwiseJudge, PC2Judge, PRPRanker, RubricJudge
 from judgebench.llm import gather_limited, get_gateway
 from judgebench.records import Query, Response
 from tests.sim.conftest import QUERIES

@@ -4,6 +4,7 @@ random GPT-2 built on the spot (batched == unbatched == manual); the sim's compl
 from __future__ import annotations
 
 import pytest
+
 from judgebench.judges import TRLMScorer
 from judgebench.judges.trlm import CITATION_PHRASE, DEFAULT_PHRASE, PASSAGE_PHRASE
 

@@ -11,9 +11,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
 from judgebench.db import Store
 from judgebench.db.callcache import SQLCallCache
-
 from judgebench.llm import Gateway, MemoryCallCache, ScriptedBackend, cache_key, is_cacheable
 from tests.llm.conftest import ask
 

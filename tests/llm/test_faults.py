@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from judgebench.db import Store
 
+from judgebench.db import Store
 from judgebench.llm import (
     BadRequestError,
     BadResponseError,

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from judgebench.db import Store
-from judgebench.db.callcache import SQLCallCache
 
 from judgebench.config import load_settings, settings_from_dict
+from judgebench.db import Store
+from judgebench.db.callcache import SQLCallCache
 from judgebench.errors import ConfigError
 from judgebench.llm import BadRequestError, Gateway, redact
 from judgebench.sim.server import ServerThread, SimServer

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from judgebench.db import Store
 
+from judgebench.db import Store
 from judgebench.probes.language_ranker import RankerSettings, run_language_ranker
 
 pytest.importorskip("dash")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from judgebench.db import Store
 from typer.testing import CliRunner
 
+from judgebench.db import Store
 from judgebench.errors import ConfigError
 from judgebench.probes.encoder import HiddenStateEncoder
 from judgebench.probes.language_ranker import (

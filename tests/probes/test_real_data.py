@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from judgebench.db import Store
 
+from judgebench.db import Store
 from judgebench.probes.language_ranker import RankerSettings, run_language_ranker
 
 from ..conftest import shared_path

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from judgebench.taxonomy import Taxonomy
 
 from judgebench.llm import ScriptedBackend, get_gateway
+from judgebench.taxonomy import Taxonomy
 
 
 def small_tree() -> Taxonomy:

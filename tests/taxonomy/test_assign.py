@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from judgebench.taxonomy.assign import EmbeddingAssigner, HybridAssigner, LLMAssigner, most_specific
 
 from judgebench.errors import DataError
+from judgebench.taxonomy.assign import EmbeddingAssigner, HybridAssigner, LLMAssigner, most_specific
 
 MODEL = "scripted/assigner"
 

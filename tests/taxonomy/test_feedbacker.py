@@ -6,6 +6,8 @@ import json
 from collections import Counter
 
 import pytest
+
+from judgebench.errors import DataError
 from judgebench.taxonomy import (
     Taxonomy,
     from_feedbacker,
@@ -13,8 +15,6 @@ from judgebench.taxonomy import (
     save_taxonomy,
     to_feedbacker,
 )
-
-from judgebench.errors import DataError
 from tests.conftest import shared_path
 
 pytestmark = pytest.mark.real_data

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+from judgebench.prompts import fence, load_template
+from judgebench.sim.tasks import find_task
 from judgebench.taxonomy import load_default_taxonomy, validate
 from judgebench.taxonomy.assign import LLMAssigner
 from judgebench.taxonomy.builder import Candidate, TaxonomyBuilder
-
-from judgebench.prompts import fence, load_template
-from judgebench.sim.tasks import find_task
 
 QUERIES = [
     "Write a Python function that merges two sorted lists and explain its complexity.",

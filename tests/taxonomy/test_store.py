@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from judgebench.db import Store
 from judgebench.db.taxonomy import (
     find_version,
@@ -11,7 +12,6 @@ from judgebench.db.taxonomy import (
     node_query_counts,
     save_taxonomy_version,
 )
-
 from judgebench.errors import DataError
 from judgebench.records import Query
 

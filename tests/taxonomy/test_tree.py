@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+
+from judgebench.errors import DataError
 from judgebench.taxonomy import (
     DEFAULT_DOMAINS,
     load_default_taxonomy,
@@ -11,8 +13,6 @@ from judgebench.taxonomy import (
     slugify,
     validate,
 )
-
-from judgebench.errors import DataError
 
 
 def test_slugs_keep_symbols_readable():

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from judgebench.taxonomy import Taxonomy, load_taxonomy, problems, validate
 
 from judgebench.errors import DataError
+from judgebench.taxonomy import Taxonomy, load_taxonomy, problems, validate
 
 
 def _write(tmp_path, name, text):
