@@ -10,6 +10,8 @@ from sqlalchemy import Engine, create_engine, event
 from judgebench.errors import ConfigError
 
 DEFAULT_URL = "sqlite:///judgebench.db"
+# Execution option marking a read-only connection (see Store.read).
+READ_ONLY = "judgebench_read_only"
 
 
 def normalize_url(url: str | Path) -> str:
@@ -72,4 +74,6 @@ def _sqlite_pragmas(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):  # type: ignore[no-untyped-def]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers (Store.read) take no write lock: in WAL mode they never wait for a writer.
+        read_only = conn.get_execution_options().get(READ_ONLY, False)
+        conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")

@@ -324,7 +324,7 @@ def refresh_summary(store: Store, *, force: bool = False) -> bool:
         for table in SUMMARY_TABLES:
             table.__table__.create(store.engine, checkfirst=True)
         _MODEL_SCORE.create(store.engine, checkfirst=True)
-        with store.engine.connect() as conn:
+        with store.read() as conn:
             fingerprint = _fingerprint(conn)
             state = conn.execute(select(_STATE.c.fingerprint)).first()
             if not force and state is not None and state.fingerprint == fingerprint:
@@ -524,18 +524,18 @@ def _run_key(run_id: str | None) -> str:
 
 
 def summary_version(store: Store) -> int:
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         return int(conn.scalar(select(_STATE.c.version)) or 0)
 
 
 def summary_state(store: Store) -> dict[str, Any] | None:
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         row = conn.execute(select(_STATE)).mappings().first()
         return dict(row) if row else None
 
 
 def list_models(store: Store, run_id: str | None = None) -> list[str]:
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         models = set(
             conn.scalars(select(_NS.c.model).where(_NS.c.run_id == _run_key(run_id)).distinct())
         )
@@ -557,7 +557,7 @@ def list_judges(store: Store) -> pd.DataFrame:
         .group_by(_JS.c.judge)
         .order_by(func.sum(_JS.c.n).desc(), _JS.c.judge)
     )
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         frame = pd.DataFrame(
             conn.execute(stmt).mappings().all(), columns=["judge", "judge_model", "n"]
         )
@@ -579,7 +579,7 @@ def list_runs(store: Store) -> pd.DataFrame:
     stmt = select(t.c.id, t.c.kind, t.c.name, t.c.job_name, t.c.status, t.c.started_at).order_by(
         t.c.started_at
     )
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         return pd.DataFrame(
             conn.execute(stmt).mappings().all(),
             columns=["id", "kind", "name", "job_name", "status", "started_at"],
@@ -596,7 +596,7 @@ def taxonomy_nodes(store: Store) -> pd.DataFrame:
         _NODES.c.description,
         _NODES.c.n_queries,
     ).order_by(_NODES.c.depth, _NODES.c.node_id)
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         return pd.DataFrame(
             conn.execute(stmt).mappings().all(),
             columns=["node_id", "name", "parent_id", "depth", "description", "n_queries"],
@@ -660,7 +660,7 @@ def node_scores(
     if max_depth is not None:
         depth = select(_NODES.c.node_id).where(_NODES.c.depth <= max_depth)
         stmt = stmt.where(_NS.c.node_id.in_(depth))
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         frame = pd.DataFrame(
             conn.execute(stmt).mappings().all(), columns=["node_id", "model", *_STAT_COLUMNS]
         )
@@ -693,7 +693,7 @@ def model_costs(store: Store, run_id: str | None = None) -> pd.DataFrame:
         _COST.c.n_costed,
         _COST.c.completion_tokens,
     ).where(_COST.c.run_id == _run_key(run_id))
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         frame = pd.DataFrame(
             conn.execute(stmt).mappings().all(),
             columns=["model", "n_responses", "n_errors", "cost", "n_costed", "completion_tokens"],
@@ -724,7 +724,7 @@ def judge_health(store: Store, run_id: str | None = None) -> pd.DataFrame:
         .group_by(_JS.c.judge)
         .order_by(_JS.c.judge)
     )
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         frame = pd.DataFrame(
             conn.execute(stmt).mappings().all(), columns=["judge", "judge_model", *sums]
         )
@@ -747,7 +747,7 @@ def score_distribution(store: Store, judges: Iterable[str] | None = None) -> pd.
     )
     if judges is not None:
         stmt = stmt.where(_HIST.c.judge.in_(list(judges)))
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=["judge", "score", "n"])
 
 
@@ -792,7 +792,7 @@ def human_agreement(store: Store, limit: int = 100_000) -> pd.DataFrame:
         )
         .limit(limit)
     )
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         rows = pd.DataFrame(conn.execute(stmt).mappings().all())
     if rows.empty:
         return pd.DataFrame(columns=columns)
@@ -861,7 +861,7 @@ def run_trend(
         stmt = stmt.where(_NS.c.judge == judge)
     if job_name:
         stmt = stmt.where(runs.c.job_name == job_name)
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         frame = pd.DataFrame(
             conn.execute(stmt).mappings().all(),
             columns=["run_id", "name", "job_name", "started_at", "model", *_STAT_COLUMNS],
@@ -871,7 +871,7 @@ def run_trend(
 
 def job_names(store: Store) -> list[str]:
     runs = RunRow.__table__
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         return sorted(n for n in conn.scalars(select(runs.c.job_name).distinct()) if n)
 
 
@@ -888,7 +888,7 @@ def node_queries(
     """Up to ``limit`` queries of a node with each model's mean score on them (wide frame)."""
     version = summary_version(store)
     ids_stmt = _node_query_ids(version, node_id).order_by(_QA.c.query_id).limit(limit)
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         ids = list(conn.scalars(ids_stmt))
         if not ids:
             return pd.DataFrame(columns=["query_id", "text"])
@@ -923,7 +923,7 @@ def worst_queries(
 ) -> pd.DataFrame:
     """The model's lowest-scored queries under a node: the evidence behind a weakness."""
     version = summary_version(store)
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         size = conn.scalar(
             select(_NODES.c.n_queries).where(
                 _NODES.c.version == version, _NODES.c.node_id == node_id
@@ -963,7 +963,7 @@ def worst_queries(
     stmt = stmt.order_by(_J.c.score, _J.c.query_id).limit(limit)
     if filters.judge:
         stmt = stmt.where(_J.c.judge == filters.judge)
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         return pd.DataFrame(
             conn.execute(stmt).mappings().all(), columns=["query_id", "text", "score", "judge"]
         )
@@ -971,7 +971,7 @@ def worst_queries(
 
 def query_detail(store: Store, query_id: str) -> dict[str, Any] | None:
     """A query with every model's responses and every judgment of them (criteria, raw replies, flags)."""
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         q = conn.execute(select(QueryRow).where(QueryRow.id == query_id)).mappings().first()
         if q is None:
             return None

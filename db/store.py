@@ -8,12 +8,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from judgebench.db.base import Base
-from judgebench.db.engine import DEFAULT_URL, make_engine, normalize_url
+from judgebench.db.engine import DEFAULT_URL, READ_ONLY, make_engine, normalize_url
 from judgebench.db.models import (
     ErrorRow,
     JudgmentRow,
@@ -68,6 +68,18 @@ class Store:
         with self._sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A read-only connection: on SQLite it takes no write lock, so readers (the
+        dashboard, exports) never queue behind a running job's writes."""
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+            yield conn
+
+    @contextmanager
+    def _reading(self) -> Iterator[Session]:
+        with self.read() as conn, Session(bind=conn) as session:
+            yield session
+
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
@@ -103,7 +115,7 @@ class Store:
     def existing_ids(self, table: Any, ids: Iterable[str]) -> set[str]:
         ids = list(ids)
         found: set[str] = set()
-        with self.session() as s:
+        with self._reading() as s:
             for start in range(0, len(ids), _CHUNK):
                 chunk = ids[start : start + _CHUNK]
                 found.update(s.scalars(select(table.id).where(table.id.in_(chunk))))
@@ -157,7 +169,7 @@ class Store:
     def get_queries(
         self, ids: Iterable[str] | None = None, source: str | None = None
     ) -> list[Query]:
-        with self.session() as s:
+        with self._reading() as s:
             stmt = select(QueryRow)
             if source is not None:
                 stmt = stmt.where(QueryRow.source == source)
@@ -202,7 +214,7 @@ class Store:
         model: str | None = None,
         ids: Iterable[str] | None = None,
     ) -> list[Response]:
-        with self.session() as s:
+        with self._reading() as s:
             stmt = select(ResponseRow)
             if model is not None:
                 stmt = stmt.where(ResponseRow.model == model)
@@ -230,7 +242,7 @@ class Store:
         run_id: str | None = None,
         status: str | None = None,
     ) -> list[Judgment]:
-        with self.session() as s:
+        with self._reading() as s:
             stmt = select(JudgmentRow)
             if judge is not None:
                 stmt = stmt.where(JudgmentRow.judge == judge)
@@ -278,12 +290,12 @@ class Store:
             )
 
     def get_run(self, run_id: str) -> Run | None:
-        with self.session() as s:
+        with self._reading() as s:
             row = s.get(RunRow, run_id)
             return _run(row) if row else None
 
     def list_runs(self, kind: str | None = None, job_name: str | None = None) -> list[Run]:
-        with self.session() as s:
+        with self._reading() as s:
             stmt = select(RunRow).order_by(RunRow.started_at)
             if kind:
                 stmt = stmt.where(RunRow.kind == kind)
@@ -309,7 +321,7 @@ class Store:
             )
 
     def get_errors(self, stage: str | None = None, run_id: str | None = None) -> list[ErrorRecord]:
-        with self.session() as s:
+        with self._reading() as s:
             stmt = select(ErrorRow).order_by(ErrorRow.id)
             if stage:
                 stmt = stmt.where(ErrorRow.stage == stage)

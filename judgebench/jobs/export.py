@@ -76,7 +76,7 @@ def iter_rows(
         .order_by(t.c.id)
     )
     store = _store(store)
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         result = conn.execution_options(stream_results=True).execute(stmt)
         while chunk := result.mappings().fetchmany(_CHUNK):
             yield [dict(r) for r in chunk]
@@ -172,7 +172,7 @@ def membership_frame(store: Any, run_id: str, version: int | None = None) -> pd.
     qn = QueryNodeRow.__table__
     ri = RunItemRow.__table__
     store = _store(store)
-    with store.engine.connect() as conn:
+    with store.read() as conn:
         if version is None:
             version = conn.scalar(
                 select(func.max(qn.c.taxonomy_version))

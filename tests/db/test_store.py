@@ -180,3 +180,29 @@ def test_judgments_without_responses_are_told_apart_by_model(tmp_path):
     assert store.put_judgments([a, b]) == 2
     with_response = Judgment(**common, response_id="r1", model="model-a", score=1.0)
     assert with_response.id == Judgment.natural_key("import:x", "human", "h", {}, "q1", "r1")
+
+
+def test_readers_do_not_wait_for_a_writer(tmp_path):
+    """A job holding the SQLite write lock must not stall the dashboard's reads."""
+    import threading
+
+    store = Store(tmp_path / "s.db")
+    store.put_queries([Query(text="already there")])
+    result: list[int] = []
+    with store.session() as writer:  # BEGIN IMMEDIATE: the write lock is held until the end
+        writer.add(
+            QueryRow(id="x", text="pending", source="user", node_ids=[], provenance={}, meta={})
+        )
+        writer.flush()
+
+        def read() -> None:
+            result.append(len(store.get_queries()))
+            with store.read() as conn:
+                result.append(conn.execute(select(QueryRow.id)).all().__len__())
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        reader.join(timeout=10)
+        assert not reader.is_alive(), "a read waited for the writer's lock"
+    assert result == [1, 1]  # the uncommitted row is not visible
+    assert len(store.get_queries()) == 2
