@@ -69,6 +69,15 @@ class Store:
             yield session
 
     @contextmanager
+    def _tx(self, session: Session | None) -> Iterator[Session]:
+        """The caller's transaction when given (several writes commit together), else a new one."""
+        if session is not None:
+            yield session
+        else:
+            with self.session() as own:
+                yield own
+
+    @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only connection: on SQLite it takes no write lock, so readers (the
         dashboard, exports) never queue behind a running job's writes."""
@@ -122,7 +131,7 @@ class Store:
         return found
 
     # --- queries ---------------------------------------------------------------------------
-    def put_queries(self, queries: Iterable[Query]) -> int:
+    def put_queries(self, queries: Iterable[Query], *, session: Session | None = None) -> int:
         queries = list(queries)
         rows = [
             dict(
@@ -143,7 +152,7 @@ class Store:
             for q in queries
             for n in q.node_ids
         ]
-        with self.session() as s:
+        with self._tx(session) as s:
             new = self.insert_ignore(s, QueryRow, rows)
             self.insert_ignore(s, QueryNodeRow, links)
         return new
@@ -185,7 +194,9 @@ class Store:
             return [_query(r) for r in rows]
 
     # --- responses -------------------------------------------------------------------------
-    def put_responses(self, responses: Iterable[Response]) -> int:
+    def put_responses(
+        self, responses: Iterable[Response], *, session: Session | None = None
+    ) -> int:
         rows = [
             dict(
                 id=r.id,
@@ -205,7 +216,7 @@ class Store:
             )
             for r in responses
         ]
-        with self.session() as s:
+        with self._tx(session) as s:
             return self.insert_ignore(s, ResponseRow, rows)
 
     def get_responses(
@@ -229,9 +240,11 @@ class Store:
             return [_response(r) for r in out]
 
     # --- judgments -------------------------------------------------------------------------
-    def put_judgments(self, judgments: Iterable[Judgment]) -> int:
+    def put_judgments(
+        self, judgments: Iterable[Judgment], *, session: Session | None = None
+    ) -> int:
         rows = [_judgment_row(j) for j in judgments]
-        with self.session() as s:
+        with self._tx(session) as s:
             return self.insert_ignore(s, JudgmentRow, rows)
 
     def get_judgments(
@@ -266,7 +279,7 @@ class Store:
             return [_judgment(r) for r in rows]
 
     # --- runs and errors -------------------------------------------------------------------
-    def put_run(self, run: Run) -> None:
+    def put_run(self, run: Run, *, session: Session | None = None) -> None:
         row = dict(
             id=run.id,
             kind=run.kind,
@@ -278,7 +291,7 @@ class Store:
             started_at=run.started_at,
             finished_at=run.finished_at,
         )
-        with self.session() as s:
+        with self._tx(session) as s:
             self.upsert(s, RunRow, [row], keys=["id"])
 
     def finish_run(self, run_id: str, status: str = "finished", reason: str | None = None) -> None:
@@ -303,13 +316,20 @@ class Store:
                 stmt = stmt.where(RunRow.job_name == job_name)
             return [_run(r) for r in s.scalars(stmt)]
 
-    def link_run_items(self, run_id: str, item_kind: str, item_ids: Iterable[str]) -> None:
+    def link_run_items(
+        self,
+        run_id: str,
+        item_kind: str,
+        item_ids: Iterable[str],
+        *,
+        session: Session | None = None,
+    ) -> None:
         rows = [dict(run_id=run_id, item_kind=item_kind, item_id=i) for i in item_ids]
-        with self.session() as s:
+        with self._tx(session) as s:
             self.insert_ignore(s, RunItemRow, rows)
 
-    def record_error(self, error: ErrorRecord) -> None:
-        with self.session() as s:
+    def record_error(self, error: ErrorRecord, *, session: Session | None = None) -> None:
+        with self._tx(session) as s:
             s.add(
                 ErrorRow(
                     stage=error.stage,

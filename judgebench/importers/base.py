@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from judgebench.errors import DataError
-from judgebench.records import Judgment, Query, Response, Run, Verdict, text_hash
+from judgebench.records import Judgment, Query, Response, Run, Verdict, text_hash, utcnow
 
 if TYPE_CHECKING:
     from judgebench.db import Store
@@ -288,24 +288,26 @@ class ImportResult:
 
 
 def write_batch(batch: ImportBatch, store: Store) -> ImportResult:
-    """Write a parsed batch and record the import as a run (idempotent)."""
+    """Write a parsed batch and record the import as a run: one transaction, so a crash
+    leaves all of it or none; a rerun is a no-op (natural keys)."""
     run = Run(
         kind="import",
         name=f"{batch.format}:{batch.source}",
         config={"format": batch.format, "files": batch.files},
     )
-    store.put_run(run)
     records: list[Response | Judgment] = [*batch.responses.values(), *batch.judgments.values()]
     for record in records:
         if record.run_id is None:
             object.__setattr__(record, "run_id", run.id)
-    new = {
-        "queries": store.put_queries(batch.queries.values()),
-        "responses": store.put_responses(batch.responses.values()),
-        "judgments": store.put_judgments(batch.judgments.values()),
-    }
-    store.link_run_items(run.id, "query", batch.queries)
-    store.link_run_items(run.id, "response", batch.responses)
-    store.link_run_items(run.id, "judgment", batch.judgments)
-    store.finish_run(run.id)
+    finished = run.model_copy(update={"status": "finished", "finished_at": utcnow()})
+    with store.session() as s:
+        store.put_run(finished, session=s)
+        new = {
+            "queries": store.put_queries(batch.queries.values(), session=s),
+            "responses": store.put_responses(batch.responses.values(), session=s),
+            "judgments": store.put_judgments(batch.judgments.values(), session=s),
+        }
+        store.link_run_items(run.id, "query", batch.queries, session=s)
+        store.link_run_items(run.id, "response", batch.responses, session=s)
+        store.link_run_items(run.id, "judgment", batch.judgments, session=s)
     return ImportResult(run.id, batch.format, batch.files, batch.counts(), new)

@@ -385,50 +385,14 @@ def _commit(store, ctx, kind, new, reused_ids, errors) -> None:  # type: ignore[
     # the replies these rows came from reach the call cache first: a kill between the two
     # leaves cached replies (a rerun reuses them), never rows whose calls were not recorded
     get_gateway().flush()
-    from judgebench.db.models import ErrorRow, JudgmentRow, ResponseRow, RunItemRow
-    from judgebench.db.store import _judgment_row
-
-    if kind == "response":
-        rows = [
-            dict(
-                id=r.id,
-                query_id=r.query_id,
-                model=r.model,
-                params=r.params,
-                sample_index=r.sample_index,
-                text=r.text,
-                prompt_tokens=r.usage.prompt_tokens,
-                completion_tokens=r.usage.completion_tokens,
-                latency_s=r.latency_s,
-                cost=r.cost,
-                status=r.status,
-                error=r.error,
-                run_id=r.run_id,
-                created_at=r.created_at,
-            )
-            for r in new
-        ]
-        table = ResponseRow
-    else:
-        rows = [_judgment_row(j) for j in new]
-        table = JudgmentRow
-    links = [
-        dict(run_id=ctx.run_id, item_kind=kind, item_id=i)
-        for i in [*(x.id for x in new), *reused_ids]
-    ]
     with store.session() as s:
-        store.insert_ignore(s, table, rows)
-        store.insert_ignore(s, RunItemRow, links)
+        if kind == "response":
+            store.put_responses(new, session=s)
+        else:
+            store.put_judgments(new, session=s)
+        store.link_run_items(ctx.run_id, kind, [*(x.id for x in new), *reused_ids], session=s)
         for e in errors:
-            s.add(
-                ErrorRow(
-                    stage=e.stage,
-                    subject=e.subject[:500],
-                    message=e.message,
-                    run_id=e.run_id,
-                    created_at=e.created_at,
-                )
-            )
+            store.record_error(e, session=s)
 
 
 def epoch_sample_index(epoch: str | None) -> int:

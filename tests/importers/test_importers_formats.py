@@ -438,3 +438,30 @@ def test_cli_import_and_dry_run(tmp_path):
     assert result.exit_code == 0, result.output
     assert "1 judgments (1 new)" in result.output
     assert len(Store(db).get_judgments(judge="human:halueval")) == 1
+
+
+def test_an_import_that_fails_midway_leaves_nothing(tmp_path, monkeypatch):
+    """All rows of one import commit together: a failure while writing leaves no partial import."""
+    from judgebench.db import Store
+    from judgebench.importers import base
+
+    path = tmp_path / "pairs.json"
+    path.write_text(
+        '[{"input": "Say hi", "output_1": "hi", "output_2": "hello there", "label": 1},'
+        ' {"input": "Say bye", "output_1": "bye", "output_2": "ciao", "label": 2}]',
+        encoding="utf-8",
+    )
+    from judgebench.importers import parse
+
+    batch = parse("llmbar", path)
+    assert batch.counts()
+    store = Store(tmp_path / "s.db")
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(store, "put_judgments", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        base.write_batch(batch, store)
+    assert store.get_queries() == [] and store.get_responses() == []
+    assert store.list_runs(kind="import") == []
