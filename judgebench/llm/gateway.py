@@ -173,6 +173,11 @@ class Gateway:
         for key in [k for k in self._routes if k[0].split("/", 1)[0] == prefix]:
             del self._routes[key]
 
+    def prices(self, model: str) -> tuple[float, float] | None:
+        """USD per (input, output) token for ``model`` as this gateway would charge it
+        (registry, simulated profile, or litellm's cost map); None when unknown."""
+        return self._route(model).prices
+
     def _route(self, model: str, api_base: str | None = None, api_key: str | None = None) -> _Route:
         key = (model, api_base, api_key)
         route = self._routes.get(key)

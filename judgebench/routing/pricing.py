@@ -11,7 +11,7 @@ def model_price(model: str) -> float | None:
     from judgebench.llm import get_gateway
 
     try:
-        prices = get_gateway()._route(model).prices  # the gateway resolves prices per route
+        prices = get_gateway().prices(model)
     except Exception:  # noqa: BLE001 - an unknown model simply has no known price here
         return None
     if prices is None:

@@ -105,3 +105,12 @@ async def test_cost_cap_with_unknown_price_refuses_and_cache_hits_are_free():
     with cached.account("rerun", Budget(max_calls=0)) as run:
         reply = await cached.complete("scripted/a", ask(), temperature=0)  # a hit needs no budget
     assert reply.cached and run.cache_hits == 1 and run.calls == 0 and len(backend.prompts) == 1
+
+
+def test_prices_are_public_per_model():
+    from judgebench.llm import Gateway
+
+    gateway = Gateway()
+    cheap, dear = gateway.prices("sim/small"), gateway.prices("sim/large")
+    assert cheap is not None and dear is not None
+    assert sum(cheap) < sum(dear)
