@@ -12,8 +12,8 @@ is a cosine similarity. Two implementations sit behind one protocol:
   vectors of the unfitted encoder are never mixed in).
 
 ``get_encoder("auto")`` returns MiniLM when it is importable, else the lexical encoder, wrapped
-in an embedding cache (in-memory LRU keyed by encoder name + text hash; optional ``.npy`` shards
-on disk).
+in an embedding cache (in-memory LRU keyed by text hash; with ``cache_dir``, one bounded SQLite
+file per encoder name on disk, read lazily by hash).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import sqlite3
 import threading
-import uuid
 from collections import OrderedDict
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -236,23 +236,121 @@ def _text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
 
 
-class CachedEncoder:
-    """Wraps an encoder with an LRU of vectors by text hash, optionally persisted as ``.npy``.
+_LOOKUP_BATCH = 500  # keys per ``IN (...)`` query: well under SQLite's bound-variable limit
+DEFAULT_MAX_DISK_MB = 512.0
 
-    On-disk layout: ``<cache_dir>/<encoder name>/<shard>.npy`` with ``<shard>.keys`` (one text
-    hash per line); each ``encode`` call that computed new vectors appends one shard, so several
-    processes can share a folder without locking (a shard is written under a temporary name and
-    renamed into place).
+
+def _store_file_name(encoder_name: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in encoder_name)
+    return f"{safe}.sqlite"
+
+
+class VectorStore:
+    """One SQLite file of vectors for one encoder: ``text_hash → float32 blob``, bounded.
+
+    Rows carry an increasing id; after each write the rows with ids more than ``max_rows``
+    below the newest are deleted, so the file never holds more than ``max_rows`` vectors
+    (oldest written first out). WAL journal, ``INSERT OR IGNORE`` and a busy timeout let
+    several processes read and append to the same file at once; nothing is read until asked
+    for, and then only the rows asked for.
+    """
+
+    def __init__(self, path: Path, dim: int, max_rows: int) -> None:
+        if max_rows < 1:
+            raise ConfigError(
+                f"embedding cache {path}: the size cap must allow at least one vector"
+            )
+        self.path = path
+        self.dim = dim
+        self.max_rows = max_rows
+        self._conn: sqlite3.Connection | None = None
+        self._pid = 0
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is None or self._pid != os.getpid():  # a forked child opens its own
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                self.path, timeout=60.0, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS vectors ("
+                "id INTEGER PRIMARY KEY AUTOINCREMENT, text_hash TEXT NOT NULL UNIQUE, "
+                "vector BLOB NOT NULL)"
+            )
+            self._conn, self._pid = conn, os.getpid()
+        return self._conn
+
+    def get_many(self, keys: list[str]) -> dict[str, np.ndarray]:
+        conn = self._connect()
+        found: dict[str, np.ndarray] = {}
+        width = self.dim * 4
+        for start in range(0, len(keys), _LOOKUP_BATCH):
+            part = keys[start : start + _LOOKUP_BATCH]
+            marks = ",".join("?" * len(part))
+            rows = conn.execute(
+                f"SELECT text_hash, vector FROM vectors WHERE text_hash IN ({marks})", part
+            )
+            for key, blob in rows:
+                if len(blob) == width:  # a row of another width is foreign: recompute it
+                    found[key] = np.frombuffer(blob, dtype=np.float32).copy()
+        return found
+
+    def put_many(self, keys: list[str], vectors: np.ndarray) -> None:
+        conn = self._connect()
+        rows = [
+            (key, np.ascontiguousarray(row, dtype=np.float32).tobytes())
+            for key, row in zip(keys, vectors, strict=True)
+        ]
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.executemany(
+                "INSERT OR IGNORE INTO vectors (text_hash, vector) VALUES (?, ?)", rows
+            )
+            conn.execute(
+                "DELETE FROM vectors WHERE id <= (SELECT max(id) FROM vectors) - ?",
+                (self.max_rows,),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def count(self) -> int:
+        return int(self._connect().execute("SELECT count(*) FROM vectors").fetchone()[0])
+
+    def close(self) -> None:
+        if self._conn is not None and self._pid == os.getpid():
+            self._conn.close()
+        self._conn = None
+
+
+class CachedEncoder:
+    """Wraps an encoder with an in-memory LRU of vectors by text hash and, with ``cache_dir``,
+    a bounded SQLite store on disk.
+
+    On-disk layout: ``<cache_dir>/<encoder name>.sqlite`` (see ``VectorStore``), at most
+    ``max_disk_mb`` of vectors (oldest rows evicted first). Texts not in memory are looked up
+    there in batches by hash; only those still missing are encoded, then written back in one
+    transaction. Several processes can share the folder.
     """
 
     def __init__(
-        self, encoder: Encoder, max_items: int = 200_000, cache_dir: str | Path | None = None
+        self,
+        encoder: Encoder,
+        max_items: int = 200_000,
+        cache_dir: str | Path | None = None,
+        max_disk_mb: float = DEFAULT_MAX_DISK_MB,
     ) -> None:
         self.inner = encoder
         self.max_items = max_items
-        self.cache_dir = Path(cache_dir) / encoder.name if cache_dir else None
+        self.store: VectorStore | None = None
+        if cache_dir:
+            max_rows = int(max_disk_mb * 2**20) // (encoder.dim * 4)
+            path = Path(cache_dir).expanduser() / _store_file_name(encoder.name)
+            self.store = VectorStore(path, encoder.dim, max_rows)
         self._memory: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._disk_loaded = False
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -269,40 +367,17 @@ class CachedEncoder:
     def default_dedup_threshold(self) -> float:
         return self.inner.default_dedup_threshold
 
-    def _load_disk(self) -> None:
-        if self._disk_loaded or self.cache_dir is None:
-            return
-        self._disk_loaded = True
-        if not self.cache_dir.is_dir():
-            return
-        for keys_file in sorted(self.cache_dir.glob("*.keys")):
-            vectors_file = keys_file.with_suffix(".npy")
-            if not vectors_file.is_file():
-                continue
-            keys = keys_file.read_text(encoding="utf-8").split()
-            vectors = np.load(vectors_file)
-            if vectors.shape != (len(keys), self.dim):
-                continue  # a torn or foreign shard: ignore it rather than serve wrong vectors
-            for key, row in zip(keys, vectors, strict=True):
-                self._memory[key] = row
-
-    def _save_shard(self, keys: list[str], vectors: np.ndarray) -> None:
-        assert self.cache_dir is not None
-        self.cache_dir.mkdir(parents=True, exist_ok=True)
-        shard = uuid.uuid4().hex[:16]
-        tmp = self.cache_dir / f".{shard}.tmp.npy"
-        np.save(tmp, vectors)
-        tmp.replace(self.cache_dir / f"{shard}.npy")
-        tmp_keys = self.cache_dir / f".{shard}.keys.tmp"
-        tmp_keys.write_text("\n".join(keys), encoding="utf-8")
-        tmp_keys.replace(self.cache_dir / f"{shard}.keys")
+    def _remember(self, key: str, row: np.ndarray) -> None:
+        self._memory[key] = row
+        self._memory.move_to_end(key)
+        while len(self._memory) > self.max_items:
+            self._memory.popitem(last=False)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         keys = [_text_key(t) for t in texts]
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         missing: dict[str, list[int]] = {}
         with self._lock:
-            self._load_disk()
             for i, key in enumerate(keys):
                 row = self._memory.get(key)
                 if row is None:
@@ -310,6 +385,11 @@ class CachedEncoder:
                 else:
                     self._memory.move_to_end(key)
                     out[i] = row
+            if missing and self.store is not None:
+                for key, row in self.store.get_many(list(missing)).items():
+                    for i in missing.pop(key):
+                        out[i] = row
+                    self._remember(key, row)
             self.hits += len(texts) - sum(len(v) for v in missing.values())
             self.misses += len(missing)
         if missing:
@@ -319,17 +399,15 @@ class CachedEncoder:
                 for key, row in zip(new_keys, new_vectors, strict=True):
                     for i in missing[key]:
                         out[i] = row
-                    self._memory[key] = row
-                while len(self._memory) > self.max_items:
-                    self._memory.popitem(last=False)
-            if self.cache_dir is not None:
-                self._save_shard(new_keys, new_vectors)
+                    self._remember(key, row)
+                if self.store is not None:
+                    self.store.put_many(new_keys, new_vectors)
         return out
 
 
 # --- factory -----------------------------------------------------------------------------------
 
-_INSTANCES: dict[tuple[str, str | None, str | None], CachedEncoder] = {}
+_INSTANCES: dict[tuple[str, str | None, str | None, float], CachedEncoder] = {}
 _INSTANCES_LOCK = threading.Lock()
 
 
@@ -346,11 +424,16 @@ def resolve_kind(kind: str = "auto") -> str:
 
 
 def get_encoder(
-    kind: str = "auto", *, cache_dir: str | Path | None = None, device: str | None = None
+    kind: str = "auto",
+    *,
+    cache_dir: str | Path | None = None,
+    device: str | None = None,
+    max_disk_mb: float = DEFAULT_MAX_DISK_MB,
 ) -> CachedEncoder:
-    """A shared, cached encoder (one model load per process and kind)."""
+    """A shared, cached encoder (one model load per process and kind); ``cache_dir`` adds a
+    bounded on-disk vector store of at most ``max_disk_mb`` per encoder."""
     resolved = resolve_kind(kind)
-    key = (resolved, str(cache_dir) if cache_dir else None, device)
+    key = (resolved, str(cache_dir) if cache_dir else None, device, max_disk_mb)
     with _INSTANCES_LOCK:
         if key not in _INSTANCES:
             if resolved == "minilm" and not minilm_available():
@@ -360,7 +443,7 @@ def get_encoder(
             inner: Encoder = (
                 MiniLMEncoder(device=device) if resolved == "minilm" else LexicalEncoder()
             )
-            _INSTANCES[key] = CachedEncoder(inner, cache_dir=cache_dir)
+            _INSTANCES[key] = CachedEncoder(inner, cache_dir=cache_dir, max_disk_mb=max_disk_mb)
         return _INSTANCES[key]
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -72,14 +75,88 @@ def test_cache_memory_and_disk(tmp_path):
     again = cached.encode(["bb", "a"])
     assert inner.seen == ["a", "bb"] and cached.hits >= 2
     assert np.array_equal(again, first[[1, 0]])
+    for i in range(5):  # more calls that compute vectors add rows, not files
+        cached.encode([f"extra {i}"])
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm"))) == [
+        "counting.sqlite"
+    ]
     fresh_inner = CountingEncoder()
-    reloaded = CachedEncoder(fresh_inner, cache_dir=tmp_path).encode(["a", "bb", "ccc"])
-    assert fresh_inner.seen == ["ccc"]  # the first two came from the .npy shard
+    fresh = CachedEncoder(fresh_inner, cache_dir=tmp_path)
+    reloaded = fresh.encode(["a", "bb", "ccc"])
+    assert fresh_inner.seen == ["ccc"]  # the first two came from the SQLite store
     assert np.array_equal(reloaded[:2], first[:2])
-    assert list((tmp_path / "counting").glob("*.npy"))
+    assert len(fresh._memory) == 3  # only what was asked for was read, not the 7 stored rows
     small = CachedEncoder(CountingEncoder(), max_items=2)
     small.encode(["a", "bb", "ccc"])
     assert len(small._memory) == 2
+
+
+_CHILD = """
+import sys, numpy as np
+from judgebench.embed import CachedEncoder
+class Counting:
+    name, dim, default_dedup_threshold = "counting", 4, 0.9
+    calls = 0
+    def encode(self, texts):
+        Counting.calls += len(texts)
+        out = np.zeros((len(texts), 4), dtype=np.float32)
+        for i, t in enumerate(texts):
+            out[i] = [len(t), sum(map(ord, t)) % 97, i, 1.0]
+        return out
+enc = CachedEncoder(Counting(), cache_dir=sys.argv[1])
+texts = [f"text {i}" for i in range(int(sys.argv[2]), int(sys.argv[3]))]
+for start in range(0, len(texts), 10):
+    enc.encode(texts[start : start + 10])
+np.save(sys.argv[4], enc.encode(texts))
+print(Counting.calls)
+"""
+
+
+def _child(tmp_path, lo: int, hi: int, tag: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            _CHILD,
+            str(tmp_path / "cache"),
+            str(lo),
+            str(hi),
+            str(tmp_path / tag),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_cache_is_shared_by_processes_and_survives_them(tmp_path):
+    # two processes write overlapping texts at once: every vector lands, none is lost
+    a, b = _child(tmp_path, 0, 300, "a.npy"), _child(tmp_path, 150, 450, "b.npy")
+    assert a.wait(timeout=60) == 0 and b.wait(timeout=60) == 0
+    assert int(a.stdout.read()) == 300 and int(b.stdout.read()) <= 300
+    store = CachedEncoder(CountingEncoder(), cache_dir=tmp_path / "cache").store
+    assert store is not None and store.count() == 450
+    # a fresh process gets the same vectors without calling its encoder
+    again = _child(tmp_path, 0, 450, "c.npy")
+    assert again.wait(timeout=60) == 0 and int(again.stdout.read()) == 0
+    c = np.load(tmp_path / "c.npy")
+    assert np.array_equal(c[:300], np.load(tmp_path / "a.npy"))
+    assert np.array_equal(c[150:], np.load(tmp_path / "b.npy"))
+
+
+def test_disk_cache_cap_evicts_oldest_rows(tmp_path):
+    row_mb = 4 * 4 / 2**20  # one 4-d float32 vector
+    cached = CachedEncoder(CountingEncoder(), cache_dir=tmp_path, max_disk_mb=3 * row_mb)
+    texts = ["a", "bb", "ccc", "dddd", "eeeee"]
+    for text in texts:
+        cached.encode([text])
+    assert cached.store is not None and cached.store.count() == 3
+    cached.encode(texts[:2])  # served from memory: no write, the cap still holds
+    assert cached.store.count() == 3
+    fresh_inner = CountingEncoder()
+    CachedEncoder(fresh_inner, cache_dir=tmp_path, max_disk_mb=3 * row_mb).encode(texts)
+    assert fresh_inner.seen == ["a", "bb"]  # the two oldest were evicted, the newest three kept
+    with pytest.raises(ConfigError, match="size cap"):
+        CachedEncoder(CountingEncoder(), cache_dir=tmp_path, max_disk_mb=0)
 
 
 def test_factory_and_top_k(monkeypatch):
