@@ -7,13 +7,17 @@ runs, each in a fresh child process (so peak RSS is the job's own):
    over the OpenAI-compatible HTTP route with the SQLite call cache — everything a real job
    does; then the same job again (it must make no call);
 2. the same job at N / 4 queries, in a fresh store: the baseline for memory (streaming in
-   chunks keeps peak memory flat as the job grows) and for throughput per call.
+   chunks keeps peak memory flat as the job grows) and for throughput per call;
+3. the throughput baseline: as many calls as the big job made, sent straight through the
+   gateway (``complete_many``, same SQLite call cache, same models, same in-flight limit, no
+   job machinery) to the same sim-server; ``job_overhead_ratio`` = job calls/s ÷ these calls/s.
 
     python bench/job_scale.py                       # N = 10000, latency 50 ms, concurrency 128, chunk 250
     python bench/job_scale.py --n 2000 --latency-ms 20
 
 Ends with ``wall_s``, ``calls_per_s``, ``peak_rss_mb``, ``second_run_calls`` (the big job),
-plus ``small_peak_rss_mb``, ``rss_growth_ratio`` and ``second_run_s``.
+plus ``raw_gateway_calls_per_s``, ``job_overhead_ratio``, ``small_peak_rss_mb``,
+``rss_growth_ratio`` and ``second_run_s``.
 """
 
 from __future__ import annotations
@@ -132,18 +136,54 @@ def worker(job_file: str) -> None:
     )
 
 
+RAW_MODELS = ("sim/coder", "sim/writer", "sim/generalist", "sim/small", "sim/judge", "sim/large")
+
+
+def raw_worker(calls: int, concurrency: int) -> None:
+    """Child process: ``calls`` distinct calls straight through the gateway; one JSON line."""
+    from judgebench.db import Store
+    from judgebench.db.callcache import SQLCallCache
+    from judgebench.llm import Gateway, LLMError, LLMRequest, run_sync
+
+    folder = Path(tempfile.mkdtemp(prefix="job_scale_raw_"))
+    gateway = Gateway(cache=SQLCallCache(Store(folder / "raw.db")))  # as a job builds it
+    texts = folder / "queries.jsonl"
+    write_queries(texts, calls)
+    prompts = [json.loads(line)["text"] for line in texts.read_text(encoding="utf-8").splitlines()]
+    requests = [
+        LLMRequest(
+            RAW_MODELS[i % len(RAW_MODELS)],
+            [{"role": "user", "content": prompt}],
+            params={"temperature": 0, "max_tokens": 400},
+        )
+        for i, prompt in enumerate(prompts)
+    ]
+    start = time.perf_counter()
+    results = run_sync(
+        lambda: gateway.complete_many(requests, progress=False, max_in_flight=concurrency)
+    )
+    wall = time.perf_counter() - start
+    gateway.flush()
+    ok = sum(1 for r in results if not isinstance(r, LLMError))
+    print(json.dumps({"calls": calls, "ok": ok, "made": gateway.calls_made, "wall_s": wall}))
+
+
 def run_child(n: int, args: argparse.Namespace, config: Path) -> dict:
     folder = Path(tempfile.mkdtemp(prefix=f"job_scale_{n}_"))
     job_file = job_yaml(folder, n, args.concurrency, args.chunk)
+    return child(["--worker", str(job_file)], config, f"job of {n} queries")
+
+
+def child(argv: list[str], config: Path, what: str) -> dict:
     env = {**os.environ, "JUDGEBENCH_CONFIG": str(config), "PYTHONPATH": str(ROOT)}
     proc = subprocess.run(
-        [sys.executable, __file__, "--worker", str(job_file)],
+        [sys.executable, __file__, *argv],
         env=env,
         capture_output=True,
         text=True,
     )
     if proc.returncode != 0:
-        raise SystemExit(f"job of {n} queries failed:\n{proc.stderr[-3000:]}")
+        raise SystemExit(f"{what} failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -154,9 +194,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=128)
     parser.add_argument("--chunk", type=int, default=250)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--raw-worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args.worker)
+        return
+    if args.raw_worker:
+        raw_worker(args.raw_worker, args.concurrency)
         return
     # SIGTERM runs the finally below, so the sim-server does not outlive the bench
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
@@ -215,11 +259,24 @@ def main() -> None:
         )
         print(f"  stages (N={args.n}): {big['stages']}")
         assert big["status"] == small["status"] == "finished"
+        raw = child(
+            ["--raw-worker", str(big["calls"]), "--concurrency", str(args.concurrency)],
+            config,
+            "raw gateway baseline",
+        )
+        assert raw["ok"] == raw["made"] == raw["calls"], raw
+        print(
+            f"  raw gateway (no job): {raw['calls']} calls in {raw['wall_s']:.1f} s, "
+            f"{raw['calls'] / raw['wall_s']:.0f} calls/s"
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)
     print(f"wall_s: {big['wall_s']:.1f}")
     print(f"calls_per_s: {big['calls'] / big['wall_s']:.1f}")
+    raw_rate = raw["calls"] / raw["wall_s"]
+    print(f"raw_gateway_calls_per_s: {raw_rate:.1f}")
+    print(f"job_overhead_ratio: {big['calls'] / big['wall_s'] / raw_rate:.3f}")
     print(f"peak_rss_mb: {big['peak_rss_mb']:.0f}")
     print(f"second_run_calls: {big['second_run_calls']}")
     print(f"second_run_s: {big['second_run_s']:.1f}")
