@@ -17,6 +17,7 @@ library adds bootstrap intervals where it needs them.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -87,6 +88,8 @@ _JS = DashboardJudgeStatsRow.__table__
 _HIST = DashboardScoreHistRow.__table__
 _COST = DashboardModelCostRow.__table__
 _STATE = DashboardStateRow.__table__
+
+log = logging.getLogger("judgebench.dashboard")
 
 
 def is_simulated(model: str | None) -> bool:
@@ -499,7 +502,10 @@ class SummaryCache:
                 refresh_summary(self.store)
                 self.last_error = None
             except Exception as exc:  # keep serving the last good summary; say why it is old
-                self.last_error = f"{type(exc).__name__}: {exc}"
+                error = f"{type(exc).__name__}: {exc}"
+                if error != self.last_error:  # once per distinct failure, not every ttl_s
+                    log.warning("dashboard summary refresh failed: %s", error)
+                self.last_error = error
 
 
 def ensure_summary(store: Store) -> None:

@@ -291,3 +291,27 @@ def test_background_refresh_picks_up_new_data(tmp_path):
         assert q.list_models(store) == ["late-model"] and cache.last_error is None
     finally:
         cache.stop()
+
+
+def test_background_refresh_failure_is_logged_once(tmp_path, monkeypatch, caplog):
+    import time as _time
+
+    from judgebench.db import Store
+
+    def broken(store):  # type: ignore[no-untyped-def]
+        raise RuntimeError("database is locked")
+
+    cache = q.SummaryCache(Store(tmp_path / "broken.db"), ttl_s=0.02)
+    monkeypatch.setattr(q, "refresh_summary", broken)
+    with caplog.at_level("WARNING", logger="judgebench.dashboard"):
+        cache.start()
+        try:
+            deadline = _time.time() + 10
+            while cache.last_error is None and _time.time() < deadline:
+                _time.sleep(0.02)
+            _time.sleep(0.1)  # several more failed rounds
+        finally:
+            cache.stop()
+    assert cache.last_error == "RuntimeError: database is locked"
+    failures = [r for r in caplog.records if "summary refresh failed" in r.getMessage()]
+    assert len(failures) == 1 and "database is locked" in failures[0].getMessage()
