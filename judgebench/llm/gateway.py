@@ -25,7 +25,7 @@ import time
 import weakref
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -604,7 +604,7 @@ class Gateway:
                     bar.advance(results[i])
 
         try:
-            with bar if bar is not None else _nullcontext():
+            with bar if bar is not None else nullcontext():
                 await asyncio.gather(*(worker() for _ in range(min(max_in_flight, len(items)))))
         finally:
             self.flush()
@@ -636,14 +636,6 @@ def _record_error(sink: ErrorSink, req: LLMRequest, exc: LLMError, run_id: str |
         )
     except Exception as failure:  # recording must not turn one failed call into a failed batch
         log.warning("could not record an LLM error (%s): %s", redact(failure), reason)
-
-
-class _nullcontext:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 class _ProgressBar:
@@ -685,7 +677,7 @@ class _ProgressBar:
 
 
 def _make_sim_backend() -> Backend:
-    from judgebench.sim import SimBackend  # type: ignore[attr-defined]
+    from judgebench.sim import SimBackend
 
     backend: Backend = SimBackend()
     return backend
