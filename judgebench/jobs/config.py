@@ -43,6 +43,21 @@ class SynthSpec(_Strict):
     under: list[str] = Field(default_factory=list)
     settings: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("settings")
+    @classmethod
+    def _synth_settings(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Checked when the job is read, so a typo fails before any run row is written."""
+        from judgebench.synth import SynthConfig
+
+        try:
+            SynthConfig.model_validate(value)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"]) or "settings"
+            msg = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
+            raise ValueError(f"{field}: {msg}") from None
+        return value
+
 
 class QuerySpec(_Strict):
     synth: SynthSpec | None = None

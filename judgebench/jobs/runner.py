@@ -278,12 +278,8 @@ class JobRunner:
 
         spec = self.job.queries.synth
         assert spec is not None
-        try:
-            cfg = SynthConfig(**{"encoder": self.job.queries.encoder, **spec.settings})
-        except Exception as exc:  # pydantic's message, first line
-            raise ConfigError(
-                f"queries.synth.settings: {str(exc).splitlines()[-2].strip()}"
-            ) from None
+        # settings were validated when the job was read (SynthSpec)
+        cfg = SynthConfig(**{"encoder": self.job.queries.encoder, **spec.settings})
         unknown = [n for n in spec.under if n not in tree]
         if unknown:
             raise ConfigError(

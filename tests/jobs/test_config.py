@@ -32,6 +32,12 @@ def test_bad_fields_name_the_file_and_the_yaml_path(tiny, tmp_path):
     with pytest.raises(ConfigError, match=r"judges\[0\]: pc2 needs at least 2 aux_models"):
         load_job(write_job(path, data))
 
+    data = tiny()
+    data["queries"]["synth"] = {"settings": {"per_node": 2, "per_nod": 3}}
+    with pytest.raises(ConfigError) as err:
+        load_job(write_job(path, data))
+    assert str(err.value) == "job.yaml: queries.synth.settings: per_nod: unknown field"
+
     path.write_text("name: [unclosed\n")
     with pytest.raises(ConfigError, match="job.yaml: not valid YAML"):
         load_job(path)
