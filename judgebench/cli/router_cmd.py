@@ -233,13 +233,14 @@ def evaluate(
     texts = [queries[i].text for i in held]
     nodes = [queries[i].node_ids[0] if queries[i].node_ids else None for i in held]
     quality = matrix[held]
-    weights = model.network.selected(model.features(texts, nodes))
+    features = model.features(texts, nodes)  # one encoding pass for both readings below
+    weights = model.network.selected(features)
     typer.echo(f"{len(held)} held-out queries, quality = judged score by {judge}")
     for result in evaluate_selection(weights, quality, None, model.models, k=k).values():
         typer.echo(f"  {result.name:<50} {result.quality:.3f}")
     means = quality.mean(axis=0)
     weak, strong = int(means.argmin()), int(means.argmax())
-    raw = model.network.weights(model.features(texts, nodes))
+    raw = model.network.weights(features)
     curve = gap_curve(
         raw[:, strong] / (raw[:, strong] + raw[:, weak]), quality[:, weak], quality[:, strong]
     )
