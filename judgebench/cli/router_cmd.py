@@ -106,6 +106,8 @@ def calibrate(
     cfg = load_config(config)
     if cfg.kind != "cascade":
         raise DataError(f"{config}: calibrate needs a cascade router (kind: cascade)")
+    if not labelled.is_file():
+        raise DataError("labelled file not found", where=str(labelled))
     router = build_router(cfg, log=None)
     queries, gold = [], {}
     for n, line in enumerate(labelled.read_text(encoding="utf-8").split("\n"), 1):
@@ -146,9 +148,10 @@ def calibrate(
 
 def _stored_scores(db: str, judge: str, names: list[str], baseline: str | None):  # type: ignore[no-untyped-def]
     from judgebench.db import Store
+    from judgebench.db.engine import existing_store
     from judgebench.routing import judged_scores, score_matrix
 
-    store = Store(db)
+    store = Store(existing_store(db, "run a job or import judgments first"))
     scores = judged_scores(store.get_judgments(judge=judge), names, baseline)
     return score_matrix(store.get_queries(ids=list(scores)), scores, names)
 
@@ -257,9 +260,10 @@ def log(
 ) -> None:
     """What a router did: requests per final model, stages tried, cost and latency."""
     from judgebench.db import Store
+    from judgebench.db.engine import existing_store
     from judgebench.db.routing import routing_summary
 
-    rows = routing_summary(Store(db), router)
+    rows = routing_summary(Store(existing_store(db, "serve a router with a store first")), router)
     if not rows:
         typer.echo("no routed requests recorded")
         return

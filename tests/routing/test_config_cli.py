@@ -252,3 +252,20 @@ def test_calibrate_command_prints_the_curve_and_writes_thresholds(tmp_path, refs
     assert "cost–quality curve" in result.output and "thresholds written" in result.output
     written = yaml.safe_load(path.read_text())["cascade"]["thresholds"]
     assert len(written) == 1 and (written[0] is None or math.isfinite(written[0]))
+
+
+def test_read_only_commands_name_a_missing_store_or_file_and_create_nothing(tmp_path, refs):
+    missing = tmp_path / "typo.db"
+    for args in (
+        ["router", "log", "--db", str(missing)],
+        ["router", "train", "--db", str(missing), "--judge", "rubric", "--models", "a/x,b/y"],
+    ):
+        result = CliRunner().invoke(app, args)
+        assert isinstance(result.exception, DataError) and "no store here" in str(result.exception)
+    assert not missing.exists()
+    config = str(_cascade_yaml(tmp_path, refs))
+    result = CliRunner().invoke(
+        app, ["router", "calibrate", config, "--labelled", "nope.jsonl", "--value", "0.5"]
+    )
+    assert isinstance(result.exception, DataError)
+    assert str(result.exception) == "nope.jsonl: labelled file not found"
