@@ -168,10 +168,8 @@ def _pseudo_logprob(token: str, top_k: int) -> TokenLogprob:
 
 
 def default_backend() -> Backend:
-    try:
-        from judgebench.sim import SimBackend  # type: ignore[attr-defined]
-    except ImportError:
-        return FallbackBackend()
+    from judgebench.sim import SimBackend
+
     backend: Backend = SimBackend()
     return backend
 
@@ -526,11 +524,7 @@ class SimServer:
         from aiohttp import web
 
         names: list[str] = []
-        lister = getattr(self.backend, "models", None)
-        if not callable(lister) and type(self.backend).__name__ == "SimBackend":
-            from judgebench.sim import list_profiles
-
-            lister = lambda: [f"sim/{name}" for name in list_profiles()]  # noqa: E731
+        lister = getattr(self.backend, "models", None)  # SimBackend and FallbackBackend have it
         if callable(lister):
             try:
                 names = list(lister())

@@ -101,3 +101,15 @@ def test_fault_config_refuses_rates_outside_0_1_and_negative_times(faults, messa
     """A negative rate used to pass (the sum stayed <= 1) and silently inflate the others."""
     with pytest.raises(ValueError, match=message):
         FaultConfig(**faults)
+
+
+async def test_models_endpoint_lists_the_simulated_profiles(sim_server):
+    import aiohttp
+
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(sim_server.url + "/models") as resp,
+    ):
+        assert resp.status == 200
+        ids = {m["id"] for m in (await resp.json())["data"]}
+    assert {"sim/small", "sim/judge"} <= ids
