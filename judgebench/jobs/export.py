@@ -28,9 +28,11 @@ _CHUNK = 2000
 
 
 def _store(store: Any) -> Any:
+    """A store given by URL or path is only read here: a missing SQLite file is a DataError."""
     from judgebench.db import Store
+    from judgebench.db.engine import existing_store
 
-    return Store(store) if isinstance(store, str | Path) else store
+    return Store(existing_store(store)) if isinstance(store, str | Path) else store
 
 
 def resolve_run(store: Any, run: str) -> str:

@@ -73,6 +73,10 @@ def test_formats_hold_the_same_rows(finished, tmp_path):
         export_run(store, result.run_id, "xlsx", tmp_path / "x")
     with pytest.raises(UserError, match="no run 'nope'"):
         export_run(store, "nope", "csv", tmp_path / "x")
+    missing = tmp_path / "typo.db"
+    with pytest.raises(UserError, match="no store here"):
+        export_run(str(missing), result.run_id, "csv", tmp_path / "x")
+    assert not missing.exists()
 
 
 def test_run_frames_feed_the_analysis(finished):
