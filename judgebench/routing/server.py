@@ -227,6 +227,8 @@ class RouterServer:
         for i, m in enumerate(messages):
             if not isinstance(m, dict) or not isinstance(m.get("role"), str) or "content" not in m:
                 return f"messages[{i}] must be an object with 'role' and 'content'"
+            if m["role"] == "user" and not isinstance(m["content"], str | list):
+                return f"messages[{i}].content must be a string or a list of content parts"
         if not any(m["role"] == "user" for m in messages):
             return "'messages' needs at least one user message"
         if body.get("stream"):

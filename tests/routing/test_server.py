@@ -92,6 +92,10 @@ def test_no_keys_configured_is_a_config_error(monkeypatch, selection_model):
             "messages[0] must be an object with 'role' and 'content'",
         ),
         ({"messages": [{"role": "system", "content": "hi"}]}, "at least one user message"),
+        (
+            {"messages": [{"role": "user", "content": None}]},
+            "messages[0].content must be a string or a list of content parts",
+        ),
         ({**CHAT, "stream": True}, "stream=true is not supported"),
     ],
 )
