@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 import plotly.graph_objects as go
-from dash import dcc, html
+from dash import Output, dcc, html
 from dash.dash_table.DataTable import DataTable
 
 from judgebench.db.queries import is_simulated
@@ -194,3 +194,30 @@ def controls(*items: Any) -> html.Div:
 
 def labelled(label: str, component: Any) -> html.Div:
     return html.Div([html.Label(label), component], className="jb-control")
+
+
+def table_card(title: str, table_id: str, *, page_size: int = 15) -> html.Div:
+    """A titled card holding a CSV-exporting table that a callback fills."""
+    return html.Div(
+        [html.H4(title), data_table(table_id, page_size=page_size)], className="jb-card"
+    )
+
+
+def table_outputs(table_id: str) -> list[Output]:
+    """The callback outputs that fill a table: its rows and its columns (see ``table_data``)."""
+    return [Output(table_id, "data"), Output(table_id, "columns")]
+
+
+def table_data(frame: pd.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A frame as the values for ``table_outputs``: JSON-safe rows, then column specs."""
+    return records(frame), table_columns(frame)
+
+
+def picker(label: str, component_id: str, options: list[dict[str, str]], value: str) -> html.Div:
+    """A page's one selector: a labelled, non-clearable dropdown in the controls bar."""
+    return controls(
+        labelled(
+            label,
+            dcc.Dropdown(id=component_id, options=options, value=value, clearable=False),
+        )
+    )

@@ -18,9 +18,8 @@ from judgebench.dashboard.components import (
     labelled,
     model_color,
     model_label,
-    records,
     style_figure,
-    table_columns,
+    table_data,
 )
 from judgebench.dashboard.registry import DashboardContext, View
 from judgebench.dashboard.views._common import analysis_table, node_label, with_metric
@@ -320,7 +319,7 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
     )
     def _report(models, judge, run_id):  # type: ignore[no-untyped-def]
         report = difference_report(ctx, list(models or []), judge, run_id)
-        return records(report), table_columns(report)
+        return table_data(report)
 
     @app.callback(
         Output(graph_id("cmp-trend"), "figure"),
@@ -334,8 +333,7 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         table = regressions(ctx, judge, job)
         return (
             trend_figure(ctx, list(models or []), judge, job),
-            records(table),
-            table_columns(table),
+            *table_data(table),
         )
 
 

@@ -14,8 +14,7 @@ from judgebench.dashboard.components import (
     fmt,
     labelled,
     model_label,
-    records,
-    table_columns,
+    table_data,
 )
 from judgebench.dashboard.registry import DashboardContext, View
 from judgebench.dashboard.views._common import node_from_key, node_key
@@ -237,7 +236,7 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
     def _queries(node_id, judge):  # type: ignore[no-untyped-def]
         table = queries_table(ctx, node_id, judge)
         title = f"Queries in {node_from_key(node_id) or 'the whole taxonomy'}"
-        return records(table), table_columns(table), [], title
+        return *table_data(table), [], title
 
     @app.callback(
         Output("dd-detail", "children"),

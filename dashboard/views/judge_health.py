@@ -14,9 +14,9 @@ from judgebench.dashboard.components import (
     figure_card,
     graph_id,
     model_label,
-    records,
     style_figure,
-    table_columns,
+    table_card,
+    table_data,
 )
 from judgebench.dashboard.registry import DashboardContext, View
 from judgebench.db import queries as q
@@ -120,7 +120,7 @@ def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
     agreement = agreement_table(ctx)
     return html.Div(
         [
-            html.Div([html.H4("Judges"), data_table("jh-table")], className="jb-card"),
+            table_card("Judges", "jh-table"),
             html.Div(
                 [
                     figure_card("jh-rates", "Invalid rate and position consistency"),
@@ -155,8 +155,7 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
     def _update(run_id):  # type: ignore[no-untyped-def]
         table = health_table(ctx, run_id)
         return (
-            records(table),
-            table_columns(table),
+            *table_data(table),
             rates_figure(ctx, run_id),
             distribution_figure(ctx),
         )

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
-from dash import Input, Output, dcc, html
+from dash import Input, Output, html
 
 from judgebench.dashboard.components import (
     DIVERGING,
     PALETTE,
-    controls,
-    data_table,
     empty_figure,
     empty_state,
     figure_card,
     graph_id,
-    labelled,
-    records,
+    picker,
     style_figure,
-    table_columns,
+    table_card,
+    table_data,
+    table_outputs,
 )
 from judgebench.dashboard.registry import DashboardContext, View
 from judgebench.db.probes import language_ranker_runs, language_ranker_scores
@@ -124,16 +123,11 @@ def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
     value = wanted if any(r["id"] == wanted for r in available) else available[0]["id"]
     return html.Div(
         [
-            controls(
-                labelled(
-                    "Run",
-                    dcc.Dropdown(
-                        id="lr-run",
-                        options=[{"label": run_label(r), "value": r["id"]} for r in available],
-                        value=value,
-                        clearable=False,
-                    ),
-                )
+            picker(
+                "Run",
+                "lr-run",
+                [{"label": run_label(r), "value": r["id"]} for r in available],
+                value,
             ),
             html.Div(
                 [
@@ -150,9 +144,7 @@ def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
                 ],
                 className="jb-grid-2",
             ),
-            html.Div(
-                [html.H4("Scores"), data_table("lr-table", page_size=20)], className="jb-card"
-            ),
+            table_card("Scores", "lr-table", page_size=20),
         ]
     )
 
@@ -161,17 +153,14 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
     @app.callback(
         Output(graph_id("lr-ranking"), "figure"),
         Output(graph_id("lr-heatmap"), "figure"),
-        Output("lr-table", "data"),
-        Output("lr-table", "columns"),
+        *table_outputs("lr-table"),
         Input("lr-run", "value"),
     )
     def _update(run_id):  # type: ignore[no-untyped-def]
-        table = ranking_frame(ctx, run_id)
         return (
             ranking_figure(ctx, run_id),
             heatmap_figure(ctx, run_id),
-            records(table),
-            table_columns(table),
+            *table_data(ranking_frame(ctx, run_id)),
         )
 
 

@@ -8,14 +8,13 @@ from dash import Input, Output, html
 
 from judgebench.dashboard.components import (
     PALETTE,
-    data_table,
     empty_figure,
     figure_card,
     graph_id,
     model_color,
-    records,
     style_figure,
-    table_columns,
+    table_card,
+    table_data,
 )
 from judgebench.dashboard.registry import DashboardContext, View
 from judgebench.dashboard.views._common import node_label, with_metric
@@ -124,7 +123,7 @@ def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
                 ],
                 className="jb-grid-2",
             ),
-            html.Div([html.H4("Models"), data_table("overview-table")], className="jb-card"),
+            table_card("Models", "overview-table"),
         ]
     )
 
@@ -143,8 +142,7 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         return (
             leaderboard_figure(ctx, judge, run_id),
             domain_figure(ctx, judge, run_id),
-            records(table),
-            table_columns(table),
+            *table_data(table),
         )
 
 

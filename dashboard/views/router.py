@@ -5,21 +5,20 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
-from dash import Input, Output, dcc, html
+from dash import Input, Output, html
 
 from judgebench.dashboard.components import (
     PALETTE,
-    controls,
-    data_table,
     empty_figure,
     empty_state,
     figure_card,
     graph_id,
-    labelled,
     model_label,
-    records,
+    picker,
     style_figure,
-    table_columns,
+    table_card,
+    table_data,
+    table_outputs,
 )
 from judgebench.dashboard.registry import DashboardContext, View
 from judgebench.db.routing import routed_requests, router_names, routing_summary, stage_scores
@@ -119,17 +118,11 @@ def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
     wanted = params.get("router")
     return html.Div(
         [
-            controls(
-                labelled(
-                    "Router",
-                    dcc.Dropdown(
-                        id="router-name",
-                        options=[{"label": "all routers", "value": ""}]
-                        + [{"label": n, "value": n} for n in names],
-                        value=wanted if wanted in names else "",
-                        clearable=False,
-                    ),
-                )
+            picker(
+                "Router",
+                "router-name",
+                [{"label": "all routers", "value": ""}] + [{"label": n, "value": n} for n in names],
+                wanted if wanted in names else "",
             ),
             html.Div(
                 [
@@ -146,13 +139,8 @@ def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
                 ],
                 className="jb-grid-2",
             ),
-            html.Div(
-                [html.H4("Per final model"), data_table("router-summary")], className="jb-card"
-            ),
-            html.Div(
-                [html.H4("Latest decisions"), data_table("router-recent", page_size=15)],
-                className="jb-card",
-            ),
+            table_card("Per final model", "router-summary"),
+            table_card("Latest decisions", "router-recent"),
         ]
     )
 
@@ -161,21 +149,16 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
     @app.callback(
         Output(graph_id("router-share"), "figure"),
         Output(graph_id("router-scores"), "figure"),
-        Output("router-summary", "data"),
-        Output("router-summary", "columns"),
-        Output("router-recent", "data"),
-        Output("router-recent", "columns"),
+        *table_outputs("router-summary"),
+        *table_outputs("router-recent"),
         Input("router-name", "value"),
     )
     def _update(router):  # type: ignore[no-untyped-def]
-        summary, recent = summary_frame(ctx, router), recent_frame(ctx, router)
         return (
             share_figure(ctx, router),
             scores_figure(ctx, router),
-            records(summary),
-            table_columns(summary),
-            records(recent),
-            table_columns(recent),
+            *table_data(summary_frame(ctx, router)),
+            *table_data(recent_frame(ctx, router)),
         )
 
 

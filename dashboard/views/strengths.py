@@ -17,9 +17,9 @@ from judgebench.dashboard.components import (
     graph_id,
     labelled,
     model_label,
-    records,
     style_figure,
-    table_columns,
+    table_card,
+    table_data,
 )
 from judgebench.dashboard.registry import DashboardContext, View
 from judgebench.dashboard.views._common import analysis_table, node_label, parents_of
@@ -248,9 +248,7 @@ def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
                 "Rank gap per node",
                 note="Blue: strength, red: weakness; solid = the 95 % intervals separate it from a model on the other side.",
             ),
-            html.Div(
-                [html.H4("Findings"), data_table("sw-table", page_size=12)], className="jb-card"
-            ),
+            table_card("Findings", "sw-table", page_size=12),
             html.Div(
                 [
                     html.H4(
@@ -277,7 +275,7 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
     def _update(model, threshold, judge, run_id):  # type: ignore[no-untyped-def]
         found = findings(ctx, model, judge, run_id, int(threshold or 1))
         table = findings_table(ctx, found, model, judge)
-        return gap_figure(found, model), records(table), table_columns(table)
+        return gap_figure(found, model), *table_data(table)
 
     @app.callback(
         Output("sw-modes", "data"),
@@ -288,7 +286,7 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
     )
     def _modes(model, judge, run_id):  # type: ignore[no-untyped-def]
         modes = failure_mode_table(ctx, model, judge, run_id)
-        return records(modes), table_columns(modes)
+        return table_data(modes)
 
 
 VIEW = View(
