@@ -122,13 +122,8 @@ class Store:
             )
 
     def existing_ids(self, table: Any, ids: Iterable[str]) -> set[str]:
-        ids = list(ids)
-        found: set[str] = set()
         with self._reading() as s:
-            for start in range(0, len(ids), _CHUNK):
-                chunk = ids[start : start + _CHUNK]
-                found.update(s.scalars(select(table.id).where(table.id.in_(chunk))))
-        return found
+            return set(_scalars_in(s, select(table.id), table.id, ids))
 
     # --- queries ---------------------------------------------------------------------------
     def put_queries(self, queries: Iterable[Query], *, session: Session | None = None) -> int:
@@ -183,12 +178,7 @@ class Store:
             if source is not None:
                 stmt = stmt.where(QueryRow.source == source)
             if ids is not None:
-                wanted = list(ids)
-                rows: list[QueryRow] = []
-                for start in range(0, len(wanted), _CHUNK):
-                    rows.extend(
-                        s.scalars(stmt.where(QueryRow.id.in_(wanted[start : start + _CHUNK])))
-                    )
+                rows: list[QueryRow] = _scalars_in(s, stmt, QueryRow.id, ids)
             else:
                 rows = list(s.scalars(stmt.order_by(QueryRow.created_at, QueryRow.id)))
             return [_query(r) for r in rows]
@@ -229,12 +219,11 @@ class Store:
             stmt = select(ResponseRow)
             if model is not None:
                 stmt = stmt.where(ResponseRow.model == model)
-            out: list[ResponseRow] = []
-            if query_ids is not None or ids is not None:
-                column = ResponseRow.query_id if query_ids is not None else ResponseRow.id
-                wanted = list(query_ids if query_ids is not None else ids or [])
-                for start in range(0, len(wanted), _CHUNK):
-                    out.extend(s.scalars(stmt.where(column.in_(wanted[start : start + _CHUNK]))))
+            out: list[ResponseRow]
+            if query_ids is not None:
+                out = _scalars_in(s, stmt, ResponseRow.query_id, query_ids)
+            elif ids is not None:
+                out = _scalars_in(s, stmt, ResponseRow.id, ids)
             else:
                 out = list(s.scalars(stmt))
             return [_response(r) for r in out]
@@ -265,15 +254,9 @@ class Store:
                 stmt = stmt.where(JudgmentRow.run_id == run_id)
             if status is not None:
                 stmt = stmt.where(JudgmentRow.status == status)
-            rows: list[JudgmentRow] = []
+            rows: list[JudgmentRow]
             if query_ids is not None:
-                wanted = list(query_ids)
-                for start in range(0, len(wanted), _CHUNK):
-                    rows.extend(
-                        s.scalars(
-                            stmt.where(JudgmentRow.query_id.in_(wanted[start : start + _CHUNK]))
-                        )
-                    )
+                rows = _scalars_in(s, stmt, JudgmentRow.query_id, query_ids)
             else:
                 rows = list(s.scalars(stmt))
             return [_judgment(r) for r in rows]
@@ -357,6 +340,15 @@ class Store:
                 )
                 for r in s.scalars(stmt)
             ]
+
+
+def _scalars_in(session: Session, stmt: Any, column: Any, values: Iterable[str]) -> list[Any]:
+    """``stmt`` filtered to ``column IN values``, in chunks (SQLite caps bound parameters)."""
+    wanted = list(values)
+    found: list[Any] = []
+    for start in range(0, len(wanted), _CHUNK):
+        found.extend(session.scalars(stmt.where(column.in_(wanted[start : start + _CHUNK]))))
+    return found
 
 
 # --- row ↔ record ----------------------------------------------------------------------------

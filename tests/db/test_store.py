@@ -65,6 +65,24 @@ def test_writes_are_idempotent_and_round_trip(store_url):
     }
 
 
+def test_reads_by_id_lists_longer_than_one_chunk(tmp_path):
+    store = Store(tmp_path / "s.db")
+    queries, responses, judgments = _records(520)  # past the 500-parameter chunk
+    store.put_queries(queries)
+    store.put_responses(responses)
+    store.put_judgments(judgments)
+    query_ids = [q.id for q in queries]
+    assert len(store.get_queries(ids=query_ids + ["nope"])) == 520
+    assert {r.id for r in store.get_responses(query_ids=query_ids[-510:])} == {
+        r.id for r in responses[-510:]
+    }
+    assert {r.id for r in store.get_responses(ids=[r.id for r in responses[:3]])} == {
+        r.id for r in responses[:3]
+    }
+    assert len(store.get_judgments(query_ids=query_ids)) == 520
+    assert store.get_responses(ids=[]) == []
+
+
 @BACKENDS
 def test_invalid_judgments_keep_raw_reply_and_reason(store_url):
     store = Store(store_url)
