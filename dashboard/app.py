@@ -79,7 +79,7 @@ def _layout(ctx: DashboardContext, views: list[View]) -> html.Div:
         for rid, name, started in zip(runs.id, runs.name, runs.started_at, strict=True)
     ]
     models = q.list_models(ctx.store)
-    simulated = any(m.startswith(q.SIM_PREFIX) for m in models)
+    simulated = any(q.is_simulated(m) for m in models)
     return html.Div(
         [
             dcc.Location(id="url", refresh="callback-nav"),
