@@ -94,11 +94,16 @@ class SqlRoutingLog:
         if not rows:
             return 0
         try:
-            if records:  # queries before the answers that point at them; all insert-or-ignore
-                self.store.put_queries({q.id: q for q, _, _ in records}.values())
-                self.store.put_responses(r for _, responses, _ in records for r in responses)
-                self.store.put_judgments(j for _, _, judgments in records for j in judgments)
-            with self.store.session() as s:
+            with self.store.session() as s:  # the batch commits all or nothing
+                if records:  # queries before the answers that point at them; insert-or-ignore
+                    queries = {q.id: q for q, _, _ in records}.values()
+                    self.store.put_queries(queries, session=s)
+                    self.store.put_responses(
+                        (r for _, responses, _ in records for r in responses), session=s
+                    )
+                    self.store.put_judgments(
+                        (j for _, _, judgments in records for j in judgments), session=s
+                    )
                 new = self.store.insert_ignore(s, RoutedRequestRow, rows)
         except Exception:
             with self._lock:  # keep them for the next flush rather than lose them

@@ -130,6 +130,28 @@ def test_decisions_are_stored(tmp_path, refs):
     )
 
 
+def test_a_failed_flush_writes_nothing_and_keeps_the_batch(tmp_path, refs, monkeypatch):
+    from judgebench.db.routing import RoutedRequestRow
+
+    store = Store(tmp_path / "jb.db")
+    log = SqlRoutingLog(store, flush_every=100)
+    router = CascadeRouter(["sim/small", "sim/large"], _judge(refs), [math.inf], log=log)
+    router.complete_sync([{"role": "user", "content": "What is 3 + 4?"}])
+    insert = store.insert_ignore
+
+    def failing(session, table, rows):  # type: ignore[no-untyped-def]
+        if table is RoutedRequestRow:
+            raise RuntimeError("disk full")
+        return insert(session, table, rows)
+
+    monkeypatch.setattr(store, "insert_ignore", failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        log.flush()
+    assert store.get_queries(source="router") == [] and store.get_responses() == []
+    monkeypatch.setattr(store, "insert_ignore", insert)
+    assert log.flush() == 1 and len(store.get_queries(source="router")) == 1
+
+
 def _item(scores, correct, costs=(1.0, 10.0), judge=0.5):
     return CalibrationItem(
         query="q",
