@@ -141,10 +141,12 @@ def _validate(cls: type[Any], data: dict[str, Any], source: str, where: str) -> 
     try:
         return cls.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_one_line(exc, where), where=source) from None
+        raise ConfigError(validation_message(exc, where), where=source) from None
 
 
-def _one_line(exc: ValidationError, prefix: str = "") -> str:
+def validation_message(exc: ValidationError, prefix: str = "") -> str:
+    """A pydantic error as one line: the first failing field (under ``prefix``), why, and the
+    value it got (never for an ``api_key``), plus how many more errors there were."""
     errors = exc.errors()
     first = errors[0]
     loc = ".".join(str(p) for p in first.get("loc", ()))

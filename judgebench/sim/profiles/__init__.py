@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from judgebench.config import validation_message
 from judgebench.errors import ConfigError
 from judgebench.sim.domains import DOMAINS, domain_of, top_domain
 
@@ -140,13 +141,6 @@ class Profile(_Strict):
         return f"sim/{self.name}"
 
 
-def _one_line_error(path: Path, exc: ValidationError) -> ConfigError:
-    first = exc.errors()[0]
-    field = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-    return ConfigError(f"{field}: {first['msg']}{more}", where=str(path))
-
-
 def parse_profile(data: Any, path: Path) -> Profile:
     if not isinstance(data, dict):
         raise ConfigError("a profile must be a YAML mapping", where=str(path))
@@ -160,7 +154,7 @@ def parse_profile(data: Any, path: Path) -> Profile:
     try:
         return Profile.model_validate({**data, "source": str(path)})
     except ValidationError as exc:
-        raise _one_line_error(path, exc) from None
+        raise ConfigError(validation_message(exc), where=str(path)) from None
 
 
 @lru_cache(maxsize=256)
