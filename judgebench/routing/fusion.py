@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from judgebench.judges.parsing import strip_reasoning
 from judgebench.llm import Completion, LLMError, complete, run_sync
 from judgebench.prompts import fence, load_template, new_nonce
 
@@ -22,8 +23,7 @@ _ANSWER = re.compile(r"<answer>(.*?)</answer>", re.S | re.I)
 
 def parse_fused(text: str) -> str | None:
     """The last non-empty ``<answer>`` block (a model may draft, then correct)."""
-    text = re.sub(r"<think>.*?</think>", "", text, flags=re.S | re.I)
-    found = [m.strip() for m in _ANSWER.findall(text) if m.strip()]
+    found = [m.strip() for m in _ANSWER.findall(strip_reasoning(text)) if m.strip()]
     return found[-1] if found else None
 
 

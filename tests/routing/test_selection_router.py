@@ -88,6 +88,8 @@ def test_parse_fused_takes_the_last_answer_block():
         parse_fused("<think>x</think><answer>draft</answer> wait <answer>final</answer>") == "final"
     )
     assert parse_fused("<answer>  </answer>") is None and parse_fused("no tags") is None
+    # an answer drafted inside an unclosed <think> block is reasoning, not the reply
+    assert parse_fused("<think>maybe <answer>draft</answer> hmm") is None
 
 
 def test_strategy_needs_its_helper(selection_model):
