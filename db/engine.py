@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 
-from judgebench.errors import ConfigError
+from judgebench.errors import ConfigError, DataError
 
 DEFAULT_URL = "sqlite:///judgebench.db"
 # Execution option marking a read-only connection (see Store.read).
@@ -24,27 +24,31 @@ def normalize_url(url: str | Path) -> str:
     return url
 
 
+def _sqlite_file(normalized_url: str) -> Path | None:
+    """The database file of a SQLite URL; None for other backends and in-memory SQLite."""
+    if not normalized_url.startswith("sqlite"):
+        return None
+    db_path = normalized_url.split(":///", 1)[-1]
+    if not db_path or db_path == ":memory:":
+        return None
+    return Path(db_path).expanduser()
+
+
 def existing_store(url: str | Path, hint: str = "run `judgebench demo` or a job first") -> str:
     """``url`` for a command that only reads a store: a SQLite file that does not exist is a
     mistyped path (a DataError saying so), not a new empty store to create."""
-    from judgebench.errors import DataError
-
-    normalized = normalize_url(url)
-    if normalized.startswith("sqlite"):
-        db_path = normalized.split(":///", 1)[-1]
-        if db_path and db_path != ":memory:" and not Path(db_path).expanduser().exists():
-            raise DataError(f"no store here ({hint})", where=str(url))
+    db_file = _sqlite_file(normalize_url(url))
+    if db_file is not None and not db_file.exists():
+        raise DataError(f"no store here ({hint})", where=str(url))
     return str(url)
 
 
 def make_engine(url: str | Path, **kwargs: Any) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
-        db_path = url.split(":///", 1)[-1]
-        if db_path and db_path != ":memory:":
-            parent = Path(db_path).expanduser().resolve().parent
-            if not parent.is_dir():
-                raise ConfigError(f"directory for the SQLite store does not exist: {parent}")
+        db_file = _sqlite_file(url)
+        if db_file is not None and not (parent := db_file.resolve().parent).is_dir():
+            raise ConfigError(f"directory for the SQLite store does not exist: {parent}")
         engine = create_engine(
             url,
             connect_args={"timeout": 30, "isolation_level": None, "check_same_thread": False},
