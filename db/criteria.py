@@ -37,7 +37,7 @@ class SqlCriteriaStore:
         self.store = store
 
     def get_criteria(self, key: str) -> dict[str, Any] | None:
-        with self.store.session() as s:
+        with self.store.read_session() as s:
             return s.scalar(select(PC2CriteriaRow.payload).where(PC2CriteriaRow.key == key))
 
     def put_criteria(
@@ -55,7 +55,7 @@ class SqlCriteriaStore:
 
     def for_query(self, query_id: str) -> list[dict[str, Any]]:
         """Every stored criteria payload of one query (any judge model or configuration)."""
-        with self.store.session() as s:
+        with self.store.read_session() as s:
             return list(
                 s.scalars(select(PC2CriteriaRow.payload).where(PC2CriteriaRow.query_id == query_id))
             )

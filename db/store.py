@@ -85,7 +85,8 @@ class Store:
             yield conn
 
     @contextmanager
-    def _reading(self) -> Iterator[Session]:
+    def read_session(self) -> Iterator[Session]:
+        """An ORM session on a :meth:`read` connection (no write lock on SQLite)."""
         with self.read() as conn, Session(bind=conn) as session:
             yield session
 
@@ -122,7 +123,7 @@ class Store:
             )
 
     def existing_ids(self, table: Any, ids: Iterable[str]) -> set[str]:
-        with self._reading() as s:
+        with self.read_session() as s:
             return set(_scalars_in(s, select(table.id), table.id, ids))
 
     # --- queries ---------------------------------------------------------------------------
@@ -173,7 +174,7 @@ class Store:
     def get_queries(
         self, ids: Iterable[str] | None = None, source: str | None = None
     ) -> list[Query]:
-        with self._reading() as s:
+        with self.read_session() as s:
             stmt = select(QueryRow)
             if source is not None:
                 stmt = stmt.where(QueryRow.source == source)
@@ -215,7 +216,7 @@ class Store:
         model: str | None = None,
         ids: Iterable[str] | None = None,
     ) -> list[Response]:
-        with self._reading() as s:
+        with self.read_session() as s:
             stmt = select(ResponseRow)
             if model is not None:
                 stmt = stmt.where(ResponseRow.model == model)
@@ -244,7 +245,7 @@ class Store:
         run_id: str | None = None,
         status: str | None = None,
     ) -> list[Judgment]:
-        with self._reading() as s:
+        with self.read_session() as s:
             stmt = select(JudgmentRow)
             if judge is not None:
                 stmt = stmt.where(JudgmentRow.judge == judge)
@@ -286,12 +287,12 @@ class Store:
             )
 
     def get_run(self, run_id: str) -> Run | None:
-        with self._reading() as s:
+        with self.read_session() as s:
             row = s.get(RunRow, run_id)
             return _run(row) if row else None
 
     def list_runs(self, kind: str | None = None, job_name: str | None = None) -> list[Run]:
-        with self._reading() as s:
+        with self.read_session() as s:
             stmt = select(RunRow).order_by(RunRow.started_at)
             if kind:
                 stmt = stmt.where(RunRow.kind == kind)
@@ -324,7 +325,7 @@ class Store:
             )
 
     def get_errors(self, stage: str | None = None, run_id: str | None = None) -> list[ErrorRecord]:
-        with self._reading() as s:
+        with self.read_session() as s:
             stmt = select(ErrorRow).order_by(ErrorRow.id)
             if stage:
                 stmt = stmt.where(ErrorRow.stage == stage)

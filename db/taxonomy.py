@@ -71,7 +71,7 @@ def save_taxonomy_version(
 
 
 def list_taxonomy_versions(store: Store, name: str | None = None) -> list[TaxonomyVersion]:
-    with store.session() as s:
+    with store.read_session() as s:
         counts = dict(
             s.execute(
                 select(TaxonomyNodeRow.version_id, func.count()).group_by(
@@ -98,7 +98,7 @@ def list_taxonomy_versions(store: Store, name: str | None = None) -> list[Taxono
 
 def resolve_version(store: Store, version: int | None = None, name: str | None = None) -> int:
     """The version id for ``version`` or the latest of ``name`` (or the latest overall)."""
-    with store.session() as s:
+    with store.read_session() as s:
         if version is not None:
             if s.get(TaxonomyVersionRow, version) is None:
                 raise DataError(f"no taxonomy version {version}", where=store.url)
@@ -119,7 +119,7 @@ def load_taxonomy_version(
 ) -> Taxonomy:
     """A stored version as a ``Taxonomy`` (latest of ``name`` when ``version`` is not given)."""
     version_id = resolve_version(store, version, name)
-    with store.session() as s:
+    with store.read_session() as s:
         meta = s.get(TaxonomyVersionRow, version_id)
         assert meta is not None
         rows = list(
@@ -144,7 +144,7 @@ def load_taxonomy_version(
 
 def node_query_counts(store: Store, taxonomy: Taxonomy, version: int | None) -> dict[str, int]:
     """Distinct queries per node under ``version``; an internal node counts its descendants' union."""
-    with store.session() as s:
+    with store.read_session() as s:
         pairs = s.execute(
             select(QueryNodeRow.query_id, QueryNodeRow.node_id).where(
                 QueryNodeRow.taxonomy_version == (version or 0)
@@ -162,7 +162,7 @@ def node_query_counts(store: Store, taxonomy: Taxonomy, version: int | None) -> 
 
 def find_version(store: Store, taxonomy: Taxonomy) -> int | None:
     """The newest stored version with exactly this content (any name), or None."""
-    with store.session() as s:
+    with store.read_session() as s:
         return s.scalars(
             select(TaxonomyVersionRow.id)
             .where(TaxonomyVersionRow.content_hash == taxonomy.content_hash())

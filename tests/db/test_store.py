@@ -224,3 +224,45 @@ def test_readers_do_not_wait_for_a_writer(tmp_path):
         assert not reader.is_alive(), "a read waited for the writer's lock"
     assert result == [1, 1]  # the uncommitted row is not visible
     assert len(store.get_queries()) == 2
+
+
+def test_taxonomy_and_criteria_reads_do_not_wait_for_a_writer(tmp_path):
+    """Taxonomy versions and PC² criteria are read on read-only connections too."""
+    import threading
+
+    from judgebench.db.criteria import SqlCriteriaStore
+    from judgebench.db.taxonomy import (
+        find_version,
+        list_taxonomy_versions,
+        load_taxonomy_version,
+        node_query_counts,
+        save_taxonomy_version,
+    )
+    from judgebench.taxonomy import Taxonomy
+
+    store = Store(tmp_path / "s.db")
+    tree = Taxonomy("tiny")
+    tree.add(tree.add("", "Coding", "code"), "Python", "scripts")
+    version, _ = save_taxonomy_version(store, tree)
+    criteria = SqlCriteriaStore(store)
+    criteria.put_criteria("k1", "q1", "sim/judge", {"criteria": ["accuracy"]})
+    result: list[object] = []
+    with store.session() as writer:  # BEGIN IMMEDIATE: the write lock is held until the end
+        writer.add(
+            QueryRow(id="x", text="pending", source="user", node_ids=[], provenance={}, meta={})
+        )
+        writer.flush()
+
+        def read() -> None:
+            result.append(len(list_taxonomy_versions(store)))
+            result.append(load_taxonomy_version(store).content_hash() == tree.content_hash())
+            result.append(find_version(store, tree))
+            result.append(node_query_counts(store, tree, version))
+            result.append(criteria.get_criteria("k1"))
+            result.append(len(criteria.for_query("q1")))
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        reader.join(timeout=5)
+        assert not reader.is_alive(), "a read waited for the writer's lock"
+    assert result == [1, True, version, {}, {"criteria": ["accuracy"]}, 1]
