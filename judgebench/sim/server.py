@@ -528,8 +528,8 @@ class SimServer:
         if callable(lister):
             try:
                 names = list(lister())
-            except Exception:  # listing is best effort
-                names = []
+            except Exception as exc:  # e.g. a missing profile folder: say so, not an empty list
+                return self._backend_error(exc)
         data = [
             {"id": n, "object": "model", "created": 0, "owned_by": "judgebench-simulated"}
             for n in names

@@ -113,3 +113,15 @@ async def test_models_endpoint_lists_the_simulated_profiles(sim_server):
         assert resp.status == 200
         ids = {m["id"] for m in (await resp.json())["data"]}
     assert {"sim/small", "sim/judge"} <= ids
+
+
+async def test_models_endpoint_reports_why_it_cannot_list(sim_server, monkeypatch, tmp_path):
+    import aiohttp
+
+    monkeypatch.setenv("JUDGEBENCH_SIM_PROFILES", str(tmp_path / "missing"))
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(sim_server.url + "/models") as resp,
+    ):
+        assert resp.status == 500
+        assert "missing does not exist" in (await resp.json())["error"]["message"]
