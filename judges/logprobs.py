@@ -110,9 +110,17 @@ class HFCausalLM:
             device=device,
         )
 
-    def _ids(self, context: str, target: str) -> tuple[list[int], list[int]]:
-        ctx = self.tokenizer(context, add_special_tokens=False)["input_ids"]
-        tgt = self.tokenizer(target, add_special_tokens=False)["input_ids"]
+    def _encode(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[list[int], list[int]]]:
+        """Per pair, (context ids, target ids) ready to concatenate. One batched tokenizer call
+        per side: a fast tokenizer encodes a list in parallel, per-pair calls cost most of a GPU
+        pass."""
+        if not pairs:
+            return []
+        contexts = self.tokenizer([c for c, _ in pairs], add_special_tokens=False)["input_ids"]
+        targets = self.tokenizer([t for _, t in pairs], add_special_tokens=False)["input_ids"]
+        return [self._fit(ctx, tgt) for ctx, tgt in zip(contexts, targets, strict=True)]
+
+    def _fit(self, ctx: list[int], tgt: list[int]) -> tuple[list[int], list[int]]:
         if not tgt:
             raise ValueError("target text has no tokens")
         if self.reversed_tokens:
@@ -136,7 +144,7 @@ class HFCausalLM:
         vocabulary) logits tensor, gigabytes for a 50k vocabulary, is never built."""
         import torch
 
-        encoded = [self._ids(c, t) for c, t in pairs]
+        encoded = self._encode(pairs)
         order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]) + len(encoded[i][1]))
         out: list[list[float]] = [[] for _ in encoded]
         with torch.inference_mode():
