@@ -49,11 +49,10 @@ def _load(
 
 def _read_lines_or_jsonl(path: Path, field: str = "text") -> list[str]:
     from judgebench.errors import DataError
+    from judgebench.importers.base import read_text
 
-    if not path.is_file():
-        raise DataError("file not found", where=str(path))
     texts = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, line in enumerate(read_text(path).splitlines(), 1):
         line = line.strip()
         if not line:
             continue
@@ -74,12 +73,11 @@ def _read_lines_or_jsonl(path: Path, field: str = "text") -> list[str]:
 def _read_candidates(path: Path, domain: str | None):  # type: ignore[no-untyped-def]
     """Candidate categories: plain lines (under ``domain``) or JSONL name/description/domain."""
     from judgebench.errors import DataError
+    from judgebench.importers.base import read_text
     from judgebench.taxonomy.builder import Candidate
 
-    if not path.is_file():
-        raise DataError("file not found", where=str(path))
     items = []
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    for number, raw in enumerate(read_text(path).splitlines(), 1):
         raw = raw.strip()
         if not raw:
             continue
@@ -399,12 +397,14 @@ def assign_cmd(
         log = Path("taxonomy-assign.jsonl")
     pairs: list[tuple[str, str]] = []
     if examples:
-        for number, line in enumerate(examples.read_text(encoding="utf-8").splitlines(), 1):
-            if line.strip():
-                item = json.loads(line)
-                if "text" not in item or "node_id" not in item:
-                    raise UserError(f"{examples}: line {number} needs 'text' and 'node_id'")
-                pairs.append((item["text"], item["node_id"]))
+        from judgebench.importers.base import bad, iter_jsonl
+
+        for number, item in iter_jsonl(examples):
+            if not isinstance(item, dict) or not all(
+                isinstance(item.get(key), str) for key in ("text", "node_id")
+            ):
+                raise bad(examples, number, "needs 'text' and 'node_id'")
+            pairs.append((item["text"], item["node_id"]))
     # the LLM-only method needs no encoder (and so never loads torch)
     embedding = (
         EmbeddingAssigner(taxonomy, encoder=encoder, examples=pairs) if method != "llm" else None

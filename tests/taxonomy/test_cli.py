@@ -111,6 +111,10 @@ def _build(candidates: str) -> list[str]:
     return ["taxonomy", "build", "--model", "sim/large", "--candidates", candidates]
 
 
+def _assign_with(examples: str) -> list[str]:
+    return ["taxonomy", "assign", "--queries", "queries.txt", "--examples", examples]
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -123,6 +127,10 @@ def _build(candidates: str) -> list[str]:
         (_build("cut.jsonl"), "cut.jsonl: line 2 is not JSON"),
         (_build("nameless.jsonl"), "nameless.jsonl: line 1 has no 'name'"),
         (_build("missing.txt"), "missing.txt: file not found"),
+        (_build("latin1.txt"), "latin1.txt: cannot read"),
+        (_assign_with("cut.jsonl"), "cut.jsonl:1: invalid JSON"),
+        (_assign_with("nameless.jsonl"), "nameless.jsonl:1: needs 'text' and 'node_id'"),
+        (_assign_with("missing.jsonl"), "missing.jsonl: file not found"),
     ],
 )
 def test_errors_are_one_line(argv, message, monkeypatch, capsys, tmp_path):
@@ -130,6 +138,8 @@ def test_errors_are_one_line(argv, message, monkeypatch, capsys, tmp_path):
     (tmp_path / "empty.json").write_text("[]")
     (tmp_path / "cut.jsonl").write_text('Go\n{"name": "Rust"\n')
     (tmp_path / "nameless.jsonl").write_text('{"description": "systems"}\n')
+    (tmp_path / "latin1.txt").write_bytes("Café\n".encode("latin-1"))
+    (tmp_path / "queries.txt").write_text("How do I sort a list?\n")
     monkeypatch.setattr("sys.argv", ["judgebench", *argv])
     with pytest.raises(SystemExit) as info:
         main()
