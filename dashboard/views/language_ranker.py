@@ -21,6 +21,7 @@ from judgebench.dashboard.components import (
 )
 from judgebench.dashboard.registry import DashboardContext, View
 from judgebench.db.probes import language_ranker_runs, language_ranker_scores
+from judgebench.probes.ranker import format_layers
 
 HOW_TO = (
     "No Language Ranker results in this store yet (`judgebench demo` fills the judging pages, "
@@ -36,12 +37,7 @@ def runs(ctx: DashboardContext) -> list[dict]:
 
 def run_label(run: dict) -> str:
     settings = run["settings"]
-    layers = settings.get("layers") or []
-    span = (
-        f"{layers[0]}-{layers[-1]}"
-        if layers and len(layers) == layers[-1] - layers[0] + 1
-        else ",".join(map(str, layers))
-    )
+    span = format_layers(settings.get("layers") or [])
     return f"{run['model']} · {run['corpus']} · {settings.get('pooling')} · layers {span} · {run['languages']} languages"
 
 

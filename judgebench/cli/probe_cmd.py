@@ -64,7 +64,7 @@ def language_ranker_cmd(
 
     from judgebench.db import Store
     from judgebench.probes.language_ranker import RankerSettings, run_language_ranker, write_csv
-    from judgebench.probes.ranker import read_reference_csv
+    from judgebench.probes.ranker import format_layers, read_reference_csv
 
     codes = [
         code.strip() for item in languages or [] for code in item.split(",") if code.strip()
@@ -119,7 +119,7 @@ def language_ranker_cmd(
     Console().print(table)
     typer.echo(
         f"run {report.run_id}: {len(report.computed)} languages computed, {len(report.skipped)} already stored; "
-        f"score = raw cosine − anisotropy baseline (mismatched pairs), mean over layers {_layers(report.layers)}"
+        f"score = raw cosine − anisotropy baseline (mismatched pairs), mean over layers {format_layers(report.layers)}"
     )
     if report.sentences:
         typer.echo(
@@ -136,12 +136,6 @@ def language_ranker_cmd(
     if csv_path:
         rows = write_csv(report, csv_path)
         typer.echo(f"wrote {rows} rows to {csv_path}")
-
-
-def _layers(layers: tuple[int, ...]) -> str:
-    if len(layers) > 2 and layers == tuple(range(layers[0], layers[-1] + 1)):
-        return f"{layers[0]}-{layers[-1]}"
-    return ",".join(map(str, layers))
 
 
 def register(app: typer.Typer) -> None:

@@ -82,6 +82,14 @@ def parse_layers(spec: str | None, n_layers: int) -> tuple[int, ...]:
     return tuple(sorted(set(chosen)))
 
 
+def format_layers(layers: tuple[int, ...] | list[int]) -> str:
+    """A layer set written back compactly (``parse_layers``' inverse): ``1-6`` or ``2,4,6``."""
+    layers = tuple(layers)
+    if len(layers) > 2 and layers == tuple(range(layers[0], layers[-1] + 1)):
+        return f"{layers[0]}-{layers[-1]}"
+    return ",".join(map(str, layers))
+
+
 def bootstrap_weights(n_pairs: int, n_boot: int, seed: int) -> np.ndarray:
     """Resampling weights [n_boot, n_pairs]: multinomial counts / n, so ``W @ v`` is the resampled mean."""
     rng = np.random.default_rng(seed)

@@ -10,6 +10,7 @@ import pytest
 from judgebench.errors import DataError, UserError
 from judgebench.probes.ranker import (
     bootstrap_weights,
+    format_layers,
     language_scores,
     pair_terms,
     parse_layers,
@@ -108,6 +109,14 @@ def test_bootstrap_weights_rows_are_resamples() -> None:
 )
 def test_parse_layers(spec: str | None, expected: tuple[int, ...]) -> None:
     assert parse_layers(spec, 6) == expected
+
+
+@pytest.mark.parametrize(
+    ("spec", "written"), [("all", "1-6"), ("last", "6"), ("5-6", "5,6"), ("1-3,6", "1,2,3,6")]
+)
+def test_format_layers_reads_back(spec: str, written: str) -> None:
+    assert format_layers(parse_layers(spec, 6)) == written
+    assert parse_layers(written, 6) == parse_layers(spec, 6)
 
 
 @pytest.mark.parametrize("spec", ["0", "7", "x", "3-1", ","])
