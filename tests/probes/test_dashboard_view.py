@@ -48,6 +48,17 @@ def test_view_shows_ranking_with_cis_and_layer_heatmap(
         table.columns
     )
 
+    # the page's callback, called as Dash would: two figures, then the table's rows and columns
+    (update,) = [
+        spec["callback"].__wrapped__
+        for spec in app.callback_map.values()
+        if [i["id"] for i in spec["inputs"]] == ["lr-run"]
+    ]
+    ranking, heatmap, rows, columns = update(report.run_id)
+    assert ranking.data[0].y == bars.y and heatmap.data[0].z.shape == (3, 3)
+    assert [r["language"] for r in rows] == [r["language"] for r in report.ranking]
+    assert {c["id"] for c in columns} == {str(c) for c in table.columns}
+
 
 def test_view_on_an_empty_store_says_what_to_run(tmp_path: Path) -> None:
     from judgebench.dashboard.app import create_app
