@@ -118,7 +118,7 @@ class SqlRoutingLog:
 
 
 def router_names(store: Store) -> list[str]:
-    with store.session() as s:
+    with store.read_session() as s:
         return sorted(s.scalars(select(RoutedRequestRow.router).distinct()))
 
 
@@ -131,7 +131,7 @@ def routed_requests(
         stmt = stmt.where(RoutedRequestRow.router == router)
     if limit:
         stmt = stmt.limit(limit)
-    with store.session() as s:
+    with store.read_session() as s:
         return [
             {c.name: getattr(r, c.name) for c in RoutedRequestRow.__table__.columns}
             for r in s.scalars(stmt)
@@ -155,7 +155,7 @@ def routing_summary(store: Store, router: str | None = None) -> list[dict[str, A
     )
     if router:
         stmt = stmt.where(RoutedRequestRow.router == router)
-    with store.session() as s:
+    with store.read_session() as s:
         rows = s.execute(stmt).all()
     totals: dict[str, int] = {}
     for r in rows:

@@ -152,6 +152,37 @@ def test_a_failed_flush_writes_nothing_and_keeps_the_batch(tmp_path, refs, monke
     assert log.flush() == 1 and len(store.get_queries(source="router")) == 1
 
 
+def test_routing_reads_do_not_wait_for_a_writer(tmp_path, refs):
+    """The dashboard and `router log` read while the server writes: no write lock taken."""
+    import threading
+
+    from judgebench.db.models import QueryRow
+    from judgebench.db.routing import router_names
+
+    store = Store(tmp_path / "jb.db")
+    router = CascadeRouter(
+        ["sim/small", "sim/large"], _judge(refs), [math.inf], log=SqlRoutingLog(store), name="r"
+    )
+    router.complete_sync([{"role": "user", "content": "What is 3 + 4?"}])
+    result: list[object] = []
+    with store.session() as writer:  # BEGIN IMMEDIATE: the write lock is held until the end
+        writer.add(
+            QueryRow(id="x", text="pending", source="user", node_ids=[], provenance={}, meta={})
+        )
+        writer.flush()
+
+        def read() -> None:
+            result.append(router_names(store))
+            result.append(len(routed_requests(store)))
+            result.append(routing_summary(store)[0]["requests"])
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        reader.join(timeout=5)
+        assert not reader.is_alive(), "a read waited for the writer's lock"
+    assert result == [["r"], 1, 1]
+
+
 def _item(scores, correct, costs=(1.0, 10.0), judge=0.5):
     return CalibrationItem(
         query="q",
