@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-import json
+import io
 import random
 from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
@@ -23,12 +23,14 @@ def load_seed_file(path: str | Path) -> list[Query]:
     or ``turns``, whose first entry is used); ``id`` and node ids (``node_ids`` as a list or a
     ``;``-separated string) are optional.
     """
+    from judgebench.importers.base import iter_json_or_jsonl
+
     path = Path(path)
     if not path.is_file():
         raise DataError("seed file not found", where=str(path))
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".json", ".ndjson"):
-        rows = list(_jsonl_rows(path))
+        rows = list(iter_json_or_jsonl(path))
     elif suffix in (".csv", ".tsv"):
         rows = list(_csv_rows(path, delimiter="\t" if suffix == ".tsv" else ","))
     else:
@@ -41,31 +43,12 @@ def load_seed_file(path: str | Path) -> list[Query]:
     return seeds
 
 
-def _jsonl_rows(path: Path) -> Iterable[tuple[int, dict]]:
-    text = path.read_text(encoding="utf-8")
-    if path.suffix.lower() == ".json" and text.lstrip().startswith("["):
-        try:
-            items = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"invalid JSON: {exc.msg}", where=f"{path}:{exc.lineno}") from None
-        yield from ((i + 1, item) for i, item in enumerate(items))
-        return
-    # split on "\n" only: some real JSONL holds U+2028 inside strings
-    for line_no, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"invalid JSON ({exc.msg})", where=f"{path}:{line_no}") from None
-        yield line_no, row
-
-
 def _csv_rows(path: Path, delimiter: str) -> Iterable[tuple[int, dict]]:
-    with path.open(newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle, delimiter=delimiter)
-        for row in reader:
-            yield reader.line_num, row
+    from judgebench.importers.base import read_text
+
+    reader = csv.DictReader(io.StringIO(read_text(path), newline=""), delimiter=delimiter)
+    for row in reader:
+        yield reader.line_num, row
 
 
 def _seed_from_row(row: object, where: str) -> Query:

@@ -41,10 +41,12 @@ FORMATS = ("auto", "nested", "flat", "feedbacker")
 
 
 def read_data(path: str | Path) -> Any:
+    from judgebench.importers.base import read_text
+
     path = Path(path)
     if not path.is_file():
         raise DataError("taxonomy file not found", where=str(path))
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)  # non-UTF-8 bytes: a one-line DataError
     if path.suffix.lower() == ".csv":
         return _csv_to_flat(text, path)
     try:

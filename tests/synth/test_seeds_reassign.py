@@ -51,6 +51,14 @@ def test_bad_seed_files_name_the_place(tmp_path, content, suffix, message):
         load_seed_file(path)
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_non_utf8_seed_file_is_a_one_line_error(tmp_path, suffix):
+    path = tmp_path / f"s{suffix}"
+    path.write_bytes("text\nCaf\u00e9\n".encode("latin-1"))
+    with pytest.raises(DataError, match=rf"s\{suffix}: cannot read"):
+        load_seed_file(path)
+
+
 def test_seed_one_comes_from_the_narrowest_scope_with_seeds():
     seeds = [
         Query(text="python one", node_ids=["coding/languages/python"]),

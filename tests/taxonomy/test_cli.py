@@ -128,6 +128,7 @@ def _assign_with(examples: str) -> list[str]:
         (_build("nameless.jsonl"), "nameless.jsonl: line 1 has no 'name'"),
         (_build("missing.txt"), "missing.txt: file not found"),
         (_build("latin1.txt"), "latin1.txt: cannot read"),
+        (["taxonomy", "validate", "latin1.txt"], "latin1.txt: cannot read"),
         (_assign_with("cut.jsonl"), "cut.jsonl:1: invalid JSON"),
         (_assign_with("nameless.jsonl"), "nameless.jsonl:1: needs 'text' and 'node_id'"),
         (_assign_with("missing.jsonl"), "missing.jsonl: file not found"),
