@@ -10,6 +10,7 @@ in whatever implements ``SynthJournal``: memory, a JSONL file, or the store
 from __future__ import annotations
 
 import json
+import os
 import threading
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from judgebench.errors import DataError
 from judgebench.records import Query, content_key, utcnow
 
 AttemptStatus = Literal[
@@ -127,8 +129,11 @@ class MemoryJournal:
         self.seed_nodes.setdefault(run_key, {}).update(nodes)
 
 
+_ROW_START = b'{"type": '  # how every row json.dumps writes begins
+
+
 class JsonlJournal:
-    """An append-only JSONL file: the last line for a key wins; a torn last line is ignored."""
+    """An append-only JSONL file: the last line for a key wins; a torn row is ignored."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -137,14 +142,20 @@ class JsonlJournal:
     def _lines(self) -> list[dict[str, Any]]:
         if not self.path.is_file():
             return []
+        lines = self.path.read_bytes().split(b"\n")
         out = []
-        for line in self.path.read_text(encoding="utf-8").split("\n"):
+        for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
                 out.append(json.loads(line))
-            except json.JSONDecodeError:
-                continue  # a write cut short by the interruption
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                # a row cut short by a killed write (the next append started a fresh line)
+                if line.startswith(_ROW_START) or _ROW_START.startswith(line):
+                    continue
+                raise DataError(
+                    f"line {number} is not JSON (is this a synth journal?)", where=str(self.path)
+                ) from None
         return out
 
     def _append(self, rows: list[dict[str, Any]]) -> None:
@@ -152,9 +163,17 @@ class JsonlJournal:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         payload = "".join(json.dumps(row, ensure_ascii=False, default=str) + "\n" for row in rows)
-        with self._lock, self.path.open("a", encoding="utf-8") as handle:
-            handle.write(payload)
+        with self._lock, self.path.open("ab") as handle:
+            # after a torn last line, start on a fresh line: joined to it, this row would be lost
+            if handle.tell() > 0 and not self._ends_with_newline():
+                payload = "\n" + payload
+            handle.write(payload.encode("utf-8"))
             handle.flush()
+
+    def _ends_with_newline(self) -> bool:
+        with self.path.open("rb") as raw:
+            raw.seek(-1, os.SEEK_END)
+            return raw.read(1) == b"\n"
 
     def load_attempts(self, run_key: str) -> list[Attempt]:
         latest: dict[str, Attempt] = {}

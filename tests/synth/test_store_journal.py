@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from judgebench.db import Store
 from judgebench.db.synth import StoreJournal
 from judgebench.llm import set_gateway
@@ -85,3 +87,23 @@ async def test_transport_errors_become_error_rows(scripted, lexical, tmp_path):
     assert "quota exhausted" in error.message and error.subject.startswith(
         "coding/languages/python#0"
     )
+
+
+def test_jsonl_journal_survives_a_torn_last_line_and_refuses_a_foreign_file(tmp_path):
+    from judgebench.errors import DataError
+    from judgebench.records import Query
+    from judgebench.synth import JsonlJournal
+
+    path = tmp_path / "progress.jsonl"
+    journal = JsonlJournal(path)
+    journal.save([], [Query(text="first")])
+    with path.open("ab") as handle:  # a write cut short mid-character by a killed process
+        handle.write('{"type": "query", "data": {"text": "caf\u00e9'.encode()[:-1])
+    assert [q.text for q in journal.load_queries()] == ["first"]
+    journal.save([], [Query(text="after the crash")])
+    assert [q.text for q in journal.load_queries()] == ["first", "after the crash"]
+
+    foreign = tmp_path / "notes.jsonl"
+    foreign.write_text("shopping list\n{}\n")
+    with pytest.raises(DataError, match="notes.jsonl: line 1 is not JSON"):
+        JsonlJournal(foreign).load_queries()
