@@ -6,9 +6,11 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.util import CommandError
 from sqlalchemy import Engine, inspect
 
 from judgebench.db.engine import make_engine, normalize_url
+from judgebench.errors import UserError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -24,9 +26,12 @@ def upgrade(url: str, revision: str = "head", engine: Engine | None = None) -> N
     """Bring the database at ``url`` to ``revision`` (creating it when empty)."""
     cfg = alembic_config(url)
     engine = engine or make_engine(url)
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        command.upgrade(cfg, revision)
+    try:
+        with engine.begin() as connection:  # a failure rolls the whole upgrade back
+            cfg.attributes["connection"] = connection
+            command.upgrade(cfg, revision)
+    except CommandError as exc:  # e.g. an unknown revision
+        raise UserError(f"cannot upgrade to {revision!r}: {exc}", where=str(url)) from None
 
 
 def current_revision(url: str) -> str | None:

@@ -42,3 +42,13 @@ def test_existing_store_passes_urls_and_present_files(tmp_path, monkeypatch):
     with pytest.raises(SystemExit) as info:
         main()
     assert info.value.code == 0
+
+
+def test_db_upgrade_to_an_unknown_revision_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "s.db"
+    monkeypatch.setattr("sys.argv", ["judgebench", "db", "upgrade", "nonsense", "--db", str(path)])
+    with pytest.raises(SystemExit) as info:
+        main()
+    err = capsys.readouterr().err.strip()
+    assert info.value.code == 2 and "\n" not in err
+    assert "cannot upgrade to 'nonsense'" in err and "nonsense" in err
