@@ -113,6 +113,7 @@ def _settings(config_file: Path | None, overrides: dict):  # type: ignore[no-unt
     import yaml
     from pydantic import ValidationError
 
+    from judgebench.config import validation_message
     from judgebench.errors import ConfigError
     from judgebench.synth import SynthConfig
 
@@ -134,9 +135,7 @@ def _settings(config_file: Path | None, overrides: dict):  # type: ignore[no-unt
     try:
         return SynthConfig(**{**data, **overrides})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "config"
-        raise ConfigError(f"{where}: {first['msg']}", where=str(config_file or "options")) from None
+        raise ConfigError(validation_message(exc), where=str(config_file or "options")) from None
 
 
 def _seeds(spec: str, store):  # type: ignore[no-untyped-def]
