@@ -121,12 +121,12 @@ def _settings(config_file: Path | None, overrides: dict):  # type: ignore[no-unt
     if config_file is not None:
         if not config_file.is_file():
             raise ConfigError("synthesis config not found", where=str(config_file))
-        text = config_file.read_text(encoding="utf-8")
         try:
+            text = config_file.read_text(encoding="utf-8")
             data = (
                 json.loads(text) if config_file.suffix == ".json" else yaml.safe_load(text)
             ) or {}
-        except (json.JSONDecodeError, yaml.YAMLError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as exc:
             raise ConfigError(
                 f"unreadable: {exc}".splitlines()[0], where=str(config_file)
             ) from None

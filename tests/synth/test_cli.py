@@ -72,7 +72,9 @@ def test_bad_inputs_are_one_line_errors(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "fine"}\n{"text": \n')
+    (tmp_path / "latin1.yaml").write_bytes("note: caf\u00e9\n".encode("latin-1"))
     for argv, message in [
+        (["synth", "--seeds", str(bad), "--config", "latin1.yaml"], "latin1.yaml: unreadable"),
         (["synth", "--seeds", str(bad)], "bad.jsonl:2: invalid JSON"),
         (["synth", "--seeds", "missing.csv"], "missing.csv: seed file not found"),
         (["synth", "--seeds", "db"], "--seeds db needs --db"),
