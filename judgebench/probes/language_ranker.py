@@ -181,9 +181,8 @@ def run_language_ranker(
     if store is not None:
         done = _existing_languages(store, run_id)
         _ensure_run(store, run_id, model_name, n_layers, selected, corpus_label, run_settings)
-    todo = [code for code in selected.languages if code not in done]
-    if languages:
-        todo = [code for code in dict.fromkeys(languages) if code not in done]
+    # in the order asked for (``select`` keeps it; all languages: sorted)
+    todo = [code for code in selected.translations if code not in done]
     report = RankerReport(
         run_id=run_id,
         model=model_name,
