@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DatabaseError
 
 from judgebench.errors import ConfigError, DataError
 
@@ -81,3 +82,15 @@ def _sqlite_pragmas(engine: Engine) -> None:
         # Readers (Store.read) take no write lock: in WAL mode they never wait for a writer.
         read_only = conn.get_execution_options().get(READ_ONLY, False)
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+def check_opens(engine: Engine) -> None:
+    """Connect once: a store that cannot be opened (server refused, a file that is not a
+    database) is a one-line DataError instead of a driver traceback at the first query."""
+    try:
+        with engine.connect():
+            pass
+    except DatabaseError as exc:
+        reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["?"])[0]
+        where = engine.url.render_as_string(hide_password=True)
+        raise DataError(f"cannot open the store: {reason}", where=where) from None

@@ -9,7 +9,7 @@ from alembic.config import Config
 from alembic.util import CommandError
 from sqlalchemy import Engine, inspect
 
-from judgebench.db.engine import make_engine, normalize_url
+from judgebench.db.engine import check_opens, make_engine, normalize_url
 from judgebench.errors import UserError
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -26,16 +26,19 @@ def upgrade(url: str, revision: str = "head", engine: Engine | None = None) -> N
     """Bring the database at ``url`` to ``revision`` (creating it when empty)."""
     cfg = alembic_config(url)
     engine = engine or make_engine(url)
+    check_opens(engine)
     try:
         with engine.begin() as connection:  # a failure rolls the whole upgrade back
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, revision)
     except CommandError as exc:  # e.g. an unknown revision
-        raise UserError(f"cannot upgrade to {revision!r}: {exc}", where=str(url)) from None
+        where = engine.url.render_as_string(hide_password=True)
+        raise UserError(f"cannot upgrade to {revision!r}: {exc}", where=where) from None
 
 
 def current_revision(url: str) -> str | None:
     engine = make_engine(url)
+    check_opens(engine)
     with engine.connect() as connection:
         if not inspect(connection).has_table("alembic_version"):
             return None

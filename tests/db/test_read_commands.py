@@ -52,3 +52,22 @@ def test_db_upgrade_to_an_unknown_revision_is_a_one_line_error(tmp_path, monkeyp
     err = capsys.readouterr().err.strip()
     assert info.value.code == 2 and "\n" not in err
     assert "cannot upgrade to 'nonsense'" in err and "nonsense" in err
+
+
+@pytest.mark.parametrize("argv", [["db", "status"], ["db", "upgrade"]])
+def test_a_store_that_cannot_be_opened_is_a_one_line_error(argv, tmp_path, monkeypatch, capsys):
+    not_a_db = tmp_path / "notes.db"
+    not_a_db.write_text("not a database\n")
+    monkeypatch.setattr("sys.argv", ["judgebench", *argv, "--db", str(not_a_db)])
+    with pytest.raises(SystemExit) as info:
+        main()
+    err = capsys.readouterr().err.strip()
+    assert info.value.code == 2 and "\n" not in err
+    assert "cannot open the store: file is not a database" in err
+    assert not_a_db.read_text() == "not a database\n"
+
+
+def test_a_refused_server_is_a_data_error_without_the_password():
+    with pytest.raises(DataError, match="cannot open the store") as info:
+        Store("postgresql://user:hunter22@127.0.0.1:1/judgebench")
+    assert "hunter22" not in str(info.value) and "\n" not in str(info.value)
