@@ -59,7 +59,7 @@ _USAGE_FIELDS = (
 
 
 def get_usage(store: Any, run_id: str) -> dict[str, Any]:
-    with store.session() as s:
+    with store.read_session() as s:
         row = s.get(JobUsageRow, run_id)
         return {f: getattr(row, f) if row else 0 for f in _USAGE_FIELDS}
 
@@ -118,7 +118,7 @@ def finish_claim(
 
 
 def list_claims(store: Any, schedule_id: str | None = None) -> list[dict[str, Any]]:
-    with store.session() as s:
+    with store.read_session() as s:
         stmt = select(JobClaimRow).order_by(JobClaimRow.claimed_at)
         if schedule_id:
             stmt = stmt.where(JobClaimRow.schedule_id == schedule_id)

@@ -42,7 +42,7 @@ def resolve_run(store: Any, run: str) -> str:
     from judgebench.db.models import RunRow
 
     store = _store(store)
-    with store.session() as s:
+    with store.read_session() as s:
         if s.get(RunRow, run) is not None:
             return run
         ids = list(s.scalars(select(RunRow.id).where(RunRow.id.like(f"{run}%"))))

@@ -229,7 +229,7 @@ class JobRunner:
         from judgebench.db.models import QueryNodeRow
 
         found: set[str] = set()
-        with self.store.session() as s:
+        with self.store.read_session() as s:
             for start in range(0, len(ids), 500):
                 found.update(
                     s.scalars(

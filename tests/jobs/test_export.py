@@ -90,3 +90,36 @@ def test_run_frames_feed_the_analysis(finished):
     report = FeedbackReport(frames["scores"][["query_id", "model", "score"]], frames["membership"])
     assert "*" in set(report.table["node_id"])
     assert len(win_rates(frames["pairs"].dropna(subset=["outcome"]))) == 2
+
+
+def test_export_and_usage_reads_do_not_wait_for_a_writer(tmp_path):
+    """Exports, usage and schedule listings read while a job writes: no write lock taken."""
+    import threading
+
+    from judgebench.db.jobs import add_usage, claim, get_usage, list_claims
+    from judgebench.db.models import QueryRow
+    from judgebench.jobs.export import resolve_run
+    from judgebench.records import Run
+
+    store = Store(tmp_path / "s.db")
+    run = Run(kind="job", name="nightly", job_name="nightly")
+    store.put_run(run)
+    add_usage(store, run.id, {"calls": 2})
+    claim(store, "nightly", "2026-11-26T02:00:00+00:00", "me")
+    result: list[object] = []
+    with store.session() as writer:  # BEGIN IMMEDIATE: the write lock is held until the end
+        writer.add(
+            QueryRow(id="x", text="pending", source="user", node_ids=[], provenance={}, meta={})
+        )
+        writer.flush()
+
+        def read() -> None:
+            result.append(resolve_run(store, "nightly") == run.id)
+            result.append(get_usage(store, run.id)["calls"])
+            result.append(len(list_claims(store, "nightly")))
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        reader.join(timeout=5)
+        assert not reader.is_alive(), "a read waited for the writer's lock"
+    assert result == [True, 2, 1]
