@@ -132,7 +132,9 @@ def test_cache_is_shared_by_processes_and_survives_them(tmp_path):
     # two processes write overlapping texts at once: every vector lands, none is lost
     a, b = _child(tmp_path, 0, 300, "a.npy"), _child(tmp_path, 150, 450, "b.npy")
     assert a.wait(timeout=60) == 0 and b.wait(timeout=60) == 0
-    assert int(a.stdout.read()) == 300 and int(b.stdout.read()) <= 300
+    # each encodes its own 150 texts; the 150 shared ones by either or both (whoever is first)
+    calls_a, calls_b = int(a.stdout.read()), int(b.stdout.read())
+    assert 150 <= calls_a <= 300 and 150 <= calls_b <= 300 and calls_a + calls_b >= 450
     store = CachedEncoder(CountingEncoder(), cache_dir=tmp_path / "cache").store
     assert store is not None and store.count() == 450
     # a fresh process gets the same vectors without calling its encoder
