@@ -111,13 +111,17 @@ class TRLMScorer(Judge):
         reverse_pairs = [
             ((r.text or "") + phrase, q.text) for q, r in zip(queries, responses, strict=True)
         ]
-        forward_pairs = [
-            (q.text + self.forward_phrase, r.text or "")
-            for q, r in zip(queries, responses, strict=True)
-        ]
+        forward_pairs = (
+            [
+                (q.text + self.forward_phrase, r.text or "")
+                for q, r in zip(queries, responses, strict=True)
+            ]
+            if self.alpha < 1.0
+            else []
+        )
         try:
-            reverse = await self._scores(reverse_pairs)
-            forward = await self._scores(forward_pairs) if self.alpha < 1.0 else None
+            # both directions in one backend call: one set of batches (or one concurrent fan-out)
+            scored = await self._scores(reverse_pairs + forward_pairs)
         except (LLMError, ValueError) as exc:
             return [
                 self.make_judgment(
@@ -131,6 +135,8 @@ class TRLMScorer(Judge):
                 )
                 for q, r in zip(queries, responses, strict=True)
             ]
+        reverse = scored[: len(reverse_pairs)]
+        forward = scored[len(reverse_pairs) :] if forward_pairs else None
         out = []
         for i, (q, r) in enumerate(zip(queries, responses, strict=True)):
             s_rev = reduce_logprobs(reverse[i], self.reduction)

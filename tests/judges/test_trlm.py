@@ -16,8 +16,10 @@ class KnownLogprobs:
 
     def __init__(self):
         self.pairs: list[tuple[str, str]] = []
+        self.calls = 0
 
     async def target_logprobs(self, pairs):
+        self.calls += 1
         self.pairs.extend(pairs)
         out = []
         for context, target in pairs:
@@ -62,6 +64,7 @@ async def test_alpha_mixes_forward_score():
     j = await TRLMScorer(backend, alpha=0.25).evaluate(QUERY, "capital city")
     assert j.score == pytest.approx(0.25 * j.details["reverse"] + 0.75 * j.details["forward"])
     assert len(backend.pairs) == 2 and backend.pairs[1][1] == "capital city"
+    assert backend.calls == 1  # both directions go to the backend in one batch
 
 
 async def test_passage_rerank_uses_document_phrase():
