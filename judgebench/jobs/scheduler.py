@@ -114,9 +114,10 @@ def _absolute(db: str) -> str:
 
 
 def list_schedules(db: str) -> list[dict[str, Any]]:
+    from judgebench.db.engine import existing_store
     from judgebench.db.jobs import list_claims
 
-    sched = _scheduler(db)
+    sched = _scheduler(existing_store(db, "add a schedule first"))
     sched.start(paused=True)
     try:
         jobs = sched.get_jobs()
@@ -142,7 +143,9 @@ def list_schedules(db: str) -> list[dict[str, Any]]:
 
 
 def _get(db: str, schedule_id: str) -> Any:
-    sched = _scheduler(db)
+    from judgebench.db.engine import existing_store
+
+    sched = _scheduler(existing_store(db, "add a schedule first"))
     sched.start(paused=True)
     try:
         job = sched.get_job(schedule_id)

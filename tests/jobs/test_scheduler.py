@@ -91,3 +91,16 @@ def test_skipped_fire_times_are_coalesced_and_recorded(tiny, tmp_path):
     assert len(model) == len(later) == 12
     report = regression_report(model, later, before["membership"])
     assert len(report) > 0
+
+
+def test_reading_schedules_of_a_missing_store_is_a_one_line_error(tmp_path):
+    import pytest
+
+    from judgebench.errors import DataError
+    from judgebench.jobs.scheduler import remove_schedule, run_now
+
+    missing = str(tmp_path / "typo.db")
+    for call in (list_schedules, lambda db: remove_schedule(db, "n"), lambda db: run_now(db, "n")):
+        with pytest.raises(DataError, match="no store here"):
+            call(missing)
+    assert not (tmp_path / "typo.db").exists()
