@@ -38,8 +38,29 @@ def _count(url: str, table) -> int:  # type: ignore[no-untyped-def]
         return 0
 
 
+# Loaded by the child interpreter: every simulated call takes a little wall time, so the
+# kill lands mid-job however fast the machine is (the replies themselves are unchanged).
+_SLOW_SIM = """
+import asyncio
+import judgebench.sim.backend as _backend
+
+_complete = _backend.SimBackend.complete
+
+
+async def _slow(self, *args, **kwargs):
+    await asyncio.sleep(0.03)
+    return await _complete(self, *args, **kwargs)
+
+
+_backend.SimBackend.complete = _slow
+"""
+
+
 def _kill_after(job_file: Path, url: str, table, n: int) -> int:  # type: ignore[no-untyped-def]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    slow = job_file.parent / "slow_sim"
+    slow.mkdir(exist_ok=True)
+    (slow / "sitecustomize.py").write_text(_SLOW_SIM, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(slow), str(ROOT)])}
     proc = subprocess.Popen(
         [sys.executable, "-m", "judgebench", "run", str(job_file), "--quiet"],
         cwd=job_file.parent,
