@@ -51,8 +51,11 @@ def ranking_frame(ctx: DashboardContext, run_id: str | None) -> pd.DataFrame:
     return frame.drop(columns=["layer"])
 
 
-def ranking_figure(ctx: DashboardContext, run_id: str | None) -> go.Figure:
-    frame = ranking_frame(ctx, run_id)
+def ranking_figure(
+    ctx: DashboardContext, run_id: str | None, frame: pd.DataFrame | None = None
+) -> go.Figure:
+    """``frame``: the run's ranking when the caller already read it (one query per update)."""
+    frame = ranking_frame(ctx, run_id) if frame is None else frame
     if frame.empty:
         return empty_figure("Pick a run.")
     ordered = frame.iloc[::-1]  # best at the top of a horizontal bar chart
@@ -153,10 +156,11 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         Input("lr-run", "value"),
     )
     def _update(run_id):  # type: ignore[no-untyped-def]
+        ranking = ranking_frame(ctx, run_id)
         return (
-            ranking_figure(ctx, run_id),
+            ranking_figure(ctx, run_id, ranking),
             heatmap_figure(ctx, run_id),
-            *table_data(ranking_frame(ctx, run_id)),
+            *table_data(ranking),
         )
 
 

@@ -31,8 +31,15 @@ HOW_TO = (
 )
 
 
-def summary_frame(ctx: DashboardContext, router: str | None) -> pd.DataFrame:
-    frame = pd.DataFrame(routing_summary(ctx.store, router or None))
+def _summary_rows(ctx: DashboardContext, router: str | None) -> pd.DataFrame:
+    return pd.DataFrame(routing_summary(ctx.store, router or None))
+
+
+def summary_frame(
+    ctx: DashboardContext, router: str | None, rows: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """``rows``: the summary when the caller already read it (one query per update)."""
+    frame = (_summary_rows(ctx, router) if rows is None else rows).copy()
     if frame.empty:
         return frame
     frame["final_model"] = frame["final_model"].map(lambda m: model_label(m) if m else "(none)")
@@ -42,8 +49,10 @@ def summary_frame(ctx: DashboardContext, router: str | None) -> pd.DataFrame:
     return frame.rename(columns={"share": "share %", "mean_cost": "mean cost (USD)"})
 
 
-def share_figure(ctx: DashboardContext, router: str | None) -> go.Figure:
-    frame = pd.DataFrame(routing_summary(ctx.store, router or None))
+def share_figure(
+    ctx: DashboardContext, router: str | None, rows: pd.DataFrame | None = None
+) -> go.Figure:
+    frame = _summary_rows(ctx, router) if rows is None else rows
     if frame.empty:
         return empty_figure("No routed requests.")
     fig = go.Figure()
@@ -154,10 +163,11 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         Input("router-name", "value"),
     )
     def _update(router):  # type: ignore[no-untyped-def]
+        summary = _summary_rows(ctx, router)
         return (
-            share_figure(ctx, router),
+            share_figure(ctx, router, summary),
             scores_figure(ctx, router),
-            *table_data(summary_frame(ctx, router)),
+            *table_data(summary_frame(ctx, router, summary)),
             *table_data(recent_frame(ctx, router)),
         )
 
