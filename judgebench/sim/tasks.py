@@ -45,6 +45,11 @@ class TaskContext:
     faults: list[str] = field(default_factory=list)
 
     # --- what the simulated reader can judge from visible text -----------------------------
+    def block(self, label: str) -> str:
+        """The first fenced text under ``label`` ("" when the prompt has none)."""
+        found = self.blocks.get(label)
+        return found[0] if found else ""
+
     def domain_of(self, text: str) -> str:
         from judgebench.sim.domains import domain_of
 

@@ -34,11 +34,6 @@ _SCALE_RE = re.compile(r"integers? (?:score )?from (\d+)\s*(?:\(\w+\))? to (\d+)
 _CRITERION_LINE = re.compile(r"^\s*\d+\.\s*(?P<name>.+?) \(weight (?P<weight>\d+)\):", re.M)
 
 
-def _block(ctx: TaskContext, label: str) -> str:
-    found = ctx.blocks.get(label)
-    return found[0] if found else ""
-
-
 def _example(ctx: TaskContext, mark: str) -> str | None:
     """The template's own example line (what a model that echoes the format repeats)."""
     for line in ctx.prompt.splitlines():
@@ -67,8 +62,8 @@ def _reply(
 
 @sim_task("judges.rubric", lambda p: RUBRIC_MARK in p)
 def rubric(ctx: TaskContext) -> SimReply:
-    query, response = _block(ctx, "QUERY"), _block(ctx, "RESPONSE")
-    reference = _block(ctx, "REFERENCE") or None
+    query, response = ctx.block("QUERY"), ctx.block("RESPONSE")
+    reference = ctx.block("REFERENCE") or None
     low, high = _scale(ctx, (1, 10))
     quality = ctx.assess(query, response, reference)
     score = ctx.score_on(quality, low, high)
@@ -88,8 +83,8 @@ def _rationale(query: str, answer: str, quality: float) -> str:
 
 @sim_task("judges.pairwise", lambda p: PAIRWISE_MARK in p)
 def pairwise(ctx: TaskContext) -> SimReply:
-    query = _block(ctx, "QUERY")
-    a, b = _block(ctx, "RESPONSE_A"), _block(ctx, "RESPONSE_B")
+    query = ctx.block("QUERY")
+    a, b = ctx.block("RESPONSE_A"), ctx.block("RESPONSE_B")
     verdict, logprobs = ctx.prefer(query, a, b)
     payload = {
         "reason": f"Response {verdict} covers the request better."
@@ -122,8 +117,8 @@ def _forced_choice(
 
 @sim_task("judges.meta_ranking", lambda p: RELIABLE_MARK in p)
 def meta_ranking(ctx: TaskContext) -> SimReply:
-    qa = ctx.assess(_block(ctx, "QUERY_A"), _block(ctx, "RESPONSE_A"))
-    qb = ctx.assess(_block(ctx, "QUERY_B"), _block(ctx, "RESPONSE_B"))
+    qa = ctx.assess(ctx.block("QUERY_A"), ctx.block("RESPONSE_A"))
+    qb = ctx.assess(ctx.block("QUERY_B"), ctx.block("RESPONSE_B"))
     return _forced_choice(
         ctx,
         qa,
@@ -136,9 +131,9 @@ def meta_ranking(ctx: TaskContext) -> SimReply:
 
 @sim_task("judges.prp", lambda p: PRP_MARK in p)
 def prp(ctx: TaskContext) -> SimReply:
-    query = _block(ctx, "QUERY")
-    qa = ctx.assess(query, _block(ctx, "CANDIDATE_A"))
-    qb = ctx.assess(query, _block(ctx, "CANDIDATE_B"))
+    query = ctx.block("QUERY")
+    qa = ctx.assess(query, ctx.block("CANDIDATE_A"))
+    qb = ctx.assess(query, ctx.block("CANDIDATE_B"))
     return _forced_choice(ctx, qa, qb, "preferred", PRP_MARK, "")
 
 
@@ -174,7 +169,7 @@ def _answers(ctx: TaskContext) -> list[str]:
 
 @sim_task("judges.pc2_criteria", lambda p: CRITERIA_MARK in p)
 def pc2_criteria(ctx: TaskContext) -> SimReply:
-    query = _block(ctx, "QUERY")
+    query = ctx.block("QUERY")
     answers = _answers(ctx)
     table = [_features(query, a, [p for p in answers if p is not a]) for a in answers]
     spread = {
@@ -207,7 +202,7 @@ def pc2_criteria(ctx: TaskContext) -> SimReply:
 
 
 def _criteria_names(ctx: TaskContext) -> list[str]:
-    return [m.group("name").strip() for m in _CRITERION_LINE.finditer(_block(ctx, "CRITERIA"))]
+    return [m.group("name").strip() for m in _CRITERION_LINE.finditer(ctx.block("CRITERIA"))]
 
 
 def _feature_value(name: str, features: dict[str, float], overall: float) -> float:
@@ -218,7 +213,7 @@ def _feature_value(name: str, features: dict[str, float], overall: float) -> flo
 
 @sim_task("judges.pc2_baseline", lambda p: CRITIQUE_MARK in p)
 def pc2_baseline(ctx: TaskContext) -> SimReply:
-    query, answer = _block(ctx, "QUERY"), _block(ctx, "ANSWER")
+    query, answer = ctx.block("QUERY"), ctx.block("ANSWER")
     low, high = _scale(ctx, (1, 5))
     features = _features(query, answer, [])
     overall = ctx.assess(query, answer)
@@ -246,8 +241,8 @@ def pc2_baseline(ctx: TaskContext) -> SimReply:
 
 @sim_task("judges.pc2_score", lambda p: SCORES_MARK in p)
 def pc2_score(ctx: TaskContext) -> SimReply:
-    query = _block(ctx, "QUERY")
-    baseline, candidate = _block(ctx, "BASELINE"), _block(ctx, "CANDIDATE")
+    query = ctx.block("QUERY")
+    baseline, candidate = ctx.block("BASELINE"), ctx.block("CANDIDATE")
     low, high = _scale(ctx, (1, 5))
     mid = (low + high) / 2
     f_base = _features(query, baseline, [candidate])

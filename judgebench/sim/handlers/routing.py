@@ -19,7 +19,7 @@ _WEIGHT = re.compile(r"\(router weight ([0-9.]+)\)")
 
 @sim_task("router.fusion", lambda p: FUSION_MARK in p)
 def fusion(ctx: TaskContext) -> str:
-    query = (ctx.blocks.get("QUERY") or [""])[0]
+    query = ctx.block("QUERY")
     answers = ctx.blocks.get("ANSWER") or []
     weights = [float(w) for w in _WEIGHT.findall(ctx.prompt)]
     if len(weights) != len(answers):

@@ -103,7 +103,7 @@ def _line(prompt: str, label: str) -> str:
 
 @sim_task("synth.generate", lambda p: _GEN_MARK in p)
 def generate(ctx: TaskContext) -> str:
-    target = (ctx.blocks.get("TARGET_SEED") or [""])[0]
+    target = ctx.block("TARGET_SEED")
     donors = ctx.blocks.get("DETAIL_SEED", [])
     path = _line(ctx.prompt, "Target category")
     name = _line(ctx.prompt, "Category name") or path.rsplit("/", 1)[-1]
@@ -146,7 +146,7 @@ def generate(ctx: TaskContext) -> str:
 
 @sim_task("synth.checklist", lambda p: _CHECK_MARK in p and "whose keys are exactly" in p)
 def checklist(ctx: TaskContext) -> str:
-    query = (ctx.blocks.get("QUERY") or [""])[0]
+    query = ctx.block("QUERY")
     domain = _line(ctx.prompt, "Domain")
     items = re.findall(r"^- ([a-z_]+): ", ctx.prompt, re.M)
     n_words = len(query.split())

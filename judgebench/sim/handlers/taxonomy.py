@@ -170,11 +170,6 @@ _NODE_LINE = re.compile(r"^\s*- (?P<id>\S+) \((?P<name>[^)]*)\)(?:: (?P<desc>.*)
 _DOMAINS = re.compile(r"one of: ([^\n]+?)\.\s*$", re.M)
 
 
-def _block(ctx: TaskContext, label: str) -> str:
-    found = ctx.blocks.get(label)
-    return found[0] if found else ""
-
-
 def _reply(ctx: TaskContext, payload: dict) -> SimReply:
     return SimReply(ctx.shape(payload, "json"), finish_reason=ctx.finish_reason)
 
@@ -198,11 +193,11 @@ def _noise(ctx: TaskContext, domain_text: str) -> float:
 
 @sim_task("taxonomy.insert", lambda p: INSERT_MARK in p)
 def insert(ctx: TaskContext) -> SimReply:
-    candidate = _block(ctx, "CANDIDATE")
+    candidate = ctx.block("CANDIDATE")
     name = candidate.split("\n", 1)[0].strip()
     listed = [
         (m.group("name").strip(), (m.group("desc") or "").strip())
-        for m in _LISTED.finditer(_block(ctx, "CATEGORIES"))
+        for m in _LISTED.finditer(ctx.block("CATEGORIES"))
     ]
     can_descend = '| "DESCEND"' in ctx.prompt
     if set(content_terms(name)) & _CRITERIA and len(content_terms(name)) <= 2:
@@ -236,7 +231,7 @@ def insert(ctx: TaskContext) -> SimReply:
 
 @sim_task("taxonomy.refine", lambda p: REFINE_MARK in p)
 def refine(ctx: TaskContext) -> SimReply:
-    rows = [m.groupdict() for m in _SUBCATEGORY.finditer(_block(ctx, "SUBCATEGORIES"))]
+    rows = [m.groupdict() for m in _SUBCATEGORY.finditer(ctx.block("SUBCATEGORIES"))]
     ops: list[dict] = []
     used: set[str] = set()
     for i, a in enumerate(rows):  # synonyms: names sharing most of their words
@@ -269,7 +264,7 @@ def refine(ctx: TaskContext) -> SimReply:
 
 @sim_task("taxonomy.tag", lambda p: TAG_MARK in p)
 def tag(ctx: TaskContext) -> SimReply:
-    query = _block(ctx, "QUERY")
+    query = ctx.block("QUERY")
     listed = _DOMAINS.search(ctx.prompt)
     domains = [d.strip() for d in listed.group(1).split(",")] if listed else []
     domain = ctx.domain_of(query)
@@ -285,7 +280,7 @@ def tag(ctx: TaskContext) -> SimReply:
 
 @sim_task("taxonomy.brainstorm", lambda p: BRAINSTORM_MARK in p)
 def brainstorm(ctx: TaskContext) -> SimReply:
-    description = _block(ctx, "DOMAIN")
+    description = ctx.block("DOMAIN")
     wanted = re.search(r"up to (\d+) distinct", ctx.prompt)
     count = int(wanted.group(1)) if wanted else 10
     phrases = list(key_phrases(description, limit=count * 2))
@@ -301,8 +296,8 @@ def brainstorm(ctx: TaskContext) -> SimReply:
 
 @sim_task("taxonomy.assign", lambda p: ASSIGN_MARK in p)
 def assign(ctx: TaskContext) -> SimReply:
-    query = _block(ctx, "QUERY")
-    nodes = [m.groupdict() for m in _NODE_LINE.finditer(_block(ctx, "TAXONOMY"))]
+    query = ctx.block("QUERY")
+    nodes = [m.groupdict() for m in _NODE_LINE.finditer(ctx.block("TAXONOMY"))]
     if not nodes:
         return _reply(ctx, {"node_ids": []})
     ids = [n["id"] for n in nodes]
