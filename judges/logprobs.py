@@ -1,8 +1,9 @@
 """Backends that return log-probabilities of a target text given a context (for TRLM).
 
 - :class:`HFCausalLM`: a local transformers causal LM (``hf:<path>``), CPU or GPU, batched;
-  ``reversed_tokens=True`` for a TRLM-Ba checkpoint trained on reversed token order (context and
-  target ids are reversed separately, then concatenated).
+  ``reversed_tokens=True`` for a TRLM-Ba checkpoint trained on reversed token order: the text
+  target ⊕ context is tokenised and read backwards, i.e. Reverse(context) then Reverse(target)
+  (arXiv 2412.02626 Alg. 2).
 - :class:`CompletionsLogprobs`: an OpenAI-compatible ``/v1/completions`` endpoint through the
   gateway with ``echo=True, logprobs=1`` (the prompt's own token log-probabilities).
 
@@ -57,6 +58,9 @@ class HFCausalLM:
             device = "cuda" if torch.cuda.is_available() else "cpu"
         self.device = device
         self.model = model.to(device).eval()
+        if not getattr(tokenizer, "is_fast", False):
+            # the context/target split reads character offsets, which only fast tokenizers give
+            raise ConfigError(f"{name}: TRLM scoring needs a fast (Rust) tokenizer")
         self.tokenizer = tokenizer
         self.name = name
         self.batch_size = max(1, batch_size)
@@ -111,31 +115,49 @@ class HFCausalLM:
         )
 
     def _encode(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[list[int], list[int]]]:
-        """Per pair, (context ids, target ids) ready to concatenate. One batched tokenizer call
-        per side: a fast tokenizer encodes a list in parallel, per-pair calls cost most of a GPU
-        pass."""
+        """Per pair, (context ids, target ids) ready to concatenate.
+
+        Context and target are tokenised as ONE text and split at the character boundary (a
+        token that carries any target character belongs to the target): tokenised apart, a
+        context ending in a space (``"...question: "``) leaves a lone-space token before the
+        query that the model never sees in running text. One batched tokenizer call for all
+        pairs (a fast tokenizer encodes a list in parallel).
+
+        ``reversed_tokens`` (TRLM-Ba, arXiv 2412.02626 Alg. 2: score
+        Reverse(target) given Reverse(context)): the natural reading order is target ⊕ context
+        (e.g. scoring prompt + query + conditioning prompt + answer); that text's token ids,
+        reversed as a whole, are Reverse(context) followed by Reverse(target)."""
         if not pairs:
             return []
-        contexts = self.tokenizer([c for c, _ in pairs], add_special_tokens=False)["input_ids"]
-        targets = self.tokenizer([t for _, t in pairs], add_special_tokens=False)["input_ids"]
-        return [self._fit(ctx, tgt) for ctx, tgt in zip(contexts, targets, strict=True)]
+        texts = [t + c if self.reversed_tokens else c + t for c, t in pairs]
+        encoded = self.tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
+        out = []
+        for (context, target), ids, offsets in zip(
+            pairs, encoded["input_ids"], encoded["offset_mapping"], strict=True
+        ):
+            if self.reversed_tokens:
+                # target text first: its tokens are the prefix that starts before len(target)
+                split = sum(1 for start, _ in offsets if start < len(target))
+                ctx, tgt = ids[split:][::-1], ids[:split][::-1]
+            else:
+                split = sum(1 for _, end in offsets if end <= len(context))
+                ctx, tgt = ids[:split], ids[split:]
+            out.append(self._fit(ctx, tgt))
+        return out
 
     def _fit(self, ctx: list[int], tgt: list[int]) -> tuple[list[int], list[int]]:
         if not tgt:
             raise ValueError("target text has no tokens")
-        if self.reversed_tokens:
-            ctx, tgt = ctx[::-1], tgt[::-1]
-        if self.bos_id is not None:
-            ctx = [self.bos_id, *ctx]
-        if not ctx:
+        bos = [] if self.bos_id is None else [self.bos_id]
+        if not ctx and not bos:
             raise ValueError("empty context and no BOS token to condition on")
-        # keep the target whole; cut the context from the left if the model cannot see it all
-        room = self.max_positions - len(tgt)
-        if room < 1:
+        # keep the target and BOS whole; cut the context from the left if it does not fit
+        room = self.max_positions - len(tgt) - len(bos)
+        if room < 0 or not (room or bos):
             raise ValueError(
                 f"target of {len(tgt)} tokens does not fit the model's {self.max_positions} positions"
             )
-        return ctx[-room:], tgt
+        return bos + ctx[max(0, len(ctx) - room) :], tgt
 
     def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[list[float]]:
         """Synchronous, batched. Batches group similar lengths; sequences are left-padded (with

@@ -56,7 +56,9 @@ class CitationResult:
 class TRLMScorer(Judge):
     """Reverse scorer. ``scorer``: ``"hf:<path>"``, a completions-capable gateway model name, or
     a :class:`~judgebench.judges.logprobs.LogprobBackend` instance (e.g. ``HFCausalLM``).
-    ``reversed_tokens=True`` with an ``hf:`` path for a TRLM-Ba checkpoint."""
+    ``reversed_tokens=True`` with an ``hf:`` path for a TRLM-Ba checkpoint (see :meth:`pair`
+    for the sequence each direction scores); ``scored_prompt`` is the paper's scoring prompt,
+    put before the query and scored with it."""
 
     name = "trlm"
     kind = "reverse"
@@ -69,6 +71,7 @@ class TRLMScorer(Judge):
         reduction: Reduction = "mean",
         alpha: float = 1.0,
         forward_phrase: str = FORWARD_PHRASE,
+        scored_prompt: str = "",
         **backend_options: Any,
     ) -> None:
         if reduction not in ("mean", "sum"):
@@ -81,12 +84,19 @@ class TRLMScorer(Judge):
         self.reduction = reduction
         self.alpha = alpha
         self.forward_phrase = forward_phrase
+        self.scored_prompt = scored_prompt
+        # a TRLM-Ba backend reads the joined text backwards (see pair())
+        self.reads_backwards = bool(getattr(self.backend, "reversed_tokens", False))
         self.backend_options = {k: v for k, v in backend_options.items() if k == "reversed_tokens"}
 
     def _template(self, phrase: str) -> PromptTemplate:
         # TRLM sends no instruction prompt: its "template" is the text joining answer and query
         return PromptTemplate(
-            name="trlm:reverse", source=canonical_json([phrase, self.forward_phrase, self.alpha])
+            name="trlm:reverse",
+            source=canonical_json(
+                [phrase, self.forward_phrase, self.alpha]
+                + ([self.scored_prompt] if self.scored_prompt else [])
+            ),
         )
 
     def params(self, phrase: str) -> dict[str, Any]:
@@ -94,8 +104,20 @@ class TRLMScorer(Judge):
             "phrase": phrase,
             "reduction": self.reduction,
             "alpha": self.alpha,
+            **({"scored_prompt": self.scored_prompt} if self.scored_prompt else {}),
             **self.backend_options,
         }
+
+    def pair(self, given: str, phrase: str, scored: str, prompt: str = "") -> tuple[str, str]:
+        """The backend's (context, target) for log p(scored | given), ``phrase`` between them
+        in the order the model reads. Forward model (TRLM-Fo, arXiv 2412.02626 Alg. 3):
+        (given ⊕ phrase, scored). Reversed-token model (TRLM-Ba, Alg. 2: Reverse(SP ⊕ Q) given
+        Reverse(CP ⊕ A)): (phrase ⊕ given, scored), which the backend reads backwards as
+        given, phrase, scored: the phrase sits between the answer and the query. ``prompt``
+        (the paper's scoring prompt SP, ``scored_prompt``; empty by default) is prepended to
+        the target and its tokens count in the score."""
+        context = phrase + given if self.reads_backwards else given + phrase
+        return context, prompt + scored
 
     async def _scores(self, pairs: Sequence[tuple[str, str]]) -> list[list[float]]:
         return await self.backend.target_logprobs(pairs)
@@ -109,11 +131,12 @@ class TRLMScorer(Judge):
         queries = [as_query(q) for q, _ in items]
         responses = [as_response(r, q) for q, (_, r) in zip(queries, items, strict=True)]
         reverse_pairs = [
-            ((r.text or "") + phrase, q.text) for q, r in zip(queries, responses, strict=True)
+            self.pair(r.text or "", phrase, q.text, self.scored_prompt)
+            for q, r in zip(queries, responses, strict=True)
         ]
         forward_pairs = (
             [
-                (q.text + self.forward_phrase, r.text or "")
+                self.pair(q.text, self.forward_phrase, r.text or "")
                 for q, r in zip(queries, responses, strict=True)
             ]
             if self.alpha < 1.0
@@ -211,7 +234,7 @@ class TRLMScorer(Judge):
             raise ValueError("no sources to search")
 
         async def explain(contexts: Sequence[str]) -> list[float]:
-            values = await self._scores([(c + phrase, claim) for c in contexts])
+            values = await self._scores([self.pair(c, phrase, claim) for c in contexts])
             return [reduce_logprobs(v, self.reduction) for v in values]
 
         indices = list(range(len(sources)))

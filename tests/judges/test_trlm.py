@@ -161,12 +161,22 @@ def tiny_lm(tmp_path_factory):
 
 
 def manual_logprobs(model, tok, context: str, target: str, reverse: bool = False) -> list[float]:
+    """One unbatched full forward pass. The text is tokenised as one piece (context ⊕ target;
+    target ⊕ context read backwards for TRLM-Ba); the target is what follows the longest
+    common prefix with the first part tokenised alone."""
     import torch
 
-    ctx = tok(context, add_special_tokens=False)["input_ids"]
-    tgt = tok(target, add_special_tokens=False)["input_ids"]
+    first, second = (target, context) if reverse else (context, target)
+    joint = tok(first + second, add_special_tokens=False)["input_ids"]
+    alone = tok(first, add_special_tokens=False)["input_ids"]
+    common = next(
+        (i for i, (a, b) in enumerate(zip(joint, alone, strict=False)) if a != b),
+        min(len(joint), len(alone)),
+    )
     if reverse:
-        ctx, tgt = ctx[::-1], tgt[::-1]
+        ctx, tgt = joint[len(alone) :][::-1], joint[: len(alone)][::-1]
+    else:
+        ctx, tgt = joint[:common], joint[common:]
     ids = [tok.bos_token_id, *ctx, *tgt]
     with torch.inference_mode():
         logp = torch.log_softmax(model(torch.tensor([ids])).logits[0], -1)
@@ -199,9 +209,11 @@ def test_hf_reversed_tokens_for_trlm_ba(tiny_lm):
     from judgebench.judges import HFCausalLM
 
     model, tok, _ = tiny_lm
-    rev = HFCausalLM(model, tok, reversed_tokens=True, device="cpu").score_pairs(PAIRS[:1])[0]
-    assert rev == pytest.approx(manual_logprobs(model, tok, *PAIRS[0], reverse=True), abs=1e-4)
-    assert rev != pytest.approx(manual_logprobs(model, tok, *PAIRS[0]), abs=1e-4)
+    # TRLM-Ba pair: the conditioning phrase before the answer in reading order (Alg. 2)
+    pair = ("\n\nanswer: paris is the capital of france", "the capital of france")
+    rev = HFCausalLM(model, tok, reversed_tokens=True, device="cpu").score_pairs([pair])[0]
+    assert rev == pytest.approx(manual_logprobs(model, tok, *pair, reverse=True), abs=1e-4)
+    assert rev != pytest.approx(manual_logprobs(model, tok, *pair), abs=1e-4)
 
 
 async def test_hf_path_scorer_reranks_and_truncates_long_context(tiny_lm):
