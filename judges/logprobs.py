@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -51,6 +54,9 @@ class HFCausalLM:
         batch_size: int = 8,
         reversed_tokens: bool = False,
         device: str = "auto",
+        packed: bool | None = None,
+        max_tokens: int | None = None,
+        compile: bool = False,
     ) -> None:
         import torch
 
@@ -78,6 +84,15 @@ class HFCausalLM:
         )
         self.bos_id = tokenizer.bos_token_id
         self._keeps_logits = "logits_to_keep" in inspect.signature(model.forward).parameters
+        on_gpu = device.startswith("cuda")
+        # the packed path needs the model split into body and output head (see score_packed)
+        self.packed = can_split(self.model) if packed is None else packed and can_split(model)
+        self.packed = self.packed and (on_gpu or packed is True)
+        self.max_tokens = max_tokens or (65536 if on_gpu else 4096)
+        self.chunk_pairs = 4096  # tokenised on a thread while the device scores the chunk before
+        self._body: Any = model.base_model if self.packed else None
+        if compile and self._body is not None:
+            self._body = torch.compile(self._body, dynamic=True)
 
     @classmethod
     def from_path(
@@ -88,6 +103,8 @@ class HFCausalLM:
         dtype: str | None = None,
         batch_size: int = 8,
         reversed_tokens: bool = False,
+        packed: bool | None = None,
+        compile: bool = False,
     ) -> HFCausalLM:
         """Load ``AutoModelForCausalLM`` + ``AutoTokenizer`` from a local folder (or hub id when
         the machine is online). ``dtype``: e.g. "bfloat16" on GPU."""
@@ -112,6 +129,8 @@ class HFCausalLM:
             batch_size=batch_size,
             reversed_tokens=reversed_tokens,
             device=device,
+            packed=packed,
+            compile=compile,
         )
 
     def _encode(self, pairs: Sequence[tuple[str, str]]) -> list[tuple[list[int], list[int]]]:
@@ -137,10 +156,10 @@ class HFCausalLM:
         ):
             if self.reversed_tokens:
                 # target text first: its tokens are the prefix that starts before len(target)
-                split = sum(1 for start, _ in offsets if start < len(target))
+                split = bisect_left(offsets, len(target), key=itemgetter(0))
                 ctx, tgt = ids[split:][::-1], ids[:split][::-1]
             else:
-                split = sum(1 for _, end in offsets if end <= len(context))
+                split = bisect_right(offsets, len(context), key=itemgetter(1))
                 ctx, tgt = ids[:split], ids[split:]
             out.append(self._fit(ctx, tgt))
         return out
@@ -160,7 +179,12 @@ class HFCausalLM:
         return bos + ctx[max(0, len(ctx) - room) :], tgt
 
     def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> list[list[float]]:
-        """Synchronous, batched. Batches group similar lengths; sequences are left-padded (with
+        """Synchronous: :meth:`score_packed` when the model allows it (on a GPU by default),
+        else :meth:`score_simple`. Both give the same values (tests/judges/test_trlm.py)."""
+        return self.score_packed(pairs) if self.packed else self.score_simple(pairs)
+
+    def score_simple(self, pairs: Sequence[tuple[str, str]]) -> list[list[float]]:
+        """The reference path. Batches group similar lengths; sequences are left-padded (with
         explicit position ids) so every target ends at the last position, and the model only
         computes the logits of the last ``max target + 1`` positions: the full (batch × length ×
         vocabulary) logits tensor, gigabytes for a 50k vocabulary, is never built."""
@@ -212,8 +236,108 @@ class HFCausalLM:
                     offset += n
         return out
 
+    def score_packed(self, pairs: Sequence[tuple[str, str]]) -> list[list[float]]:
+        """The fast path. Pairs are tokenised in chunks on a thread while the device scores the
+        chunk before; a chunk's sequences are sorted by length and cut into batches under a
+        token budget, right-padded to a multiple of 64 WITHOUT an attention mask (causal: pads
+        after a sequence never reach its tokens; no mask lets SDPA take its fused causal
+        kernel). The model body runs alone; only the hidden states just before target tokens
+        go through the output head and the log-softmax (no vocabulary-wide logits for the
+        context), and the values stay on the device until one copy at the end."""
+        import torch
+
+        size = self.chunk_pairs
+        chunks = [list(pairs[i : i + size]) for i in range(0, len(pairs), size)]
+        pieces: list[tuple[Any, list[tuple[int, int]]]] = []
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="trlm-tokenize") as pool:
+            pending = pool.submit(self._encode, chunks[0]) if chunks else None
+            for k in range(len(chunks)):
+                assert pending is not None
+                encoded = pending.result()
+                if k + 1 < len(chunks):
+                    pending = pool.submit(self._encode, chunks[k + 1])
+                pieces.extend(self._score_chunk(encoded, k * size))
+        if not pieces:
+            return []
+        values = torch.cat([v for v, _ in pieces]).tolist()  # the one device-to-host copy
+        out: list[list[float]] = [[] for _ in pairs]
+        offset = 0
+        for index, n in (row for _, rows in pieces for row in rows):
+            out[index] = values[offset : offset + n]
+            offset += n
+        return out
+
+    def _score_chunk(
+        self, encoded: list[tuple[list[int], list[int]]], first: int
+    ) -> list[tuple[Any, list[tuple[int, int]]]]:
+        """Per batch: (target log-probs on the device, [(pair index, target count)] in order)."""
+        import numpy as np
+        import torch
+
+        from judgebench.probes.encoder import plan_batches
+
+        lengths = [len(c) + len(t) for c, t in encoded]
+        plans = plan_batches(lengths, max_tokens=self.max_tokens, max_batch=4096, pad_to=64)
+        head = self.model.get_output_embeddings()
+        results = []
+        with torch.inference_mode():
+            for positions, width in plans:
+                ids = np.full((len(positions), width), self.pad_id, dtype=np.int64)
+                rows: list[tuple[int, int]] = []
+                targets: list[int] = []
+                gather: list[int] = []
+                for row, i in enumerate(positions.tolist()):
+                    ctx, tgt = encoded[i]
+                    n = len(ctx) + len(tgt)
+                    ids[row, : len(ctx)] = ctx
+                    ids[row, len(ctx) : n] = tgt
+                    # the state at position p predicts token p + 1
+                    gather.extend(range(row * width + len(ctx) - 1, row * width + n - 1))
+                    targets.extend(tgt)
+                    rows.append((first + i, len(tgt)))
+                hidden = self._body(input_ids=self._to_device(ids), use_cache=False)[0]
+                picked = hidden.reshape(-1, hidden.shape[-1]).index_select(
+                    0, self._to_device(np.asarray(gather, dtype=np.int64))
+                )
+                wanted = self._to_device(np.asarray(targets, dtype=np.int64))
+                results.append((self._head_logprobs(head, picked, wanted), rows))
+        return results
+
+    def _head_logprobs(self, head: Any, states: Any, tokens: Any) -> Any:
+        """log p(token) for each state through the output head, 8192 rows at a time (bounds
+        the rows × vocabulary float32 logits)."""
+        import torch
+
+        parts = []
+        for start in range(0, states.shape[0], 8192):
+            logits = head(states[start : start + 8192]).float()
+            chosen = logits.gather(1, tokens[start : start + 8192, None])[:, 0]
+            parts.append(chosen - torch.logsumexp(logits, dim=-1))
+        return torch.cat(parts)
+
+    def _to_device(self, array: Any) -> Any:
+        import torch
+
+        tensor = torch.from_numpy(array)
+        if self.device.startswith("cuda"):
+            return tensor.pin_memory().to(self.device, non_blocking=True)
+        return tensor
+
     async def target_logprobs(self, pairs: Sequence[tuple[str, str]]) -> list[list[float]]:
         return await asyncio.to_thread(self.score_pairs, pairs)
+
+
+def can_split(model: Any) -> bool:
+    """Whether logits = output head(body's last hidden state) exactly: a transformers causal
+    LM whose body is a separate module and with no logit scaling or soft-capping after the
+    head (those models take the simple path)."""
+    config = getattr(model, "config", None)
+    if config is None or not hasattr(model, "get_output_embeddings"):
+        return False
+    if any(getattr(config, k, None) for k in ("final_logit_softcapping", "logit_scale")):
+        return False
+    body = getattr(model, "base_model", model)
+    return body is not model and model.get_output_embeddings() is not None
 
 
 class CompletionsLogprobs:

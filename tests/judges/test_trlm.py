@@ -273,3 +273,64 @@ async def test_sim_server_http_completions_endpoint():
         assert ranked[0].details["candidate_index"] == 1
     finally:
         thread.stop()
+
+
+# --- the packed (GPU) fast path == the simple path, on the CPU -------------------------------
+
+
+def tiny_llama(vocab: int, bos: int):
+    import torch
+    import transformers
+
+    torch.manual_seed(1)
+    config = transformers.LlamaConfig(
+        vocab_size=vocab,
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=128,
+        bos_token_id=bos,
+    )
+    return transformers.LlamaForCausalLM(config).eval()
+
+
+@pytest.mark.parametrize("shape", ["gpt2", "llama"])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_packed_path_equals_simple_path(tiny_lm, shape, reverse):
+    from judgebench.judges import HFCausalLM
+
+    gpt2, tok, _ = tiny_lm
+    model = gpt2 if shape == "gpt2" else tiny_llama(len(tok), tok.bos_token_id)
+    words = " ".join(CORPUS[:5]).split()
+    # 23 pairs of varied lengths, some cut at the model's 128 positions
+    pairs = [
+        (
+            " ".join(words[: 3 + 7 * i]) * (1 + i // 8) + DEFAULT_PHRASE,
+            " ".join(words[i : i + 2 + i % 5]),
+        )
+        for i in range(23)
+    ]
+    simple = HFCausalLM(model, tok, batch_size=4, device="cpu", reversed_tokens=reverse)
+    packed = HFCausalLM(
+        model, tok, device="cpu", reversed_tokens=reverse, packed=True, max_tokens=512
+    )
+    packed.chunk_pairs = 10  # three tokenised chunks, several batches each
+    assert packed.packed and not simple.packed
+    expected = simple.score_simple(pairs)
+    got = packed.score_pairs(pairs)
+    assert [len(g) for g in got] == [len(e) for e in expected]
+    for g, e in zip(got, expected, strict=True):
+        assert g == pytest.approx(e, abs=1e-4)
+
+
+def test_models_with_logit_scaling_keep_the_simple_path(tiny_lm):
+    from judgebench.judges import HFCausalLM
+
+    model, tok, _ = tiny_lm
+    model.config.logit_scale = 0.5
+    try:
+        assert not HFCausalLM(model, tok, device="cpu", packed=True).packed
+    finally:
+        del model.config.logit_scale
