@@ -98,12 +98,12 @@ def plan_batches(
     lengths: Sequence[int], *, max_tokens: int, max_batch: int, pad_to: int = 1
 ) -> list[tuple[np.ndarray, int]]:
     """Positions of each batch (longest first) and its padded width, under ``max_tokens`` per batch."""
-    lengths = np.asarray(lengths, dtype=np.int64)
-    order = np.argsort(-lengths, kind="stable")
+    sizes = np.asarray(lengths, dtype=np.int64)
+    order = np.argsort(-sizes, kind="stable")
     batches: list[tuple[np.ndarray, int]] = []
     start = 0
     while start < len(order):
-        width = int(-(-lengths[order[start]] // pad_to) * pad_to)
+        width = int(-(-sizes[order[start]] // pad_to) * pad_to)
         size = max(1, min(max_batch, max_tokens // max(width, 1)))
         positions = order[start : start + size]
         batches.append((positions, width))
@@ -149,6 +149,7 @@ class HiddenStateEncoder:
         self.pad_id = int(pad if pad is not None else 0)
         self.truncated = 0
         self.causal = is_causal(config)
+        self.prefetch = 2  # packed groups ready ahead of the device (iter_encode)
 
     @classmethod
     def load(
@@ -229,7 +230,8 @@ class HiddenStateEncoder:
         if backend is None:
             return self.tokenizer(sentences, truncation=False, add_special_tokens=True)["input_ids"]
         encode = getattr(backend, "encode_batch_fast", backend.encode_batch)
-        chunk = 2048
+        # small chunks: a 4k-sentence group of the pipeline still spreads over every core
+        chunk = 512
         if len(sentences) <= chunk:
             return [e.ids for e in encode(sentences, add_special_tokens=True)]
         pieces = [sentences[i : i + chunk] for i in range(0, len(sentences), chunk)]
@@ -265,18 +267,41 @@ class HiddenStateEncoder:
     def iter_encode(
         self, groups: Iterable[Sequence[str]], pooling: Pooling = "last"
     ) -> Iterator[np.ndarray]:
-        """Pooled states per group; the next group is tokenised while the current one runs."""
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tokenize") as pool:
-            iterator = iter(groups)
-            first = next(iterator, None)
-            if first is None:
-                return
-            pending = pool.submit(self.tokenize, first)
-            for group in iterator:
-                ids = pending.result()
-                pending = pool.submit(self.tokenize, group)
-                yield self.encode_ids(ids, pooling)
-            yield self.encode_ids(pending.result(), pooling)
+        """Pooled states per group. A producer thread tokenises the next groups AND packs them
+        into padded batches (all the CPU work) while this thread only feeds the device: the
+        device never waits on Python packing, and up to ``prefetch`` groups are ready ahead."""
+        import queue
+        import threading
+
+        ready: queue.Queue[Any] = queue.Queue(maxsize=self.prefetch)
+        stop = threading.Event()
+
+        def produce() -> None:
+            try:
+                for group in groups:
+                    packed = self.pack(self.tokenize(group))
+                    while not stop.is_set():
+                        try:
+                            ready.put(packed, timeout=0.1)
+                            break
+                        except queue.Full:
+                            continue
+                    if stop.is_set():
+                        return
+                ready.put(None)
+            except BaseException as exc:  # handed to the consumer, raised there
+                ready.put(exc)
+
+        worker = threading.Thread(target=produce, name="tokenize-pack", daemon=True)
+        worker.start()
+        try:
+            while (item := ready.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                yield self.run_packed(item, pooling).cpu().numpy()
+        finally:
+            stop.set()
+            worker.join()
 
     def encode_ids(self, ids: Sequence[Sequence[int]], pooling: Pooling = "last") -> np.ndarray:
         """Pooled states [L, n, D] (float32, layers 1..L, embeddings excluded) of tokenised rows."""
@@ -284,43 +309,58 @@ class HiddenStateEncoder:
 
     def encode_ids_tensor(self, ids: Sequence[Sequence[int]], pooling: Pooling = "last"):  # type: ignore[no-untyped-def]
         """As :meth:`encode_ids` but the result stays on the device."""
+        return self.run_packed(self.pack(ids), pooling)
+
+    def pack(self, ids: Sequence[Sequence[int]]) -> tuple[int, list[tuple[Any, Any, Any]]]:
+        """CPU side: rows sorted by length and cut into right-padded batches under the token
+        budget; per batch (positions, padded ids, lengths) as numpy arrays (pinned tensors on
+        CUDA, so the copy to the device is asynchronous)."""
+        import torch
+
+        n = len(ids)
+        lengths = np.fromiter((len(row) for row in ids), dtype=np.int64, count=n)
+        plans = plan_batches(
+            lengths.tolist(),
+            max_tokens=self.max_tokens,
+            max_batch=self.max_batch,
+            pad_to=self.pad_to,
+        )
+        pin = self.device.startswith("cuda")
+        batches: list[tuple[Any, Any, Any]] = []
+        for positions, width in plans:
+            batch = np.full((len(positions), width), self.pad_id, dtype=np.int64)
+            for row, position in enumerate(positions):
+                tokens = ids[position]
+                batch[row, : len(tokens)] = tokens
+            parts = [torch.from_numpy(a) for a in (positions, batch, lengths[positions])]
+            index, padded, rows = (p.pin_memory() if pin else p for p in parts)
+            batches.append((index, padded, rows))
+        return n, batches
+
+    def run_packed(self, packed: tuple[int, list[tuple[Any, Any, Any]]], pooling: Pooling):  # type: ignore[no-untyped-def]
+        """Device side of :meth:`pack`: pooled states [L, n, D] (float32) on the device."""
         import torch
 
         if pooling not in POOLINGS:
             raise UserError(f"unknown pooling {pooling!r} (use last or mean)", where="--pooling")
-        n = len(ids)
+        n, batches = packed
         # Pooled rows are few: keep them in float32 whatever the model runs in (cosines of bf16
         # states would carry ~1e-3 rounding).
         out = torch.empty(
             (self.n_layers, n, self.hidden_size), dtype=torch.float32, device=self.device
         )
-        lengths = np.fromiter((len(row) for row in ids), dtype=np.int64, count=n)
-        plans = plan_batches(
-            lengths, max_tokens=self.max_tokens, max_batch=self.max_batch, pad_to=self.pad_to
-        )
         with torch.inference_mode():
-            for positions, width in plans:
-                batch = np.full((len(positions), width), self.pad_id, dtype=np.int64)
-                for row, position in enumerate(positions):
-                    tokens = ids[position]
-                    batch[row, : len(tokens)] = tokens
-                rows = lengths[positions]
-                pooled = self._forward(batch, rows, pooling)
-                index = torch.from_numpy(positions)
-                if self.device.startswith("cuda"):
-                    index = index.pin_memory().to(self.device, non_blocking=True)
+            for positions, batch, lengths in batches:
+                pooled = self._forward(batch, lengths, pooling)
+                index = positions.to(self.device, non_blocking=True)
                 out.index_copy_(1, index, pooled.float())
         return out
 
-    def _forward(self, batch: np.ndarray, lengths: np.ndarray, pooling: Pooling):  # type: ignore[no-untyped-def]
+    def _forward(self, batch: Any, lengths: Any, pooling: Pooling):  # type: ignore[no-untyped-def]
         import torch
 
-        on_gpu = self.device.startswith("cuda")
-        input_ids = torch.from_numpy(batch)
-        length_t = torch.from_numpy(lengths)
-        if on_gpu:
-            input_ids = input_ids.pin_memory().to(self.device, non_blocking=True)
-            length_t = length_t.pin_memory().to(self.device, non_blocking=True)
+        input_ids = batch.to(self.device, non_blocking=True)
+        length_t = lengths.to(self.device, non_blocking=True)
         mask = torch.arange(batch.shape[1], device=self.device)[None, :] < length_t[:, None]
         # Causal models never attend forward, so right padding cannot touch a real token: no mask,
         # which lets SDPA take its fused causal (flash) path. Encoders need the padding mask.

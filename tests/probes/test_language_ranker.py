@@ -29,9 +29,9 @@ class CountingEncoder(HiddenStateEncoder):
 
     encoded = 0
 
-    def encode_ids(self, ids, pooling="last"):  # type: ignore[no-untyped-def]
-        self.encoded += len(ids)
-        return super().encode_ids(ids, pooling)
+    def run_packed(self, packed, pooling):  # type: ignore[no-untyped-def]
+        self.encoded += packed[0]
+        return super().run_packed(packed, pooling)
 
 
 def _counting(path: Path) -> CountingEncoder:
@@ -137,13 +137,13 @@ def test_resume_skips_stored_languages(tiny_decoder_path: Path, tmp_path: Path) 
 def test_groups_bounded_by_memory(tiny_encoder_path: Path, parallel_folder: Path) -> None:
     encoder = _counting(tiny_encoder_path)
     calls: list[int] = []
-    original = encoder.encode_ids
+    original = encoder.run_packed
 
-    def spy(ids, pooling="last"):  # type: ignore[no-untyped-def]
-        calls.append(len(ids))
-        return original(ids, pooling)
+    def spy(packed, pooling="last"):  # type: ignore[no-untyped-def]
+        calls.append(packed[0])
+        return original(packed, pooling)
 
-    encoder.encode_ids = spy  # type: ignore[method-assign]
+    encoder.run_packed = spy  # type: ignore[method-assign]
     # A tiny budget: every language becomes its own group after the English one.
     run_language_ranker(encoder, parallel_folder, settings=RankerSettings(n_boot=20), memory_mb=0)
     assert calls == [len(ENGLISH)] * 4
