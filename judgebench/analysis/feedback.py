@@ -424,3 +424,23 @@ class FeedbackReport:
 
     def differences(self, models: Sequence[str], **kwargs) -> pd.DataFrame:  # type: ignore[no-untyped-def]
         return difference_report(self.table, models, **kwargs)
+
+
+SUMMARY_BOOT = 500  # bootstrap replicates behind a run summary's strengths and weaknesses
+
+
+def summary_threshold(n_models: int) -> int:
+    """The rank gap T of a run summary: the paper's 3 needs many models; with few, a gap of 3
+    ranks is nearly impossible, so T shrinks to ``(models − 1) // 2`` (at least 1)."""
+    return max(1, min(DEFAULT_THRESHOLD, (n_models - 1) // 2))
+
+
+def summary_report(scores: pd.DataFrame, membership: pd.DataFrame, n_models: int) -> FeedbackReport:
+    """The report behind a run's strengths and weaknesses: the CLI summary and the dashboard
+    both read their findings from it (or from its ``table``, stored), so they always agree."""
+    return FeedbackReport(
+        scores[["query_id", "model", "score"]],
+        membership,
+        threshold=summary_threshold(n_models),
+        n_boot=SUMMARY_BOOT,
+    )

@@ -20,7 +20,8 @@ def _num(value: Any) -> float | None:
 
 
 def build_summary(store: Any, run_id: str, job: JobConfig) -> dict[str, Any]:
-    from judgebench.analysis import FeedbackReport, win_rates
+    from judgebench.analysis import win_rates
+    from judgebench.analysis.feedback import summary_report
     from judgebench.jobs.export import run_frames
 
     frames = run_frames(store, run_id, light=True)
@@ -30,17 +31,13 @@ def build_summary(store: Any, run_id: str, job: JobConfig) -> dict[str, Any]:
     models: dict[str, dict[str, Any]] = {
         m.name: {"model": m.name, "simulated": m.simulated} for m in job.models
     }
-    n_models = len(names)
-    threshold = max(1, min(3, (n_models - 1) // 2))
     for spec in job.judges:
         label = f"{spec.kind}:{spec.model}"
         if spec.kind == "pc2" and len(scores):
             mine = scores[(scores["judge"] == "pc2") & (scores["judge_model"] == spec.model)]
             if mine.empty:
                 continue
-            report = FeedbackReport(
-                mine[["query_id", "model", "score"]], membership, threshold=threshold, n_boot=500
-            )
+            report = summary_report(mine, membership, len(names))
             overall = report.table[report.table["node_id"] == "*"].set_index("model")
             for name in names:
                 if name not in overall.index:
