@@ -134,7 +134,12 @@ class _Stratum:
         return (~np.isnan(self.values)).sum(axis=1)
 
     def judged_mask(self) -> np.ndarray:
-        return ~np.isnan(self.values)
+        return np.asarray(~np.isnan(self.values))
+
+    def phase_one(self) -> np.ndarray:
+        """Per arm: |U_a|, how many of the arm's own items some arm has judged (at least 1)."""
+        anyone: np.ndarray = np.asarray(self.judged_mask().any(axis=0))
+        return np.maximum((self.has & anyone[None, :]).sum(axis=1), 1).astype(float)
 
     def moments(self, pooled: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per arm: the stratum mean, its variance (FPC left to the caller: see below) and n.
@@ -177,8 +182,13 @@ class _Stratum:
             x_u = np.where(~np.isnan(x), x, 0.0).sum(axis=1) / np.maximum(
                 (~np.isnan(x)).sum(axis=1), 1
             )
-        trust = np.where(m >= 4, (m - 2) / (m + 2), 0.0)  # little trust in a slope from 3 points
-        slope = np.clip(slope * trust, 0.0, 2.0)
+            # A slope fitted to noise would shrink the variance spuriously: keep only the part
+            # the data supports, shrinking by 1 - 1/t^2 (t: the slope's t statistic).
+            fitted = np.where(usable, dy - slope[:, None] * dx, 0.0)
+            resid = (fitted**2).sum(axis=1) / np.maximum(m - 2, 1)
+            t2 = slope**2 * sxx / np.maximum(resid, 1e-12)
+        shrink = np.where((m >= 4) & (t2 > 1), 1 - 1 / np.maximum(t2, 1), 0.0)
+        slope = np.clip(slope * shrink, 0.0, 2.0)
         mean = np.clip(raw + slope * (x_u - x_mean), 0.0, 1.0)
         self._slope = slope
         self._x = x
@@ -323,10 +333,10 @@ class AdaptiveSampler:
             m, resid_var, n = s.moments(pooled)
             y_var = s.outcome_var(pooled)
             size = np.maximum(sizes[:, k], 1)
-            phase1 = float(s.judged_mask().any(axis=0).sum())  # |U|: items anyone judged
+            phase1 = s.phase_one()
             # Two-phase variance: S_y^2 (1/n_U - 1/N) + S_e^2 (1/n_a - 1/n_U).
-            first = np.maximum(1 / max(phase1, 1) - 1 / size, 0) * y_var
-            second = np.maximum(1 / np.maximum(n, 1) - 1 / max(phase1, 1), 0) * resid_var
+            first = np.maximum(1 / phase1 - 1 / size, 0) * y_var
+            second = np.maximum(1 / np.maximum(n, 1) - 1 / phase1, 0) * resid_var
             mean += w[:, k] * m
             var += w[:, k] ** 2 * np.where(n > 0, first + second, 0.25)
         return mean, var, total
@@ -358,9 +368,10 @@ class AdaptiveSampler:
             size = np.array([s.size(a) for a in range(len(self.arms))], float)
             w = size / np.maximum(total, 1)
             big = np.maximum(n[:, None], n[None, :])
-            phase1 = float(s.judged_mask().any(axis=0).sum())
+            phase1 = s.phase_one()
             # Residuals of nested subsamples of U covary as (1/max(n_a, n_b) - 1/n_U) S_ab.
-            fpc = np.where(big > 0, 1 / np.maximum(big, 1) - 1 / max(phase1, 1), 0)
+            small = np.minimum(phase1[:, None], phase1[None, :])
+            fpc = np.where(big > 0, 1 / np.maximum(big, 1) - 1 / small, 0)
             cross += np.outer(w, w) * np.maximum(fpc, 0) * s.covariances()
         diff = var[:, None] + var[None, :] - 2 * cross
         # A covariance estimate can exceed what the variances allow; never claim certainty.
@@ -370,11 +381,11 @@ class AdaptiveSampler:
     # --- the loop --------------------------------------------------------------------------
     def observe(self, arm: Arm, item: Hashable, value: float) -> None:
         """Record the outcome (in [0, 1]) of a judged draw."""
+        if math.isnan(value) or not 0.0 <= value <= 1.0:
+            raise ValueError(f"an outcome must be in [0, 1], got {value!r}")
         stratum = self._pending.pop((arm, item), None)
         if stratum is None:
             raise KeyError(f"{item!r} of arm {arm!r} was not handed out or was already observed")
-        if math.isnan(value) or not 0.0 <= value <= 1.0:
-            raise ValueError(f"an outcome must be in [0, 1], got {value!r}")
         s = self.strata[stratum]
         s.values[self._arm_index[arm], s.position[item]] = float(value)
 
@@ -394,7 +405,7 @@ class AdaptiveSampler:
             return "exhausted"
         if self.budget is not None and self.handed_out >= self.budget:
             return "budget"
-        if self.started() and not self._priorities():
+        if self.started() and not self._unmet():
             return "target_met"
         return None
 
@@ -442,7 +453,8 @@ class AdaptiveSampler:
         """Greedy: each next judgment goes to the open cell of highest priority, whose gain is
         then shrunk as if judged, so a batch spreads instead of piling onto one cell."""
         draws: list[Draw] = []
-        priorities = self._priorities()
+        # Per-pair intervals may all look separated while the simultaneous ones do not yet.
+        priorities = self._priorities(simultaneous=False) or self._priorities(simultaneous=True)
         while len(draws) < limit and priorities:
             key = max(priorities, key=priorities.__getitem__)
             a, stratum = key
@@ -455,7 +467,15 @@ class AdaptiveSampler:
                 priorities[key] *= done / (done + 2)
         return draws
 
-    def _priorities(self) -> dict[tuple[int, Hashable], float]:
+    def _groups(self) -> list[Hashable | None]:
+        """The overall estimate (None), and with ``per_node`` every stratum's."""
+        return [None, *self.strata] if self.target.per_node else [None]
+
+    def _unmet(self) -> bool:
+        """Whether the target still lacks something, judged with simultaneous intervals."""
+        return any(self._needs(group, simultaneous=True).any() for group in self._groups())
+
+    def _priorities(self, simultaneous: bool) -> dict[tuple[int, Hashable], float]:
         """Per open cell: how much one more judgment there reduces what the target lacks.
 
         One more judgment in cell s of arm a lowers Var(mean_a) by
@@ -463,13 +483,10 @@ class AdaptiveSampler:
         target needs arm a (:meth:`_needs`), summed over the overall group and, with
         ``per_node``, over the arm's own node.
         """
-        groups: list[Hashable | None] = [None]
-        if self.target.per_node:
-            groups += list(self.strata)
         pooled = self._pooled()
         out: dict[tuple[int, Hashable], float] = {}
-        for group in groups:
-            need = self._needs(group)
+        for group in self._groups():
+            need = self._needs(group, simultaneous)
             if not need.any():
                 continue
             _, _, total = self._moments(group)
@@ -488,8 +505,18 @@ class AdaptiveSampler:
                     out[(a, name)] = out.get((a, name), 0.0) + float(need[a] * gain)
         return out
 
-    def _needs(self, group: Hashable | None) -> np.ndarray:
-        """Per arm, how much its variance still matters to the target (0 = not at all)."""
+    def _simultaneous_z(self, arms: int) -> float:
+        pairs = max(arms * (arms - 1) // 2, 1)
+        return float(norm.isf((1 - self.target.confidence) / (2 * pairs)))
+
+    def _needs(self, group: Hashable | None, simultaneous: bool) -> np.ndarray:
+        """Per arm, how much its variance still matters to the target (0 = not at all).
+
+        The stop test (``simultaneous``) calls a pair separated only under Bonferroni over all
+        pairs: checked after every round, a per-pair 95 % interval would call some chance gap
+        of a few judgments "separated". Allocation uses per-pair intervals, which keep the
+        spending on pairs that are close to separating rather than spread over all of them.
+        """
         target = self.target
         mean, var, total = self._moments(group)
         present = total > 0
@@ -501,7 +528,8 @@ class AdaptiveSampler:
             diff_var = self.difference_variance(group)
             gap = np.abs(mean[:, None] - mean[None, :])
             sd = np.sqrt(diff_var)
-            separated = gap > target.z * sd
+            z = self._simultaneous_z(int(present.sum())) if simultaneous else target.z
+            separated = gap > z * sd
             tie = 2 * target.z * sd <= target.tie_width
             open_pair = ~(separated | tie) & np.outer(present, present)
             np.fill_diagonal(open_pair, False)
