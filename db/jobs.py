@@ -39,7 +39,7 @@ class JobClaimRow(Base):
     fire_time: Mapped[str] = mapped_column(String(40), primary_key=True)  # ISO, UTC
     status: Mapped[str] = mapped_column(
         String(16)
-    )  # running | finished | failed | stopped | missed
+    )  # running | ok | partial | failed | stopped | missed (finished: before outcomes)
     owner: Mapped[str] = mapped_column(String(200))
     run_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -78,6 +78,23 @@ def add_usage(store: Any, run_id: str, delta: dict[str, Any]) -> None:
                 updated_at=utcnow(),
             )
         )
+
+
+def linked_status_counts(store: Any, run_id: str, kind: str) -> dict[str, int]:
+    """How many responses or judgments (``kind``) the run links, by row status."""
+    from sqlalchemy import func
+
+    from judgebench.db.models import JudgmentRow, ResponseRow, RunItemRow
+
+    table = ResponseRow if kind == "response" else JudgmentRow
+    stmt = (
+        select(table.status, func.count())
+        .join(RunItemRow, RunItemRow.item_id == table.id)
+        .where(RunItemRow.run_id == run_id, RunItemRow.item_kind == kind)
+        .group_by(table.status)
+    )
+    with store.read_session() as s:
+        return {str(status): int(n) for status, n in s.execute(stmt)}
 
 
 def claim(
@@ -138,3 +155,21 @@ def list_claims(store: Any, schedule_id: str | None = None) -> list[dict[str, An
             }
             for r in s.scalars(stmt)
         ]
+
+
+# a scheduled execution that did not end ok (what the dashboard's overview shows)
+NOT_OK = ("failed", "partial", "stopped")
+
+
+def failed_scheduled_runs(store: Any, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest scheduled executions that ended failed, partial or stopped, newest first:
+    schedule id, fire time, status, note (the reason), run id and when it finished."""
+    stmt = (
+        select(JobClaimRow)
+        .where(JobClaimRow.status.in_(NOT_OK))
+        .order_by(JobClaimRow.claimed_at.desc())
+        .limit(limit)
+    )
+    fields = ("schedule_id", "fire_time", "status", "note", "run_id", "finished_at")
+    with store.read_session() as s:
+        return [{f: getattr(r, f) for f in fields} for r in s.scalars(stmt)]

@@ -121,6 +121,8 @@ class RunRow(Base):
     job_name: Mapped[str | None] = mapped_column(String(300), nullable=True, index=True)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # a job run's outcome per stage: {stage: {ok, invalid, error, skipped}} (None: not a job)
+    counts: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
 
 
 class RunItemRow(Base):

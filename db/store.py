@@ -274,17 +274,23 @@ class Store:
             job_name=run.job_name,
             started_at=run.started_at,
             finished_at=run.finished_at,
+            counts=run.counts,
         )
         with self._tx(session) as s:
             self.upsert(s, RunRow, [row], keys=["id"])
 
-    def finish_run(self, run_id: str, status: str = "finished", reason: str | None = None) -> None:
+    def finish_run(
+        self,
+        run_id: str,
+        status: str = "finished",
+        reason: str | None = None,
+        counts: dict[str, dict[str, int]] | None = None,
+    ) -> None:
+        values: dict[str, Any] = dict(status=status, reason=reason, finished_at=utcnow())
+        if counts is not None:
+            values["counts"] = counts
         with self.session() as s:
-            s.execute(
-                update(RunRow)
-                .where(RunRow.id == run_id)
-                .values(status=status, reason=reason, finished_at=utcnow())
-            )
+            s.execute(update(RunRow).where(RunRow.id == run_id).values(**values))
 
     def get_run(self, run_id: str) -> Run | None:
         with self.read_session() as s:
@@ -468,4 +474,5 @@ def _run(r: RunRow) -> Run:
         job_name=r.job_name,
         started_at=_aware(r.started_at),
         finished_at=_aware(r.finished_at) if r.finished_at else None,
+        counts=r.counts,
     )

@@ -250,11 +250,13 @@ class Run(Record):
     kind: str
     name: str
     config: dict[str, Any] = Field(default_factory=dict)
-    status: Literal["running", "finished", "failed", "stopped"] = "running"
+    # job runs end ok / partial / failed (see judgebench.jobs.outcome); other kinds "finished"
+    status: Literal["running", "finished", "ok", "partial", "failed", "stopped"] = "running"
     reason: str | None = None
     job_name: str | None = None
     started_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
+    counts: dict[str, dict[str, int]] | None = None  # per stage: ok / invalid / error / skipped
     id: str = ""
 
     @model_validator(mode="after")

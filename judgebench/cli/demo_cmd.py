@@ -31,5 +31,6 @@ def demo_cmd(
     result = run_job_and_report(job, quiet=quiet)
     typer.echo(f"demo {result.status} in {time.perf_counter() - start:.1f} s · store: {job.store}")
     typer.echo(f"open the dashboard:  judgebench dashboard --db {job.store}")
-    if result.status != "finished":
-        raise typer.Exit(3)
+    from judgebench.cli.jobs_cmd import exit_code
+
+    raise typer.Exit(exit_code(result.status))

@@ -54,12 +54,17 @@ def run_job_and_report(
         with RichProgress() as progress:
             result = JobRunner(job, executor=exe, epoch=epoch, progress=progress).run()
     usage = result.usage
+    color = {"ok": "green", "partial": "yellow"}.get(result.status, "red")
     console.print(
-        f"run {result.run_id[:12]} [bold]{result.status}[/bold]"
+        f"run {result.run_id[:12]} [bold {color}]{result.status}[/bold {color}]"
         + (f" ({result.reason})" if result.reason else "")
         + f" · {result.queries} queries · LLM calls {usage.get('calls', 0)}"
         f" (cache hits {usage.get('cache_hits', 0)})"
     )
+    from judgebench.jobs.outcome import counts_lines
+
+    for line in counts_lines(result.stages):
+        console.print(f"  {line}")
     if result.summary:
         console.print(summary_table(result.summary))
         if job.simulated:
@@ -88,8 +93,13 @@ def run_cmd(
     if db:
         job.store = db
     result = run_job_and_report(job, executor=executor, ray_address=ray_address, quiet=quiet)
-    if result.status != "finished":
-        raise typer.Exit(3)
+    raise typer.Exit(exit_code(result.status))
+
+
+def exit_code(status: str) -> int:
+    """0 for a run that ended ok; 1 for partial, failed or stopped (2 is bad input, raised as
+    a UserError before anything runs)."""
+    return 0 if status == "ok" else 1
 
 
 # --- scheduling --------------------------------------------------------------------------------

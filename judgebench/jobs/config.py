@@ -128,6 +128,9 @@ class JobConfig(_Strict):
     # "each_run" asks the models under test again for each scheduled execution (criteria,
     # queries and auxiliary answers are still reused). See docs/jobs.md.
     reask: Literal["never", "each_run"] = "never"
+    # the share of a stage's items that may be invalid, failed or skipped before the run is
+    # "partial" rather than "ok" (judgebench.jobs.outcome)
+    max_error_rate: float = Field(0.0, ge=0, le=1)
 
     @field_validator("taxonomy", mode="before")
     @classmethod
@@ -151,9 +154,7 @@ class JobConfig(_Strict):
 
     def identity(self) -> str:
         """What defines this job's results (a rerun with more budget or concurrency continues)."""
-        defining = self.model_dump(
-            mode="json", exclude={"concurrency", "chunk_size", "budget", "store"}
-        )
+        defining = self.model_dump(mode="json", exclude=_NOT_DEFINING)
         return content_key("job", defining)
 
     def public_dump(self) -> dict[str, Any]:
@@ -161,6 +162,11 @@ class JobConfig(_Strict):
         data = self.model_dump(mode="json")
         data["store"] = _hide_password(data["store"])
         return _redact_tree(data)
+
+
+# settings that change how a job runs or is judged, not its results (new ones must be listed
+# here, or every stored run would get a new identity)
+_NOT_DEFINING = {"concurrency", "chunk_size", "budget", "store", "max_error_rate"}
 
 
 def _redact_tree(value: Any) -> Any:

@@ -117,6 +117,7 @@ class JobRunner:
         usage_before = get_usage(store, self.run_id)
         totals: dict[str, Any] = {}
         stages: dict[str, dict[str, int]] = {}
+        empty: list[str] = []  # models / judges that produced no row at all
         try:
             version, tree = self._taxonomy()
             query_ids = await self._queries(tree, version)
@@ -140,6 +141,7 @@ class JobRunner:
                     on_result=lambda r: self._record(r, totals),
                 )
                 stages[stage] = _stage_counts(results)
+                empty.extend(self._empty_units(stage, results))
                 stopped = next((r.stopped for r in results if r.stopped), None)
                 if stopped:
                     break
@@ -151,19 +153,55 @@ class JobRunner:
             )
             store.finish_run(self.run_id, status, f"{type(exc).__name__}: {exc}"[:500])
             raise
+        counts = self._outcome_counts(len(query_ids), stages)
         if stopped:
-            reason = f"budget: {stopped}"
-            store.finish_run(self.run_id, "stopped", reason[:500])
+            why = f"budget: {stopped}"
+            store.finish_run(self.run_id, "stopped", why[:500], counts)
             self.progress.note(f"stopped before the call that would cross the budget ({stopped})")
-            return JobResult(self.run_id, "stopped", reason, len(query_ids), totals, {}, stages)
+            return JobResult(self.run_id, "stopped", why, len(query_ids), totals, {}, counts)
+        from judgebench.jobs.outcome import decide
         from judgebench.jobs.summary import build_summary
 
+        status, reason = decide(counts, job.max_error_rate, empty)
         summary = build_summary(store, self.run_id, job)
         run.config["summary"] = summary
-        run.status = "finished"
+        run.status, run.reason, run.counts = status, reason, counts  # type: ignore[assignment]
         store.put_run(run)
-        store.finish_run(self.run_id, "finished")
-        return JobResult(self.run_id, "finished", None, len(query_ids), totals, summary, stages)
+        store.finish_run(self.run_id, status, reason and reason[:500], counts)
+        return JobResult(self.run_id, status, reason, len(query_ids), totals, summary, counts)
+
+    def _empty_units(self, stage: str, results: list[ShardResult]) -> list[str]:
+        """``responses of sim/x`` for each model (judge) whose shards stored nothing."""
+        rows: dict[int, int] = {}
+        for r in results:
+            index = int(r.shard_label.rsplit("[", 1)[1].rstrip("]"))
+            rows[index] = rows.get(index, 0) + r.new_rows + r.reused
+        if stage == "responses":
+            names = [m.name for m in self.job.models]
+        else:
+            names = [f"{j.kind}:{j.model}" for j in self.job.judges]
+        return [f"{stage} of {names[i]}" for i, n in sorted(rows.items()) if n == 0]
+
+    def _outcome_counts(
+        self, n_queries: int, stages: dict[str, dict[str, int]]
+    ) -> dict[str, dict[str, int]]:
+        """ok / invalid / error / skipped per stage, from the rows the run links (a stage
+        that never ran, after a budget stop, is all skipped)."""
+        from judgebench.db.jobs import linked_status_counts
+        from judgebench.jobs.outcome import stage_counts
+
+        expected = {
+            "responses": n_queries * len(self.job.models),
+            "judgments": n_queries * sum(units_per_query(self.job, j) for j in self.job.judges),
+        }
+        return {
+            stage: stage_counts(
+                n,
+                linked_status_counts(self.store, self.run_id, stage.removesuffix("s")),
+                stages.get(stage, {}).get("errors", 0),
+            )
+            for stage, n in expected.items()
+        }
 
     # --- stages ------------------------------------------------------------------------------
     def _taxonomy(self):  # type: ignore[no-untyped-def]

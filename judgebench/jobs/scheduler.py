@@ -129,7 +129,7 @@ def list_schedules(db: str) -> list[dict[str, Any]]:
         claims = [
             c for c in list_claims(store, job.id) if c["status"] not in ("coalesced", "missed")
         ]
-        last = f"{claims[-1]['fire_time']} {claims[-1]['status']}" if claims else None
+        last = _last_execution(claims[-1]) if claims else None
         out.append(
             {
                 "id": job.id,
@@ -140,6 +140,14 @@ def list_schedules(db: str) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _last_execution(claim: dict[str, Any]) -> str:
+    """``<fire time> <status>``, with the reason when it did not end ok."""
+    text = f"{claim['fire_time']} {claim['status']}"
+    if claim["status"] not in ("ok", "running") and claim.get("note"):
+        text += f" ({claim['note'][:120]})"
+    return text
 
 
 def _get(db: str, schedule_id: str) -> Any:

@@ -30,7 +30,7 @@ def test_demo_stores_four_simulated_models_judged_by_both_judges(tmp_path):
 
     store = Store(db)
     runs = store.list_runs(kind="job")
-    assert len(runs) == 1 and runs[0].status == "finished" and runs[0].job_name == "demo"
+    assert len(runs) == 1 and runs[0].status == "ok" and runs[0].job_name == "demo"
     queries = store.get_queries(source="synth")
     assert len(queries) >= 30 and all(q.node_ids for q in queries)
     assert {n.split("/")[0] for q in queries for n in q.node_ids} == {

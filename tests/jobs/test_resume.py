@@ -90,7 +90,7 @@ def reference(tmp_path_factory):
     job = parse_job(data)
     store = Store(job.store)
     fresh_gateway(store)
-    assert JobRunner(job, store=store).run().status == "finished"
+    assert JobRunner(job, store=store).run().status == "ok"
     return queries, data["store"]
 
 
@@ -116,10 +116,10 @@ def test_kill_9_then_rerun_equals_an_uninterrupted_run(reference, tmp_path, wher
     store = Store(job.store)
     gateway = fresh_gateway(store)
     result = JobRunner(job, store=store).run()
-    assert result.status == "finished"
+    assert result.status == "ok"
     # every call of the rerun was new: nothing whose reply was recorded was asked again
     assert gateway.stats.calls == llm_call_rows(url) - before
     assert table_rows(url) == table_rows(ref_url)
     assert llm_call_rows(url) == llm_call_rows(ref_url)
     runs = store.list_runs(kind="job")
-    assert [r.status for r in runs] == ["finished"]
+    assert [r.status for r in runs] == ["ok"]

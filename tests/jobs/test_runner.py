@@ -18,7 +18,7 @@ def run(data: dict, **kwargs):
 def test_job_runs_every_stage_and_a_rerun_makes_zero_calls(tiny):
     data = tiny()
     result, gateway, store = run(data)
-    assert result.status == "finished"
+    assert result.status == "ok"
     assert result.queries == 12
     # 3 models × 12 responses; PC² 12 × 3 judgments; pairwise 3 pairs × 12
     judgments = store.get_judgments()
@@ -28,7 +28,7 @@ def test_job_runs_every_stage_and_a_rerun_makes_zero_calls(tiny):
     assert all(j.run_id == result.run_id for j in judgments)
     assert all(q.node_ids for q in store.get_queries()), "imported queries are assigned to nodes"
     run_row = store.get_run(result.run_id)
-    assert run_row.status == "finished" and run_row.job_name == "tiny"
+    assert run_row.status == "ok" and run_row.job_name == "tiny"
     models = {m["model"]: m for m in run_row.config["summary"]["models"]}
     assert set(models) == {"sim/coder", "sim/writer", "sim/small"}
     for m in models.values():
@@ -38,7 +38,7 @@ def test_job_runs_every_stage_and_a_rerun_makes_zero_calls(tiny):
     assert gateway.stats.calls == result.calls > 0
 
     again, gateway2, _ = run(data)
-    assert again.run_id == result.run_id and again.status == "finished"
+    assert again.run_id == result.run_id and again.status == "ok"
     assert gateway2.stats.calls == 0 and gateway2.stats.cache_hits == 0  # rows, not the cache
 
 
@@ -48,7 +48,7 @@ def test_adding_a_model_costs_only_its_responses_and_judgments(tiny):
     calls_before = llm_call_rows(data["store"])
     data["models"].append({"name": "sim/small", "params": {"temperature": 0, "max_tokens": 300}})
     second, gateway, store = run(data)
-    assert second.run_id != first.run_id and second.status == "finished"
+    assert second.run_id != first.run_id and second.status == "ok"
     # 12 responses + 12 PC² scorings (criteria reused) + 2 new pairs × 2 orders × 12
     ok = [j for j in store.get_judgments(model="sim/small") if j.ok]
     repairs = sum(len(j.raw_replies) - (2 if j.kind == "pairwise" else 1) for j in ok)
@@ -73,7 +73,7 @@ def test_budget_stops_before_the_crossing_call_and_a_resume_finishes(tiny, tmp_p
 
     data["budget"] = {"max_calls": 100000}
     done, gateway3, _ = run(data)
-    assert done.status == "finished" and done.run_id == stopped.run_id
+    assert done.status == "ok" and done.run_id == stopped.run_id
 
     reference = tiny(name="reference.db")
     run(reference)

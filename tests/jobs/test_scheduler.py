@@ -32,16 +32,16 @@ def test_two_schedulers_run_a_due_execution_once(tiny, tmp_path):
         assert p.returncode == 0, err.decode()[-2000:]
     store = Store(db)
     claims = [c for c in list_claims(store, "nightly") if c["status"] != "coalesced"]
-    assert len(claims) == 1 and claims[0]["status"] == "finished"
+    assert len(claims) == 1 and claims[0]["status"] == "ok"
     assert claims[0]["fire_time"] == latest_fire_time("0 2 * * *").isoformat()
     runs = store.list_runs(job_name="tiny")
-    assert len(runs) == 1 and runs[0].id == claims[0]["run_id"] and runs[0].status == "finished"
+    assert len(runs) == 1 and runs[0].id == claims[0]["run_id"] and runs[0].status == "ok"
     # the schedule moved on to its next fire time
     assert list_schedules(db)[0]["next_run"] > now
 
 
 def outcome_fire_time(rows: dict, latest: datetime) -> str:
-    ran = [t for t, status in rows.items() if status == "finished" and t >= latest.isoformat()]
+    ran = [t for t, status in rows.items() if status == "ok" and t >= latest.isoformat()]
     assert len(ran) == 1, rows
     return ran[0]
 
@@ -56,7 +56,7 @@ def test_skipped_fire_times_are_coalesced_and_recorded(tiny, tmp_path):
     claim(store, "minutely", (latest - timedelta(minutes=3)).isoformat(), "test", status="finished")
     gateway = fresh_gateway(store)
     outcome = execute("minutely", str(job_file), db, cron)
-    assert outcome.startswith("finished"), outcome
+    assert outcome.startswith("ok"), outcome
     first_calls = gateway.stats.calls
     rows = {c["fire_time"]: c["status"] for c in list_claims(store, "minutely")}
     ran = datetime.fromisoformat(outcome_fire_time(rows, latest))
@@ -71,7 +71,7 @@ def test_skipped_fire_times_are_coalesced_and_recorded(tiny, tmp_path):
     # text again, so the judge's identical prompts are served by the call cache.
     gateway = fresh_gateway(store)
     outcome = execute("minutely", str(job_file), db, cron, fire_time="now:test")
-    assert outcome.startswith("finished")
+    assert outcome.startswith("ok")
     ok = [j for j in store.get_judgments() if j.ok and j.run_id and j.run_id in outcome]
     assert len(ok) + len(store.get_judgments(status="invalid")) >= 12
     repairs = sum(len(j.raw_replies) - 1 for j in ok)
@@ -80,7 +80,7 @@ def test_skipped_fire_times_are_coalesced_and_recorded(tiny, tmp_path):
     assert 3 * 12 <= gateway.stats.calls < first_calls  # every response was asked again
     assert len({r.sample_index for r in store.get_responses(model="sim/coder")}) == 2
     runs = store.list_runs(job_name="tiny")
-    assert len(runs) == 2 and all(r.status == "finished" for r in runs)
+    assert len(runs) == 2 and all(r.status == "ok" for r in runs)
 
     from judgebench.analysis import regression_report
     from judgebench.jobs.export import run_frames
