@@ -120,6 +120,35 @@ class DashboardModelCostRow(Base):
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class DashboardQueryScoreRow(Base):
+    """Per (judge, run, model, query): count and sum of its ok scores, kept so intervals can be
+    bootstrapped over queries (sums alone only give a normal approximation)."""
+
+    __tablename__ = "dashboard_query_scores"
+    judge: Mapped[str] = mapped_column(String(200), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    query_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    sum_score: Mapped[float] = mapped_column(Float, default=0.0)  # a sum: reused rows add in
+
+
+class DashboardNodeBootRow(Base):
+    """``judgebench.analysis.summary_report(...).table`` per (judge, run): bootstrap mean, CI
+    and rank per node × model: the table the CLI summary's strengths and weaknesses come from."""
+
+    __tablename__ = "dashboard_node_boot"
+    judge: Mapped[str] = mapped_column(String(200), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(500), primary_key=True)  # "*" = overall
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    mean: Mapped[float] = mapped_column(Float)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    ci_low: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ci_high: Mapped[float | None] = mapped_column(Float, nullable=True)
+    rank: Mapped[float] = mapped_column(Float)
+
+
 class DashboardStateRow(Base):
     """What the summary was built from, so a reader can tell whether it is stale."""
 
@@ -139,5 +168,7 @@ SUMMARY_TABLES = [
     DashboardJudgeStatsRow,
     DashboardScoreHistRow,
     DashboardModelCostRow,
+    DashboardQueryScoreRow,
+    DashboardNodeBootRow,
     DashboardStateRow,
 ]

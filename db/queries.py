@@ -11,8 +11,10 @@ Two layers:
   for the filters at hand and return small pandas frames; drill-down reads go to the core
   tables with ``LIMIT`` through their indexes.
 
-Means come with normal-approximation 95 % intervals from the sums of squares; the analysis
-library adds bootstrap intervals where it needs them.
+Means of one judge come with bootstrap 95 % intervals from the per-query scores kept in
+``dashboard_query_scores`` (the table ``judgebench.analysis.summary_report`` builds, stored in
+``dashboard_node_boot``); a mix of judges falls back to the normal approximation from the sums of
+squares. Win rates get Wilson intervals, which stay inside [0, 1].
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import (
     Float,
@@ -50,9 +53,11 @@ from judgebench.db.dashboard_summary import (
     DashboardClosureRow,
     DashboardJudgeStatsRow,
     DashboardModelCostRow,
+    DashboardNodeBootRow,
     DashboardNodeRow,
     DashboardNodeStatsRow,
     DashboardQueryNodeRow,
+    DashboardQueryScoreRow,
     DashboardScoreHistRow,
     DashboardStateRow,
 )
@@ -88,6 +93,8 @@ _JS = DashboardJudgeStatsRow.__table__
 _HIST = DashboardScoreHistRow.__table__
 _COST = DashboardModelCostRow.__table__
 _STATE = DashboardStateRow.__table__
+_QS = DashboardQueryScoreRow.__table__
+_NB = DashboardNodeBootRow.__table__
 
 log = logging.getLogger("judgebench.dashboard")
 
@@ -398,6 +405,8 @@ def refresh_summary(store: Store, *, force: bool = False) -> bool:
                 )
             _fill_hist(conn)
             _fill_costs(conn)
+            _fill_query_scores(store, conn, any_reused)
+            _fill_node_boot(conn, version)
             if store.dialect == "sqlite":
                 # planner statistics, approximate and cheap, so joins start from the small side
                 conn.exec_driver_sql("PRAGMA analysis_limit=1000")
@@ -461,6 +470,106 @@ def _fill_costs(conn: Connection) -> None:
     cols = ["model", "run_id", "n_responses", "n_errors", "cost", "n_costed", "completion_tokens"]
     conn.execute(insert(_COST).from_select(cols, stmt(literal(ALL_RUNS))))
     conn.execute(insert(_COST).from_select(cols, stmt(_R.c.run_id, _R.c.run_id.isnot(None))))
+
+
+def _query_scores_select(run_col, source=_J):  # type: ignore[no-untyped-def]
+    """Per (judge, run, model, query): count and sum of ok scores (pairwise verdicts excluded)."""
+    scored = and_(
+        _J.c.status == "ok", _J.c.score.isnot(None), _J.c.kind != "pairwise", _J.c.model.isnot(None)
+    )
+    return (
+        select(
+            _J.c.judge,
+            run_col.label("run_id"),
+            _J.c.model,
+            _J.c.query_id,
+            func.count().label("n"),
+            func.sum(_J.c.score).label("sum_score"),
+        )
+        .select_from(source)
+        .where(scored)
+        .group_by(_J.c.judge, *_grouping(run_col), _J.c.model, _J.c.query_id)
+    )
+
+
+def _fill_query_scores(store: Store, conn: Connection, any_reused: bool) -> None:
+    cols = ["judge", "run_id", "model", "query_id", "n", "sum_score"]
+    conn.execute(insert(_QS).from_select(cols, _query_scores_select(literal(ALL_RUNS))))
+    written = _query_scores_select(_J.c.run_id).where(_J.c.run_id.isnot(None))
+    conn.execute(insert(_QS).from_select(cols, written))
+    if any_reused:
+        reused = _reused_by_runs()
+        source = _J.join(reused, reused.c.jid == _J.c.id)
+        _add_into(store, conn, _QS, cols, _query_scores_select(reused.c.run_id, source))
+
+
+def _fill_node_boot(conn: Connection, version: int) -> None:
+    """The bootstrap node table of ``analysis.summary_report`` per (judge, run), stored.
+
+    A judge whose every score belongs to one run gets that run's table for "all runs" too
+    (the same rows: the bootstrap is not run twice).
+    """
+    from judgebench.analysis.feedback import summary_report
+
+    keys = conn.execute(
+        select(_QS.c.judge, _QS.c.run_id, func.count()).group_by(_QS.c.judge, _QS.c.run_id)
+    ).all()
+    if not keys:
+        return
+    membership = pd.DataFrame(
+        conn.execute(
+            select(_QN.c.query_id, _QN.c.node_id).where(_QN.c.taxonomy_version == version)
+        ).all(),
+        columns=["query_id", "node_id"],
+    )
+    sizes = {(j, r): n for j, r, n in keys}
+    runs_of: dict[str, list[str]] = {}
+    for judge, run_id, _ in keys:
+        if run_id != ALL_RUNS:
+            runs_of.setdefault(judge, []).append(run_id)
+    for judge, run_id, n in keys:
+        only = runs_of.get(judge, [])
+        if run_id == ALL_RUNS and len(only) == 1 and sizes[(judge, only[0])] == n:
+            continue  # copied below, once that run's table exists
+        scores = _read_query_scores(conn, judge, run_id)
+        members = membership[membership["query_id"].isin(scores["query_id"])]
+        if members.empty:
+            continue
+        table = summary_report(scores, members, scores["model"].nunique()).table
+        rows = table[["node_id", "model", "mean", "count", "ci_low", "ci_high", "rank"]]
+        rows = rows.assign(judge=judge, run_id=run_id).astype(
+            {"count": int, "rank": float}, copy=False
+        )
+        conn.execute(insert(_NB), _records(rows))
+    for judge, runs in runs_of.items():
+        if len(runs) == 1 and sizes.get((judge, ALL_RUNS)) == sizes[(judge, runs[0])]:
+            copy = select(
+                _NB.c.judge,
+                literal(ALL_RUNS),
+                _NB.c.node_id,
+                _NB.c.model,
+                _NB.c.mean,
+                _NB.c.count,
+                _NB.c.ci_low,
+                _NB.c.ci_high,
+                _NB.c.rank,
+            ).where(_NB.c.judge == judge, _NB.c.run_id == runs[0])
+            conn.execute(insert(_NB).from_select([c.name for c in _NB.columns], copy))
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows for an executemany: NaN (an interval of one query) becomes NULL."""
+    return [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+        for row in frame.to_dict("records")
+    ]
+
+
+def _read_query_scores(conn: Connection, judge: str, run_id: str) -> pd.DataFrame:
+    stmt = select(_QS.c.query_id, _QS.c.model, (_QS.c.sum_score / _QS.c.n).label("score")).where(
+        _QS.c.judge == judge, _QS.c.run_id == run_id
+    )
+    return pd.DataFrame(conn.execute(stmt).all(), columns=["query_id", "model", "score"])
 
 
 class SummaryCache:
@@ -574,10 +683,21 @@ def list_judges(store: Store) -> pd.DataFrame:
 
 
 def default_judge(store: Store) -> str | None:
-    """The most used machine judge (scores of different judges live on different scales)."""
-    judges = list_judges(store)
-    machine = judges[~judges.human]
-    return str(machine.judge.iloc[0]) if len(machine) else None
+    """The most used scoring machine judge, else the most used machine judge.
+
+    Scores of different judges live on different scales, so one is picked; a scoring judge
+    first because the CLI summary's strengths and weaknesses come from scores.
+    """
+    stmt = (
+        select(_JS.c.judge, func.sum(_JS.c.n).label("n"), func.sum(_JS.c.n_pairwise).label("pw"))
+        .where(_JS.c.run_id == ALL_RUNS)
+        .group_by(_JS.c.judge)
+    )
+    with store.read() as conn:
+        rows = [r for r in conn.execute(stmt) if not is_human_judge(r.judge)]
+    # scoring judges (not only pairwise verdicts) first, then by volume, then by name
+    rows.sort(key=lambda r: (r.pw >= r.n, -r.n, r.judge))
+    return str(rows[0].judge) if rows else None
 
 
 def list_runs(store: Store) -> pd.DataFrame:
@@ -621,6 +741,7 @@ def _with_stats(frame: pd.DataFrame) -> pd.DataFrame:
     frame["ci_high"] = mean + half
     pairs = frame["n_pair"].astype(float)
     frame["win_rate"] = frame["pair_points"] / pairs.where(pairs > 0)
+    frame["win_low"], frame["win_high"] = wilson_interval(frame["pair_points"], pairs)
     total = frame["n"].astype(float)
     frame["invalid_rate"] = (frame["n_invalid"] + frame["n_error"]) / total.where(total > 0)
     frame["simulated"] = frame["model"].map(is_simulated)
@@ -670,10 +791,65 @@ def node_scores(
         frame = pd.DataFrame(
             conn.execute(stmt).mappings().all(), columns=["node_id", "model", *_STAT_COLUMNS]
         )
-    frame = _with_stats(frame)
+    frame = _with_bootstrap_ci(store, _with_stats(frame), filters)
     metric = frame["mean"].where(frame["mean"].notna(), frame["win_rate"])
     frame["value"] = metric
     frame["rank"] = frame.groupby("node_id")["value"].rank(ascending=False, method="min")
+    return frame
+
+
+BOOT_OVERALL = "*"  # the analysis library's name for the whole taxonomy in a node table
+
+
+def node_table(store: Store, judge: str, run_id: str | None = None) -> pd.DataFrame:
+    """The stored ``analysis.summary_report`` table of one judge and run: per node × model the
+    mean, query count, bootstrap 95 % CI and rank; node ``"*"`` is overall. The CLI summary's
+    strengths and weaknesses are ``strengths_weaknesses`` of exactly this table."""
+    columns = ["node_id", "model", "mean", "count", "ci_low", "ci_high", "rank"]
+    stmt = select(*[_NB.c[c] for c in columns]).where(
+        _NB.c.judge == judge, _NB.c.run_id == _run_key(run_id)
+    )
+    with store.read() as conn:
+        frame = pd.DataFrame(conn.execute(stmt).all(), columns=columns)
+    if frame.empty:
+        return frame
+    # the report's own row order (depth, node, rank, model): findings with equal gaps keep
+    # the order of their nodes' first rows, so another order would list ties differently
+    depth = frame["node_id"].map(lambda n: 0 if n == BOOT_OVERALL else n.count("/") + 1)
+    frame = frame.assign(depth=depth).astype({"count": int, "rank": int})
+    frame = frame.sort_values(["depth", "node_id", "rank", "model"], ignore_index=True)
+    return frame.drop(columns="depth")
+
+
+def wilson_interval(points: Any, n: Any, z: float = Z95) -> tuple[Any, Any]:
+    """Wilson score interval of a rate (points / n; ties count ½): always inside [0, 1], unlike
+    the normal approximation (Wilson 1927; Brown, Cai & DasGupta 2001 recommend it)."""
+    n = np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        p = np.asarray(points, dtype=float) / np.where(n > 0, n, np.nan)
+        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+        half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+def _with_bootstrap_ci(store: Store, frame: pd.DataFrame, filters: Filters) -> pd.DataFrame:
+    """Bootstrap intervals (from per-query scores, stored) where one judge is picked; the
+    normal approximation stays for mixes of judges, which no stored table covers."""
+    frame["ci_method"] = "normal"
+    if not filters.judge or frame.empty:
+        return frame
+    boot = node_table(store, filters.judge, filters.run_id)
+    if boot.empty:
+        return frame
+    boot = boot.assign(node_id=boot["node_id"].replace({BOOT_OVERALL: ROOT}))
+    keyed = boot.set_index(["node_id", "model"])[["ci_low", "ci_high"]]
+    index = pd.MultiIndex.from_arrays([frame["node_id"], frame["model"]])
+    found = index.isin(keyed.index)
+    if found.any():
+        hits = keyed.reindex(index[found])
+        frame.loc[found, "ci_low"] = hits["ci_low"].to_numpy()
+        frame.loc[found, "ci_high"] = hits["ci_high"].to_numpy()
+        frame.loc[found, "ci_method"] = "bootstrap"
     return frame
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from judgebench.dashboard.components import model_label
-from judgebench.db.queries import Z95
 
 ROOT_KEY = "__root__"  # the whole taxonomy, where a component needs a non-empty id
 
@@ -30,11 +28,12 @@ def with_metric(frame: pd.DataFrame) -> tuple[pd.DataFrame, str]:
         frame["value"], frame["lo"], frame["hi"] = frame["mean"], frame["ci_low"], frame["ci_high"]
         name = "mean score"
     else:
-        p = frame["win_rate"]
-        n = frame["n_pair"].astype(float).where(frame["n_pair"] > 0)
-        half = Z95 * np.sqrt(p * (1 - p) / n)
-        frame["value"], frame["lo"], frame["hi"] = p, p - half, p + half
-        name = "win rate (ties ½)"
+        frame["value"], frame["lo"], frame["hi"] = (
+            frame["win_rate"],
+            frame["win_low"],
+            frame["win_high"],
+        )
+        name = "win rate (ties ½, Wilson CI)"
     frame["label"] = frame["model"].map(model_label)
     return frame, name
 

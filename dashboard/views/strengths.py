@@ -8,6 +8,7 @@ from dash import Input, Output, dcc, html
 
 from judgebench.analysis import failure_modes, strengths_weaknesses
 from judgebench.analysis.aggregate import OVERALL
+from judgebench.analysis.feedback import SUMMARY_BOOT, summary_threshold
 from judgebench.dashboard.components import (
     PALETTE,
     controls,
@@ -24,6 +25,7 @@ from judgebench.dashboard.components import (
 from judgebench.dashboard.registry import DashboardContext, View
 from judgebench.dashboard.views._common import analysis_table, node_label, parents_of
 from judgebench.db import queries as q
+from judgebench.jobs.summary import TOP
 
 PAPER_T = 3
 MIN_COUNT = 5  # the analysis library's default: fewer scored queries make no finding
@@ -44,8 +46,13 @@ FINDING_COLUMNS = [
 
 
 def default_threshold(n_models: int) -> int:
-    """The paper's T = 3 needs many models; with few, a gap of 3 ranks is nearly impossible."""
-    return max(1, min(PAPER_T, (n_models - 1) // 2))
+    """The CLI summary's rank gap T (``analysis.summary_threshold``)."""
+    return summary_threshold(n_models)
+
+
+def run_models(ctx: DashboardContext, run_id: str | None) -> list[str]:
+    """The models of a run (all models for all runs): T depends on how many there are."""
+    return q.list_models(ctx.store, run_id or None)
 
 
 def findings(
@@ -53,21 +60,20 @@ def findings(
     model: str,
     judge: str | None,
     run_id: str | None,
-    threshold: int,
-    max_depth: int = 3,
+    threshold: int | None = None,
 ) -> pd.DataFrame:
-    """Strengths and weaknesses of ``model`` (METHODS §9) on the SQL-aggregated node table.
-
-    ``judgebench.analysis.strengths_weaknesses`` with its rule: rank gaps of ``threshold`` or
-    more; *separated* when the 95 % interval clears that of a model on the other side (a
-    weakness: beaten, non-overlapping, by a model it outranks overall). Unseparated gaps are
-    kept (drawn pale).
+    """Strengths and weaknesses of ``model`` (METHODS §9), from the same table and rule as the
+    CLI summary: ``strengths_weaknesses`` of the stored ``summary_report`` table of this judge
+    and run (bootstrap CIs over queries). *separated* findings are exactly the CLI's (in the
+    same order); unseparated gaps are kept, drawn pale. ``threshold`` defaults to the CLI's T.
     """
-    table = analysis_table(
-        q.node_scores(ctx.store, ctx.filters(judge, run_id), max_depth=max_depth)
-    )
+    if not judge:
+        return pd.DataFrame(columns=FINDING_COLUMNS)
+    table = q.node_table(ctx.store, judge, run_id or None)
     if table.empty or model not in set(table.loc[table["node_id"] == OVERALL, "model"]):
         return pd.DataFrame(columns=FINDING_COLUMNS)
+    if threshold is None:
+        threshold = default_threshold(len(run_models(ctx, run_id)))
     found = strengths_weaknesses(
         table,
         threshold=threshold,
@@ -95,9 +101,16 @@ def findings(
             "versus": found["separated_from"].map(", ".join),
         }
     )
-    out["abs_gap"] = out["gap"].abs()
-    out = out.sort_values(["separated", "abs_gap", "n"], ascending=False).drop(columns="abs_gap")
+    # separated first, each group in the library's order (|gap|, then node order): the CLI's
+    # top strengths are the first separated ones
+    out = out.sort_values("separated", ascending=False, kind="stable")
     return out.reset_index(drop=True)
+
+
+def cli_findings(found: pd.DataFrame, kind: str, top: int = TOP) -> list[str]:
+    """What the CLI summary lists for this kind: the first ``top`` separated findings."""
+    mine = found[(found["kind"] == kind) & found["separated"]]
+    return mine["node_id"].head(top).tolist()
 
 
 def failure_mode_table(
@@ -137,6 +150,22 @@ def failure_mode_table(
 def _names(ctx: DashboardContext) -> tuple[list[str], list[str]]:
     nodes = q.taxonomy_nodes(ctx.store)
     return list(nodes["node_id"]), list(nodes["name"])
+
+
+def source_note(
+    ctx: DashboardContext, judge: str | None, run_id: str | None, threshold: int
+) -> str:
+    """Which judge and run the findings come from, and the rule: the page says what it shows."""
+    if not judge:
+        return "Pick one judge above: strengths and weaknesses compare models on one judge's scale."
+    runs = q.list_runs(ctx.store)
+    names = dict(zip(runs["id"], runs["name"], strict=True))
+    run = f"run {names.get(run_id, run_id)} ({run_id[:12]})" if run_id else "all runs"
+    return (
+        f"Judge {judge} · {run} · rank gap T = {threshold} · {SUMMARY_BOOT} bootstrap replicates "
+        "over queries. With the default T and a run picked, the lines below are what "
+        "`judgebench run` prints in its summary for that run (the same table and rule)."
+    )
 
 
 def gap_figure(found: pd.DataFrame, model: str) -> go.Figure:
@@ -243,6 +272,20 @@ def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
                     ),
                 ),
             ),
+            html.Div(id="sw-source", className="jb-note"),
+            html.Div(
+                [
+                    html.Div(
+                        [html.B("Strengths: "), html.Span(id="sw-strengths")],
+                        className="jb-finding-line",
+                    ),
+                    html.Div(
+                        [html.B("Weaknesses: "), html.Span(id="sw-weaknesses")],
+                        className="jb-finding-line",
+                    ),
+                ],
+                className="jb-card",
+            ),
             figure_card(
                 "sw-gaps",
                 "Rank gap per node",
@@ -264,6 +307,9 @@ def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
 
 def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def]
     @app.callback(
+        Output("sw-source", "children"),
+        Output("sw-strengths", "children"),
+        Output("sw-weaknesses", "children"),
         Output(graph_id("sw-gaps"), "figure"),
         Output("sw-table", "data"),
         Output("sw-table", "columns"),
@@ -275,7 +321,15 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
     def _update(model, threshold, judge, run_id):  # type: ignore[no-untyped-def]
         found = findings(ctx, model, judge, run_id, int(threshold or 1))
         table = findings_table(ctx, found, model, judge)
-        return gap_figure(found, model), *table_data(table)
+        strengths = ", ".join(cli_findings(found, "strength")) or "none"
+        weaknesses = ", ".join(cli_findings(found, "weakness")) or "none"
+        return (
+            source_note(ctx, judge, run_id, int(threshold or 1)),
+            strengths,
+            weaknesses,
+            gap_figure(found, model),
+            *table_data(table),
+        )
 
     @app.callback(
         Output("sw-modes", "data"),

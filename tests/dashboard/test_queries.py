@@ -26,8 +26,16 @@ def _pointwise_frame(store) -> pd.DataFrame:
 
 
 def test_node_means_match_independent_computation(sample_store):
+    from judgebench.analysis.feedback import summary_report
+
     frame = _pointwise_frame(sample_store)
     scores = q.node_scores(sample_store, q.Filters(judge=JUDGE)).set_index(["node_id", "model"])
+    # one judge picked: bootstrap intervals, from the report the CLI summary builds on the same
+    # per-query scores; every judge mixed: the normal approximation from the sums
+    membership = frame[["query_id", "nodes"]].explode("nodes").rename(columns={"nodes": "node_id"})
+    report = summary_report(frame, membership.drop_duplicates(), frame["model"].nunique())
+    boot = report.table.set_index(["node_id", "model"])
+    mixed = q.node_scores(sample_store, q.Filters()).set_index(["node_id", "model"])
     for domain in ["coding", "writing"]:
         in_domain = frame[
             frame["nodes"].map(lambda ns, d=domain: any(n.split("/")[0] == d for n in ns))
@@ -36,10 +44,25 @@ def test_node_means_match_independent_computation(sample_store):
             row = scores.loc[(domain, model)]
             assert row["n_scored"] == len(g)
             assert row["mean"] == pytest.approx(g["score"].mean())
-            half = q.Z95 * g["score"].std(ddof=1) / math.sqrt(len(g))
-            assert row["ci_high"] - row["mean"] == pytest.approx(half, rel=1e-6)
+            assert row["ci_method"] == "bootstrap"
+            assert row["ci_low"] == pytest.approx(boot.loc[(domain, model), "ci_low"])
+            assert row["ci_high"] == pytest.approx(boot.loc[(domain, model), "ci_high"])
+            assert row["ci_low"] <= row["mean"] <= row["ci_high"]
+            assert mixed.loc[(domain, model), "ci_method"] == "normal"
     overall = scores.xs(q.ROOT, level="node_id")
     assert overall["n_scored"].sum() == len(frame)
+
+
+def test_win_rate_intervals_stay_inside_zero_one():
+    # Wilson (1927), JASA 22:209, score interval (p + z²/2n ± z·sqrt(p(1−p)/n + z²/4n²)) / (1 + z²/n),
+    # z = 1.96, worked by hand: 0 of 10 → [0, 0.2775]; 1 of 10 → [0.01787, 0.4042];
+    # 10 of 10 → [0.7225, 1] (Brown, Cai & DasGupta 2001, Stat. Sci. 16:101, give 0/10 → 0.278)
+    low, high = q.wilson_interval(np.array([0.0, 1.0, 10.0]), np.array([10, 10, 10]))
+    assert low == pytest.approx([0.0, 0.017875, 0.722467], abs=1e-5)
+    assert high == pytest.approx([0.277533, 0.404150, 1.0], abs=1e-5)
+    # the normal approximation would go below 0 here (the issue saw [−0.094, 0.316])
+    p, n = 0.111, 9
+    assert p - q.Z95 * math.sqrt(p * (1 - p) / n) < 0 < q.wilson_interval(p * n, n)[0]
 
 
 def test_query_in_two_leaves_counts_once_for_their_parent(sample_store):

@@ -118,8 +118,12 @@ def test_click_on_node_links_to_its_drilldown():
 def test_strengths_find_the_profiles_built_into_the_sample(ctx):
     found = strengths.findings(ctx, "sim/coder", JUDGE, None, threshold=2)
     kinds = dict(zip(found["node_id"], found["kind"], strict=True))
-    assert kinds.get("coding") == "strength" and kinds.get("writing") == "weakness"
-    assert found.set_index("node_id").loc["writing", "separated"]
+    separated = found[found["separated"]]
+    assert (
+        kinds.get("coding") == "strength" and found.set_index("node_id").loc["coding", "separated"]
+    )
+    weak_nodes = separated.loc[separated["kind"] == "weakness", "node_id"]
+    assert len(weak_nodes) and weak_nodes.str.startswith("writing").all()
     table = strengths.findings_table(ctx, found, "sim/coder", JUDGE)
     weak = table[table["kind"] == "weakness"]
     assert weak["worst queries"].str.contains("writing").any()
@@ -267,11 +271,26 @@ def test_cli_refuses_outside_address_without_credentials(sample_url):
 
 
 def test_findings_agree_with_the_analysis_library(ctx):
-    from judgebench.analysis import strengths_weaknesses
-    from judgebench.dashboard.views._common import analysis_table
-    from judgebench.db import queries as q
+    """The page's findings = strengths_weaknesses of summary_report (what the CLI summary uses)
+    built independently here from the store's judgments (all runs)."""
+    import pandas as pd
 
-    table = analysis_table(q.node_scores(ctx.store, ctx.filters(JUDGE), max_depth=3))
+    from judgebench.analysis import strengths_weaknesses
+    from judgebench.analysis.feedback import summary_report
+
+    store = ctx.store
+    nodes = {x.id: x.node_ids for x in store.get_queries()}
+    scores = pd.DataFrame(
+        [
+            dict(query_id=j.query_id, model=j.model, score=j.score)
+            for j in store.get_judgments(judge=JUDGE, status="ok")
+        ]
+    )
+    membership = pd.DataFrame(
+        [(qid, n) for qid in scores["query_id"].unique() for n in nodes[qid]],
+        columns=["query_id", "node_id"],
+    )
+    table = summary_report(scores, membership, scores["model"].nunique()).table
     for model in ["sim/coder", "sim/writer", "acme/chat-1"]:
         for threshold in (1, 2):
             ours = strengths.findings(ctx, model, JUDGE, None, threshold)
@@ -285,6 +304,11 @@ def test_findings_agree_with_the_analysis_library(ctx):
             assert dict(zip(ours["node_id"], ours["gap"], strict=True)) == dict(
                 zip(theirs["node_id"], theirs["gap"], strict=True)
             )
+            separated = strengths_weaknesses(table, threshold=threshold)
+            separated = separated[separated["model"] == model]
+            for kind in ("strength", "weakness"):
+                cli = separated.loc[separated["kind"] == kind, "node_id"].head(3).tolist()
+                assert strengths.cli_findings(ours, kind) == cli
 
 
 # values a user could have picked, per (component id, property)
