@@ -21,6 +21,7 @@ from judgebench.llm.limits import AdaptiveConcurrency, RateLimiter, RetryPolicy
 from judgebench.llm.scripted import ScriptedBackend
 from judgebench.llm.secrets import redact, register_secret
 from judgebench.llm.types import (
+    AuthenticationError,
     Backend,
     BadRequestError,
     BadResponseError,
@@ -28,6 +29,8 @@ from judgebench.llm.types import (
     Completion,
     ConnectionError_,
     LLMError,
+    NotFoundError,
+    PermissionDeniedError,
     RateLimitError,
     ServerError,
     TimeoutError_,
@@ -37,6 +40,7 @@ from judgebench.llm.types import (
 __all__ = [
     "Account",
     "AdaptiveConcurrency",
+    "AuthenticationError",
     "Backend",
     "BadRequestError",
     "BadResponseError",
@@ -51,6 +55,8 @@ __all__ = [
     "LLMError",
     "LLMRequest",
     "MemoryCallCache",
+    "NotFoundError",
+    "PermissionDeniedError",
     "RateLimitError",
     "RateLimiter",
     "RetryPolicy",

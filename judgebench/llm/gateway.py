@@ -20,6 +20,7 @@ import asyncio
 import atexit
 import contextvars
 import logging
+import os
 import threading
 import time
 import weakref
@@ -42,6 +43,7 @@ from judgebench.llm.cache import CacheEntry, CallCache, cache_key, generation_pa
 from judgebench.llm.limits import AdaptiveConcurrency, RateLimiter, RetryPolicy
 from judgebench.llm.secrets import redact, register_secret
 from judgebench.llm.types import (
+    AuthenticationError,
     Backend,
     BudgetExceeded,
     Completion,
@@ -95,6 +97,7 @@ class _Route:
     rate: RateLimiter | None
     retry: RetryPolicy
     prices: tuple[float, float] | None
+    missing_key_env: str | None = None  # the settings name a key variable that is not set
     completion_tokens_seen: int = 0
     completions_seen: int = 0
 
@@ -230,6 +233,8 @@ class Gateway:
             cfg.max_retries, cfg.backoff_base_s, cfg.backoff_max_s, cfg.max_retry_after_s
         )
         route = _Route(label, backend, cfg, concurrency, rate, retry, prices)
+        if cfg.api_key_env and not (api_key or cfg.api_key or os.environ.get(cfg.api_key_env)):
+            route.missing_key_env = cfg.api_key_env
         self._routes[key] = route
         return route
 
@@ -420,6 +425,12 @@ class Gateway:
         params: dict[str, Any],
         timeout: float | None,
     ) -> Completion:
+        if route.missing_key_env is not None:  # fails the same way every time: no request
+            raise AuthenticationError(
+                f"{model}: {route.missing_key_env} is not set (api_key_env of the model's "
+                "settings); no request was sent",
+                model=model,
+            )
         limit_s = float(timeout) if timeout is not None else route.settings.timeout_s
         started = time.perf_counter()
         attempt = 0

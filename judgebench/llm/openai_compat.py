@@ -17,19 +17,16 @@ from typing import Any
 from judgebench.llm.limits import parse_retry_after
 from judgebench.llm.secrets import redact, register_secret
 from judgebench.llm.types import (
-    BadRequestError,
     BadResponseError,
     Completion,
     ConnectionError_,
     LLMError,
     Message,
-    RateLimitError,
     ServerError,
     TokenLogprob,
+    error_for_status,
 )
 from judgebench.records import Usage
-
-RETRYABLE_4XX = {408, 409, 425}
 
 
 class OpenAICompatBackend:
@@ -122,13 +119,8 @@ class OpenAICompatBackend:
 
 
 def http_error(model: str, status: int, raw: bytes, retry_after: float | None) -> LLMError:
-    detail = _error_message(raw)
-    message = f"{model}: HTTP {status}: {detail}"
-    if status == 429:
-        return RateLimitError(message, status=status, retry_after=retry_after, model=model)
-    if status >= 500 or status in RETRYABLE_4XX:
-        return ServerError(message, status=status, retry_after=retry_after, model=model)
-    return BadRequestError(message, status=status, model=model)
+    message = f"{model}: HTTP {status}: {_error_message(raw)}"
+    return error_for_status(message, status, retry_after=retry_after, model=model)
 
 
 def _error_message(raw: bytes) -> str:

@@ -95,6 +95,41 @@ class BadRequestError(LLMError):
     """4xx that cannot succeed on retry (bad params, auth, unknown model)."""
 
 
+class AuthenticationError(BadRequestError):
+    """401, or a missing API key: the same request fails the same way until the key is fixed."""
+
+
+class PermissionDeniedError(BadRequestError):
+    """403: the key is valid but may not use this model or endpoint."""
+
+
+class NotFoundError(BadRequestError):
+    """404: an unknown model, deployment or endpoint path."""
+
+
+# HTTP statuses a retry can fix besides 429 and 5xx (timeout, conflict, too early)
+RETRYABLE_4XX = frozenset({408, 409, 425})
+_NOT_RETRIED_4XX: dict[int, type[BadRequestError]] = {
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+}
+
+
+def error_for_status(
+    message: str, status: int, *, retry_after: float | None = None, model: str | None = None
+) -> LLMError:
+    """The error class of an HTTP status, for every client: 429 rate limit, 5xx and
+    408/409/425 retryable (with ``Retry-After``), 401/403/404 their own non-retried classes,
+    any other status a non-retried bad request."""
+    if status == 429:
+        return RateLimitError(message, status=status, retry_after=retry_after, model=model)
+    if status >= 500 or status in RETRYABLE_4XX:
+        return ServerError(message, status=status, retry_after=retry_after, model=model)
+    cls = _NOT_RETRIED_4XX.get(status, BadRequestError)
+    return cls(message, status=status, model=model)
+
+
 class BudgetExceeded(LLMError):
     """The next call would cross a configured budget cap; raised before the call is made."""
 
