@@ -59,7 +59,9 @@ class AdaptiveTarget:
     their difference excludes 0) or is a practical tie (that interval is narrower than
     ``tie_width``). ``max_ci_width``: every arm's interval is at most this wide. Both may be set;
     ``per_node`` applies them inside every stratum too. ``min_per_node`` judgments per
-    (arm, stratum) come first, as the stratified start.
+    (arm, stratum) come first, as the stratified start. An arm with fewer than
+    ``min_per_arm`` judgments (in the group) never counts as settled: a normal interval from a
+    handful of outcomes can look separated by luck, and the target is tested every round.
     """
 
     ranking_ci: Literal["separated"] | None = "separated"
@@ -67,6 +69,7 @@ class AdaptiveTarget:
     per_node: bool = False
     tie_width: float = 0.02
     min_per_node: int = 2
+    min_per_arm: int = 20
     confidence: float = 0.95
 
     def __post_init__(self) -> None:
@@ -306,12 +309,17 @@ class AdaptiveSampler:
         return out
 
     def _pooled(self) -> np.ndarray:
-        """Per arm: the variance of all its outcomes (0.25 before two exist)."""
+        """Per arm: the variance of all its outcomes, shrunk toward the within-arm variance
+        of all arms while the arm has few (an arm whose first four outcomes agree has not
+        shown that it never varies)."""
         rows = np.concatenate([s.values for s in self.strata.values()], axis=1)
         n = (~np.isnan(rows)).sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
-            var = np.nanvar(rows, axis=1, ddof=1)
-        return np.where(n >= 2, np.nan_to_num(var, nan=0.25), 0.25)
+            var = np.nan_to_num(np.nanvar(rows, axis=1, ddof=1), nan=0.0)
+        dof = np.maximum(n - 1, 0)
+        common = float((dof * var).sum() / dof.sum()) if dof.sum() >= 2 else 0.25
+        trust = dof / (n + 1)
+        return trust * var + (1 - trust) * common
 
     def _blocks(self, group: Hashable | None) -> list[_Stratum]:
         return list(self.strata.values()) if group is None else [self.strata[group]]
@@ -520,9 +528,14 @@ class AdaptiveSampler:
         target = self.target
         mean, var, total = self._moments(group)
         present = total > 0
+        judged = np.sum([s.judged() for s in self._blocks(group)], axis=0)
+        # Only the stop test insists on min_per_arm; allocation reaches it when the stop test
+        # alone still asks for more (the fallback in _adaptive_batch).
+        floor = target.min_per_arm if simultaneous else 0
+        young = present & (judged < np.minimum(floor, total))
         need = np.zeros(len(self.arms))
         if target.max_ci_width is not None:
-            wide = present & (2 * target.z * np.sqrt(var) > target.max_ci_width)
+            wide = present & (young | (2 * target.z * np.sqrt(var) > target.max_ci_width))
             need[wide] += 1.0 / np.maximum(var[wide], 1e-12)
         if target.ranking_ci == "separated":
             diff_var = self.difference_variance(group)
@@ -531,7 +544,8 @@ class AdaptiveSampler:
             z = self._simultaneous_z(int(present.sum())) if simultaneous else target.z
             separated = gap > z * sd
             tie = 2 * target.z * sd <= target.tie_width
-            open_pair = ~(separated | tie) & np.outer(present, present)
+            settled = (separated | tie) & ~(young[:, None] | young[None, :])
+            open_pair = ~settled & np.outer(present, present)
             np.fill_diagonal(open_pair, False)
             need += np.where(open_pair, _ordering_value(gap, diff_var), 0.0).sum(axis=1)
         return need

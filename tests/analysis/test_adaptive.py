@@ -141,3 +141,20 @@ def test_same_seed_same_draws_and_bad_outcomes_refused():
     assert sampler.population_size == 999
     with pytest.raises(ValueError, match="ranking_ci or max_ci_width"):
         AdaptiveTarget(ranking_ci=None)
+
+
+def test_a_few_lucky_outcomes_do_not_settle_an_arm():
+    """Four straight wins of a 0.58 arm once made it 'separated' from a 0.55 arm at n = 4;
+    no arm may count as settled before min_per_arm judgments."""
+    rates = {"small": 0.30, "medium": 0.55, "large": 0.58}
+    nodes = {"coding": [f"c{i}" for i in range(200)], "writing": [f"w{i}" for i in range(200)]}
+    for seed in range(4):
+        rng = np.random.default_rng(seed)
+        outcome = {
+            (m, i): float(rng.random() < r)
+            for m, r in rates.items()
+            for i in sum(nodes.values(), [])
+        }
+        sampler = AdaptiveSampler({m: nodes for m in rates}, AdaptiveTarget(), batch_size=20)
+        _drive(sampler, outcome)
+        assert min(e.n for e in sampler.estimates().values()) >= 20
