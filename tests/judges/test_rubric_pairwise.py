@@ -139,3 +139,39 @@ async def test_repair_limit_is_respected(scripted, max_repairs):
     backend = scripted(["no verdict"] * 5)
     j = await RubricJudge("scripted/judge", max_repairs=max_repairs).evaluate(Q, GOOD)
     assert j.status == "invalid" and len(backend.prompts) == max_repairs + 1
+
+
+ORDER_OUTCOMES = [
+    (first, second)
+    for first in ("ok", "invalid", "error")
+    for second in ("ok", "invalid", "error")
+    if (first, second) != ("ok", "ok")
+]
+
+
+@pytest.mark.parametrize(("ab", "ba"), ORDER_OUTCOMES)
+async def test_pairwise_mixed_orders_never_hide_an_error(scripted, ab, ba):
+    """Every combination of order outcomes: a transport error in either order makes the
+    judgment ``error`` (the stage stores it as an error row and a rerun retries it); the
+    reason names each failed order, and a mixed outcome says it was mixed."""
+    replies = {
+        "ok": '{"reason": "A is right", "verdict": "A"}',
+        "invalid": "I cannot decide.",
+        "error": BadRequestError("HTTP 400: transport failure", status=400),
+    }
+
+    def respond(prompt: str, model: str):
+        first = unfence(prompt)["RESPONSE_A"][0]
+        return replies[ab if first == GOOD.text else ba]
+
+    scripted(responder=respond)
+    j = await PairwiseJudge("scripted/judge", max_repairs=0).evaluate_pair(Q, GOOD, BAD)
+    outcomes = {ab, ba}
+    assert j.status == ("error" if "error" in outcomes else "invalid")
+    assert j.score is None and j.verdict is None and j.reason
+    for label, outcome in (("order A-B", ab), ("order B-A", ba)):
+        assert (f"{label} {outcome}:" in j.reason) == (outcome != "ok")
+    assert ("mixed outcome" in j.reason) == (len(outcomes) > 1)
+    if "error" in outcomes:
+        assert "transport failure" in j.reason
+    assert j.details["order_status"] == [ab, ba]
