@@ -157,9 +157,42 @@ def validation_message(exc: ValidationError, prefix: str = "") -> str:
     return f"{field or 'config'}: {first.get('msg', 'invalid')}{shown}{more}"
 
 
+def discover_config(
+    explicit: str | Path | None = None, job_file: str | Path | None = None
+) -> Path | None:
+    """The settings file a command uses: ``explicit`` (``--config``), else
+    ``$JUDGEBENCH_CONFIG``, else ``judgebench.yaml`` next to the job file, else in the current
+    directory; None when there is none (built-in defaults). A named file that does not exist
+    is a ConfigError (a typo must not silently fall back to the defaults)."""
+    for named, where in ((explicit, "--config"), (os.environ.get(CONFIG_ENV), CONFIG_ENV)):
+        if named:
+            file = Path(named).expanduser()
+            if not file.is_file():
+                raise ConfigError("config file not found", where=f"{where}: {file}")
+            return file.resolve()
+    folders = [Path(job_file).resolve().parent] if job_file is not None else []
+    for folder in [*folders, Path.cwd()]:
+        candidate = folder / DEFAULT_CONFIG_FILE
+        if candidate.is_file():
+            return candidate.resolve()
+    return None
+
+
+def use_config(path: Path | None) -> None:
+    """Make ``path`` the settings every gateway of this process (and of the workers it
+    starts) reads: it becomes ``$JUDGEBENCH_CONFIG`` and the default gateway is dropped."""
+    from judgebench.llm import set_gateway
+
+    if path is None:
+        os.environ.pop(CONFIG_ENV, None)
+    else:
+        os.environ[CONFIG_ENV] = str(path)
+    set_gateway(None)
+
+
 def load_settings(path: str | Path | None = None) -> Settings:
     """Read the settings file (explicit path, ``$JUDGEBENCH_CONFIG``, or ``./judgebench.yaml``)."""
-    import yaml
+    from judgebench.safe_yaml import load_yaml_file
 
     explicit = path if path is not None else os.environ.get(CONFIG_ENV)
     if explicit is None:
@@ -170,13 +203,7 @@ def load_settings(path: str | Path | None = None) -> Settings:
     file = Path(explicit).expanduser()
     if not file.is_file():
         raise ConfigError("config file not found", where=str(file))
-    try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or type(exc).__name__
-        raise ConfigError(f"invalid YAML{line}: {problem}", where=str(file)) from None
+    data = load_yaml_file(file) or {}  # bounded size and alias expansion, one-line errors
     return settings_from_dict(data, source=str(file))
 
 

@@ -49,21 +49,20 @@ def read_data(path: str | Path) -> Any:
     text = read_text(path)  # non-UTF-8 bytes: a one-line DataError
     if path.suffix.lower() == ".csv":
         return _csv_to_flat(text, path)
-    try:
-        if path.suffix.lower() == ".json":
-            return json.loads(text)
-        import yaml
+    if path.suffix.lower() != ".json":
+        from judgebench.safe_yaml import MAX_BYTES, load_yaml_text
 
-        return yaml.safe_load(text)
+        if len(text) > MAX_BYTES:
+            raise DataError(f"YAML file over the limit of {MAX_BYTES} bytes", where=str(path))
+        return load_yaml_text(text, str(path), error=DataError)  # bounded alias expansion
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise DataError(
             f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", where=str(path)
         ) from None
-    except Exception as exc:  # yaml.YAMLError and friends
-        first = str(exc).strip().splitlines()
-        raise DataError(
-            f"not valid YAML: {' '.join(line.strip() for line in first[:3])}", where=str(path)
-        ) from None
+    except RecursionError:
+        raise DataError("JSON nested too deeply", where=str(path)) from None
 
 
 def _csv_to_flat(text: str, path: Path) -> dict[str, Any]:

@@ -16,14 +16,9 @@ def _judge_config(judge: str, model: str | None) -> dict:
     if path.suffix in {".yaml", ".yml", ".json"}:
         if not path.is_file():
             raise ConfigError("judge config file not found", where=str(path))
-        import yaml
+        from judgebench.safe_yaml import load_yaml_file
 
-        try:
-            config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(
-                f"not valid YAML/JSON: {exc}".splitlines()[0], where=str(path)
-            ) from None
+        config = load_yaml_file(path) or {}  # YAML or JSON (a subset), bounded, one-line errors
         if not isinstance(config, dict) or "judge" not in config:
             raise ConfigError(
                 "needs a mapping with at least 'judge' (and 'model')", where=str(path)

@@ -102,6 +102,7 @@ def calibrate(
 
     from judgebench.errors import DataError
     from judgebench.routing.config import build_router, load_config
+    from judgebench.safe_yaml import load_yaml_file
 
     cfg = load_config(config)
     if cfg.kind != "cascade":
@@ -137,7 +138,7 @@ def calibrate(
     report = router.calibrate(items, target, value)
     typer.echo(report.format())
     if write:
-        data = yaml.safe_load(config.read_text(encoding="utf-8"))
+        data = load_yaml_file(config)
         data["cascade"]["thresholds"] = [
             None if t is None else (float(t) if t != float("inf") else 1e9)
             for t in report.thresholds

@@ -110,11 +110,11 @@ def _load_taxonomy(ref: str):  # type: ignore[no-untyped-def]
 def _settings(config_file: Path | None, overrides: dict):  # type: ignore[no-untyped-def]
     import json
 
-    import yaml
     from pydantic import ValidationError
 
     from judgebench.config import validation_message
     from judgebench.errors import ConfigError
+    from judgebench.safe_yaml import load_yaml_text
     from judgebench.synth import SynthConfig
 
     data: dict = {}
@@ -124,9 +124,11 @@ def _settings(config_file: Path | None, overrides: dict):  # type: ignore[no-unt
         try:
             text = config_file.read_text(encoding="utf-8")
             data = (
-                json.loads(text) if config_file.suffix == ".json" else yaml.safe_load(text)
+                json.loads(text)
+                if config_file.suffix == ".json"
+                else load_yaml_text(text, str(config_file))
             ) or {}
-        except (UnicodeDecodeError, json.JSONDecodeError, yaml.YAMLError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
             raise ConfigError(
                 f"unreadable: {exc}".splitlines()[0], where=str(config_file)
             ) from None

@@ -241,15 +241,12 @@ def parse_job(data: Any, where: str = "job") -> JobConfig:
 
 
 def load_job(path: str | Path) -> JobConfig:
-    import yaml
+    from judgebench.safe_yaml import load_yaml_file
 
     path = Path(path)
     if not path.is_file():
         raise ConfigError("job file not found", where=str(path))
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {str(exc).splitlines()[0]}", where=path.name) from None
+    data = load_yaml_file(path, where=path.name)  # bounded size/aliases; non-UTF-8 is one line
     job = parse_job(data, where=path.name)
     return _resolve_paths(job, path.parent)
 

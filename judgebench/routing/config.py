@@ -21,10 +21,10 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from judgebench.errors import ConfigError, DataError
+from judgebench.safe_yaml import load_yaml_file
 
 
 class JudgeSettings(BaseModel):
@@ -118,12 +118,9 @@ class RouterConfig(BaseModel):
 def load_config(path: str | Path) -> RouterConfig:
     """Read and check ``router.yaml``; relative paths are relative to the file."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such router config") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such router config")
+    data = load_yaml_file(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     try:

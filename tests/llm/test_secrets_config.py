@@ -120,7 +120,8 @@ def _config_error(tmp_path: Path, text: str) -> str:
 
 
 def test_bad_config_is_one_line_naming_file_and_field(tmp_path):
-    assert "invalid YAML at line 2" in _config_error(tmp_path, "models:\n  a: b: c\n")
+    error = _config_error(tmp_path, "models:\n  a: b: c\n")
+    assert "not valid YAML: mapping values" in error and error.endswith("at line 2")
     msg = _config_error(tmp_path, "models:\n  local/x:\n    timeout_s: soon\n")
     assert "models.local/x.timeout_s" in msg and "soon" in msg
     msg = _config_error(tmp_path, "models:\n  local/x:\n    api_bse: http://127.0.0.1:1/v1\n")

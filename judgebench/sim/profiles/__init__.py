@@ -13,11 +13,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from judgebench.config import validation_message
 from judgebench.errors import ConfigError
+from judgebench.safe_yaml import load_yaml_file
 from judgebench.sim.domains import DOMAINS, domain_of, top_domain
 
 BUNDLED_DIR = Path(__file__).resolve().parent
@@ -160,13 +160,7 @@ def parse_profile(data: Any, path: Path) -> Profile:
 @lru_cache(maxsize=256)
 def _load_file(path: str, mtime_ns: int) -> Profile:
     p = Path(path)
-    try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{p}:{mark.line + 1}" if mark is not None else str(p)
-        raise ConfigError(f"not valid YAML ({getattr(exc, 'problem', exc)})", where=where) from None
-    return parse_profile(data, p)
+    return parse_profile(load_yaml_file(p), p)
 
 
 def load_profile_file(path: str | Path) -> Profile:
