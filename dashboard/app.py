@@ -215,33 +215,56 @@ def _check_port(host: str, port: int) -> None:
 
 
 class DashboardServer:
-    """A threaded WSGI server for the app, stoppable (CLI and browser tests)."""
+    """The app behind a WSGI server, stoppable (CLI and browser tests).
 
-    def __init__(self, app: dash.Dash, host: str = "127.0.0.1", port: int = 8050):
-        from werkzeug.serving import make_server
+    Loopback (a person on this machine): werkzeug's threaded server. Any other address:
+    waitress, a production WSGI server (werkzeug's says it is for development only).
+    """
+
+    def __init__(self, app: dash.Dash, host: str = "127.0.0.1", port: int = 8050, threads: int = 8):
+        from judgebench.dashboard.auth import is_loopback
 
         _check_port(host, port)
         self.app = app
-        self._server = make_server(host, port, app.server, threaded=True)
         self.host = host
-        self.port = self._server.server_port
+        self.production = not is_loopback(host)
         self._thread: threading.Thread | None = None
+        if self.production:
+            from waitress import create_server
+
+            self._waitress = create_server(app.server, host=host, port=port, threads=threads)
+            self.port = int(self._waitress.effective_port)  # type: ignore[union-attr]
+        else:
+            from werkzeug.serving import make_server
+
+            self._server = make_server(host, port, app.server, threaded=True)
+            self.port = self._server.server_port
+
+    @property
+    def server_name(self) -> str:
+        return "waitress" if self.production else "werkzeug"
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def serve_forever(self) -> None:
-        self._server.serve_forever()
+        if self.production:
+            self._waitress.run()
+        else:
+            self._server.serve_forever()
 
     def start(self) -> DashboardServer:
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, daemon=True)
         self._thread.start()
         time.sleep(0.05)
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self.production:
+            self._waitress.close()
+        else:
+            self._server.shutdown()
         if self._thread is not None:
             self._thread.join(timeout=5)
 

@@ -1093,11 +1093,41 @@ def node_queries(
         scores = pd.DataFrame(
             conn.execute(stmt).mappings().all(), columns=["query_id", "model", "score"]
         )
+        if scores.empty:  # a verdict judge: each model's win rate on the query instead
+            scores = _query_win_rates(conn, ids, filters.judge)
     frame = pd.DataFrame({"query_id": ids, "text": [texts.get(i, "") for i in ids]})
     if not scores.empty:
         wide = scores.pivot_table(index="query_id", columns="model", values="score").reset_index()
         frame = frame.merge(wide, on="query_id", how="left")
     return frame
+
+
+WIN_RATE_SUFFIX = " (win rate)"
+
+
+def _query_win_rates(conn: Connection, ids: list[str], judge: str | None) -> pd.DataFrame:
+    """Per (query, model): points (win 1, tie ½) over decided pairwise comparisons, as
+    ``score`` with the model named "<model> (win rate)" so no one reads it as a score."""
+    stmt = select(_J.c.query_id, _J.c.model, _J.c.model_b, _J.c.verdict).where(
+        _J.c.query_id.in_(ids),
+        _J.c.kind == "pairwise",
+        _J.c.status == "ok",
+        _J.c.verdict.in_(["A", "B", "tie"]),
+    )
+    if judge:
+        stmt = stmt.where(_J.c.judge == judge)
+    rows = pd.DataFrame(conn.execute(stmt).all(), columns=["query_id", "a", "b", "verdict"])
+    if rows.empty:
+        return pd.DataFrame(columns=["query_id", "model", "score"])
+    points_a = rows["verdict"].map({"A": 1.0, "B": 0.0, "tie": 0.5})
+    sides = pd.concat(
+        [
+            pd.DataFrame({"query_id": rows["query_id"], "model": rows["a"], "score": points_a}),
+            pd.DataFrame({"query_id": rows["query_id"], "model": rows["b"], "score": 1 - points_a}),
+        ]
+    )
+    sides["model"] = sides["model"] + WIN_RATE_SUFFIX
+    return sides.groupby(["query_id", "model"], as_index=False)["score"].mean()
 
 
 def worst_queries(

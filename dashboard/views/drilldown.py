@@ -44,15 +44,21 @@ def node_options(ctx: DashboardContext) -> list[dict[str, str]]:
 
 
 def queries_table(ctx: DashboardContext, node_id: str | None, judge: str | None) -> pd.DataFrame:
-    """The node's first queries with each model's mean score (columns named by model)."""
+    """The node's first queries with each model's mean score (columns named by model), or each
+    model's win rate on the query for a verdict (pairwise) judge."""
     frame = q.node_queries(ctx.store, node_from_key(node_id), ctx.filters(judge), limit=QUERY_LIMIT)
     if frame.empty:
         return pd.DataFrame(columns=["query_id", "query"])
     frame = frame.rename(columns={"text": "query"})
     frame["query"] = frame["query"].str.slice(0, 160)
     return frame.rename(
-        columns={m: model_label(m) for m in frame.columns if m not in ("query_id", "query")}
+        columns={m: _column_label(m) for m in frame.columns if m not in ("query_id", "query")}
     )
+
+
+def _column_label(column: str) -> str:
+    model = column.removesuffix(q.WIN_RATE_SUFFIX)
+    return model_label(model) + (q.WIN_RATE_SUFFIX if model != column else "")
 
 
 def _flags(judgment: dict[str, Any]) -> list[str]:
@@ -65,17 +71,37 @@ def _flags(judgment: dict[str, Any]) -> list[str]:
     return flags
 
 
-def judgment_card(j: dict[str, Any], response_id: str) -> html.Div:
-    decision = (
-        f"score {fmt(j['score'], 1)}"
-        if j["score"] is not None
-        else f"verdict {j['verdict']}"
-        if j["verdict"]
-        else f"no decision ({j['reason']})"
-    )
+def verdict_badges(j: dict[str, Any], response_id: str) -> list[html.Span]:
+    """A pairwise judgment seen from one of its two responses: winner, loser or tie, and
+    position-inconsistent when the verdict flipped with the order. Never a score."""
+    side = "A" if j["response_id"] == response_id else "B"
+    badges = []
+    if j["status"] == "ok" and j.get("verdict") in ("A", "B", "tie"):
+        outcome = "tie" if j["verdict"] == "tie" else "winner" if j["verdict"] == side else "loser"
+        badges.append(html.Span(outcome, className=f"jb-verdict jb-verdict-{outcome}"))
+    if any(str(f).startswith(q.POSITION_FLAG) for f in j.get("flags") or []):
+        badges.append(
+            html.Span("position-inconsistent", className="jb-verdict jb-verdict-inconsistent")
+        )
+    return badges
+
+
+def _decision(j: dict[str, Any], response_id: str) -> list[Any]:
     if j["kind"] == "pairwise":
         side = "A" if j["response_id"] == response_id else "B"
-        decision += f" · this response is {side} (A = {model_label(j['model'] or '?')}, B = {model_label(j['model_b'] or '?')})"
+        a, b = model_label(j["model"] or "?"), model_label(j["model_b"] or "?")
+        said = f"verdict {j['verdict']}" if j.get("verdict") else f"no decision ({j['reason']})"
+        return [
+            *verdict_badges(j, response_id),
+            f"{said} · this response is {side} (A = {a}, B = {b})",
+        ]
+    if j["score"] is not None:
+        return [f"score {fmt(j['score'], 1)}"]
+    return [f"verdict {j['verdict']}" if j["verdict"] else f"no decision ({j['reason']})"]
+
+
+def judgment_card(j: dict[str, Any], response_id: str) -> html.Div:
+    decision = _decision(j, response_id)
     criteria = j.get("criteria") or []
     crit_table = (
         html.Table(

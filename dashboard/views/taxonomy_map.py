@@ -23,6 +23,8 @@ from judgebench.dashboard.registry import DashboardContext, View
 from judgebench.dashboard.views._common import node_from_key, node_key
 from judgebench.db import queries as q
 
+MAX_RINGS = 3  # levels drawn at once; clicking a node zooms in, so every level is reachable
+
 
 def map_frame(
     ctx: DashboardContext,
@@ -68,7 +70,35 @@ def map_frame(
         return size[key]
 
     frame["size"] = [total(k) for k in frame["key"]]
-    return frame[frame["size"] > 0].reset_index(drop=True)
+    return collapse_single_children(frame[frame["size"] > 0].reset_index(drop=True))
+
+
+def collapse_single_children(frame: pd.DataFrame) -> pd.DataFrame:
+    """Draw a chain of only children as one node: no ring with a single segment.
+
+    Multi-dimensional taxonomies put a classification level ("Task Types", "Fields") between
+    a domain and its leaves; where only one such level holds queries, the domain and the level
+    become one node labelled "Coding › Task Types". The node keeps the upper key (stable for
+    plotly) and ``target`` names the deepest node: the one its drill-down opens.
+    """
+    children = frame.groupby("parent_key")["key"].apply(list).to_dict()
+    rows = frame.set_index("key", drop=False)
+    keep: list[dict] = []
+
+    def walk(key: str, parent_key: str) -> None:
+        row = rows.loc[key].to_dict()
+        names, node = [str(row["name"])], key
+        while len(children.get(node, [])) == 1:
+            node = children[node][0]
+            names.append(str(rows.loc[node, "name"]))
+        row.update(parent_key=parent_key, name=" › ".join(names), target=rows.loc[node, "node_id"])
+        keep.append(row)
+        for child in children.get(node, []):
+            walk(child, key)
+
+    for top in children.get("", []):
+        walk(top, "")
+    return pd.DataFrame(keep, columns=[*frame.columns, "target"])
 
 
 def _hover(frame: pd.DataFrame, model: str | None) -> list[str]:
@@ -79,7 +109,7 @@ def _hover(frame: pd.DataFrame, model: str | None) -> list[str]:
         else:
             standing = f"{model_label(model)}: {r.value:,.3g} (field {r.field_mean:,.3g}), rank {int(r.rank)} of {int(r.n_models)}"
         out.append(
-            f"<b>{r.name}</b><br>{int(r.n_queries):,} queries<br>{standing}<br><i>click to drill down</i>"
+            f"<b>{r.name}</b><br>{int(r.n_queries):,} queries<br>{standing}<br><i>click to zoom in (centre: back out)</i>"
         )
     return out
 
@@ -123,11 +153,19 @@ def sunburst_figure(frame: pd.DataFrame, model: str | None, metric: str = "score
             marker=_marker(frame, metric),
             hovertext=_hover(frame, model),
             hoverinfo="text",
-            maxdepth=3,
+            customdata=frame["target"],
+            maxdepth=MAX_RINGS,
             insidetextorientation="radial",
         )
     )
-    return style_figure(fig, height=560)
+    return _readable(style_figure(fig, height=560))
+
+
+def _readable(fig: go.Figure) -> go.Figure:
+    # at 1,000+ leaves most segments are too thin for a label: hide those rather than shrink
+    # every label to an unreadable size (zooming in brings them back)
+    fig.update_layout(uniformtext=dict(minsize=10, mode="hide"))
+    return fig
 
 
 def treemap_figure(frame: pd.DataFrame, model: str | None, metric: str = "score") -> go.Figure:
@@ -143,20 +181,39 @@ def treemap_figure(frame: pd.DataFrame, model: str | None, metric: str = "score"
             marker=_marker(frame, metric),
             hovertext=_hover(frame, model),
             hoverinfo="text",
-            maxdepth=3,
+            customdata=frame["target"],
+            maxdepth=MAX_RINGS,
             tiling=dict(pad=2),
             textfont=dict(size=13),
         )
     )
-    return style_figure(fig, height=560)
+    return _readable(style_figure(fig, height=560))
 
 
-def drilldown_href(click: dict | None) -> str | None:
-    """The drill-down address for a clicked node, or None when nothing usable was clicked."""
+def clicked_node(click: dict | None) -> str | None:
+    """The node a click on the sunburst or treemap picked (the deepest of a collapsed chain),
+    or None when nothing usable was clicked."""
     points = (click or {}).get("points") or []
     if not points or "id" not in points[0]:
         return None
-    return "/drilldown?" + urlencode({"node": node_from_key(points[0]["id"])})
+    target = points[0].get("customdata")
+    if isinstance(target, list):  # plotly sends customdata of hierarchies as a list sometimes
+        target = target[0] if target else None
+    return str(target) if target is not None else node_from_key(points[0]["id"])
+
+
+def drilldown_href(node_id: str | None) -> str | None:
+    """The drill-down address of a node."""
+    return None if node_id is None else "/drilldown?" + urlencode({"node": node_id})
+
+
+def open_link(click: dict | None, names: dict[str, str]) -> tuple[str, str]:
+    """The "open drill-down" action for the last clicked node: (href, text)."""
+    node = clicked_node(click)
+    if node is None:
+        return "/drilldown", "Open the drill-down (click a node first to pick it)"
+    label = names.get(node) or node or "All queries"
+    return str(drilldown_href(node)), f"Open the drill-down for {label} ({node or 'all'})"
 
 
 def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
@@ -187,11 +244,20 @@ def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
                 ),
             ),
             html.Div(
+                dcc.Link(
+                    "Open the drill-down (click a node first to pick it)",
+                    id="map-open",
+                    href="/drilldown",
+                    className="jb-button",
+                ),
+                className="jb-controls",
+            ),
+            html.Div(
                 [
                     figure_card(
                         "map-sunburst",
                         "Sunburst",
-                        note="Size = queries; blue = better than the other models, red = worse. Click a node to drill down.",
+                        note="Size = queries; blue = better than the other models, red = worse. Click a node to zoom in (the centre zooms out); the link above opens its drill-down.",
                     ),
                     figure_card("map-treemap", "Treemap"),
                 ],
@@ -215,12 +281,13 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         return sunburst_figure(frame, model, metric), treemap_figure(frame, model, metric)
 
     @app.callback(
-        Output("url", "href", allow_duplicate=True),
+        Output("map-open", "href"),
+        Output("map-open", "children"),
         Input(graph_id("map-sunburst"), "clickData"),
         Input(graph_id("map-treemap"), "clickData"),
         prevent_initial_call=True,
     )
-    def _drill(sun_click, tree_click):  # type: ignore[no-untyped-def]
+    def _pick(sun_click, tree_click):  # type: ignore[no-untyped-def]
         import dash
 
         trigger = dash.callback_context.triggered_id
@@ -229,7 +296,10 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
             if isinstance(trigger, dict) and trigger.get("index") == "map-treemap"
             else sun_click
         )
-        return drilldown_href(click) or no_update
+        if clicked_node(click) is None:
+            return no_update, no_update
+        nodes = q.taxonomy_nodes(ctx.store)
+        return open_link(click, dict(zip(nodes["node_id"], nodes["name"], strict=True)))
 
 
 VIEW = View(
@@ -238,5 +308,5 @@ VIEW = View(
     layout=layout,
     register=register,
     order=20,
-    description="Where in the taxonomy a model is strong or weak. Pick a model; click any node to see its queries.",
+    description="Where in the taxonomy a model is strong or weak, down to the leaves. Pick a model; click a node to zoom in, then open its drill-down.",
 )

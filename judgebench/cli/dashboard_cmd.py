@@ -57,7 +57,9 @@ def register(app: typer.Typer) -> None:
             create_app(store, token=token, basic_auth=basic_auth), host=host, port=port
         )
         auth = " (token required)" if token else " (basic auth required)" if basic_auth else ""
-        typer.echo(f"judgebench dashboard on {server.url}{auth} — Ctrl+C to stop")
+        typer.echo(
+            f"judgebench dashboard on {server.url}{auth} ({server.server_name}) — Ctrl+C to stop"
+        )
         try:
             server.serve_forever()
         except KeyboardInterrupt:

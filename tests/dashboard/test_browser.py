@@ -107,21 +107,59 @@ def test_every_view_loads_and_is_screenshotted(page, server):
     assert not page.jb_errors, page.jb_errors  # type: ignore[attr-defined]
 
 
-def test_clicking_a_taxonomy_node_opens_its_drilldown(page, server):
+# a point inside a slice (sunburst sectors are arcs: their box centre may lie in another one),
+# found by testing midpoints of points on the slice's outline with elementFromPoint
+_SLICE_POINT = """([layer, label]) => {
+  for (const s of document.querySelectorAll(layer + ' g.slice')) {
+    const t = s.querySelector('text');
+    if (!t || t.textContent.trim() !== label) continue;
+    const path = s.querySelector('path');
+    const len = path.getTotalLength(), m = path.getScreenCTM(), pts = [];
+    for (let i = 0; i < 48; i++) {
+      const p = path.getPointAtLength(len * i / 48);
+      pts.push([m.a * p.x + m.c * p.y + m.e, m.b * p.x + m.d * p.y + m.f]);
+    }
+    for (let i = 0; i < pts.length; i++) for (let j = i + 1; j < pts.length; j++) {
+      const x = (pts[i][0] + pts[j][0]) / 2, y = (pts[i][1] + pts[j][1]) / 2;
+      const hit = document.elementFromPoint(x, y);
+      if (hit && hit.closest('g.slice') === s) return {x, y};
+    }
+  }
+  return null;
+}"""
+
+
+def _click_slice(page, layer: str, label: str) -> None:
+    point = None
+    for _ in range(20):  # the zoom animation moves slices for ~0.75 s
+        point = page.evaluate(_SLICE_POINT, [layer, label])
+        if point is not None:
+            break
+        page.wait_for_timeout(150)
+    assert point is not None, f"no {layer} slice labelled {label!r}"
+    page.mouse.click(point["x"], point["y"])
+    page.wait_for_timeout(900)
+
+
+def _open_drilldown_from_map(page, expect_node: str) -> None:
+    link = page.locator("#map-open")
+    page.wait_for_function(
+        "(n) => document.querySelector('#map-open').getAttribute('href').includes(n)",
+        arg=expect_node.replace("/", "%2F"),
+        timeout=10_000,
+    )
+    link.click()
+    page.wait_for_url("**/drilldown?node=*", timeout=10_000)
+    _wait_ready(page)
+
+
+def test_treemap_click_zooms_and_the_link_opens_the_drilldown(page, server):
     page.goto(f"{server.url}/taxonomy")
     _wait_ready(page)
     page.locator(".treemaplayer g.slice").first.wait_for(timeout=10_000)
-    # the header band of the "coding" tile (a top-level domain); its centre holds the children
-    box = page.evaluate(
-        """() => { for (const s of document.querySelectorAll('.treemaplayer g.slice')) {
-             const t = s.querySelector('text'); if (t && t.textContent.trim() === 'coding') {
-               const r = s.querySelector('path').getBoundingClientRect();
-               return {x: r.x, y: r.y, w: r.width, h: r.height}; } } return null; }"""
-    )
-    assert box is not None, "no treemap tile labelled coding"
-    page.mouse.click(box["x"] + box["w"] / 2, box["y"] + 6)
-    page.wait_for_url("**/drilldown?node=*", timeout=10_000)
-    _wait_ready(page)
+    _click_slice(page, ".treemaplayer", "coding")
+    assert "/taxonomy" in page.url  # a click zooms; it does not navigate
+    _open_drilldown_from_map(page, "coding")
     title = page.locator("#dd-title").inner_text()
     assert "coding" in title
     rows = page.locator("#dd-queries tbody tr")
@@ -133,7 +171,10 @@ def test_clicking_a_taxonomy_node_opens_its_drilldown(page, server):
     detail = page.locator("#dd-detail").inner_text()
     assert all(m in detail for m in ["sim/strong (simulated)", "acme/chat-1", "run nightly 2"])
     assert "raw judge repl" in page.locator("#dd-detail").inner_text()
+    # pairwise judgments are verdict cards (winner / loser / tie), never a score
+    assert page.locator(".jb-verdict").count() > 0
     page.screenshot(path=str(ARTIFACTS / "drilldown-query.png"), full_page=True)
+    assert not page.jb_errors  # type: ignore[attr-defined]
 
 
 def test_model_selector_changes_the_figure(page, server):
@@ -197,6 +238,7 @@ def test_auth_rule_holds_through_the_cli(page, sample_url, tmp_path):
         base = f"http://127.0.0.1:{port}"
         response = page.goto(f"{base}/overview")
         assert response is not None and response.status == 401
+        assert response.headers.get("server") == "waitress"  # not werkzeug's development server
         assert "token" in page.content()
         response = page.goto(f"{base}/overview?token=wrong-token-x")
         assert response is not None and response.status == 401
@@ -208,3 +250,77 @@ def test_auth_rule_holds_through_the_cli(page, sample_url, tmp_path):
         proc.terminate()
         proc.wait(timeout=10)
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+# --- on the demo run (`judgebench demo --fast`, the real CLI) ----------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo_url(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    done = subprocess.run(
+        [sys.executable, "-m", "judgebench", "demo", "--fast", "--quiet", "--db", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="module")
+def demo_server(demo_url):
+    srv = DashboardServer(create_app(demo_url), host="127.0.0.1", port=0).start()
+    yield srv
+    srv.stop()
+
+
+def test_a_leaf_is_reached_by_clicking_down_the_sunburst(page, demo_server):
+    from judgebench.dashboard.views.taxonomy_map import map_frame
+    from judgebench.db import queries as q
+
+    page.goto(f"{demo_server.url}/taxonomy")
+    _wait_ready(page)
+    page.locator(".sunburstlayer g.slice").first.wait_for(timeout=10_000)
+    ctx = demo_server.app.jb_context
+    frame = map_frame(ctx, q.default_judge(ctx.store), None, None)
+    # the biggest domain, then its biggest child that is a leaf (no one-child ring between)
+    domain = frame[frame["parent_key"] == "__root__"].sort_values("size").iloc[-1]
+    kids = frame[frame["parent_key"] == domain["key"]]
+    leaf = kids[~kids["key"].isin(frame["parent_key"])].sort_values("size").iloc[-1]
+    _click_slice(page, ".sunburstlayer", domain["name"])
+    _click_slice(page, ".sunburstlayer", leaf["name"])
+    _open_drilldown_from_map(page, leaf["target"])
+    assert leaf["target"] in page.locator("#dd-title").inner_text()
+    assert page.locator("#dd-queries tbody tr").count() >= 1
+    page.screenshot(path=str(ARTIFACTS / "sunburst-leaf-drilldown.png"), full_page=True)
+    assert not page.jb_errors  # type: ignore[attr-defined]
+
+
+def test_cli_summary_strengths_equal_the_page(page, demo_server, demo_url):
+    from judgebench.db import Store
+    from judgebench.db import queries as q
+    from judgebench.jobs.demo import demo_job
+    from judgebench.jobs.summary import build_summary
+
+    store = Store(demo_url)
+    run_id = str(q.list_runs(store)["id"].iloc[-1])
+    summary = build_summary(store, run_id, demo_job(demo_url))  # what `judgebench run` prints
+    assert any(m.get("strengths") for m in summary["models"]), "the demo has no strength to show"
+    page.goto(f"{demo_server.url}/strengths")
+    _wait_ready(page)
+    assert "Judge pc2" in page.locator("#sw-source").inner_text()  # the page says what it shows
+    for m in summary["models"]:
+        page.locator("#sw-model").click()
+        page.get_by_text(f"{m['model']} (simulated)", exact=True).last.click()
+        expected = [", ".join(m[k]) or "none" for k in ("strengths", "weaknesses")]
+        shown: list[str] = []
+        for _ in range(40):  # the callback answers within a second; poll its output
+            page.wait_for_timeout(150)
+            shown = [
+                page.locator(f"#sw-{k}").inner_text().strip() for k in ("strengths", "weaknesses")
+            ]
+            if shown == expected:
+                break
+        assert shown == expected, m["model"]
+    assert not page.jb_errors  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ from judgebench.dashboard.views import (
     strengths,
 )
 from judgebench.dashboard.views import taxonomy_map as tmap
+from judgebench.db import queries as q
 from judgebench.errors import ConfigError
 
 
@@ -106,13 +107,67 @@ def test_map_colour_follows_the_chosen_model(ctx):
     assert size["coding"] == sum(size[n] for n in size.index if n.startswith("coding/"))
 
 
-def test_click_on_node_links_to_its_drilldown():
-    assert (
-        tmap.drilldown_href({"points": [{"id": "coding/python"}]})
-        == "/drilldown?node=coding%2Fpython"
+def test_click_on_node_picks_it_for_the_drilldown_link():
+    names = {"coding/python": "Python"}
+    href, text = tmap.open_link({"points": [{"id": "coding/python"}]}, names)
+    assert href == "/drilldown?node=coding%2Fpython" and "Python" in text
+    # a collapsed chain opens its deepest node
+    click = {"points": [{"id": "coding", "customdata": "coding/task-types"}]}
+    assert tmap.open_link(click, {})[0] == "/drilldown?node=coding%2Ftask-types"
+    assert tmap.open_link({"points": [{"id": "__root__"}]}, {})[0] == "/drilldown?node="
+    assert tmap.clicked_node(None) is None and tmap.clicked_node({"points": [{}]}) is None
+
+
+def test_map_goes_to_the_leaves_without_one_child_rings(ctx):
+    frame = tmap.map_frame(ctx, JUDGE, None, "sim/coder")
+    children = frame[frame["parent_key"] != ""].groupby("parent_key").size()
+    assert (children >= 2).all(), children[children < 2]
+    leaves = set(q.taxonomy_nodes(ctx.store).query("n_queries > 0")["node_id"])
+    drawn_targets = set(frame["target"])
+    parents = set(frame["parent_key"])
+    leaf_rows = frame[~frame["key"].isin(parents)]
+    assert len(leaf_rows) > 20 and set(leaf_rows["target"]) <= leaves
+    assert drawn_targets <= leaves | {""}
+
+
+def test_collapse_merges_a_dimension_level_into_its_domain():
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        {
+            "key": [
+                "__root__",
+                "coding",
+                "coding/task-types",
+                "coding/task-types/debugging",
+                "coding/task-types/testing",
+                "writing",
+            ],
+            "parent_key": [
+                "",
+                "__root__",
+                "coding",
+                "coding/task-types",
+                "coding/task-types",
+                "__root__",
+            ],
+            "node_id": [
+                "",
+                "coding",
+                "coding/task-types",
+                "coding/task-types/debugging",
+                "coding/task-types/testing",
+                "writing",
+            ],
+            "name": ["All", "Coding", "Task Types", "Debugging", "Testing", "Writing"],
+        }
     )
-    assert tmap.drilldown_href({"points": [{"id": "__root__"}]}) == "/drilldown?node="
-    assert tmap.drilldown_href(None) is None and tmap.drilldown_href({"points": [{}]}) is None
+    out = tmap.collapse_single_children(frame).set_index("key")
+    assert "coding/task-types" not in out.index
+    assert out.loc["coding", "name"] == "Coding › Task Types"
+    assert out.loc["coding", "target"] == "coding/task-types"
+    assert out.loc["coding/task-types/debugging", "parent_key"] == "coding"
+    assert out.loc["writing", "target"] == "writing"
 
 
 def test_strengths_find_the_profiles_built_into_the_sample(ctx):
@@ -161,6 +216,31 @@ def test_drilldown_panel_shows_everything_about_a_query(ctx):
     assert "position-inconsistent" in text or "verdict" in text
     opts = drilldown.node_options(ctx)
     assert opts[0]["value"] == "__root__" and any(o["value"] == "coding/python" for o in opts)
+
+
+def test_pairwise_judgments_are_verdict_cards_never_scores():
+    base = dict(
+        kind="pairwise", status="ok", response_id="ra", response_b_id="rb", model="m1",
+        model_b="m2", score=1.0, reason=None, flags=[], judge="pairwise", judge_model="j",
+        template_name="t", template_hash="abcdef12", criteria=[], raw_replies=[], rationale=None,
+    )  # fmt: skip
+    won = _text(drilldown.judgment_card(dict(base, verdict="A"), "ra"))
+    lost = _text(drilldown.judgment_card(dict(base, verdict="A"), "rb"))
+    assert "winner" in won and "loser" not in won and "loser" in lost
+    assert "score" not in won and "score" not in lost  # a stored score never shows for a verdict
+    tie = _text(drilldown.judgment_card(dict(base, verdict="tie", flags=[q.POSITION_FLAG]), "rb"))
+    assert "tie" in tie and "position-inconsistent" in tie
+    invalid = dict(base, verdict=None, status="invalid", reason="no verdict line")
+    text = _text(drilldown.judgment_card(invalid, "ra"))
+    assert "winner" not in text and "loser" not in text and "no verdict line" in text
+
+
+def test_drilldown_queries_for_a_pairwise_judge_show_win_rates(ctx):
+    table = drilldown.queries_table(ctx, "coding/python", PAIR_JUDGE)
+    rates = table.drop(columns=["query_id", "query"])
+    assert rates.shape[1] >= 2 and all("win rate" in c for c in rates.columns)
+    values = rates.stack()
+    assert len(values) and ((values >= 0) & (values <= 1)).all()
 
 
 def test_drilldown_shows_invalid_and_injection_flags(ctx, sample_store):
@@ -374,3 +454,20 @@ def test_bad_or_busy_ports_are_one_line_errors(argv, message, sample_url, monkey
             main()
     err = capsys.readouterr().err.strip()
     assert info.value.code == 2 and message.replace("{busy}", port) in err and "\n" not in err
+
+
+def test_beyond_loopback_the_server_is_waitress():
+    import dash
+    import httpx
+
+    from judgebench.dashboard.app import DashboardServer
+
+    app = dash.Dash(__name__)
+    app.layout = dash.html.Div("hello")
+    for host, name in (("0.0.0.0", "waitress"), ("127.0.0.1", "Werkzeug")):
+        server = DashboardServer(app, host=host, port=0).start()
+        try:
+            reply = httpx.get(f"http://127.0.0.1:{server.port}/", timeout=10)
+        finally:
+            server.stop()
+        assert reply.status_code == 200 and reply.headers["server"].startswith(name)
