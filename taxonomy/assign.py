@@ -41,6 +41,9 @@ class Assignment:
     score: float | None = None
     margin: float | None = None
     replies: list[str] = field(default_factory=list)
+    # calibrated probabilities (combined assigner): of the least sure chosen node, and per node
+    confidence: float | None = None
+    node_confidence: dict[str, float] = field(default_factory=dict)
 
     @property
     def assigned(self) -> bool:
