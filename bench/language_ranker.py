@@ -240,13 +240,46 @@ def gpu_bench(args: argparse.Namespace) -> None:
     naive_rate = naive_sentences_per_s(encoder, sentences, naive_batch)  # also warms up
     ids = encoder.tokenize(sentences)
     tokens = sum(len(row) for row in ids)
-    # the tokenizer alone, the same call the pipeline makes (all cores), median of the repeats
+    # the tokenizer alone: the pipeline's own tokenising step (worker processes on a GPU
+    # machine), after a warm-up that starts the workers; median of the repeats
+    encoder.tokenize_arrays(sentences)
     tokenize_rate = len(sentences) / _median_time(
+        lambda: encoder.tokenize_arrays(sentences), max(3, repeats)
+    )
+    thread_rate = len(sentences) / _median_time(
         lambda: encoder.tokenize(sentences), max(3, repeats)
     )
     results, end_to_end = pipeline_rates(encoder, sentences, tokens, repeats, smoke)
     best_tokens = max(results, key=lambda r: r[1])
     encoder.max_tokens, group = best_tokens[3]
+    if args.compile and not smoke:
+        # torch.compile fuses BERT's elementwise work: the device side is the slower stage
+        eager = encoder.model
+        encoder.model = torch.compile(eager, dynamic=True)
+        started = time.perf_counter()
+        end_to_end(group)
+        print(
+            f"  MiniLM torch.compile: first pass (compiling) {time.perf_counter() - started:.0f} s"
+        )
+        seconds = _median_time(lambda: end_to_end(group), repeats)
+        label = f"{best_tokens[0]}, torch.compile"
+        results.append((label, len(sentences) / seconds, tokens / seconds, best_tokens[3]))
+        if results[-1][1] > best_tokens[1]:
+            best_tokens = results[-1]
+        else:
+            encoder.model = eager
+    processes, encoder.processes = encoder.processes, 0
+    end_to_end(group)
+    seconds = _median_time(lambda: end_to_end(group), repeats)
+    encoder.processes = processes
+    results.append(
+        (
+            "as best, tokenising on threads (in-process)",
+            len(sentences) / seconds,
+            tokens / seconds,
+            best_tokens[3],
+        )
+    )
 
     def compute_only() -> None:
         encoder.encode_ids_tensor(ids, "last")
@@ -262,9 +295,12 @@ def gpu_bench(args: argparse.Namespace) -> None:
     )
     for label, rate, token_rate, _ in results:
         print(
-            f"  {label:<40} {rate:>10,.0f} sentences/s {token_rate:>12,.0f} tokens/s  ({rate / naive_rate:.2f}x)"
+            f"  {label:<52} {rate:>10,.0f} sentences/s {token_rate:>12,.0f} tokens/s  ({rate / naive_rate:.2f}x)"
         )
-    print(f"  tokeniser alone: {tokenize_rate:,.0f} sentences/s")
+    print(
+        f"  tokeniser alone: {tokenize_rate:,.0f} sentences/s with {encoder.processes} worker "
+        f"processes ({thread_rate:,.0f} on threads in-process)"
+    )
     print(f"  end to end / tokeniser alone: {best_tokens[1] / tokenize_rate:.2f}")
     # The fast path must compute the same states: compare with float32 on the CPU.
     check = sentences[:: max(1, len(sentences) // 256)][:256]

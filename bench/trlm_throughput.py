@@ -305,6 +305,12 @@ def gpu_bench(args: argparse.Namespace, logprobs, raw, source) -> None:  # type:
     texts = [t for p in raw for t in p]
     gpt2, tok = build_model("tiny" if smoke else "small", texts, args.max_positions)
     gpt2 = gpt2.to(device, dtype)
+    # a query longer than half the window leaves no room for the answer: not a TRLM candidate
+    fits = [len(q) <= args.max_positions // 2 for q in tok([q for _, q in pairs])["input_ids"]]
+    pairs = [p for p, ok in zip(pairs, fits, strict=True) if ok]
+    print(
+        f"{len(pairs)} candidates ({fits.count(False)} with a query over half the window left out)"
+    )
     small = gpu_shape(args, logprobs, "GPT-2 small shape", gpt2, tok, pairs)
     del gpt2
     torch.cuda.empty_cache()

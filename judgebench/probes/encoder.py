@@ -17,7 +17,8 @@ torch and transformers are imported inside functions: importing this module is c
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
@@ -25,8 +26,10 @@ from typing import Any, Literal
 import numpy as np
 
 from judgebench.errors import ConfigError, UserError
+from judgebench.probes.tokenize_pool import Arrays, TokenizerPool, fit_rows, to_arrays
 
 Pooling = Literal["last", "mean"]
+Packed = tuple[int, list[tuple[Any, Any, Any]]]  # rows, [(positions, padded ids, lengths)]
 POOLINGS = ("last", "mean")
 MINILM = "minilm"
 
@@ -150,6 +153,9 @@ class HiddenStateEncoder:
         self.truncated = 0
         self.causal = is_causal(config)
         self.prefetch = 2  # packed groups ready ahead of the device (iter_encode)
+        # GPU: tokenise in worker processes (the GIL made threads take turns with the device);
+        # CPU: the cores are busy with the model, threads are enough
+        self.processes = max(1, (os.cpu_count() or 1) - 2) if on_gpu else 0
 
     @classmethod
     def load(
@@ -208,19 +214,44 @@ class HiddenStateEncoder:
     def tokenize(self, sentences: Sequence[str]) -> list[list[int]]:
         if self.tokenizer is None:
             raise UserError("this encoder has no tokenizer: pass token ids to encode_ids")
-        ids = self._token_ids(list(sentences))
-        out: list[list[int]] = []
-        for row in ids:
-            if len(row) > self.max_length:
-                self.truncated += 1
-                # Keep the end-of-sequence special token (if any) so "last token" means the same.
-                row = (
-                    row[: self.max_length - 1] + row[-1:]
-                    if self._ends_special(row)
-                    else row[: self.max_length]
-                )
-            out.append(row if row else [self.pad_id])
-        return out
+        special = frozenset(getattr(self.tokenizer, "all_special_ids", None) or [])
+        rows, truncated = fit_rows(
+            self._token_ids(list(sentences)), self.max_length, special, self.pad_id
+        )
+        self.truncated += truncated
+        return rows
+
+    def tokenize_arrays(self, sentences: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The pipeline's tokenising step: (flat ids, row lengths), in worker processes when
+        ``processes`` > 0 (see :mod:`judgebench.probes.tokenize_pool`), else on threads."""
+        flat, lengths, truncated = self._submit(sentences)()
+        self.truncated += truncated
+        return flat, lengths
+
+    def _submit(self, sentences: Sequence[str]) -> Callable[[], Arrays]:
+        """Start tokenising; the returned callable waits for (flat ids, lengths, truncated)."""
+        if self.processes and self._backend() is not None:
+            return self._pool().submit(sentences)
+
+        def local() -> Arrays:
+            before = self.truncated
+            flat, lengths = to_arrays(self.tokenize(sentences))
+            truncated, self.truncated = self.truncated - before, before
+            return flat, lengths, truncated
+
+        return local
+
+    def _pool(self) -> TokenizerPool:
+        if getattr(self, "_pool_cache", None) is None:
+            self._pool_cache = TokenizerPool(
+                self._backend().to_str(),
+                max_length=self.max_length,
+                special_ids=getattr(self.tokenizer, "all_special_ids", None) or [],
+                pad_id=self.pad_id,
+                workers=self.processes,
+            )
+            weakref.finalize(self, self._pool_cache.close)
+        return self._pool_cache
 
     def _token_ids(self, sentences: list[str]) -> list[list[int]]:
         """Token ids, no padding. The Rust tokenizer is called directly, in parallel chunks on
@@ -256,10 +287,6 @@ class HiddenStateEncoder:
             self._backend_cache = backend
         return self._backend_cache
 
-    def _ends_special(self, row: list[int]) -> bool:
-        special = getattr(self.tokenizer, "all_special_ids", None) or []
-        return bool(row) and row[-1] in special
-
     # --- states ----------------------------------------------------------------------------
     def encode(self, sentences: Sequence[str], pooling: Pooling = "last") -> np.ndarray:
         return next(self.iter_encode([sentences], pooling))
@@ -277,17 +304,24 @@ class HiddenStateEncoder:
         stop = threading.Event()
 
         def produce() -> None:
+            def hand_over(item: Any) -> bool:
+                while not stop.is_set():
+                    try:
+                        ready.put(item, timeout=0.1)
+                        return True
+                    except queue.Full:
+                        continue
+                return False
+
             try:
+                pending = None  # the next group is submitted before this one is packed
                 for group in groups:
-                    packed = self.pack(self.tokenize(group))
-                    while not stop.is_set():
-                        try:
-                            ready.put(packed, timeout=0.1)
-                            break
-                        except queue.Full:
-                            continue
-                    if stop.is_set():
+                    started = self._submit(group)
+                    if pending is not None and not hand_over(self._pack_pending(pending)):
                         return
+                    pending = started
+                if pending is not None and not hand_over(self._pack_pending(pending)):
+                    return
                 ready.put(None)
             except BaseException as exc:  # handed to the consumer, raised there
                 ready.put(exc)
@@ -311,14 +345,22 @@ class HiddenStateEncoder:
         """As :meth:`encode_ids` but the result stays on the device."""
         return self.run_packed(self.pack(ids), pooling)
 
-    def pack(self, ids: Sequence[Sequence[int]]) -> tuple[int, list[tuple[Any, Any, Any]]]:
+    def _pack_pending(self, pending: Callable[[], Arrays]) -> Packed:
+        flat, lengths, truncated = pending()
+        self.truncated += truncated
+        return self.pack_arrays(flat, lengths)
+
+    def pack(self, ids: Sequence[Sequence[int]]) -> Packed:
+        return self.pack_arrays(*to_arrays(ids))
+
+    def pack_arrays(self, flat: np.ndarray, lengths: np.ndarray) -> Packed:
         """CPU side: rows sorted by length and cut into right-padded batches under the token
-        budget; per batch (positions, padded ids, lengths) as numpy arrays (pinned tensors on
-        CUDA, so the copy to the device is asynchronous)."""
+        budget; per batch (positions, padded ids, lengths) as tensors (pinned on CUDA, so the
+        copy to the device is asynchronous). Vectorised: no Python loop over rows."""
         import torch
 
-        n = len(ids)
-        lengths = np.fromiter((len(row) for row in ids), dtype=np.int64, count=n)
+        n = len(lengths)
+        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
         plans = plan_batches(
             lengths.tolist(),
             max_tokens=self.max_tokens,
@@ -327,17 +369,18 @@ class HiddenStateEncoder:
         )
         pin = self.device.startswith("cuda")
         batches: list[tuple[Any, Any, Any]] = []
+        last = max(len(flat) - 1, 0)
         for positions, width in plans:
-            batch = np.full((len(positions), width), self.pad_id, dtype=np.int64)
-            for row, position in enumerate(positions):
-                tokens = ids[position]
-                batch[row, : len(tokens)] = tokens
+            columns = np.arange(width, dtype=np.int64)[None, :]
+            index = np.minimum(starts[positions][:, None] + columns, last)
+            valid = columns < lengths[positions][:, None]
+            batch = np.where(valid, flat[index] if len(flat) else self.pad_id, self.pad_id)
             parts = [torch.from_numpy(a) for a in (positions, batch, lengths[positions])]
             index, padded, rows = (p.pin_memory() if pin else p for p in parts)
             batches.append((index, padded, rows))
         return n, batches
 
-    def run_packed(self, packed: tuple[int, list[tuple[Any, Any, Any]]], pooling: Pooling):  # type: ignore[no-untyped-def]
+    def run_packed(self, packed: Packed, pooling: Pooling):  # type: ignore[no-untyped-def]
         """Device side of :meth:`pack`: pooled states [L, n, D] (float32) on the device."""
         import torch
 

@@ -120,3 +120,23 @@ def test_minilm_tokenizer_json_padding_is_ignored() -> None:
     encoder = HiddenStateEncoder.load("minilm", device="cpu")
     ids = encoder.tokenize(["hello world", "a much longer sentence than the first one"])
     assert len(ids[0]) == 4 and len(ids[1]) > 4  # [CLS] hello world [SEP], no padding to 128
+
+
+def test_worker_processes_give_the_same_ids_and_states(tiny_encoder_path: Path) -> None:
+    """The GPU pipeline's process pool (spawned workers, flat arrays, vectorised padding) gives
+    the same ids, truncation count and pooled states as the threaded path."""
+    threaded = HiddenStateEncoder.load(str(tiny_encoder_path), device="cpu", max_tokens=24)
+    pooled = HiddenStateEncoder.load(str(tiny_encoder_path), device="cpu", max_tokens=24)
+    threaded.max_length = pooled.max_length = 6  # some rows are cut
+    pooled.processes = 2
+    sentences = ENGLISH + GERMAN + [""]
+    rows = threaded.tokenize(sentences)
+    flat, lengths = pooled.tokenize_arrays(sentences)
+    assert lengths.tolist() == [len(r) for r in rows]
+    assert flat.tolist() == [t for r in rows for t in r]
+    assert pooled.truncated == threaded.truncated > 0
+    groups = [sentences[:3], sentences[3:]]
+    expected = [threaded.encode(g, "last") for g in groups]
+    got = list(pooled.iter_encode(groups, "last"))
+    for e, g in zip(expected, got, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
