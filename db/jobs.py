@@ -134,6 +134,18 @@ def finish_claim(
         )
 
 
+def take_over_claim(
+    store: Any, schedule_id: str, fire_time: str, owner: str, previous: str
+) -> None:
+    """Record that ``owner`` resumed a running execution whose claimer (``previous``) died."""
+    with store.session() as s:
+        s.execute(
+            update(JobClaimRow)
+            .where(JobClaimRow.schedule_id == schedule_id, JobClaimRow.fire_time == fire_time)
+            .values(owner=owner, note=f"taken over from {previous}"[:500])
+        )
+
+
 def list_claims(store: Any, schedule_id: str | None = None) -> list[dict[str, Any]]:
     with store.read_session() as s:
         stmt = select(JobClaimRow).order_by(JobClaimRow.claimed_at)

@@ -7,6 +7,7 @@ from judgebench.db import (
     criteria,  # noqa: F401
     dashboard_summary,  # noqa: F401
     jobs,  # noqa: F401
+    leases,  # noqa: F401
     models,  # noqa: F401
     probes,  # noqa: F401
     routing,  # noqa: F401

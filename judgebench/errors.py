@@ -17,3 +17,8 @@ class ConfigError(UserError):
 
 class DataError(UserError):
     pass
+
+
+class RunBusy(Exception):
+    """The same job run is already running (another process holds its lease). Not bad input:
+    the CLI prints it as one line and exits 1."""

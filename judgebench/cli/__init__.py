@@ -27,7 +27,7 @@ from judgebench.cli import (  # noqa: E402
     synth_cmd,
     taxonomy_cmd,
 )
-from judgebench.errors import UserError  # noqa: E402
+from judgebench.errors import RunBusy, UserError  # noqa: E402
 
 app = typer.Typer(
     name="judgebench",
@@ -61,3 +61,6 @@ def main() -> None:
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    except RunBusy as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None

@@ -8,10 +8,13 @@ kept in ``job_usage`` so that a budget cap holds across interruptions and resume
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from judgebench.errors import RunBusy
 from judgebench.jobs.config import JobConfig
 from judgebench.jobs.stages import (
     JobContext,
@@ -73,6 +76,7 @@ class JobRunner:
         epoch: str | None = None,
         progress: Progress | None = None,
         store: Any = None,
+        if_running: str = "exit",
     ) -> None:
         from judgebench.db import Store
 
@@ -80,6 +84,7 @@ class JobRunner:
         self.epoch = epoch
         self.store = store or Store(job.store)
         self.progress = progress or _Quiet()
+        self.if_running = if_running  # another process runs the same run: "exit" or "wait"
         self.run_id = run_id_for(job, epoch)
         self.sample_index = epoch_sample_index(epoch) if job.reask == "each_run" else 0
         if executor == "local":
@@ -95,6 +100,30 @@ class JobRunner:
         return run_sync(self.arun)
 
     async def arun(self) -> JobResult:
+        """Run (or resume) the job, holding its run's lease: one process at a time per run."""
+        with self._exclusive():
+            return await self._arun()
+
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Hold ``job:<run id>`` for the run; another holder means exit (``if_running``
+        = ``exit``, a one-line RunBusy naming it) or wait for it to finish (``wait``)."""
+        from judgebench.db import leases
+
+        name, holder = f"job:{self.run_id}", leases.holder_id()
+        while leases.acquire(self.store, name, holder) is None:
+            current = leases.read(self.store, name)
+            if self.if_running == "exit":
+                who = current.holder if current else "another process"
+                raise RunBusy(
+                    f"job {self.job.name!r} (run {self.run_id}) is already running in {who}; "
+                    "wait for it, or rerun with --if-running wait"
+                )
+            time.sleep(1.0)
+        with leases.Held(self.store, name, holder):
+            yield
+
+    async def _arun(self) -> JobResult:
         from judgebench.db.jobs import get_usage
 
         job, store = self.job, self.store

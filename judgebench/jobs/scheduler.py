@@ -7,6 +7,12 @@ nothing and move on. Fire times that were skipped while no scheduler ran are coa
 one execution, and each skipped time is recorded as a ``coalesced`` claim row (misfires past
 the grace time as ``missed``).
 
+A claim is backed by a lease (``judgebench.db.leases``) that the running scheduler renews
+every ``ttl / 3`` seconds. If that scheduler dies mid-execution (kill -9, a lost machine), the
+lease expires, or at once on the same host where the claimer's pid is gone; every scheduler
+checks for such orphaned claims on each poll (:func:`adopt_orphans`), and exactly one takes
+the execution over and resumes its run, so the tick completes exactly once.
+
 Each execution is its own run (``runs.job_name`` = the job's name, epoch = the fire time), so
 the dashboard and ``judgebench.analysis.regression_report`` compare runs over time.
 """
@@ -216,9 +222,7 @@ def execute(
     schedule_id: str, job_file: str, db: str, cron: str, fire_time: str | None = None
 ) -> str:
     """Run one scheduled execution unless another process already claimed it."""
-    from judgebench.db.jobs import claim, finish_claim, list_claims
-    from judgebench.jobs.config import load_job
-    from judgebench.jobs.runner import JobRunner
+    from judgebench.db.jobs import claim, list_claims
 
     store = _store(db)
     if fire_time is None:
@@ -239,19 +243,69 @@ def execute(
                 )
     if not claim(store, schedule_id, fire_time, _owner()):
         return f"skipped: {fire_time} already claimed"
-    try:
-        job = load_job(job_file)
-        job.store = db  # the store the schedule was added to (an absolute path)
-        result = JobRunner(job, epoch=fire_time).run()
-    except BaseException as exc:
+    return _run_claimed(store, schedule_id, job_file, db, fire_time)
+
+
+def claim_lease(schedule_id: str, fire_time: str) -> str:
+    """The lease a running execution holds (and renews) while it works."""
+    return f"claim:{schedule_id}@{fire_time}"
+
+
+def _run_claimed(store: Any, schedule_id: str, job_file: str, db: str, fire_time: str) -> str:
+    """Run a claimed execution under its lease; a scheduler that dies stops renewing it, and
+    another one takes the execution over (:func:`adopt_orphans`)."""
+    from judgebench.db import leases
+    from judgebench.db.jobs import finish_claim
+    from judgebench.jobs.config import load_job
+    from judgebench.jobs.runner import JobRunner
+
+    name, holder = claim_lease(schedule_id, fire_time), leases.holder_id()
+    if leases.acquire(store, name, holder) is None:
+        return f"skipped: {fire_time} is being run by another scheduler"
+    with leases.Held(store, name, holder):
+        try:
+            job = load_job(job_file)
+            job.store = db  # the store the schedule was added to (an absolute path)
+            # a taken-over execution may find the dead claimer's run lease until it expires
+            result = JobRunner(job, epoch=fire_time, if_running="wait").run()
+        except BaseException as exc:
+            finish_claim(
+                store, schedule_id, fire_time, "failed", note=f"{type(exc).__name__}: {exc}"[:500]
+            )
+            raise
         finish_claim(
-            store, schedule_id, fire_time, "failed", note=f"{type(exc).__name__}: {exc}"[:500]
+            store, schedule_id, fire_time, result.status, run_id=result.run_id, note=result.reason
         )
-        raise
-    finish_claim(
-        store, schedule_id, fire_time, result.status, run_id=result.run_id, note=result.reason
-    )
     return f"{result.status} run {result.run_id} ({result.calls} LLM calls)"
+
+
+def adopt_orphans(db: str) -> list[str]:
+    """Take over executions whose claimer died: claims still ``running`` whose lease expired
+    (or whose holder's process is gone, on this host). Each is resumed under a new lease, so
+    its run completes exactly once whoever finishes it."""
+    from judgebench.db import leases
+    from judgebench.db.jobs import list_claims, take_over_claim
+
+    store = _store(db)
+    now = datetime.now(UTC)
+    done = []
+    for c in list_claims(store):
+        if c["status"] != "running":
+            continue
+        name = claim_lease(c["schedule_id"], c["fire_time"])
+        lease = leases.read(store, name)
+        claimed = c["claimed_at"] if c["claimed_at"].tzinfo else c["claimed_at"].replace(tzinfo=UTC)
+        if lease is None and (now - claimed).total_seconds() < leases.DEFAULT_TTL_S:
+            continue  # just claimed: its claimer is about to take the lease
+        if lease is not None and not lease.expired(now):
+            continue
+        try:
+            kwargs = _get(db, c["schedule_id"]).kwargs
+        except UserError:  # the schedule was removed since
+            continue
+        take_over_claim(store, c["schedule_id"], c["fire_time"], _owner(), c["owner"])
+        done.append(_run_claimed(store, c["schedule_id"], kwargs["job_file"], db, c["fire_time"]))
+    return done
 
 
 def _record_missed(db: str, event: Any) -> None:
@@ -287,6 +341,7 @@ def serve(db: str, *, once: bool = False, poll_s: float = 5.0, max_s: float | No
     sched.start()
     started = time.monotonic()
     try:
+        adopt_orphans(db)
         if once:
             now = datetime.now(UTC)
             due = [j for j in sched.get_jobs() if j.next_run_time and j.next_run_time <= now]
@@ -298,6 +353,7 @@ def serve(db: str, *, once: bool = False, poll_s: float = 5.0, max_s: float | No
             return
         while max_s is None or time.monotonic() - started < max_s:
             time.sleep(poll_s)
+            adopt_orphans(db)  # executions whose scheduler died mid-way
             sched.wakeup()  # see schedules other processes added
     except KeyboardInterrupt:
         pass
