@@ -5,8 +5,13 @@
 - request size: bodies over ``max_body_bytes`` → 413, read no further;
 - rate limits: a token bucket per key (``rate_limit_per_s``, ``burst``) and a cap on requests in
   flight → 429 with ``Retry-After``;
-- bad JSON, missing or malformed ``messages``, ``stream: true``, ``n > 1`` → 400 naming the
-  problem; every stage failing → 502; all errors in OpenAI's ``{"error": {...}}`` shape;
+- a request that breaks the OpenAI chat schema (bad JSON, nesting over 32 levels, malformed
+  ``messages`` or content parts, ``temperature: "hot"``, ``max_tokens: -5``, ``stop: 123``,
+  ``stream: true``, ``n > 1``; see :mod:`judgebench.routing.request_schema`) → 400 naming the
+  problem, before anything is routed or logged; a non-ASCII Authorization header → 400;
+  every stage failing → 502 naming the models and their status (no exception text); an
+  unexpected failure → 500 with no detail (logged, redacted); all errors in OpenAI's
+  ``{"error": {...}}`` shape;
 - the routing decision in the ``X-Judgebench-Route`` header, the answering model in
   ``X-Judgebench-Model``, and the decision in the router's log (the store), flushed in batches.
 """
@@ -15,12 +20,12 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import json
 import math
 import time
 from typing import Any
 
 from judgebench.routing.config import ServerSettings
+from judgebench.routing.request_schema import BadRequest, check_chat_request, parse_body
 from judgebench.routing.router import Router, RoutingError
 
 PASSED_PARAMS = ("temperature", "top_p", "max_tokens", "max_completion_tokens", "seed", "stop")
@@ -123,6 +128,10 @@ class RouterServer:
         if not self.keys:
             return "anonymous", None
         auth = request.headers.get("Authorization", "")
+        if not auth.isascii():  # no key has such bytes, and encoding them would raise
+            return None, self._error(
+                400, "the Authorization header must be ASCII", "invalid_request_error"
+            )
         given = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
         if not given:
             return None, self._error(
@@ -211,31 +220,11 @@ class RouterServer:
                 413, f"request body exceeds the limit of {limit} bytes", "invalid_request_error"
             )
         try:
-            return json.loads(raw), None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            return None, self._error(
-                400, f"request body is not valid JSON: {exc}", "invalid_request_error"
-            )
-
-    @staticmethod
-    def _check(body: Any) -> str | None:
-        if not isinstance(body, dict):
-            return "request body must be a JSON object"
-        messages = body.get("messages")
-        if not isinstance(messages, list) or not messages:
-            return "'messages' must be a non-empty list"
-        for i, m in enumerate(messages):
-            if not isinstance(m, dict) or not isinstance(m.get("role"), str) or "content" not in m:
-                return f"messages[{i}] must be an object with 'role' and 'content'"
-            if m["role"] == "user" and not isinstance(m["content"], str | list):
-                return f"messages[{i}].content must be a string or a list of content parts"
-        if not any(m["role"] == "user" for m in messages):
-            return "'messages' needs at least one user message"
-        if body.get("stream"):
-            return "stream=true is not supported by the router; send stream=false"
-        if body.get("n", 1) != 1:
-            return "n must be 1"
-        return None
+            body = parse_body(raw)
+            check_chat_request(body)  # before anything is routed or logged
+        except BadRequest as exc:
+            return None, self._error(400, str(exc), "invalid_request_error")
+        return body, None
 
     async def _chat(self, request: Any) -> Any:
         from aiohttp import web
@@ -252,20 +241,21 @@ class RouterServer:
             body, err = await self._read_json(request)
             if err is not None:
                 return err
-            problem = self._check(body)
-            if problem:
-                return self._error(400, problem, "invalid_request_error")
-            params = {k: body[k] for k in PASSED_PARAMS if k in body}
+            params = {k: body[k] for k in PASSED_PARAMS if body.get(k) is not None}
             messages = [{"role": m["role"], "content": m["content"]} for m in body["messages"]]
             try:
                 routed = await self.router.complete(messages, **params)
             except RoutingError as exc:
+                stages = ", ".join(f"{s.model}: {s.status}" for s in exc.decision.stages)
                 return self._error(
                     502,
-                    f"no model could answer: {exc}",
+                    f"no model could answer ({stages})",  # the reasons stay in the routing log
                     "api_error",
                     {ROUTE_HEADER: exc.decision.header()},
                 )
+            except Exception:  # noqa: BLE001 - a bug, not the client's fault: no detail leaks
+                _log_failure()
+                return self._error(500, "internal error (logged by the router)", "api_error")
             c, d = routed.completion, routed.decision
             self.counts[200] = self.counts.get(200, 0) + 1
             return web.json_response(
@@ -291,3 +281,13 @@ class RouterServer:
             )
         finally:
             self._in_flight -= 1
+
+
+def _log_failure() -> None:
+    """Log the exception being handled, with every registered secret masked."""
+    import logging
+
+    from judgebench.llm.secrets import install_log_redaction
+
+    install_log_redaction(__name__)
+    logging.getLogger(__name__).exception("routing a request failed")
