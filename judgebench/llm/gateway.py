@@ -505,9 +505,10 @@ class Gateway:
                 future.set_result(found.get(key))
 
     def _served_from_cache(self, key: str, response: dict[str, Any]) -> Completion:
+        # the reply keeps the cost it was bought for: rows built from it (after a resume, or
+        # by a concurrent run) carry that cost and the ``cached`` mark; accounts charge nothing
         completion = Completion.model_validate(response)
         completion.cached = True
-        completion.cost = 0.0
         completion.latency_s = 0.0
         for acct in (self.stats, *self._accounts.get()):
             acct.cache_hits += 1

@@ -33,7 +33,7 @@ async def test_greedy_calls_are_cached_and_hits_cost_nothing():
     second = await gateway.complete("scripted/a", ask(), temperature=0)
     assert len(backend.prompts) == 1
     assert not first.cached and second.cached and second.text == first.text
-    assert second.cost == 0.0 and gateway.stats.cache_hits == 1 and gateway.stats.calls == 1
+    assert gateway.stats.cache_hits == 1 and gateway.stats.calls == 1
     # another model, other params or other messages are other entries
     await gateway.complete("scripted/b", ask(), temperature=0)
     await gateway.complete("scripted/a", ask(), temperature=0, max_tokens=5)
@@ -155,3 +155,38 @@ def test_sql_cache_parity_sqlite_and_postgres(store_url):
     cache.record_hits({"k1": 2})
     cache.record_hits({"k1": 1})
     assert cache.stats() == {"entries": 1, "hits": 3}
+
+
+@pytest.mark.parametrize("store_kind", ["memory", "sql"])
+async def test_a_hit_keeps_its_original_cost_and_spends_nothing(tmp_path, store_kind):
+    """Rows rebuilt from cached replies (a resume, a concurrent run, another process) must
+    store what the reply cost, not 0.0; the spend is counted once, by the call that bought it."""
+    from judgebench.config import settings_from_dict
+    from judgebench.db import Store
+    from judgebench.db.callcache import SQLCallCache
+
+    def priced(cache) -> tuple[Gateway, ScriptedBackend]:
+        backend = ScriptedBackend(responder=lambda text, model: f"a longer reply to {text}")
+        prices = {"input_cost_per_mtok": 3.0, "output_cost_per_mtok": 15.0}
+        settings = settings_from_dict({"models": {"scripted/*": prices}})
+        return Gateway({"scripted": backend}, settings=settings, cache=cache), backend
+
+    def cache():
+        return (
+            MemoryCallCache() if store_kind == "memory" else SQLCallCache(Store(tmp_path / "c.db"))
+        )
+
+    shared = cache()
+    first_gateway, _ = priced(shared)
+    bought = [await first_gateway.complete("scripted/a", ask(i), temperature=0) for i in range(3)]
+    first_gateway.flush()
+    # another gateway (another process / a resumed run) on the same cache
+    second_gateway, backend = priced(shared if store_kind == "memory" else cache())
+    again = [await second_gateway.complete("scripted/a", ask(i), temperature=0) for i in range(3)]
+    assert backend.prompts == []  # all three were hits
+    for original, hit in zip(bought, again, strict=True):
+        assert original.cost and hit.cost == pytest.approx(original.cost)
+        assert hit.cached and not original.cached
+    assert second_gateway.stats.cost == 0.0 and second_gateway.stats.calls == 0
+    assert second_gateway.stats.cache_hits == 3
+    assert first_gateway.stats.cost == pytest.approx(sum(c.cost or 0 for c in bought))
