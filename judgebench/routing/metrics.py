@@ -7,6 +7,9 @@ q_strong the two models' qualities alone:
 - PGR(c) = (q(c) − q_weak) / (q_strong − q_weak), the share of the gap recovered;
 - APGR = the mean PGR over strong-call shares c ∈ [0, 1] (area under the PGR curve);
 - CPT(x) = the smallest strong-call share with PGR ≥ x.
+
+RouteLLM (lm-sys/RouteLLM, routellm/evals/benchmarks.py) routes ``score >= threshold`` to the
+strong model, so queries with equal scores always switch together; the curve here does the same.
 """
 
 from __future__ import annotations
@@ -28,37 +31,72 @@ class GapCurve(BaseModel):
     strong_quality: float
 
 
+def _gain_by_count(need_strong: np.ndarray, gain: np.ndarray) -> np.ndarray:
+    """Cumulative quality gain when the first m queries (by score) go to the strong model,
+    m = 0..n, with TIED scores routed as one group (RouteLLM routes by a threshold on the score,
+    ``score >= t``, so tied queries switch together); between group boundaries the curve is the
+    straight line RouteLLM's interpolation draws, i.e. each tied query gets its group's mean gain.
+    """
+    order = np.argsort(-need_strong, kind="stable")
+    sorted_scores, sorted_gain = need_strong[order], gain[order]
+    starts = np.flatnonzero(np.r_[True, sorted_scores[1:] != sorted_scores[:-1]])
+    sizes = np.diff(np.r_[starts, len(sorted_gain)])
+    group_mean = np.add.reduceat(sorted_gain, starts) / sizes
+    return np.concatenate([[0.0], np.cumsum(np.repeat(group_mean, sizes))])
+
+
+def _first_share_reaching(pgr_at_count: np.ndarray, x: float) -> float | None:
+    """The smallest strong-call share where the piecewise-linear PGR curve reaches ``x``."""
+    n = len(pgr_at_count) - 1
+    hit = np.flatnonzero(pgr_at_count >= x - 1e-12)
+    if not len(hit):
+        return None
+    m = int(hit[0])
+    if m == 0:
+        return 0.0
+    lo, hi = pgr_at_count[m - 1], pgr_at_count[m]
+    return float((m - 1 + (x - lo) / (hi - lo)) / n)  # hi > x > lo: crossed inside the step
+
+
 def gap_curve(
     need_strong: np.ndarray, weak_quality: np.ndarray, strong_quality: np.ndarray, steps: int = 101
 ) -> GapCurve:
     """RouteLLM curve for one router score ``need_strong`` (higher = send to strong) over
-    held-out queries with both models' per-query qualities."""
+    held-out queries with both models' per-query qualities.
+
+    Ties in the score are averaged (a constant score is the random router: APGR ½); APGR is the
+    exact area under the piecewise-linear curve and CPT the exact crossing, both independent of
+    the row order. ``shares``/``quality``/``pgr`` sample the same curve on ``steps`` points.
+    """
     need_strong = np.asarray(need_strong, dtype=float)
     weak_quality = np.asarray(weak_quality, dtype=float)
     strong_quality = np.asarray(strong_quality, dtype=float)
     n = len(need_strong)
-    order = np.argsort(-need_strong, kind="stable")
-    gain = (strong_quality - weak_quality)[order]
-    # quality when the first m queries (by score) go to the strong model
-    by_count = weak_quality.mean() + np.concatenate([[0.0], np.cumsum(gain)]) / n
+    by_count = weak_quality.mean() + _gain_by_count(need_strong, strong_quality - weak_quality) / n
     shares = np.linspace(0.0, 1.0, steps)
     quality = np.interp(shares * n, np.arange(n + 1), by_count)
     qw, qs = float(weak_quality.mean()), float(strong_quality.mean())
     gap = qs - qw
-    pgr = (quality - qw) / gap if abs(gap) > 1e-12 else np.full_like(quality, np.nan)
-
-    def cpt(x: float) -> float | None:
-        hit = np.nonzero(pgr >= x - 1e-12)[0]
-        return float(shares[hit[0]]) if len(hit) else None
-
-    apgr = float(np.trapezoid(pgr, shares)) if abs(gap) > 1e-12 else math.nan
+    if abs(gap) <= 1e-12:
+        nan = np.full_like(quality, np.nan)
+        return GapCurve(
+            shares=shares.tolist(),
+            quality=quality.tolist(),
+            pgr=nan.tolist(),
+            apgr=math.nan,
+            cpt50=None,
+            cpt80=None,
+            weak_quality=qw,
+            strong_quality=qs,
+        )
+    pgr_at_count = (by_count - qw) / gap
     return GapCurve(
         shares=shares.tolist(),
         quality=quality.tolist(),
-        pgr=pgr.tolist(),
-        apgr=apgr,
-        cpt50=cpt(0.5),
-        cpt80=cpt(0.8),
+        pgr=((quality - qw) / gap).tolist(),
+        apgr=float(np.trapezoid(pgr_at_count, np.arange(n + 1) / n)),
+        cpt50=_first_share_reaching(pgr_at_count, 0.5),
+        cpt80=_first_share_reaching(pgr_at_count, 0.8),
         weak_quality=qw,
         strong_quality=qs,
     )
