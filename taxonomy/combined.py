@@ -58,6 +58,7 @@ DEFAULT_TEMPERATURE = 1.0
 DEFAULT_MIN_CONFIDENCE = 0.6
 LARGE_TAXONOMY_LEAVES = 50
 _MIN_CALIBRATION_ROWS = 20
+_MIN_SPREAD = 0.02  # cosine units
 
 
 def family(encoder: Encoder) -> str:
@@ -95,11 +96,12 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def _standardise(sims: np.ndarray) -> np.ndarray:
-    """Per-row z-scores: similarity scales differ by encoder, their ranking is what counts."""
+    """Per-row z-scores: similarity scales differ by encoder, their ranking is what counts. The
+    spread has a floor, so near-equal candidates (two or three siblings) stay near-equal."""
     if sims.shape[1] < 2:
         return np.zeros_like(sims)
     std = sims.std(axis=1, keepdims=True)
-    return (sims - sims.mean(axis=1, keepdims=True)) / np.maximum(std, 1e-6)
+    return (sims - sims.mean(axis=1, keepdims=True)) / np.maximum(std, _MIN_SPREAD)
 
 
 @dataclass
@@ -125,7 +127,17 @@ class Stage:
     logreg_c: float = 3.0
     name_half: float = 5.0
     temperature: float = DEFAULT_TEMPERATURE
+    # which candidate each row of ``node_vectors`` describes (sorted; a domain has several rows)
+    owners: np.ndarray | None = None
     _models: dict[str, object] = field(default_factory=dict)
+
+    def _names(self, fam: str, queries: np.ndarray) -> np.ndarray:
+        """Per candidate, the best similarity among the texts describing it."""
+        sims = queries @ self.node_vectors[fam].T
+        if self.owners is not None:
+            starts = np.flatnonzero(np.r_[True, self.owners[1:] != self.owners[:-1]])
+            sims = np.maximum.reduceat(sims, starts, axis=1)
+        return _log_softmax(_standardise(sims))
 
     def _logreg(self, fam: str, examples: _Examples, queries: np.ndarray) -> np.ndarray | None:
         classes = np.unique(examples.labels)
@@ -184,7 +196,7 @@ class Stage:
         name_share = 1.0 / (1.0 + len(examples.labels) / labelled / self.name_half)
         for fam, vectors in queries.items():
             parts = {
-                "name": _log_softmax(_standardise(vectors @ self.node_vectors[fam].T)),
+                "name": self._names(fam, vectors),
                 "logreg": self._logreg(fam, examples, vectors),
                 "knn": self._knn(fam, examples, vectors),
                 "proto": self._prototype(fam, examples, vectors),
@@ -295,9 +307,17 @@ class CombinedAssigner:
                 rows.append(row)
                 labels.append(index[target])
         picked = np.array(rows, dtype=np.int64)
-        texts = [node_text(self.taxonomy, n) for n in candidates]
+        # a domain is described by its own text and each of its descendants' (its "C++" leaf
+        # is what a C++ question resembles, not the word "Coding")
+        described = [
+            (i, d)
+            for i, n in enumerate(candidates)
+            for d in [n, *(self.taxonomy.descendants(n) if by_domain else [])]
+        ]
+        texts = [node_text(self.taxonomy, d) for _, d in described]
         return Stage(
             nodes=candidates,
+            owners=np.array([i for i, _ in described], dtype=np.int64) if by_domain else None,
             node_vectors={family(e): e.encode(texts) for e in self.encoders},
             examples=_Examples(
                 {k: v[picked] for k, v in self._example_vectors.items()},
