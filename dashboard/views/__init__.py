@@ -11,6 +11,7 @@ VIEW_MODULES: list[str] = [
     "compare",
     "drilldown",
     "judge_health",
+    "labelling",
     "language_ranker",
     "router",
 ]

@@ -33,7 +33,7 @@ FLAGS = [
     "--disable-sync",
     "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1, EXCLUDE localhost",
 ]
-VIEWS = ["overview", "taxonomy", "strengths", "compare", "drilldown", "judges"]
+VIEWS = ["overview", "taxonomy", "strengths", "compare", "drilldown", "judges", "labelling"]
 
 
 @pytest.fixture(scope="module")
@@ -323,4 +323,33 @@ def test_cli_summary_strengths_equal_the_page(page, demo_server, demo_url):
             if shown == expected:
                 break
         assert shown == expected, m["model"]
+    assert not page.jb_errors  # type: ignore[attr-defined]
+
+
+def test_a_label_entered_in_the_browser_is_stored_and_moves_agreement(page, demo_server):
+    from judgebench.db import Store
+
+    store = Store(demo_server.app.jb_context.store.url)
+    assert store.get_judgments(judge="human:Browser Tester") == []
+    page.goto(f"{demo_server.url}/labelling")
+    _wait_ready(page)
+    assert page.locator("#lab-fig-n").inner_text() == "0"
+    assert page.locator("#lab-fig-accuracy").inner_text() == "–"
+    page.locator("#lab-name").fill("Browser Tester")
+    page.locator("#lab-sample").click()
+    page.wait_for_selector("#lab-progress", timeout=10_000)
+    assert "item 1 of" in page.locator("#lab-progress").inner_text()
+    page.locator("#lab-note").fill("A answers the question")
+    page.locator("#lab-a").click()
+    page.wait_for_function(
+        "() => document.querySelector('#lab-fig-n') && "
+        "document.querySelector('#lab-fig-n').textContent === '1'",
+        timeout=10_000,
+    )
+    labels = store.get_judgments(judge="human:Browser Tester")
+    assert [(j.verdict, j.rationale) for j in labels] == [("A", "A answers the question")]
+    accuracy = page.locator("#lab-fig-accuracy").inner_text()
+    assert accuracy in ("0.000", "1.000")  # one label: the judge agreed or it did not
+    assert "item 2 of" in page.locator("#lab-progress").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "labelling.png"), full_page=True)
     assert not page.jb_errors  # type: ignore[attr-defined]
