@@ -45,6 +45,7 @@ class QueryRow(Base):
     reference: Mapped[str | None] = mapped_column(Text, nullable=True)
     node_ids: Mapped[list[Any]] = mapped_column(default=list)
     taxonomy_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    node_confidence: Mapped[dict[str, Any] | None] = mapped_column(nullable=True)
     provenance: Mapped[dict[str, Any]] = mapped_column(default=dict)
     meta: Mapped[dict[str, Any]] = mapped_column("metadata", default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -57,6 +58,7 @@ class QueryNodeRow(Base):
     query_id: Mapped[str] = mapped_column(ForeignKey("queries.id"), primary_key=True)
     node_id: Mapped[str] = mapped_column(String(500), primary_key=True)
     taxonomy_version: Mapped[int] = mapped_column(Integer, primary_key=True, default=0)
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)  # None: not estimated
     __table_args__ = (Index("ix_query_nodes_node", "taxonomy_version", "node_id"),)
 
 
@@ -84,6 +86,7 @@ class JudgmentRow(Base):
     judge: Mapped[str] = mapped_column(String(200))
     judge_model: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))
+    shape: Mapped[str | None] = mapped_column(String(16), nullable=True)
     query_id: Mapped[str] = mapped_column(String(64), index=True)
     response_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     response_b_id: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -137,6 +137,7 @@ class Store:
                 reference=q.reference,
                 node_ids=q.node_ids,
                 taxonomy_version=q.taxonomy_version,
+                node_confidence=q.node_confidence or None,
                 provenance=q.provenance,
                 # the column is named "metadata" (ORM attribute "meta"); core inserts key by column
                 **{"metadata": q.metadata},
@@ -144,7 +145,12 @@ class Store:
             for q in queries
         ]
         links = [
-            dict(query_id=q.id, node_id=n, taxonomy_version=q.taxonomy_version or 0)
+            dict(
+                query_id=q.id,
+                node_id=n,
+                taxonomy_version=q.taxonomy_version or 0,
+                confidence=q.node_confidence.get(n),
+            )
             for q in queries
             for n in q.node_ids
         ]
@@ -154,21 +160,39 @@ class Store:
         return new
 
     def set_query_nodes(
-        self, query_id: str, node_ids: list[str], taxonomy_version: int | None
+        self,
+        query_id: str,
+        node_ids: list[str],
+        taxonomy_version: int | None,
+        confidence: dict[str, float] | None = None,
     ) -> None:
-        """Replace a query's node assignment (re-assignment after a taxonomy change)."""
+        """Replace a query's node assignment (re-assignment after a taxonomy change);
+        ``confidence`` holds the assigner's probability per node, where it gives one."""
         version = taxonomy_version or 0
+        confidence = confidence or {}
         with self.session() as s:
             s.execute(
                 update(QueryRow)
                 .where(QueryRow.id == query_id)
-                .values(node_ids=node_ids, taxonomy_version=taxonomy_version)
+                .values(
+                    node_ids=node_ids,
+                    taxonomy_version=taxonomy_version,
+                    node_confidence=confidence or None,
+                )
             )
             s.query(QueryNodeRow).filter_by(query_id=query_id, taxonomy_version=version).delete()
             self.insert_ignore(
                 s,
                 QueryNodeRow,
-                [dict(query_id=query_id, node_id=n, taxonomy_version=version) for n in node_ids],
+                [
+                    dict(
+                        query_id=query_id,
+                        node_id=n,
+                        taxonomy_version=version,
+                        confidence=confidence.get(n),
+                    )
+                    for n in node_ids
+                ],
             )
 
     def get_queries(
@@ -377,6 +401,7 @@ def _query(r: QueryRow) -> Query:
         reference=r.reference,
         node_ids=list(r.node_ids or []),
         taxonomy_version=r.taxonomy_version,
+        node_confidence=dict(r.node_confidence or {}),
         provenance=dict(r.provenance or {}),
         metadata=dict(r.meta or {}),
     )
@@ -406,6 +431,7 @@ def _judgment_row(j: Judgment) -> dict[str, Any]:
         judge=j.judge,
         judge_model=j.judge_model,
         kind=j.kind,
+        shape=j.shape,
         query_id=j.query_id,
         response_id=j.response_id,
         response_b_id=j.response_b_id,
@@ -438,6 +464,7 @@ def _judgment(r: JudgmentRow) -> Judgment:
         judge=r.judge,
         judge_model=r.judge_model,
         kind=r.kind,  # type: ignore[arg-type]
+        shape=r.shape,  # type: ignore[arg-type]
         query_id=r.query_id,
         response_id=r.response_id,
         response_b_id=r.response_b_id,

@@ -18,6 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 JudgmentStatus = Literal["ok", "invalid", "error"]
 JudgmentKind = Literal["pointwise", "pairwise", "reliability", "ranking", "reverse"]
+# the judge contract that produced a judgment (judgebench.judges.base: one protocol per shape);
+# ``kind`` says what the row holds: a PRP ranking (shape listwise) stores candidate rows of kind
+# ranking and its comparisons of kind pairwise
+JudgeShape = Literal["pointwise", "pairwise", "listwise", "reliability", "likelihood"]
 Verdict = Literal["A", "B", "tie"]
 
 
@@ -91,6 +95,9 @@ class Query(Record):
     text: str
     node_ids: list[str] = Field(default_factory=list)
     taxonomy_version: int | None = None
+    # calibrated P(query belongs to node) per assigned node (combined assigner); empty where
+    # unknown (hand labels, LLM assignment), which reports count as confident
+    node_confidence: dict[str, float] = Field(default_factory=dict)
     source: str = "user"
     reference: str | None = None
     provenance: dict[str, Any] = Field(default_factory=dict)
@@ -163,6 +170,7 @@ class Judgment(Record):
     judge: str
     judge_model: str
     kind: JudgmentKind = "pointwise"
+    shape: JudgeShape | None = None  # None only on rows stored before judges declared shapes
     query_id: str
     response_id: str | None = None
     response_b_id: str | None = None

@@ -14,13 +14,16 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from judgebench.judges.injection import INJECTION_FLAG, detect_injection
 from judgebench.judges.parsing import ReplyParseError, extract_answer, template_examples
 from judgebench.llm import Completion, LLMError, gather_limited, get_gateway, run_sync
 from judgebench.prompts import PromptTemplate, fence, load_template
 from judgebench.records import (
+    JudgeShape,
     Judgment,
     JudgmentKind,
     Query,
@@ -57,6 +60,143 @@ def as_response(response: ResponseLike, query: Query, model: str | None = None) 
 
 def evaluated_model(response: Response) -> str | None:
     return None if response.model == UNSPECIFIED_MODEL else response.model
+
+
+# --- the contract: one protocol per judge shape ----------------------------------------------
+# A judge declares ``shape`` and implements that shape's method; the job engine, analysis and
+# export dispatch on the shape, never on a judge's name.
+
+
+@runtime_checkable
+class PointwiseShape(Protocol):
+    """(query, response) → a score, with per-criterion details when the judge has criteria."""
+
+    name: str
+    shape: JudgeShape
+
+    async def evaluate(self, query: QueryLike, response: ResponseLike) -> Judgment: ...
+
+
+@runtime_checkable
+class ReliabilityShape(Protocol):
+    """(query, response) → reliable? ``score`` is the judge's statistic, reliable iff
+    ``score > tau`` (``details["reliable"]``, ``details["tau"]``)."""
+
+    name: str
+    shape: JudgeShape
+    tau: float
+
+    async def evaluate(self, query: QueryLike, response: ResponseLike) -> Judgment: ...
+
+
+@runtime_checkable
+class PairwiseShape(Protocol):
+    """(query, A, B) → verdict A / B / tie (a judge asks both orders; ``A`` = ``response_a``)."""
+
+    name: str
+    shape: JudgeShape
+
+    async def evaluate_pair(
+        self, query: QueryLike, response_a: ResponseLike, response_b: ResponseLike
+    ) -> Judgment: ...
+
+
+class RankedList(Protocol):
+    """What a listwise judge returns: one judgment per candidate (``details["rank"]``, 1 =
+    best, in candidate order) and the comparisons behind them (stored alongside)."""
+
+    judgments: list[Judgment]
+    comparisons: list[Judgment]
+
+
+@runtime_checkable
+class ListwiseShape(Protocol):
+    """(query, N responses) → a ranking."""
+
+    name: str
+    shape: JudgeShape
+
+    async def rank(self, query: QueryLike, candidates: Sequence[ResponseLike]) -> RankedList: ...
+
+
+@runtime_checkable
+class LikelihoodShape(Protocol):
+    """(query, response) → a log-probability score; batched, since a local model scores many
+    pairs per forward pass."""
+
+    name: str
+    shape: JudgeShape
+
+    async def score_many(
+        self, items: Sequence[tuple[QueryLike, ResponseLike]]
+    ) -> list[Judgment]: ...
+
+
+SHAPES: dict[str, tuple[type, str]] = {
+    "pointwise": (PointwiseShape, "evaluate"),
+    "reliability": (ReliabilityShape, "evaluate"),
+    "pairwise": (PairwiseShape, "evaluate_pair"),
+    "listwise": (ListwiseShape, "rank"),
+    "likelihood": (LikelihoodShape, "score_many"),
+}
+
+
+def check_shape(cls: type) -> None:
+    """A judge class declares a known shape and implements its method (checked when it is
+    registered, so a broken plug-in fails at registration, not in the middle of a job)."""
+    shape = getattr(cls, "shape", None)
+    if shape not in SHAPES:
+        raise TypeError(
+            f"{cls.__qualname__}.shape is {shape!r}; declare one of: {', '.join(SHAPES)}"
+        )
+    method = SHAPES[shape][1]
+    if getattr(cls, method, None) is getattr(Judge, method, None):
+        raise TypeError(f"{cls.__qualname__} is a {shape} judge but does not implement {method}()")
+
+
+class JudgeSettings(BaseModel):
+    """A judge's settings as a job file gives them (``judges: - kind: <name>`` and these
+    fields); each judge subclasses it, so a job is validated by the judge's own model."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @property
+    def judge_model(self) -> str:
+        """The model (or scorer) that judges: it names the judge in summaries and logs."""
+        raise NotImplementedError
+
+    def resolve_paths(self, fix: Callable[[str], str]) -> None:
+        """Make file settings absolute (a job file's paths are relative to it)."""
+
+    def missing_extra(self) -> str | None:
+        """The install extra these settings need and lack (``local`` for a local model), or
+        None: a job skips such a judge with a one-line note instead of failing."""
+        return None
+
+
+class LLMJudgeSettings(JudgeSettings):
+    """Settings every prompted judge shares: the judge model behind the gateway and how it
+    is asked (``templates`` overrides template files by name, as in docs/judges.md)."""
+
+    model: str
+    max_repairs: int = Field(2, ge=0)
+    temperature: float = Field(0.0, ge=0)
+    max_tokens: int = Field(1024, ge=1)
+    templates: dict[str, str] = Field(default_factory=dict)
+
+    @property
+    def judge_model(self) -> str:
+        return self.model
+
+
+@dataclass
+class JobResources:
+    """What a job lends a judge it builds: how many calls it may have in flight and a keyed
+    store for artefacts shared across items and runs (PC² criteria, a calibrated τ)."""
+
+    concurrency: int = 16
+    artefacts: Any = None  # a CriteriaStore; None: kept in memory
+    store: Any = None
 
 
 @dataclass
@@ -146,8 +286,15 @@ class Judge:
     unusable reply before the judgment is stored invalid.
     """
 
-    name: ClassVar[str] = "judge"
+    name: ClassVar[str] = "judge"  # the registered name (written here only)
     kind: ClassVar[JudgmentKind] = "pointwise"
+    shape: ClassVar[JudgeShape] = "pointwise"
+    Settings: ClassVar[type[JudgeSettings]] = LLMJudgeSettings
+
+    @classmethod
+    def from_settings(cls, settings: JudgeSettings, resources: JobResources) -> Judge:
+        """The judge a job's settings describe (the fields are the constructor's keywords)."""
+        return cls(**settings.model_dump(), concurrency=resources.concurrency)  # type: ignore[arg-type]
 
     def __init__(
         self,
@@ -184,6 +331,35 @@ class Judge:
     def call_params(self) -> dict[str, Any]:
         """Generation parameters; they are part of every judgment's natural key."""
         return {"temperature": self.temperature, "max_tokens": self.max_tokens}
+
+    # --- what a job needs: natural keys before asking, shared per-query and per-run work -----
+    def key_parts(self, candidates: int = 1) -> tuple[str, dict[str, Any]]:
+        """(template hash, params) every judgment of this judge is keyed by (``candidates``:
+        how many responses a listwise judge ranks at once); a job computes the keys of the
+        judgments it wants and asks only for the missing ones."""
+        params = getattr(self, "params", self.call_params)
+        return self.template(self.name).hash, params()
+
+    def unit_keys(self, query_id: str, response_ids: Sequence[str]) -> list[str]:
+        """The natural keys of what judging these responses as one unit stores: one judgment
+        for a pair, one per candidate for a ranking, else one for the single response."""
+        template_hash, params = self.key_parts(len(response_ids))
+
+        def key(*ids: str) -> str:
+            return Judgment.natural_key(
+                self.name, self.model, template_hash, params, query_id, *ids
+            )
+
+        if self.shape == "pairwise":
+            return [key(response_ids[0], response_ids[1])]
+        return [key(r) for r in response_ids]
+
+    async def prepare_run(self) -> None:
+        """Once per run before any judgment (Meta Ranking calibrates τ here)."""
+
+    async def prepare_query(self, query: Query) -> None:
+        """Work shared by all of a query's judgments (PC² criteria), started as soon as the
+        query exists; a failure here is recorded by the judgments that need it."""
 
     # --- one exchange -----------------------------------------------------------------------
     async def ask(
@@ -290,6 +466,7 @@ class Judge:
             judge=self.name,
             judge_model=self.model,
             kind=kind or self.kind,  # type: ignore[arg-type]
+            shape=self.shape,
             query_id=query.id,
             response_id=response.id if response else None,
             response_b_id=response_b.id if response_b else None,
@@ -346,10 +523,21 @@ def combined_hash(*templates: PromptTemplate, extra: Any = None) -> str:
 
 
 __all__ = [
+    "SHAPES",
     "Answer",
     "Exchange",
+    "JobResources",
     "Judge",
+    "JudgeSettings",
     "JudgeStats",
+    "LLMJudgeSettings",
+    "LikelihoodShape",
+    "ListwiseShape",
+    "PairwiseShape",
+    "PointwiseShape",
+    "RankedList",
+    "ReliabilityShape",
+    "check_shape",
     "QueryLike",
     "ResponseLike",
     "as_query",

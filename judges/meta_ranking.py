@@ -16,13 +16,16 @@ import math
 import random
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from judgebench.judges.base import (
     Exchange,
+    JobResources,
     Judge,
+    JudgeSettings,
+    LLMJudgeSettings,
     QueryLike,
     ResponseLike,
     as_query,
@@ -34,6 +37,9 @@ from judgebench.judges.registry import register_judge
 from judgebench.llm import Completion
 from judgebench.prompts import PromptTemplate, new_nonce
 from judgebench.records import Judgment, Query, Response, Usage, content_key, normalize_text
+
+if TYPE_CHECKING:
+    import numpy as np
 
 PARTIAL_REFERENCES = "partial_references"
 UNBALANCED_REFERENCES = "unbalanced_references"
@@ -121,6 +127,17 @@ def vote(target_won: float, reference_correct: bool, lam: float) -> float:
     return target_won * lam + (1 - target_won) * -1.0
 
 
+@overload
+def is_reliable_score(score: float, tau: float) -> bool: ...
+@overload
+def is_reliable_score(score: np.ndarray, tau: np.ndarray | float) -> np.ndarray: ...
+def is_reliable_score(score: Any, tau: Any) -> Any:
+    """THE Meta Ranking decision rule, used by the judge, its calibration and the cascade
+    router: reliable iff s > τ (the paper's rule; s = τ is unreliable, which matters because
+    s takes few distinct values). Works elementwise on numpy arrays too."""
+    return score > tau
+
+
 def option_probability(completion: Completion | None, chosen: str) -> float | None:
     """P(option ``chosen``) vs the other of A/B at the verdict token, from top logprobs; None
     when the completion carries none. Mass missing from the top list goes to the other option."""
@@ -181,7 +198,7 @@ def choose_tau(
     candidates = [values[0] - 1.0] + values
     best: tuple[tuple[float, ...], CalibrationReport] | None = None
     for tau in candidates:
-        flagged = [s <= tau for s in scores]
+        flagged = [not is_reliable_score(s, tau) for s in scores]
         tp = sum(f and not c for f, c in zip(flagged, correct, strict=True))
         fp = sum(f and c for f, c in zip(flagged, correct, strict=True))
         precision = tp / (tp + fp) if tp + fp else 1.0
@@ -210,12 +227,91 @@ def choose_tau(
     return best[1]
 
 
-@register_judge("meta-ranking")
+def load_references(path: str | Path) -> list[Reference]:
+    """Labelled references from a JSON-lines file of ``{"query", "response", "correct"}``."""
+    import json
+
+    from judgebench.errors import DataError
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("references file not found", where=str(path))
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            out.append(
+                Reference(query=row["query"], response=row["response"], correct=row["correct"])
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise DataError(
+                f"expected {{query, response, correct}}: {type(exc).__name__}: {exc}",
+                where=f"{path}:{n}",
+            ) from None
+    return out
+
+
+class CalibrationSpec(BaseModel):
+    """Pick τ once per run on labelled examples (default: the references themselves, each
+    judged against references from other queries)."""
+
+    model_config = ConfigDict(extra="forbid")
+    labels: str | None = None
+    target: Literal["f1", "precision"] = "f1"
+    min_precision: float = Field(0.9, gt=0, le=1)
+
+
+class MetaRankingSettings(LLMJudgeSettings):
+    references: str = Field(description="JSON-lines file of {query, response, correct}")
+    n_references: int = Field(5, ge=1, validation_alias=AliasChoices("n_references", "n_refs"))
+    lam: float = Field(0.25, ge=0, le=1, validation_alias=AliasChoices("lam", "lambda_", "lambda"))
+    tau: float = 0.0
+    seed: int = 0
+    both_orders: bool = True
+    soft: bool = False
+    min_valid_references: int | None = Field(None, ge=1)
+    calibrate: CalibrationSpec | None = None
+
+    @field_validator("calibrate", mode="before")
+    @classmethod
+    def _switch(cls, value: Any) -> Any:
+        return ({} if value else None) if isinstance(value, bool) else value
+
+    def resolve_paths(self, fix: Any) -> None:
+        self.references = fix(self.references)
+        if self.calibrate is not None and self.calibrate.labels:
+            self.calibrate.labels = fix(self.calibrate.labels)
+
+    @model_validator(mode="after")
+    def _min_valid(self) -> MetaRankingSettings:
+        if self.min_valid_references and self.min_valid_references > self.n_references:
+            raise ValueError("min_valid_references is larger than n_references")
+        return self
+
+
+@register_judge
 class MetaRankingJudge(Judge):
     """Meta Ranking reliability judge (weak judges detect errors by comparing with references)."""
 
-    name = "meta-ranking"
+    name = "meta_ranking"
     kind = "reliability"
+    shape = "reliability"
+    Settings = MetaRankingSettings
+
+    @classmethod
+    def from_settings(cls, settings: JudgeSettings, resources: JobResources) -> MetaRankingJudge:
+        assert isinstance(settings, MetaRankingSettings)
+        values = settings.model_dump(exclude={"references", "calibrate"})
+        judge = cls(
+            references=load_references(settings.references),
+            concurrency=resources.concurrency,
+            **values,
+        )
+        judge.calibration = settings.calibrate
+        judge.artefacts = resources.artefacts
+        return judge
 
     def __init__(
         self,
@@ -245,6 +341,9 @@ class MetaRankingJudge(Judge):
         self.both_orders = both_orders
         self.soft = soft
         self.min_valid_references = min_valid_references or (n_references + 1) // 2
+        self.calibration: CalibrationSpec | None = None  # set: prepare_run picks τ
+        self.artefacts: Any = None  # where a job keeps the calibrated τ (once per run)
+        self.calibration_report: CalibrationReport | None = None
 
     def params(self) -> dict[str, Any]:
         return {
@@ -348,6 +447,8 @@ class MetaRankingJudge(Judge):
         if len(valid) < len(rows):
             flags.append(PARTIAL_REFERENCES)
         details.update(references=rows, valid_references=len(valid), tau=self.tau)
+        if self.calibration_report is not None:
+            details["tau_calibrated"] = self.calibration_report.model_dump()
         if len(valid) < self.min_valid_references:
             bad = next(ex for ex in exchanges if not ex.ok)
             return self.make_judgment(
@@ -362,7 +463,7 @@ class MetaRankingJudge(Judge):
                 details=details,
             )
         s = sum(row["vote"] for row in valid) / len(valid)
-        details["reliable"] = s > self.tau
+        details["reliable"] = is_reliable_score(s, self.tau)
         return self.make_judgment(
             template=template,
             query=q,
@@ -375,9 +476,43 @@ class MetaRankingJudge(Judge):
             details=details,
         )
 
+    async def prepare_run(self) -> None:
+        """With ``calibration`` set: τ from the labelled examples, computed once and kept in
+        the job's artefact store (a rerun or another worker reads it back: no calls)."""
+        spec = self.calibration
+        if spec is None:
+            return
+        labelled = load_references(spec.labels) if spec.labels else list(self.references)
+        key = content_key(
+            "mr-calibration",
+            self.model,
+            self.params(),
+            self.template("meta_ranking").hash,
+            sorted(r.id for r in self.references),
+            [r.id for r in labelled],
+            spec.model_dump(exclude={"labels"}),
+        )
+        stored = self.artefacts.get_criteria(key) if self.artefacts is not None else None
+        if stored is None:
+            judged = await self.evaluate_many([(r.query, r.response) for r in labelled])
+            failed = next((j for j in judged if j.status == "error"), None)
+            if failed is not None:  # a partial calibration would pick a wrong τ for good
+                raise RuntimeError(f"calibration incomplete: {failed.reason}")
+            report = self.calibrate(
+                judged,
+                [r.correct for r in labelled],
+                target=spec.target,
+                min_precision=spec.min_precision,
+            )
+            stored = {"calibration": report.model_dump(), "labels": len(labelled)}
+            if self.artefacts is not None:
+                self.artefacts.put_criteria(key, "calibration", self.model, stored)
+        self.tau = float(stored["calibration"]["tau"])
+        self.calibration_report = CalibrationReport.model_validate(stored["calibration"])
+
     def is_reliable(self, judgment: Judgment) -> bool | None:
         """Reliable iff s > τ with the judge's current τ (None for a judgment without a score)."""
-        return None if judgment.score is None else judgment.score > self.tau
+        return None if judgment.score is None else is_reliable_score(judgment.score, self.tau)
 
     def calibrate(
         self,

@@ -11,6 +11,7 @@ from judgebench.judges.base import (
     Answer,
     Exchange,
     Judge,
+    LLMJudgeSettings,
     QueryLike,
     ResponseLike,
     as_query,
@@ -71,13 +72,19 @@ def verdict_answer(
     )
 
 
-@register_judge("pairwise")
+class PairwiseSettings(LLMJudgeSettings):
+    both_orders: bool = True
+
+
+@register_judge
 class PairwiseJudge(Judge):
     """Compares two responses to one query; both orders by default (``both_orders=False`` for
     one call per pair, recorded in the params)."""
 
     name = "pairwise"
     kind = "pairwise"
+    shape = "pairwise"
+    Settings = PairwiseSettings
 
     def __init__(
         self,

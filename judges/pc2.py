@@ -11,15 +11,21 @@ taken from the model's arithmetic.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field, field_validator
+
 from judgebench.judges.base import (
     Answer,
     Exchange,
+    JobResources,
     Judge,
+    JudgeSettings,
+    LLMJudgeSettings,
     QueryLike,
     ResponseLike,
     as_query,
@@ -167,7 +173,22 @@ def weighted_score(scores: Sequence[CriterionScore]) -> float:
     return total
 
 
-@register_judge("pc2")
+class PC2Settings(LLMJudgeSettings):
+    aux_models: list[str]
+    scale: tuple[int, int] = (1, 5)
+    criteria_count: tuple[int, int] = (3, 9)
+    baseline_index: int = Field(0, ge=0)
+    aux_max_tokens: int = Field(1024, ge=1)
+
+    @field_validator("aux_models")
+    @classmethod
+    def _diverse(cls, value: list[str]) -> list[str]:
+        if len(value) < 2:
+            raise ValueError("pc2 needs at least 2 aux_models (the paper uses 3 diverse ones)")
+        return value
+
+
+@register_judge
 class PC2Judge(Judge):
     """PC² judge. ``aux_models``: K diverse models writing the auxiliary answers (their
     diversity matters); ``criteria_store``: where per-query artefacts are kept (in memory by
@@ -175,6 +196,17 @@ class PC2Judge(Judge):
 
     name = "pc2"
     kind = "pointwise"
+    shape = "pointwise"
+    Settings = PC2Settings
+
+    @classmethod
+    def from_settings(cls, settings: JudgeSettings, resources: JobResources) -> PC2Judge:
+        """Criteria are kept in the job's artefact store: later models and runs reuse them."""
+        return cls(
+            **settings.model_dump(),
+            criteria_store=resources.artefacts,
+            concurrency=resources.concurrency,
+        )
 
     def __init__(
         self,
@@ -224,6 +256,17 @@ class PC2Judge(Judge):
             "criteria_count": list(self.criteria_count),
             "baseline_index": self.baseline_index,
         }
+
+    def key_parts(self, candidates: int = 1) -> tuple[str, dict[str, Any]]:
+        return combined_hash(*self._templates()), self.params()
+
+    async def prepare_query(self, query: Query) -> None:
+        """Criteria once per query, under nonces seeded by their own key (whichever judgment
+        asks first); a failure is recorded by each judgment of the query."""
+        from judgebench.prompts import seeded_nonces
+
+        with seeded_nonces(self.criteria_key(query)), contextlib.suppress(CriteriaUnavailable):
+            await self.prepare(query)
 
     def criteria_key(self, query: Query) -> str:
         t_criteria, t_baseline, _ = self._templates()

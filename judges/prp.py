@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from judgebench.judges.base import Judge, QueryLike, ResponseLike, as_query, as_response
+from pydantic import Field
+
+from judgebench.judges.base import (
+    Judge,
+    LLMJudgeSettings,
+    QueryLike,
+    ResponseLike,
+    as_query,
+    as_response,
+)
 from judgebench.judges.pairwise import (
     POSITION_INCONSISTENT,
     SWAPPED,
@@ -48,12 +57,21 @@ class Ranking:
         return sum(not c.ok for c in self.comparisons)
 
 
-@register_judge("prp")
+class PRPSettings(LLMJudgeSettings):
+    method: Method = "allpairs"
+    k: int = Field(10, ge=1)
+    criterion: str = "better answers the query"
+    both_orders: bool = True
+
+
+@register_judge
 class PRPRanker(Judge):
     """Pairwise ranking prompting. ``criterion`` completes "decide which candidate …"."""
 
     name = "prp"
     kind = "ranking"
+    shape = "listwise"
+    Settings = PRPSettings
 
     def __init__(
         self,
@@ -84,6 +102,9 @@ class PRPRanker(Judge):
         if method == "sliding":
             out["k"] = k
         return out
+
+    def key_parts(self, candidates: int = 1) -> tuple[str, dict[str, Any]]:
+        return self.template("prp").hash, self.params(self.method, min(self.k, candidates))
 
     async def rank(
         self,

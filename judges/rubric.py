@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
 from judgebench.judges.base import (
     Answer,
     Judge,
+    LLMJudgeSettings,
     QueryLike,
     ResponseLike,
     as_query,
@@ -25,12 +28,19 @@ DEFAULT_RUBRIC = (
 )
 
 
-@register_judge("rubric")
+class RubricSettings(LLMJudgeSettings):
+    rubric: str = Field(DEFAULT_RUBRIC, min_length=1)
+    scale: tuple[int, int] = (1, 10)
+
+
+@register_judge
 class RubricJudge(Judge):
     """Scores a response on an integer scale (default 1–10) against a rubric."""
 
     name = "rubric"
     kind = "pointwise"
+    shape = "pointwise"
+    Settings = RubricSettings
 
     def __init__(
         self,

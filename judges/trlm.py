@@ -18,7 +18,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from judgebench.judges.base import Judge, QueryLike, ResponseLike, as_query, as_response
+from pydantic import AliasChoices, Field
+
+from judgebench.judges.base import (
+    JobResources,
+    Judge,
+    JudgeSettings,
+    QueryLike,
+    ResponseLike,
+    as_query,
+    as_response,
+)
 from judgebench.judges.logprobs import (
     CITATION_PHRASE,
     DEFAULT_PHRASE,
@@ -52,7 +62,35 @@ class CitationResult:
         return self.ranked[0]
 
 
-@register_judge("trlm")
+class TRLMSettings(JudgeSettings):
+    """``backend``: ``hf:<path>`` (a local model: the ``local`` extra) or a gateway model
+    whose completions endpoint echoes prompt log-probabilities (``sim/large``, an
+    ``api_base`` model)."""
+
+    backend: str = Field(validation_alias=AliasChoices("backend", "scorer"))
+    phrase: str = DEFAULT_PHRASE
+    reduction: Reduction = Field("mean", validation_alias=AliasChoices("reduction", "reduce"))
+    alpha: float = Field(1.0, ge=0, le=1)
+    forward_phrase: str = FORWARD_PHRASE
+    scored_prompt: str = ""
+    # local models only
+    reversed_tokens: bool = False
+    device: str = "auto"
+    dtype: str | None = None
+    batch_size: int = Field(8, ge=1)
+
+    @property
+    def judge_model(self) -> str:
+        return self.backend
+
+    def missing_extra(self) -> str | None:
+        from importlib.util import find_spec
+
+        local = self.backend.startswith("hf:")
+        return "local" if local and not (find_spec("torch") and find_spec("transformers")) else None
+
+
+@register_judge
 class TRLMScorer(Judge):
     """Reverse scorer. ``scorer``: ``"hf:<path>"``, a completions-capable gateway model name, or
     a :class:`~judgebench.judges.logprobs.LogprobBackend` instance (e.g. ``HFCausalLM``).
@@ -62,6 +100,22 @@ class TRLMScorer(Judge):
 
     name = "trlm"
     kind = "reverse"
+    shape = "likelihood"
+    Settings = TRLMSettings
+
+    @classmethod
+    def from_settings(cls, settings: JudgeSettings, resources: JobResources) -> TRLMScorer:
+        assert isinstance(settings, TRLMSettings)
+        local = {"reversed_tokens", "device", "dtype", "batch_size"}
+        options = (
+            settings.model_dump(include=local)
+            if settings.backend.startswith("hf:")
+            else {"concurrency": resources.concurrency}
+        )
+        return cls(settings.backend, **settings.model_dump(exclude={"backend", *local}), **options)
+
+    def key_parts(self, candidates: int = 1) -> tuple[str, dict[str, Any]]:
+        return self._template(self.phrase).hash, self.params(self.phrase)
 
     def __init__(
         self,

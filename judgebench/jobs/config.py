@@ -12,9 +12,18 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from judgebench.errors import ConfigError
+from judgebench.jobs.assertions import AssertSpec
 from judgebench.records import content_key
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -90,22 +99,63 @@ class ModelSpec(_Strict):
 
 
 class JudgeSpec(_Strict):
-    """``kind``: pc2 (pointwise, with ``aux_models``) or pairwise (every pair of models, or
-    every model against ``baseline``)."""
+    """One judge: ``kind`` is any registered judge name (built-in or plug-in); every other
+    field is that judge's own settings, validated by its ``Settings`` model (docs/judges.md).
+    ``baseline`` (pairwise judges): compare every model with this one instead of every pair.
+    Written back (``model_dump``) in the same flat form."""
 
-    kind: Literal["pc2", "pairwise"]
-    model: str
-    aux_models: list[str] = Field(default_factory=list)
+    kind: str
     baseline: str | None = None
-    both_orders: bool = True
-    max_repairs: int = Field(2, ge=0)
-    options: dict[str, Any] = Field(default_factory=dict)
+    settings: Any  # the judge's JudgeSettings instance
 
-    @model_validator(mode="after")
-    def _aux(self) -> JudgeSpec:
-        if self.kind == "pc2" and len(self.aux_models) < 2:
-            raise ValueError("pc2 needs at least 2 aux_models (the paper uses 3 diverse ones)")
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _by_judge(cls, data: Any) -> Any:
+        from judgebench.judges.base import JudgeSettings
+
+        if not isinstance(data, dict) or isinstance(data.get("settings"), JudgeSettings):
+            return data
+        data = dict(data)
+        kind, baseline = data.pop("kind", None), data.pop("baseline", None)
+        if not isinstance(kind, str):
+            raise ValueError("kind: field required (a registered judge name)")
+        from judgebench.judges.registry import JUDGES
+
+        try:
+            judge = JUDGES.get(kind)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+        try:
+            settings = judge.Settings.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"]) or kind
+            msg = "unknown field" if first["type"] == "extra_forbidden" else first["msg"]
+            msg = "field required" if first["type"] == "missing" else msg
+            raise ValueError(f"{field}: {msg.removeprefix('Value error, ')}") from None
+        return {"kind": kind, "baseline": baseline, "settings": settings}
+
+    @model_serializer(mode="plain")
+    def _flat(self) -> dict[str, Any]:
+        out = {"kind": self.kind, **self.settings.model_dump(mode="json")}
+        if self.baseline is not None:
+            out["baseline"] = self.baseline
+        return out
+
+    @property
+    def model(self) -> str:
+        """The judging model (or scorer): with ``kind`` it names the judge in summaries."""
+        return str(self.settings.judge_model)
+
+    @property
+    def shape(self) -> str:
+        from judgebench.judges.registry import JUDGES
+
+        return str(JUDGES.get(self.kind).shape)
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}:{self.model}"
 
 
 class BudgetSpec(_Strict):
@@ -115,6 +165,8 @@ class BudgetSpec(_Strict):
 
 
 class JobConfig(_Strict):
+    model_config = ConfigDict(extra="forbid", validate_by_name=True, validate_by_alias=True)
+
     name: str
     store: str = "sqlite:///judgebench.db"
     taxonomy: TaxonomySpec = Field(default_factory=TaxonomySpec)
@@ -131,6 +183,8 @@ class JobConfig(_Strict):
     # the share of a stage's items that may be invalid, failed or skipped before the run is
     # "partial" rather than "ok" (judgebench.jobs.outcome)
     max_error_rate: float = Field(0.0, ge=0, le=1)
+    # thresholds for CI, checked by `judgebench run` (judgebench.jobs.assertions); YAML: assert
+    assert_: AssertSpec | None = Field(None, alias="assert")
 
     @field_validator("taxonomy", mode="before")
     @classmethod
@@ -144,6 +198,8 @@ class JobConfig(_Strict):
         if dup:
             raise ValueError(f"model {dup[0]!r} is listed twice")
         for judge in self.judges:
+            if judge.baseline is not None and judge.shape != "pairwise":
+                raise ValueError(f"baseline: {judge.kind} is not a pairwise judge")
             if judge.baseline is not None and judge.baseline not in names:
                 raise ValueError(f"pairwise baseline {judge.baseline!r} is not a model under test")
         return self
@@ -166,7 +222,7 @@ class JobConfig(_Strict):
 
 # settings that change how a job runs or is judged, not its results (new ones must be listed
 # here, or every stored run would get a new identity)
-_NOT_DEFINING = {"concurrency", "chunk_size", "budget", "store", "max_error_rate"}
+_NOT_DEFINING = {"concurrency", "chunk_size", "budget", "store", "max_error_rate", "assert_"}
 
 
 def _redact_tree(value: Any) -> Any:
@@ -262,6 +318,8 @@ def _resolve_paths(job: JobConfig, base: Path) -> JobConfig:
     if tax.source not in ("default", "db"):
         tax.source = fix(tax.source)
     job.queries.files = [fix(f) for f in job.queries.files]
+    for judge in job.judges:
+        judge.settings.resolve_paths(fix)
     if job.queries.synth is not None and job.queries.synth.seeds:
         job.queries.synth.seeds = fix(job.queries.synth.seeds)
     return job

@@ -10,12 +10,12 @@ requests: anything whose reply reached the call cache is never asked again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
 from typing import Any
 
 from judgebench.jobs.config import JobConfig, JudgeSpec, ModelSpec
+from judgebench.jobs.usage import UsageLog, usage_keys
 from judgebench.records import ErrorRecord, Judgment, Query, Response, content_key
 
 STOP_MARK = "BudgetExceeded"
@@ -56,6 +56,7 @@ class ShardResult:
     errors: int = 0
     stopped: str | None = None  # the budget's reason when a call was refused
     usage: dict[str, Any] = field(default_factory=dict)
+    usage_recorded: bool = False  # already in job_usage (written per call by a UsageLog)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -78,31 +79,38 @@ def model_pairs(job: JobConfig, spec: JudgeSpec) -> list[tuple[ModelSpec, ModelS
 
 
 def units_per_query(job: JobConfig, spec: JudgeSpec) -> int:
-    return len(job.models) if spec.kind == "pc2" else len(model_pairs(job, spec))
+    """Judgments a judge stores per query: one per pair (pairwise), else one per model."""
+    return len(model_pairs(job, spec)) if spec.shape == "pairwise" else len(job.models)
+
+
+def judge_groups(job: JobConfig, spec: JudgeSpec) -> list[tuple[ModelSpec, ...]]:
+    """The models whose responses a judge takes together, per query: a pair (pairwise), every
+    model (listwise: one ranking per query), or each model alone (the other shapes)."""
+    if spec.shape == "pairwise":
+        return [tuple(pair) for pair in model_pairs(job, spec)]
+    if spec.shape == "listwise":
+        return [tuple(job.models)]
+    return [(m,) for m in job.models]
 
 
 # --- judges ---------------------------------------------------------------------------------------
 
 
 def build_judge(spec: JudgeSpec, store: Any, concurrency: int) -> Any:
-    from judgebench.judges import PairwiseJudge, PC2Judge
+    """Any registered judge from its validated settings, with the store's artefact table."""
+    from judgebench.db.criteria import SqlCriteriaStore
+    from judgebench.judges.base import JobResources
+    from judgebench.judges.registry import JUDGES
 
-    common = dict(max_repairs=spec.max_repairs, concurrency=concurrency, **spec.options)
-    if spec.kind == "pc2":
-        from judgebench.db.criteria import SqlCriteriaStore
-
-        return PC2Judge(
-            spec.model,
-            aux_models=spec.aux_models,
-            criteria_store=_CacheFirst(SqlCriteriaStore(store)),
-            **common,
-        )
-    return PairwiseJudge(spec.model, both_orders=spec.both_orders, **common)
+    resources = JobResources(
+        concurrency=concurrency, artefacts=_CacheFirst(SqlCriteriaStore(store)), store=store
+    )
+    return JUDGES.get(spec.kind).from_settings(spec.settings, resources)
 
 
 class _CacheFirst:
-    """A criteria store whose writes first flush the gateway's call cache: criteria are stored
-    the moment they exist, and a kill must not leave criteria whose calls were never recorded."""
+    """An artefact store whose writes first flush the gateway's call cache: artefacts are
+    stored the moment they exist, and a kill must not leave ones whose calls were not recorded."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -118,18 +126,6 @@ class _CacheFirst:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
-
-
-def judge_template_hash(judge: Any) -> str:
-    from judgebench.judges.base import combined_hash
-
-    if judge.name == "pc2":
-        return combined_hash(
-            judge.template("pc2_criteria"),
-            judge.template("pc2_baseline"),
-            judge.template("pc2_score"),
-        )
-    return judge.template("pairwise").hash
 
 
 # --- the worker side ------------------------------------------------------------------------------
@@ -183,12 +179,17 @@ async def run_shard(
     gateway = ensure_gateway(store)
     semaphore = semaphore or asyncio.Semaphore(job.concurrency)
     stop = stop or _Stop()
-    result = ShardResult(shard.label)
-    with gateway.account(f"{ctx.run_id}:{shard.label}") as acct:
-        if shard.stage == "responses":
-            await _responses(ctx, job, shard, store, semaphore, stop, result, on_items)
-        else:
-            await _judgments(ctx, job, shard, store, semaphore, stop, result, on_items)
+    result = ShardResult(shard.label, usage_recorded=True)
+    # usage reaches job_usage as calls are made: a shard killed mid-way keeps its calls' usage
+    usage_log = UsageLog(store, usage_keys(ctx.run_id, shard.stage))
+    with gateway.account(f"{ctx.run_id}:{shard.label}", on_change=usage_log) as acct:
+        try:
+            if shard.stage == "responses":
+                await _responses(ctx, job, shard, store, semaphore, stop, result, on_items)
+            else:
+                await _judgments(ctx, job, shard, store, semaphore, stop, result, on_items)
+        finally:
+            usage_log.close()
     result.usage = {
         "calls": acct.calls,
         "cache_hits": acct.cache_hits,
@@ -274,112 +275,143 @@ async def _responses(ctx, job, shard, store, semaphore, stop, result, on_items) 
     result.errors = len(errors)
 
 
-async def _judgments(ctx, job, shard, store, semaphore, stop, result, on_items) -> None:  # type: ignore[no-untyped-def]
-    from judgebench.db.models import JudgmentRow
-    from judgebench.prompts import seeded_nonces
+@dataclass
+class _Unit:
+    """Responses a judge takes together for one query, and the keys of what that stores."""
 
-    spec = job.judges[shard.index]
-    judge = build_judge(spec, store, job.concurrency)
-    template_hash = judge_template_hash(judge)
-    params = judge.params()
+    keys: list[str]
+    query: Query
+    responses: list[Response]
+
+
+def _units(ctx, job, spec, judge, shard, store) -> list[_Unit]:  # type: ignore[no-untyped-def]
+    """Every unit of the shard whose responses all exist (the others are skipped)."""
+    groups = judge_groups(job, spec)
+    wanted = list({m.name: m for group in groups for m in group}.values())
     queries = {q.id: q for q in store.get_queries(ids=list(shard.query_ids))}
-    wanted_models = (
-        job.models
-        if spec.kind == "pc2"
-        else list({m.name: m for pair in model_pairs(job, spec) for m in pair}.values())
-    )
     rkeys = {
         (qid, m.name): response_key(qid, m, ctx.sample_index)
         for qid in shard.query_ids
-        for m in wanted_models
+        for m in wanted
     }
-    responses = {r.id: r for r in store.get_responses(ids=list(rkeys.values()))}
-    responses = {
-        k: responses[v] for k, v in rkeys.items() if v in responses and responses[v].status == "ok"
-    }
-
-    # (judgment id, query, response a, response b)
-    items: list[tuple[str, Query, Response, Response | None]] = []
+    found = {r.id: r for r in store.get_responses(ids=list(rkeys.values()))}
+    responses = {k: found[v] for k, v in rkeys.items() if v in found and found[v].status == "ok"}
+    units = []
     for qid in shard.query_ids:
         q = queries.get(qid)
         if q is None:
             continue
-        if spec.kind == "pc2":
-            for m in job.models:
-                r = responses.get((qid, m.name))
-                if r is not None:
-                    jid = Judgment.natural_key(
-                        judge.name, judge.model, template_hash, params, qid, r.id
-                    )
-                    items.append((jid, q, r, None))
-        else:
-            for a, b in model_pairs(job, spec):
-                ra, rb = responses.get((qid, a.name)), responses.get((qid, b.name))
-                if ra is not None and rb is not None:
-                    jid = Judgment.natural_key(
-                        judge.name, judge.model, template_hash, params, qid, ra.id, rb.id
-                    )
-                    items.append((jid, q, ra, rb))
-    existing = store.existing_ids(JudgmentRow, [i[0] for i in items])
-    todo = [i for i in items if i[0] not in existing]
-    skipped = len(shard.query_ids) * units_per_query(job, spec) - len(items)
-    if on_items and (len(existing) + skipped):
-        on_items(len(existing) + skipped)
+        for group in groups:
+            rs = [responses.get((qid, m.name)) for m in group]
+            if all(r is not None for r in rs):
+                ok = [r for r in rs if r is not None]
+                units.append(_Unit(judge.unit_keys(qid, [r.id for r in ok]), q, ok))
+    return units
+
+
+async def _judge_units(judge: Any, units: list[_Unit], gate: Any) -> list[list[Judgment]]:
+    """Each unit's judgments, by the judge's shape (its contract in judgebench.judges.base);
+    ``gate(factory)`` runs one unit within the job's concurrency and budget stop."""
+    from judgebench.prompts import seeded_nonces
+
+    shape = judge.shape
+    if shape == "likelihood":  # one batch: a local model scores many pairs per forward pass
+        items = [(u.query, u.responses[0]) for u in units]
+        with seeded_nonces(content_key("likelihood", *(u.keys[0] for u in units))):
+            scored = await gate(lambda: judge.score_many(items))
+        return [[j] for j in scored] if scored is not None else [[] for _ in units]
+
+    async def one(u: _Unit) -> list[Judgment]:
+        with seeded_nonces(u.keys[0]):
+            if shape == "pairwise":
+                return [await judge.evaluate_pair(u.query, *u.responses)]
+            if shape == "listwise":
+                ranked = await judge.rank(u.query, u.responses)
+                return [*ranked.judgments, *ranked.comparisons]
+            return [await judge.evaluate(u.query, u.responses[0])]
+
+    done = await asyncio.gather(*(gate(lambda u=u: one(u)) for u in units))
+    return [d or [] for d in done]
+
+
+def _stopped_by_budget(judgments: list[Judgment], stop: _Stop) -> bool:
+    for j in judgments:
+        if j.status == "error" and STOP_MARK in (j.reason or ""):
+            stop.reason = stop.reason or (j.reason or "").split(f"{STOP_MARK}: ", 1)[-1]
+            return True
+    return False
+
+
+async def _judgments(ctx, job, shard, store, semaphore, stop, result, on_items) -> None:  # type: ignore[no-untyped-def]
+    from judgebench.db.models import JudgmentRow
+
+    spec = job.judges[shard.index]
+    judge = build_judge(spec, store, job.concurrency)
+    units = _units(ctx, job, spec, judge, shard, store)
+    existing = store.existing_ids(JudgmentRow, [k for u in units for k in u.keys])
+    todo = [u for u in units if not all(k in existing for k in u.keys)]
+    reused = [k for u in units if u not in todo for k in u.keys]
+    skipped = len(shard.query_ids) * units_per_query(job, spec) - sum(len(u.keys) for u in units)
+    if on_items and (len(reused) + skipped):
+        on_items(len(reused) + skipped)
     errors: list[ErrorRecord] = []
 
-    if spec.kind == "pc2":
-        # criteria once per query, each under its own key's nonces (whoever computes it first)
-        need = list({q.id: q for _, q, _, _ in todo}.values())
-
-        async def prepare(q: Query) -> None:
-            from judgebench.judges import CriteriaUnavailable
-
-            # a failure here is recorded by evaluate() as an invalid/error judgment with the reason
-            with seeded_nonces(judge.criteria_key(q)), contextlib.suppress(CriteriaUnavailable):
-                await judge.prepare(q)
-
-        await asyncio.gather(*(_bounded(semaphore, stop, lambda q=q: prepare(q)) for q in need))
-
-    async def judge_one(jid: str, q: Query, a: Response, b: Response | None) -> Judgment | None:
-        try:
-            with seeded_nonces(jid):
-                if b is None:
-                    j = await judge.evaluate(q, a)
-                else:
-                    j = await judge.evaluate_pair(q, a, b)
-        finally:
-            if on_items:
-                on_items(1)
-        if j.status == "error":
-            if STOP_MARK in (j.reason or ""):
-                stop.reason = stop.reason or (j.reason or "").split(f"{STOP_MARK}: ", 1)[-1]
-                return None
-            errors.append(
-                ErrorRecord(
-                    stage="job.judgments",
-                    subject=f"{spec.kind}:{spec.model} on {j.model} query {q.id}",
-                    message=j.reason or "error",
-                    run_id=ctx.run_id,
-                )
+    def error(subject: str, message: str) -> None:
+        errors.append(
+            ErrorRecord(
+                stage="job.judgments",
+                subject=f"{spec.label} on {subject}",
+                message=message,
+                run_id=ctx.run_id,
             )
-            return None  # transport failures are retried by the next run, not stored as results
-        if j.id != jid:  # pragma: no cover - a judge changed how its natural key is built
-            raise RuntimeError(f"judgment key drifted for {spec.kind}: expected {jid}, got {j.id}")
-        return j.model_copy(update={"run_id": ctx.run_id, "taxonomy_version": ctx.taxonomy_version})
+        )
 
-    done = await asyncio.gather(
-        *(_bounded(semaphore, stop, lambda it=it: judge_one(*it)) for it in todo)
-    )
-    new = [j for j in done if j is not None]
-    _commit(store, ctx, "judgment", new, [i[0] for i in items if i[0] in existing], errors)
-    result.items = len(items)
+    if todo:
+        try:
+            await judge.prepare_run()
+        except Exception as exc:  # e.g. a calibration cut short: nothing is judged with it
+            message = f"{type(exc).__name__}: {exc}"
+            if STOP_MARK in message:
+                stop.reason = stop.reason or message.split(f"{STOP_MARK}: ", 1)[-1]
+            else:
+                error("run preparation", message)
+            todo = []
+
+    async def gate(factory: Any) -> Any:
+        return await _bounded(semaphore, stop, factory)
+
+    # per-query work shared by every unit of the query (PC² criteria) goes first
+    need = list({u.query.id: u.query for u in todo}.values())
+    await asyncio.gather(*(gate(lambda q=q: judge.prepare_query(q)) for q in need))
+    outcomes = await _judge_units(judge, todo, gate)
+    new: list[Judgment] = []
+    extra: list[Judgment] = []  # what a ranking stores besides its candidates (comparisons)
+    for u, judged in zip(todo, outcomes, strict=True):
+        if on_items:
+            on_items(len(u.keys))
+        if not judged or _stopped_by_budget(judged, stop):
+            continue
+        failed = next((j for j in judged if j.status == "error"), None)
+        if failed is not None:  # transport failures are retried by the next run, not results
+            error(f"{failed.model} query {u.query.id}", failed.reason or "error")
+            continue
+        main, rest = judged[: len(u.keys)], judged[len(u.keys) :]
+        if [j.id for j in main] != u.keys:  # pragma: no cover - a judge changed its keys
+            raise RuntimeError(f"judgment keys drifted for {spec.label}: {u.keys}")
+        stamp = {"run_id": ctx.run_id, "taxonomy_version": ctx.taxonomy_version}
+        new += [j.model_copy(update=stamp) for j in main]
+        extra += [j.model_copy(update=stamp) for j in rest]
+    _commit(store, ctx, "judgment", new, reused, errors, extra=extra)
+    result.items = sum(len(u.keys) for u in units)
     result.new_rows = len(new)
-    result.reused = len(existing)
+    result.reused = len(reused)
     result.errors = len(errors)
 
 
-def _commit(store, ctx, kind, new, reused_ids, errors) -> None:  # type: ignore[no-untyped-def]
-    """New rows and their run links in one transaction (a kill leaves all or none)."""
+def _commit(store, ctx, kind, new, reused_ids, errors, extra=()) -> None:  # type: ignore[no-untyped-def]
+    """New rows and their run links in one transaction (a kill leaves all or none);
+    ``extra``: judgments stored with them but not work items of their own (a ranking's
+    comparisons, linked as ``comparison``)."""
     from judgebench.llm import get_gateway
 
     # the replies these rows came from reach the call cache first: a kill between the two
@@ -389,8 +421,10 @@ def _commit(store, ctx, kind, new, reused_ids, errors) -> None:  # type: ignore[
         if kind == "response":
             store.put_responses(new, session=s)
         else:
-            store.put_judgments(new, session=s)
+            store.put_judgments([*new, *extra], session=s)
         store.link_run_items(ctx.run_id, kind, [*(x.id for x in new), *reused_ids], session=s)
+        if extra:
+            store.link_run_items(ctx.run_id, "comparison", [x.id for x in extra], session=s)
         for e in errors:
             store.record_error(e, session=s)
 

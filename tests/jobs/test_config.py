@@ -15,7 +15,7 @@ def test_bad_fields_name_the_file_and_the_yaml_path(tiny, tmp_path):
     path = write_job(tmp_path / "job.yaml", data)
     with pytest.raises(ConfigError) as err:
         load_job(path)
-    assert str(err.value) == "job.yaml: judges[1].model: field required"
+    assert str(err.value) == "job.yaml: judges[1]: model: field required"
 
     data = tiny()
     data["models"][0]["name"] = "coder"
@@ -29,7 +29,7 @@ def test_bad_fields_name_the_file_and_the_yaml_path(tiny, tmp_path):
 
     data = tiny()
     data["judges"][0]["aux_models"] = ["sim/large"]
-    with pytest.raises(ConfigError, match=r"judges\[0\]: pc2 needs at least 2 aux_models"):
+    with pytest.raises(ConfigError, match=r"judges\[0\]: aux_models: pc2 needs at least 2 aux_models"):
         load_job(write_job(path, data))
 
     data = tiny()

@@ -44,7 +44,7 @@ def test_low_threshold_accepts_the_cheapest_high_threshold_reaches_the_last(refs
     assert out.model == "sim/large"
     assert [s.status for s in out.decision.stages] == ["escalated", "escalated", "accepted"]
     assert out.decision.stages[-1].score is None  # the last stage is accepted unjudged
-    assert "< threshold" in out.decision.stages[0].reason
+    assert "≤ threshold" in out.decision.stages[0].reason
     assert out.decision.cost == pytest.approx(
         sum(s.cost for s in out.decision.stages)
         + sum(s.judge_cost or 0 for s in out.decision.stages)
@@ -120,7 +120,7 @@ def test_decisions_are_stored(tmp_path, refs):
     # every score can be audited: the answers and the full judgments are in the store too
     stage = rows[0]["stages"][0]
     [judgment] = [
-        j for j in store.get_judgments(judge="meta-ranking") if j.id == stage["judgment_id"]
+        j for j in store.get_judgments(judge="meta_ranking") if j.id == stage["judgment_id"]
     ]
     assert judgment.model == "sim/small" and judgment.raw_replies and judgment.template_hash
     assert judgment.score == stage["score"] and judgment.response_id == stage["response_id"]
