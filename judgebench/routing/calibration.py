@@ -3,8 +3,9 @@ threshold combination of a grid, keep the cost–quality curve, pick thresholds 
 
 Each :class:`CalibrationItem` holds, for one labelled query, what every stage answered: the
 judge's score (not for the last stage), whether the answer was correct, the answer's cost and
-the judging cost. A threshold vector τ sends the query to the first stage k with score ≥ τ_k
-(an error or a missing score never accepts); its cost is every answer and judgment up to there.
+the judging cost. A threshold vector τ sends the query to the first stage k with score > τ_k
+(the judge's own rule, ``is_reliable_score``; an error or a missing score never accepts); its
+cost is every answer and judgment up to there.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from judgebench.errors import DataError
+from judgebench.judges.meta_ranking import is_reliable_score
 
 Target = Literal["quality", "strong_share", "cost"]
 
@@ -110,15 +112,16 @@ def _arrays(items: list[CalibrationItem]) -> tuple[np.ndarray, ...]:
 
 
 def _grid(scores: np.ndarray, per_stage: int) -> list[np.ndarray]:
-    """Candidate thresholds per judged stage: every distinct score (quantiles when many),
-    +inf (answer, judge, never accept) and NaN (skip the stage: no answer, no judging)."""
+    """Candidate thresholds per judged stage: −inf (accept every scored answer), every
+    distinct score (quantiles when many; the largest accepts nothing, as the rule is s > τ),
+    and NaN (skip the stage: no answer, no judging)."""
     out = []
     for j in range(scores.shape[1] - 1):
         col = scores[:, j][np.isfinite(scores[:, j])]
         values = np.unique(col)
         if len(values) > per_stage:
             values = np.unique(np.quantile(col, np.linspace(0, 1, per_stage)))
-        out.append(np.append(values, [np.inf, np.nan]))
+        out.append(np.concatenate([[-np.inf], values, [np.inf, np.nan]]))
     return out
 
 
@@ -132,7 +135,8 @@ def replay(
     """(quality, mean cost, strong share) of one threshold vector."""
     n, k = scores.shape
     run = np.append(~np.isnan(thresholds), True)  # NaN: the stage is skipped
-    accept = np.column_stack([scores[:, :-1] >= thresholds[None, :], np.ones(n, dtype=bool)])
+    judged_ok = is_reliable_score(scores[:, :-1], thresholds[None, :])  # the judge's own rule
+    accept = np.column_stack([judged_ok, np.ones(n, dtype=bool)])
     final = accept.argmax(axis=1)  # NaN compares False: a skipped stage never accepts
     rows = np.arange(n)
     reached = (np.arange(k)[None, :] <= final[:, None]) & run[None, :]

@@ -2,7 +2,8 @@
 the judge's reliability score of the answer is under that stage's threshold.
 
 Stage k answers; unless it is the last stage, a :class:`~judgebench.judges.MetaRankingJudge`
-scores (query, answer) against labelled references from other queries; score ≥ τ_k accepts it,
+scores (query, answer) against labelled references from other queries; it accepts the answer
+by the judge's own rule (``is_reliable_score``: score > τ_k, s = τ_k escalates),
 anything else — a lower score, an invalid judgment, a model error or timeout — escalates. The
 last stage is accepted as is. ``collect`` + ``calibrate`` choose the τ_k on labelled data.
 """
@@ -15,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from judgebench.judges import MetaRankingJudge
+from judgebench.judges.meta_ranking import is_reliable_score
 from judgebench.llm.types import Message
 from judgebench.records import Judgment, Query, Response
 from judgebench.routing.calibration import CalibrationItem, StageOutcome
@@ -106,11 +108,11 @@ class CascadeRouter(Router):
             score, judge_cost, reason = self._read(judgment)
             stage.latency_s += time.perf_counter() - start
             stage.score, stage.judge_cost = score, judge_cost
-            if score is not None and score >= self.thresholds[k]:
+            if score is not None and is_reliable_score(score, self.thresholds[k]):
                 stage.status = "accepted"
                 return self._finish(decision, reply, model)
             stage.status = "escalated"
-            stage.reason = reason or f"score {score:.3f} < threshold {self.thresholds[k]:.3f}"
+            stage.reason = reason or f"score {score:.3f} ≤ threshold {self.thresholds[k]:.3f}"
             answered.append((score if score is not None else float("-inf"), reply, stage))
         if answered:  # the last stage failed: the best-scored earlier answer is better than none
             _, reply, stage = max(answered, key=lambda item: item[0])

@@ -258,3 +258,19 @@ def test_collect_and_calibrate_end_to_end(refs):
     )
     report = router.calibrate(items, "quality", 1.0)
     assert report.chosen.quality == 1.0 and router.thresholds == report.thresholds
+
+
+def test_cascade_escalates_at_s_equal_tau_as_the_judge_calls_it_unreliable(refs):
+    # the judge's own rule is s > τ; a threshold equal to the score must escalate, not accept
+    judge = _judge(refs)
+    router = CascadeRouter(["sim/small", "sim/large"], judge, [-math.inf])
+    first = router.complete_sync(MATH).decision.stages[0]
+    score = first.score
+    assert score is not None
+    at_tau = CascadeRouter(["sim/small", "sim/large"], _judge(refs), [score])
+    out = at_tau.complete_sync(MATH)
+    judgment = out.decision.judgments[0]
+    assert judgment.score == score  # same answer, same references: the same s
+    judge.tau = score
+    assert judge.is_reliable(judgment) is False
+    assert out.decision.stages[0].status == "escalated" and out.model == "sim/large"
