@@ -6,8 +6,10 @@
 - :class:`LLMAssigner`: the model sees the tree rendered with ids and returns node ids; ids not
   in the tree are rejected and retried, then the query is *unassigned* with the reason (or
   handed to the embedding fallback, which is recorded as such).
-- :class:`HybridAssigner`: embeddings first; only queries whose embedding margin is small go to
-  the LLM.
+- :class:`HybridAssigner`: a cheap assigner first; only the queries it is unsure of go to the
+  LLM.
+- :class:`judgebench.taxonomy.combined.CombinedAssigner` (own module): every cheap score mixed,
+  with calibrated confidence and abstention; the default.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -61,6 +63,12 @@ def most_specific(taxonomy: Taxonomy, node_ids: Sequence[str]) -> list[str]:
     """Drop ids whose descendant is also chosen (an internal node's set is its descendants' union)."""
     chosen = list(dict.fromkeys(node_ids))
     return [n for n in chosen if not any(o != n and o.startswith(n + "/") for o in chosen)]
+
+
+class CheapAssigner(Protocol):
+    """What the LLM assigner can fall back to: a synchronous, LLM-free assigner."""
+
+    def assign(self, texts: Sequence[str]) -> list[Assignment]: ...
 
 
 class EmbeddingAssigner:
@@ -202,7 +210,7 @@ class LLMAssigner:
         log: DecisionLog | str | Path | None = None,
         attempts: int = 3,
         max_labels: int = 4,
-        fallback: EmbeddingAssigner | None = None,
+        fallback: CheapAssigner | None = None,
         render_depth: int | None = None,
         concurrency: int = 16,
         template: str | Path = "taxonomy:assign",
@@ -325,11 +333,12 @@ class LLMAssigner:
 
 
 class HybridAssigner:
-    """Embeddings first; queries with an embedding margin below ``min_margin`` go to the LLM,
-    which falls back to the embedding answer (recorded as such) when it fails."""
+    """A cheap assigner first (embedding or combined); queries it leaves unassigned, or whose
+    margin is below ``min_margin``, go to the LLM, which falls back to the cheap answer
+    (recorded as such) when it fails."""
 
     def __init__(
-        self, embedding: EmbeddingAssigner, llm: LLMAssigner, *, min_margin: float = 0.05
+        self, embedding: CheapAssigner, llm: LLMAssigner, *, min_margin: float = 0.05
     ) -> None:
         self.embedding = embedding
         self.llm = llm
@@ -338,7 +347,9 @@ class HybridAssigner:
 
     async def assign(self, texts: Sequence[str]) -> list[Assignment]:
         first = self.embedding.assign(list(texts))
-        unsure = [i for i, a in enumerate(first) if (a.margin or 0.0) < self.min_margin]
+        unsure = [
+            i for i, a in enumerate(first) if not a.assigned or (a.margin or 0.0) < self.min_margin
+        ]
         second = await self.llm.assign([texts[i] for i in unsure])
         for i, result in zip(unsure, second, strict=True):
             first[i] = result

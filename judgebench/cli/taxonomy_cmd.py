@@ -330,24 +330,83 @@ def build_cmd(
         typer.echo(f"stored as version {version}" + ("" if created else " (unchanged)"))
 
 
+def _read_query_items(path: Path) -> list[dict[str, Any]]:
+    """Query lines as dicts: JSONL lines keep all their fields, plain lines become ``text``."""
+    from judgebench.errors import DataError
+    from judgebench.importers.base import read_text
+
+    items: list[dict[str, Any]] = []
+    for number, line in enumerate(read_text(path).split("\n"), 1):
+        line = line.strip()
+        if not line:
+            continue
+        if not line.startswith("{"):
+            items.append({"text": line})
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError:
+            raise DataError(f"line {number} is not JSON", where=str(path)) from None
+        value = item.get("text") or item.get("prompt") or item.get("name")
+        if not isinstance(value, str) or not value.strip():
+            raise DataError(f"line {number} has no 'text'", where=str(path))
+        items.append({**item, "text": value} if "text" in item else item)
+    return items
+
+
+def _item_text(item: dict[str, Any]) -> str:
+    return str(item.get("text") or item.get("prompt") or item.get("name"))
+
+
+def _read_examples(path: Path, taxonomy) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """Labelled examples: JSONL ``text`` + ``node_id`` (or ``label``: a node id or a unique name)."""
+    from judgebench.importers.base import bad, iter_jsonl
+
+    pairs = []
+    for number, item in iter_jsonl(path):
+        label = item.get("node_id", item.get("label")) if isinstance(item, dict) else None
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            raise bad(path, number, "needs 'text' and 'node_id'")
+        if not isinstance(label, str):
+            raise bad(path, number, "needs 'text' and 'node_id'")
+        if label not in taxonomy:
+            found = taxonomy.find(label)
+            if len(found) != 1:
+                raise bad(path, number, f"label {label!r} is not one node of the taxonomy")
+            label = found[0]
+        pairs.append((item["text"], label))
+    return pairs
+
+
 @taxonomy_app.command("assign")
 def assign_cmd(
     source: str | None = typer.Option(None, "--taxonomy", help=_SOURCE_HELP),
     queries: Path | None = typer.Option(
         None,
         "--queries",
-        help="Queries to assign (lines or JSONL 'text'); default: the store's queries.",
+        help="Queries to assign (lines, or JSONL 'text' whose other fields are kept in --out); default: the store's queries.",
     ),
     query_source: str | None = typer.Option(
         None, "--source", help="Only store queries from this source."
     ),
     method: str = typer.Option(
-        "embedding", "--method", help="embedding, llm or hybrid (embedding first, LLM when unsure)."
+        "combined",
+        "--method",
+        help="combined (calibrated, abstains), embedding (previous), llm, or hybrid (combined first, LLM for the unsure).",
     ),
     model: str | None = typer.Option(None, "--model", help="Model for llm/hybrid."),
-    encoder: str = typer.Option("auto", "--encoder", help="auto, minilm or lexical."),
+    encoder: str = typer.Option(
+        "auto", "--encoder", help="auto (MiniLM and lexical when installed), minilm or lexical."
+    ),
     examples: Path | None = typer.Option(
-        None, "--examples", help="Labelled example queries (JSONL text + node_id) for kNN."
+        None,
+        "--examples",
+        help="Labelled example queries (JSONL text + node_id or label): a flat label set works too.",
+    ),
+    min_confidence: float | None = typer.Option(
+        None,
+        "--min-confidence",
+        help="Below this probability a query is left unassigned (combined/hybrid; default 0.6).",
     ),
     log: Path | None = typer.Option(
         None,
@@ -361,27 +420,29 @@ def assign_cmd(
         False, "--redo", help="Also reassign store queries already assigned under this version."
     ),
 ) -> None:
-    """Assign queries to nodes; with --db, store them under the taxonomy's version (unassigned ones
-    are recorded as errors with the reason)."""
+    """Assign queries to nodes with a confidence; with --db, store them under the taxonomy's
+    version (unassigned ones are recorded as errors with the reason)."""
     from judgebench.errors import UserError
-    from judgebench.llm import run_sync
-    from judgebench.taxonomy.assign import EmbeddingAssigner, HybridAssigner, LLMAssigner
+    from judgebench.records import Query
 
-    if method not in ("embedding", "llm", "hybrid"):
-        raise UserError(f"unknown --method {method!r}: use embedding, llm or hybrid")
-    if method != "embedding" and not model:
+    if method not in ("combined", "embedding", "llm", "hybrid"):
+        raise UserError(f"unknown --method {method!r}: use combined, embedding, llm or hybrid")
+    if method in ("llm", "hybrid") and not model:
         raise UserError(f"--method {method} needs --model")
+    if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
+        raise UserError(f"--min-confidence must lie in [0, 1], got {min_confidence}")
     store = _store(db)
     taxonomy = _load(source, db, version, None)
+    pairs = _read_examples(examples, taxonomy) if examples else []
     tax_version: int | None = None
     if store is not None:
         from judgebench.db.taxonomy import save_taxonomy_version
 
         tax_version, _ = save_taxonomy_version(store, taxonomy)
-    ids: list[str | None]
+    origin = query_source or "taxonomy-assign"
     if queries:
-        texts = _read_lines_or_jsonl(queries)
-        ids = [None] * len(texts)
+        items = _read_query_items(queries)
+        ids = [item.get("id") or Query.natural_key(_item_text(item), origin) for item in items]
     elif store is not None:
         stored = store.get_queries(source=query_source)
         done = [q for q in stored if q.node_ids and q.taxonomy_version == tax_version]
@@ -390,72 +451,85 @@ def assign_cmd(
                 f"{len(done)} queries already assigned under version {tax_version} (--redo to redo)"
             )
             stored = [q for q in stored if q not in done]
-        texts, ids = [q.text for q in stored], [q.id for q in stored]
+        items, ids = [{"text": q.text} for q in stored], [q.id for q in stored]
     else:
         raise UserError("give --queries or --db")
-    if method != "embedding" and log is None:
-        log = Path("taxonomy-assign.jsonl")
-    pairs: list[tuple[str, str]] = []
-    if examples:
-        from judgebench.importers.base import bad, iter_jsonl
-
-        for number, item in iter_jsonl(examples):
-            if not isinstance(item, dict) or not all(
-                isinstance(item.get(key), str) for key in ("text", "node_id")
-            ):
-                raise bad(examples, number, "needs 'text' and 'node_id'")
-            pairs.append((item["text"], item["node_id"]))
-    # the LLM-only method needs no encoder (and so never loads torch)
-    embedding = (
-        EmbeddingAssigner(taxonomy, encoder=encoder, examples=pairs) if method != "llm" else None
-    )
-    if embedding is not None and method == "embedding":
-        results = embedding.assign(texts)
-    else:
-        llm = LLMAssigner(model or "", taxonomy, log=log)
-        runner = HybridAssigner(embedding, llm) if embedding is not None else llm
-        results = run_sync(lambda: runner.assign(texts))
+    texts = [_item_text(item) for item in items]
+    results = _run_assigner(taxonomy, texts, method, model, encoder, pairs, min_confidence, log)
     assigned = sum(r.assigned for r in results)
     typer.echo(
         f"assigned {assigned} of {len(results)} queries ({method}); unassigned {len(results) - assigned}"
     )
     if out:
-        with out.open("w", encoding="utf-8") as handle:
-            for query_id, r in zip(ids, results, strict=True):
-                handle.write(
-                    json.dumps(
-                        {
-                            "id": query_id,
-                            "text": r.text,
-                            "node_ids": r.node_ids,
-                            "method": r.method,
-                            "status": r.status,
-                            "reason": r.reason,
-                        },
-                        ensure_ascii=False,
-                    )
-                    + "\n"
-                )
-        typer.echo(f"wrote {out}")
+        _write_assignments(out, items, ids, results)
     if store is not None:
-        from judgebench.records import ErrorRecord, Query
+        _store_assignments(store, tax_version, texts, ids if not queries else None, results, origin)
 
-        if queries:  # queries from a file enter the store first (insert-or-ignore by text)
-            fresh = [Query(text=t, source=query_source or "taxonomy-assign") for t in texts]
-            store.put_queries(fresh)
-            ids = [q.id for q in fresh]
-        for query_id, r in zip(ids, results, strict=True):
-            if query_id is None:
-                continue
-            if r.assigned:
-                store.set_query_nodes(query_id, r.node_ids, tax_version)
-            else:
-                store.record_error(
-                    ErrorRecord(
-                        stage="taxonomy.assign", subject=query_id, message=r.reason or "unassigned"
-                    )
+
+def _run_assigner(taxonomy, texts, method, model, encoder, pairs, min_confidence, log):  # type: ignore[no-untyped-def]
+    """Assign with the chosen method; the LLM-only method never loads an encoder (or torch)."""
+    import sys
+
+    from judgebench.llm import run_sync
+    from judgebench.taxonomy.assign import EmbeddingAssigner, HybridAssigner, LLMAssigner
+    from judgebench.taxonomy.combined import DEFAULT_MIN_CONFIDENCE, CombinedAssigner
+
+    if method == "embedding":
+        return EmbeddingAssigner(taxonomy, encoder=encoder, examples=pairs).assign(texts)
+    first = None
+    if method in ("combined", "hybrid"):
+        first = CombinedAssigner(
+            taxonomy,
+            encoders=encoder,
+            examples=pairs,
+            min_confidence=DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence,
+        )
+        if first.warning:
+            typer.echo(first.warning, err=True)
+            sys.stderr.flush()
+        if method == "combined":
+            return first.assign(texts)
+    llm = LLMAssigner(model or "", taxonomy, log=log or Path("taxonomy-assign.jsonl"))
+    runner = HybridAssigner(first, llm) if first is not None else llm
+    return run_sync(lambda: runner.assign(texts))
+
+
+def _write_assignments(out: Path, items, ids, results) -> None:  # type: ignore[no-untyped-def]
+    """One line per query: the input line's own fields, then the assignment's."""
+    with out.open("w", encoding="utf-8") as handle:
+        for item, query_id, r in zip(items, ids, results, strict=True):
+            row = {
+                **item,
+                "id": query_id,
+                "text": r.text,
+                "node_ids": r.node_ids,
+                "confidence": r.confidence,
+                "node_confidence": r.node_confidence,
+                "method": r.method,
+                "status": r.status,
+                "reason": r.reason,
+            }
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    typer.echo(f"wrote {out}")
+
+
+def _store_assignments(store, tax_version, texts, ids, results, origin: str) -> None:  # type: ignore[no-untyped-def]
+    from judgebench.records import ErrorRecord, Query
+
+    if ids is None:  # queries from a file enter the store first (insert-or-ignore by text)
+        fresh = [Query(text=t, source=origin) for t in texts]
+        store.put_queries(fresh)
+        ids = [q.id for q in fresh]
+    for query_id, r in zip(ids, results, strict=True):
+        if r.assigned:
+            store.set_query_nodes(query_id, r.node_ids, tax_version, r.node_confidence)
+        else:
+            store.record_error(
+                ErrorRecord(
+                    stage="taxonomy.assign", subject=query_id, message=r.reason or "unassigned"
                 )
-        typer.echo(f"stored under taxonomy version {tax_version}")
+            )
+    typer.echo(f"stored under taxonomy version {tax_version}")
 
 
 @taxonomy_app.command("decisions")

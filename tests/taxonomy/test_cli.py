@@ -82,12 +82,23 @@ def test_build_then_assign_into_the_store(tmp_path, monkeypatch):
         db,
         "--encoder",
         "lexical",
+        "--min-confidence",
+        "0",
         "--out",
         str(out),
     )
     assert "assigned 3 of 3" in text and "version 1" in text
+    assert "lexical assignment without examples on" in text  # the one-line warning
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert all(r["node_ids"] and r["method"] == "embedding" for r in rows)
+    assert all(r["node_ids"] and r["method"] == "combined" for r in rows)
+    from judgebench.db import Store
+
+    stored = {q.text: q for q in Store(db).get_queries()}
+    for r in rows:  # the ids written are the stored queries' ids, with the same confidences
+        query = stored[r["text"]]
+        assert query.id == r["id"] and query.node_ids == r["node_ids"]
+        assert query.node_confidence == pytest.approx(r["node_confidence"])
+        assert 0 < r["confidence"] == pytest.approx(min(r["node_confidence"].values()))
     again = run("assign", "--taxonomy", "db", "--db", db, "--method", "llm", "--model", "sim/large")
     assert "3 queries already assigned under version 1" in again and "assigned 0 of 0" in again
     redo = run(
@@ -105,6 +116,39 @@ def test_build_then_assign_into_the_store(tmp_path, monkeypatch):
     assert "of 3 queries (llm)" in redo and (tmp_path / "taxonomy-assign.jsonl").exists()
     shown = run("show", "--db", db, "--depth", "1")
     assert "3 queries" in shown or "2 queries" in shown or "1 queries" in shown
+
+
+def test_assign_a_flat_label_set_with_examples_keeps_the_input_fields(tmp_path):
+    labels = tmp_path / "labels.json"
+    labels.write_text(
+        json.dumps({"name": "labels", "nodes": [{"id": n, "name": n} for n in ("code", "poem")]})
+    )
+    examples = tmp_path / "examples.jsonl"
+    lines = [{"text": f"fix my {w} program", "label": "code"} for w in ("python", "rust", "go")]
+    lines += [{"text": f"a {w} poem please", "node_id": "poem"} for w in ("love", "sea", "moon")]
+    examples.write_text("\n".join(json.dumps(x) for x in lines))
+    queries = tmp_path / "q.jsonl"
+    queries.write_text(
+        json.dumps({"text": "my rust program crashes", "uid": "a1", "meta": {"k": 1}})
+        + "\nwrite a poem about the sea\n"
+    )
+    out = tmp_path / "out.jsonl"
+    common = ["--taxonomy", str(labels), "--queries", str(queries), "--examples", str(examples)]
+    common += ["--encoder", "lexical"]
+    text = run("assign", *common, "--min-confidence", "0", "--out", str(out))
+    assert "assigned 2 of 2" in text and "warning" not in text
+    first, second = [json.loads(line) for line in out.read_text().splitlines()]
+    assert first["uid"] == "a1" and first["meta"] == {"k": 1}  # the input's fields are kept
+    assert first["node_ids"] == ["code"] and second["node_ids"] == ["poem"]
+    assert first["id"] and first["id"] != second["id"]
+    assert 0.5 < first["confidence"] <= 1 and first["node_confidence"] == {
+        "code": first["confidence"]
+    }
+    strict = run("assign", *common, "--min-confidence", "1", "--out", str(out))
+    assert "assigned 0 of 2" in strict and "unassigned 2" in strict
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert all(r["status"] == "unassigned" and r["node_ids"] == [] for r in rows)
+    assert "below min_confidence 1" in rows[0]["reason"]
 
 
 def _build(candidates: str) -> list[str]:
@@ -132,6 +176,11 @@ def _assign_with(examples: str) -> list[str]:
         (_assign_with("cut.jsonl"), "cut.jsonl:1: invalid JSON"),
         (_assign_with("nameless.jsonl"), "nameless.jsonl:1: needs 'text' and 'node_id'"),
         (_assign_with("missing.jsonl"), "missing.jsonl: file not found"),
+        (_assign_with("unknown.jsonl"), "unknown.jsonl:1: label 'cooking' is not one node"),
+        (
+            ["taxonomy", "assign", "--queries", "queries.txt", "--min-confidence", "2"],
+            "--min-confidence must lie in [0, 1]",
+        ),
     ],
 )
 def test_errors_are_one_line(argv, message, monkeypatch, capsys, tmp_path):
@@ -139,6 +188,7 @@ def test_errors_are_one_line(argv, message, monkeypatch, capsys, tmp_path):
     (tmp_path / "empty.json").write_text("[]")
     (tmp_path / "cut.jsonl").write_text('Go\n{"name": "Rust"\n')
     (tmp_path / "nameless.jsonl").write_text('{"description": "systems"}\n')
+    (tmp_path / "unknown.jsonl").write_text('{"text": "bake bread", "label": "cooking"}\n')
     (tmp_path / "latin1.txt").write_bytes("Café\n".encode("latin-1"))
     (tmp_path / "queries.txt").write_text("How do I sort a list?\n")
     monkeypatch.setattr("sys.argv", ["judgebench", *argv])
