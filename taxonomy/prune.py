@@ -80,11 +80,18 @@ def cap_depth(taxonomy: Taxonomy, max_depth: int) -> dict[str, str]:
     return mapping
 
 
+FEEDBACKER_MIN_CHILDREN_FROM_DEPTH = 4
+"""Feedbacker (taxonomy/layer_pruning.py, ``filter_tree`` with ``max_depth = 4 - 1``) counts
+depth inside one domain's tree, classification dimensions being depth 1: nodes at its depth ≥ 3
+keep their children only with ≥ ``min_nodes`` (5). Here the domain is depth 1, so that is 4."""
+
+
 def require_min_children(
-    taxonomy: Taxonomy, min_children: int, from_depth: int = 3
+    taxonomy: Taxonomy, min_children: int, from_depth: int = FEEDBACKER_MIN_CHILDREN_FROM_DEPTH
 ) -> dict[str, str]:
-    """Below ``from_depth``, a node keeps its children only if it has at least ``min_children``
-    (Feedbacker used 5): fewer are folded into it, which becomes a leaf."""
+    """A node at depth ≥ ``from_depth`` (domain = 1, classification dimension = 2) keeps its
+    children only if it has at least ``min_children`` (Feedbacker used 5): fewer are folded into
+    it, which becomes a leaf. The default applies the rule where Feedbacker does."""
     mapping: dict[str, str] = {}
     for node_id in reversed(taxonomy.ids()):  # bottom-up, so folding cascades correctly
         if node_id not in taxonomy or taxonomy.depth_of(node_id) < from_depth:
@@ -103,7 +110,7 @@ def prune(
     *,
     max_depth: int | None = 6,
     min_children: int | None = None,
-    min_children_from_depth: int = 3,
+    min_children_from_depth: int = FEEDBACKER_MIN_CHILDREN_FROM_DEPTH,
     collapse_chains: bool = True,
 ) -> PruneReport:
     """Apply the rules in place (chains, depth, min_children) and report what went where."""
