@@ -58,6 +58,17 @@ _USAGE_FIELDS = (
 )
 
 
+def usage_of(account: Any) -> dict[str, Any]:
+    """An accounting's usage (a :class:`judgebench.llm.Account`) as ``job_usage`` fields."""
+    return {f: getattr(account, f) for f in _USAGE_FIELDS}
+
+
+def part_usage_key(run_id: str, part: str) -> str:
+    """The ``job_usage`` row of one part of a run (responses, judgments, synthesis): the
+    run's own row holds the total that budgets read."""
+    return f"{run_id}:{part}"
+
+
 def get_usage(store: Any, run_id: str) -> dict[str, Any]:
     with store.read_session() as s:
         row = s.get(JobUsageRow, run_id)
@@ -95,6 +106,26 @@ def linked_status_counts(store: Any, run_id: str, kind: str) -> dict[str, int]:
     )
     with store.read_session() as s:
         return {str(status): int(n) for status, n in s.execute(stmt)}
+
+
+def invalid_judgments_by_judge(store: Any, run_id: str) -> dict[tuple[str, str], int]:
+    """How many invalid judgments the run links, per (judge, judge model)."""
+    from sqlalchemy import func
+
+    from judgebench.db.models import JudgmentRow, RunItemRow
+
+    stmt = (
+        select(JudgmentRow.judge, JudgmentRow.judge_model, func.count())
+        .join(RunItemRow, RunItemRow.item_id == JudgmentRow.id)
+        .where(
+            RunItemRow.run_id == run_id,
+            RunItemRow.item_kind == "judgment",
+            JudgmentRow.status == "invalid",
+        )
+        .group_by(JudgmentRow.judge, JudgmentRow.judge_model)
+    )
+    with store.read_session() as s:
+        return {(str(j), str(m)): int(n) for j, m, n in s.execute(stmt)}
 
 
 def claim(

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import typer
 
+from judgebench.cli import checks
+
 schedule_app = typer.Typer(
     help="Run jobs on a cron schedule (APScheduler, in the job's store).", no_args_is_help=True
 )
@@ -16,6 +18,7 @@ schedule_app = typer.Typer(
 
 def register(app: typer.Typer) -> None:
     app.command("run")(run_cmd)
+    app.command("check")(check_cmd)
     app.add_typer(schedule_app, name="schedule")
     app.command("scheduler")(scheduler_cmd)
 
@@ -34,7 +37,7 @@ def run_job_and_report(
     from judgebench.jobs.runner import JobRunner
     from judgebench.jobs.summary import summary_table
 
-    exe = "local"
+    exe: object = "local"  # or a RayExecutor
     if executor == "ray":
         from judgebench.jobs.executors import RayExecutor
 
@@ -67,12 +70,22 @@ def run_job_and_report(
         console.print(f"  {line}")
     if result.summary:
         console.print(summary_table(result.summary))
+        from judgebench.jobs.summary import cost_lines
+
+        for line in cost_lines(result.summary):
+            console.print(line)
         if job.simulated:
             console.print(
                 "[yellow]Models named sim/… are simulated: these results say nothing "
                 "about real models.[/yellow]"
             )
     return result
+
+
+CONFIG_HELP = (
+    "The settings file (model registry). Default: $JUDGEBENCH_CONFIG, else judgebench.yaml "
+    "next to the job file, else in the current directory."
+)
 
 
 def run_cmd(
@@ -85,15 +98,102 @@ def run_cmd(
     ),
     db: str = typer.Option(None, "--db", help="Override the job's store URL."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+    config: Path = typer.Option(None, "--config", help=CONFIG_HELP),
+    no_preflight: bool = typer.Option(
+        False, "--no-preflight", help="Skip the pre-flight checks (see judgebench check)."
+    ),
+    no_probe: bool = typer.Option(False, "--no-probe", help="Pre-flight without probe calls."),
+    asserts: list[str] = typer.Option(
+        None,
+        "--assert",
+        help="An assertion as YAML, e.g. 'min_win_rate: {sim/small: 0.5}' (repeatable; "
+        "over the job's assert: block). See docs/jobs.md.",
+    ),
+    junit: Path = typer.Option(
+        None,
+        "--junit",
+        callback=checks.output_file,
+        help="Write the run status and assertions as JUnit XML here.",
+    ),
 ) -> None:
-    """Run a job: taxonomy → queries → responses → judgments → summary. Rerun to resume."""
+    """Run a job: taxonomy → queries → responses → judgments → summary. Rerun to resume.
+
+    Exit code 0: the run ended ok (and every assertion held); 1: partial, failed or stopped,
+    or an assertion failed; 2: bad input."""
+    from judgebench.jobs.assertions import AssertSpec, parse_cli_assertions
+
+    job = load_for_command(job_file, config, db)
+    spec = (job.assert_ or AssertSpec()).merged(parse_cli_assertions(asserts or []))
+    if not no_preflight:
+        check_or_exit(job, job_file, probe=not no_probe, verbose=False)
+    result = run_job_and_report(job, executor=executor, ray_address=ray_address, quiet=quiet)
+    failed = report_assertions(job, result, spec, junit)
+    raise typer.Exit(max(exit_code(result.status), 1 if failed else 0))
+
+
+def report_assertions(job, result, spec, junit: Path | None) -> bool:  # type: ignore[no-untyped-def]
+    """Check, print and (``junit``) write the assertions; True when one failed."""
+    from judgebench.db import Store
+    from judgebench.jobs.assertions import Outcome, check, junit_xml
+
+    if spec.empty and junit is None:
+        return False
+    why = f" ({result.reason})" if result.reason else ""
+    status = Outcome("run status", result.status == "ok", f"run {result.status}{why}")
+    if result.summary:
+        outcomes = check(spec, result.summary, Store(job.store), result.run_id)
+    elif not spec.empty:  # a stopped run has no summary to check
+        outcomes = [Outcome("assertions", False, f"not checked: the run {result.status}")]
+    else:
+        outcomes = []
+    for o in outcomes:
+        mark = {True: "pass", False: "FAIL", None: "skip"}[o.passed]
+        typer.echo(f"assert {o.name}: {mark} · {o.message}")
+    if junit is not None:
+        junit.write_text(junit_xml([status, *outcomes], f"judgebench.{job.name}"), encoding="utf-8")
+        typer.echo(f"JUnit XML: {junit}")
+    return any(o.failed for o in outcomes)
+
+
+def check_cmd(
+    job_file: Path = typer.Argument(..., help="The job YAML."),
+    config: Path = typer.Option(None, "--config", help=CONFIG_HELP),
+    db: str = typer.Option(None, "--db", help="Override the job's store URL."),
+    no_probe: bool = typer.Option(False, "--no-probe", help="No probe calls to the endpoints."),
+) -> None:
+    """Pre-flight a job without running it: every model resolves to a backend, API key
+    variables are set, one tiny probe call per endpoint answers. Exit 2 on any problem."""
+    job = load_for_command(job_file, config, db)
+    check_or_exit(job, job_file, probe=not no_probe, verbose=True)
+    typer.echo("ready to run")
+
+
+def load_for_command(job_file: Path, config: Path | None, db: str | None):  # type: ignore[no-untyped-def]
+    """The job, with the settings file discovered (and made this process's) and printed."""
+    from judgebench.config import discover_config, use_config
     from judgebench.jobs.config import load_job
 
     job = load_job(job_file)
     if db:
         job.store = db
-    result = run_job_and_report(job, executor=executor, ray_address=ray_address, quiet=quiet)
-    raise typer.Exit(exit_code(result.status))
+    found = discover_config(config, job_file)
+    use_config(found)
+    typer.echo(f"settings: {found or 'none found (built-in defaults)'}", err=True)
+    return job
+
+
+def check_or_exit(job, job_file: Path, *, probe: bool, verbose: bool) -> None:  # type: ignore[no-untyped-def]
+    """Pre-flight ``job``: one line per problem on stderr and exit 2, before anything runs."""
+    from judgebench.jobs.preflight import preflight, report_lines
+
+    report = preflight(job, probe=probe)
+    if verbose:
+        for line in report_lines(report)[1:]:
+            typer.echo(line)
+    for problem in report.problems:
+        typer.echo(f"error: {job_file.name}: {problem}", err=True)
+    if not report.ok:
+        raise typer.Exit(2)
 
 
 def exit_code(status: str) -> int:
@@ -112,6 +212,7 @@ def schedule_add(
     schedule_id: str = typer.Option(None, "--id", help="Schedule id (default: the job's name)."),
     db: str = typer.Option(None, "--db", help="Store URL (default: the job's)."),
 ) -> None:
+    """Run a job on a cron schedule (the schedule lives in the store; see judgebench scheduler)."""
     from judgebench.jobs.config import load_job
     from judgebench.jobs.scheduler import add_schedule
 
@@ -122,6 +223,7 @@ def schedule_add(
 
 @schedule_app.command("list")
 def schedule_list(db: str = typer.Option("judgebench.db", "--db", help="Store URL.")) -> None:
+    """The schedules of a store: cron, job file, next run and the last execution's status."""
     from rich.console import Console
     from rich.table import Table
 
@@ -139,6 +241,7 @@ def schedule_list(db: str = typer.Option("judgebench.db", "--db", help="Store UR
 def schedule_remove(
     schedule_id: str = typer.Argument(...), db: str = typer.Option("judgebench.db", "--db")
 ) -> None:
+    """Remove a schedule (its past executions and runs stay in the store)."""
     from judgebench.jobs.scheduler import remove_schedule
 
     remove_schedule(db, schedule_id)
@@ -159,8 +262,10 @@ def schedule_run_now(
 def scheduler_cmd(
     db: str = typer.Option("judgebench.db", "--db", help="Store URL holding the schedules."),
     once: bool = typer.Option(False, "--once", help="Run what is due now, then exit."),
-    poll_s: float = typer.Option(5.0, "--poll", help="Seconds between checks for new schedules."),
-    max_s: float = typer.Option(None, "--max-s", help="Exit after this many seconds."),
+    poll_s: float = typer.Option(
+        5.0, "--poll", min=0.01, help="Seconds between checks for new schedules."
+    ),
+    max_s: float = typer.Option(None, "--max-s", min=0, help="Exit after this many seconds."),
 ) -> None:
     """Run due jobs until stopped. Several schedulers may share a store: each execution runs once."""
     from judgebench.jobs.scheduler import serve

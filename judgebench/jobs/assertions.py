@@ -21,7 +21,7 @@ PerModel = float | dict[str, float]
 class RegressionSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     against: str  # a run id, an id prefix or a job name (its latest other run)
-    alpha: float = Field(0.05, gt=0, lt=1)
+    alpha: float = Field(default=0.05, gt=0, lt=1)
 
 
 class AssertSpec(BaseModel):
@@ -30,8 +30,8 @@ class AssertSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
     min_score: PerModel | None = None
     min_win_rate: PerModel | None = None
-    max_invalid_rate: float | None = Field(None, ge=0, le=1)
-    max_cost: float | None = Field(None, ge=0)
+    max_invalid_rate: float | None = Field(default=None, ge=0, le=1)
+    max_cost: float | None = Field(default=None, ge=0)
     no_regression: RegressionSpec | None = None
 
     def merged(self, other: AssertSpec | None) -> AssertSpec:

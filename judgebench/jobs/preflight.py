@@ -55,7 +55,7 @@ def named_models(job: JobConfig) -> list[tuple[str, str]]:
     """(YAML path, model name) for every model the job calls."""
     out = [(f"models[{i}].name", m.name) for i, m in enumerate(job.models)]
     for i, j in enumerate(job.judges):
-        out += _judge_models(f"judges[{i}]", getattr(j, "settings", j))
+        out += _judge_models(f"judges[{i}]", j.settings)
     if job.queries.synth is not None:
         from judgebench.synth import SynthConfig
 

@@ -93,7 +93,46 @@ def build_summary(store: Any, run_id: str, job: JobConfig) -> dict[str, Any]:
         "judge_cost": _num(sum(judge_costs)) if len(judge_costs) else 0.0,
         "judgments": len(judgments),
         "invalid": int((judgments["status"] == "invalid").sum()) if len(judgments) else 0,
+        "usage": run_usage(store, run_id),
     }
+
+
+# what each part of a run's usage is called when printed
+PARTS = {
+    "responses": "responses",
+    "judgments": "judges (incl. auxiliary answers, criteria)",
+    "synthesis": "synthesis",
+}
+
+
+def run_usage(store: Any, run_id: str) -> dict[str, dict[str, Any]]:
+    """LLM usage of the run over every invocation: per part (responses, judgments incl.
+    auxiliary answers and criteria, synthesis) and ``total``. Cost is in USD; a call without a
+    price adds to ``calls_without_price`` (the cost is then a lower bound)."""
+    from judgebench.db.jobs import get_usage, part_usage_key
+
+    out = {part: get_usage(store, part_usage_key(run_id, part)) for part in PARTS}
+    out["total"] = get_usage(store, run_id)
+    return out
+
+
+def cost_lines(summary: dict[str, Any]) -> list[str]:
+    """``total cost $x (n tokens)`` and one line per part, for the console."""
+    usage = summary.get("usage") or {}
+    if not usage:
+        return []
+
+    def text(u: dict[str, Any]) -> str:
+        tokens = int(u.get("prompt_tokens", 0)) + int(u.get("completion_tokens", 0))
+        unpriced = int(u.get("calls_without_price", 0))
+        least = "at least " if unpriced else ""
+        more = f"; {unpriced} without a price" if unpriced else ""
+        cost = float(u.get("cost") or 0)
+        return f"{least}${cost:.4f} ({tokens:,} tokens, {u.get('calls', 0)} calls{more})"
+
+    lines = [f"total cost {text(usage['total'])}"]
+    lines += [f"  {label}: {text(usage[part])}" for part, label in PARTS.items() if part in usage]
+    return lines
 
 
 def summary_table(summary: dict[str, Any]) -> Any:
