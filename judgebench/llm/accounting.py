@@ -12,6 +12,7 @@ and the call is not made. Costs are ``None`` when a price is unknown — never 0
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +45,9 @@ class Account:
     completion_tokens: int = 0
     cost: float = 0.0
     calls_without_price: int = 0
+    # told every change as it happens (``{"calls": 1, "cost": ...}``), e.g. to persist usage
+    # per call rather than when a piece of work finishes
+    on_change: Callable[[dict[str, Any]], None] | None = None
     _reserved_calls: int = 0
     _reserved_tokens: int = 0
     _reserved_cost: float = 0.0
@@ -99,6 +103,7 @@ class Account:
         self._reserved_cost -= reservation.cost or 0.0
 
     def charge(self, prompt_tokens: int, completion_tokens: int, cost: float | None) -> None:
+        """One call made (whatever it cost)."""
         self.calls += 1
         self.prompt_tokens += prompt_tokens
         self.completion_tokens += completion_tokens
@@ -106,6 +111,27 @@ class Account:
             self.calls_without_price += 1
         else:
             self.cost += cost
+        self._tell(
+            calls=1,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
+            cost=cost or 0.0,
+            calls_without_price=int(cost is None),
+        )
+
+    def hit(self) -> None:
+        """One reply served from the call cache (spends nothing)."""
+        self.cache_hits += 1
+        self._tell(cache_hits=1)
+
+    def error(self) -> None:
+        """One call that ended in an error after its retries."""
+        self.errors += 1
+        self._tell(errors=1)
+
+    def _tell(self, **delta: Any) -> None:
+        if self.on_change is not None:
+            self.on_change(delta)
 
     def summary(self) -> dict[str, Any]:
         return {

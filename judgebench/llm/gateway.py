@@ -244,10 +244,17 @@ class Gateway:
 
     # --- accounting ---------------------------------------------------------------------------
     @contextmanager
-    def account(self, name: str = "run", budget: Budget | None = None) -> Iterator[Account]:
+    def account(
+        self,
+        name: str = "run",
+        budget: Budget | None = None,
+        *,
+        on_change: Callable[[dict[str, Any]], None] | None = None,
+    ) -> Iterator[Account]:
         """Charge every call made inside this block (this task and tasks it starts) to a new
-        :class:`Account`, whose ``budget`` is checked before each call."""
-        acct = Account(name, budget or Budget())
+        :class:`Account`, whose ``budget`` is checked before each call. ``on_change`` is told
+        each call's usage as it is charged (see :attr:`Account.on_change`)."""
+        acct = Account(name, budget or Budget(), on_change=on_change)
         token = self._accounts.set((*self._accounts.get(), acct))
         try:
             yield acct
@@ -343,7 +350,7 @@ class Gateway:
             completion = await self._attempts(route, model, messages, prompt, params, timeout)
         except LLMError:
             for acct in accounts:
-                acct.errors += 1
+                acct.error()
             raise
         finally:
             self._in_flight -= 1
@@ -511,7 +518,7 @@ class Gateway:
         completion.cached = True
         completion.latency_s = 0.0
         for acct in (self.stats, *self._accounts.get()):
-            acct.cache_hits += 1
+            acct.hit()
         with self._lock:
             self._pending_hits[key] += 1
         self._maybe_flush()
