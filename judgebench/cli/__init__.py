@@ -37,6 +37,24 @@ app = typer.Typer(
     add_completion=False,
 )
 
+
+def _print_version(value: bool) -> None:
+    if value:
+        from judgebench import __version__
+
+        typer.echo(f"judgebench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    """Evaluate and judge LLMs: feedback across a task taxonomy, not just a leaderboard."""
+
+
 # One place registers every command group; each module owns its commands.
 for _module in (
     db_cmd,
@@ -57,10 +75,24 @@ for _module in (
 
 def main() -> None:
     try:
-        app()
+        code = app(standalone_mode=False)  # bad flags come here, to be printed as one line
+    except typer.TyperException as exc:
+        message = exc.format_message()
+        if "\n" in message:  # no arguments: the help text
+            print(message, file=sys.stderr)
+        else:
+            ctx = getattr(exc, "ctx", None)
+            where = f"{ctx.command_path}: " if ctx is not None else ""
+            print(f"error: {where}{message}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        raise SystemExit(1) from None
     except UserError as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     except RunBusy as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
+    # typer.Exit(n) comes back as n; a command's own return value is not an exit code
+    raise SystemExit(code if isinstance(code, int) and not isinstance(code, bool) else 0)

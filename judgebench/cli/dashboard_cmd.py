@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from judgebench.cli import checks
+
 
 def register(app: typer.Typer) -> None:
     @app.command("dashboard")
@@ -16,7 +18,9 @@ def register(app: typer.Typer) -> None:
             "--host",
             help="Address to bind. Anything but loopback needs --token or --basic-auth.",
         ),
-        port: int = typer.Option(8050, "--port", help="Port to listen on (0 picks a free one)."),
+        port: int = typer.Option(
+            8050, "--port", callback=checks.port, help="Port to listen on (0 picks a free one)."
+        ),
         token: str | None = typer.Option(
             None,
             "--token",

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import typer
 
+from judgebench.cli import checks
+
 
 def register(app: typer.Typer) -> None:
     app.command("export")(export_cmd)
@@ -18,7 +20,12 @@ def export_cmd(
     run: str = typer.Option(..., "--run", help="Run id, id prefix, or job name (its latest run)."),
     fmt: str = typer.Option("csv", "--format", help="csv, parquet or jsonl."),
     db: str = typer.Option("judgebench.db", "--db", help="Store URL."),
-    out: Path = typer.Option(Path("export"), "--out", help="Folder for <table>.<format> files."),
+    out: Path = typer.Option(
+        Path("export"),
+        "--out",
+        callback=checks.output_folder,
+        help="Folder for <table>.<format> files.",
+    ),
 ) -> None:
     """Write every row the run used (reused rows included) to <out>/{queries,responses,judgments}."""
     from judgebench.jobs.export import export_run
