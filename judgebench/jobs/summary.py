@@ -27,6 +27,7 @@ def build_summary(store: Any, run_id: str, job: JobConfig) -> dict[str, Any]:
     frames = run_frames(store, run_id, light=True)
     judgments, responses = frames["judgments"], frames["responses"]
     scores, pairs, membership = frames["scores"], frames["pairs"], frames["membership"]
+    assignment, membership = _assignment(frames["queries"], membership, job)
     names = [m.name for m in job.models]
     models: dict[str, dict[str, Any]] = {
         m.name: {"model": m.name, "simulated": m.simulated} for m in job.models
@@ -89,12 +90,28 @@ def build_summary(store: Any, run_id: str, job: JobConfig) -> dict[str, Any]:
     return {
         "run_id": run_id,
         "queries": len(frames["queries"]),
+        "assignment": assignment,
         "models": [models[n] for n in names],
         "judge_cost": _num(sum(judge_costs)) if len(judge_costs) else 0.0,
         "judgments": len(judgments),
         "invalid": int((judgments["status"] == "invalid").sum()) if len(judgments) else 0,
         "usage": run_usage(store, run_id),
     }
+
+
+def _assignment(queries: Any, membership: Any, job: JobConfig) -> tuple[dict[str, Any], Any]:
+    """Per top-level node, how many queries are confidently assigned; the membership findings
+    use (``queries.findings: all`` adds unassigned queries' best guesses)."""
+    import pandas as pd
+
+    from judgebench.analysis.confidence import assignment_summary, tentative_membership
+    from judgebench.taxonomy.combined import DEFAULT_MIN_CONFIDENCE
+
+    threshold = job.queries.min_confidence
+    threshold = DEFAULT_MIN_CONFIDENCE if threshold is None else threshold
+    if job.queries.findings == "all":
+        membership = pd.concat([membership, tentative_membership(queries)], ignore_index=True)
+    return assignment_summary(queries, threshold), membership
 
 
 # what each part of a run's usage is called when printed
@@ -131,7 +148,11 @@ def cost_lines(summary: dict[str, Any]) -> list[str]:
         return f"{least}${cost:.4f} ({tokens:,} tokens, {u.get('calls', 0)} calls{more})"
 
     lines = [f"total cost {text(usage['total'])}"]
-    lines += [f"  {label}: {text(usage[part])}" for part, label in PARTS.items() if part in usage]
+    lines += [
+        f"  {label}: {text(usage[part])}"
+        for part, label in PARTS.items()
+        if (usage.get(part) or {}).get("calls")  # a part that made no call (no synthesis)
+    ]
     return lines
 
 

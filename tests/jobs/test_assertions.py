@@ -128,3 +128,18 @@ def test_no_regression_flags_a_model_that_got_worse(tiny, tmp_path, monkeypatch)
     worse = {o.name: o for o in execution("e3", "small")}
     assert worse["no_regression[sim/drift]"].failed, worse["no_regression[sim/drift]"].message
     assert worse["no_regression[sim/writer]"].passed
+
+
+def test_the_documented_ci_example(tmp_path, monkeypatch, capsys):
+    """docs/jobs.md: examples/ci.yaml fails its win-rate assertion (exit 1, a failing JUnit
+    case); the same job with a satisfiable --assert exits 0."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "ci.yaml"
+    monkeypatch.setenv("JUDGEBENCH_DB", str(tmp_path / "ci.db"))
+    junit = tmp_path / "report.xml"
+    assert cli(monkeypatch, "run", str(example), "--quiet", "--junit", str(junit)) == 1
+    cases = junit_cases(junit)
+    assert cases.pop("min_win_rate[sim/small]") == "failure"
+    assert set(cases.values()) == {"pass"} and "max_cost" in cases
+    satisfiable = "min_win_rate: {sim/small: 0.1}"
+    assert cli(monkeypatch, "run", str(example), "--quiet", "--assert", satisfiable) == 0
+    assert "assert min_win_rate[sim/small]: pass" in capsys.readouterr().out
