@@ -36,7 +36,7 @@ from judgebench.embed import (
     resolve_kind,
 )
 from judgebench.errors import ConfigError, DataError
-from judgebench.taxonomy.assign import Assignment, node_text
+from judgebench.taxonomy.assign import Assignment, CheapAssigner, node_text
 from judgebench.taxonomy.tree import ROOT, Taxonomy
 
 logger = logging.getLogger(__name__)
@@ -66,12 +66,18 @@ def family(encoder: Encoder) -> str:
     return "minilm" if encoder.name.startswith("minilm") else "lexical"
 
 
+def encoder_kinds(kind: str) -> list[str]:
+    """``auto`` → MiniLM and lexical when the ``local`` extra is installed, else lexical."""
+    resolved = resolve_kind(kind)
+    if kind.lower() == "auto" and resolved == "minilm" and minilm_available():
+        return ["minilm", "lexical"]
+    return [resolved]
+
+
 def resolve_encoders(encoders: str | Sequence[Encoder | str]) -> list[Encoder]:
-    """``"auto"`` → MiniLM and lexical when the ``local`` extra is installed, else lexical."""
+    """Encoder objects from a kind (see :func:`encoder_kinds`) or a list of kinds/encoders."""
     if isinstance(encoders, str):
-        if resolve_kind(encoders) == "minilm" and encoders == "auto" and minilm_available():
-            return [get_encoder("minilm"), get_encoder("lexical")]
-        return [get_encoder(encoders)]
+        return [get_encoder(k) for k in encoder_kinds(encoders)]
     out = [get_encoder(e) if isinstance(e, str) else e for e in encoders]
     if not out:
         raise ConfigError("the combined assigner needs at least one encoder")
@@ -401,3 +407,28 @@ class CombinedAssigner:
             confidence=min(chosen.values()),
             node_confidence=chosen,
         )
+
+
+def make_assigner(
+    taxonomy: Taxonomy,
+    method: str,
+    encoder: str,
+    examples: Sequence[tuple[str, str]],
+    min_confidence: float | None = None,
+) -> CheapAssigner:
+    """The assigner a job uses (``combined`` or the previous ``embedding``), with small vector
+    caches: a 10,000-query import would otherwise keep every vector in memory."""
+    from judgebench.embed import CachedEncoder
+    from judgebench.taxonomy.assign import EmbeddingAssigner
+
+    encoders = [
+        CachedEncoder(get_encoder(kind).inner, max_items=2000) for kind in encoder_kinds(encoder)
+    ]
+    if method == "embedding":
+        return EmbeddingAssigner(taxonomy, encoder=encoders[0], examples=examples)
+    return CombinedAssigner(
+        taxonomy,
+        encoders=list(encoders),
+        examples=examples,
+        min_confidence=DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence,
+    )

@@ -74,6 +74,10 @@ def run_job_and_report(
 
         for line in cost_lines(result.summary):
             console.print(line)
+        from judgebench.analysis.confidence import assignment_lines
+
+        for line in assignment_lines(result.summary.get("assignment") or {}):
+            console.print(line, markup=False)
         if job.simulated:
             console.print(
                 "[yellow]Models named sim/… are simulated: these results say nothing "

@@ -71,8 +71,12 @@ class SynthSpec(_Strict):
 class QuerySpec(_Strict):
     synth: SynthSpec | None = None
     files: list[str] = Field(default_factory=list)
-    assign: Literal["embedding", "none"] = "embedding"
+    # combined: calibrated confidence, queries under min_confidence stay unassigned (issue 19);
+    # the default stays embedding (never abstains) so existing jobs keep their assignments
+    assign: Literal["combined", "embedding", "none"] = "embedding"
     encoder: Literal["auto", "minilm", "lexical"] = "auto"
+    min_confidence: float | None = Field(None, ge=0.0, le=1.0)  # None: the assigner's default
+    findings: Literal["confident", "all"] = "confident"  # "all": also unassigned best guesses
     limit: int | None = Field(None, ge=1)
 
     @model_validator(mode="after")
@@ -294,6 +298,29 @@ def parse_job(data: Any, where: str = "job") -> JobConfig:
             msg = "unknown field"
         msg = msg.removeprefix("Value error, ")
         raise ConfigError(f"{_path(loc)}: {msg}", where=where) from None
+
+
+def without_unavailable_judges(job: JobConfig) -> tuple[JobConfig, list[str]]:
+    """The job without judges whose install extra is missing (a local model on the core
+    install), and a one-line note for each: such a judge is skipped, not an error."""
+    import logging
+
+    notes = []
+    keep = []
+    for spec in job.judges:
+        extra = spec.settings.missing_extra()
+        if extra is None:
+            keep.append(spec)
+            continue
+        notes.append(
+            f"skipped judge {spec.label}: needs the {extra} extra (pip install 'judgebench[{extra}]')"
+        )
+        logging.getLogger("judgebench.jobs").warning("%s", notes[-1])
+    if not notes:
+        return job, []
+    if not keep:
+        raise ConfigError(f"every judge needs an extra that is not installed: {notes[0]}")
+    return job.model_copy(update={"judges": keep}), notes
 
 
 def load_job(path: str | Path) -> JobConfig:

@@ -98,7 +98,7 @@ def table_frame(
 
 # what the summary needs (no texts, raw replies or details: a big run stays light)
 LIGHT_COLUMNS = {
-    "queries": ["id"],
+    "queries": ["id", "node_ids", "node_confidence"],
     "responses": ["id", "model", "cost", "status"],
     "judgments": [
         "id",
@@ -119,7 +119,7 @@ LIGHT_COLUMNS = {
 def run_frames(store: Any, run_id: str, *, light: bool = False) -> dict[str, pd.DataFrame]:
     """Everything of one run, analysis-ready: ``scores`` (query_id, model, score, judge,
     judge_model), ``pairs`` (query_id, model_a, model_b, outcome, verdict, status, judge,
-    judge_model), ``membership`` (query_id, node_id), plus the raw tables (``light``: only the
+    judge_model), ``membership`` (query_id, node_id, confidence), plus the raw tables (``light``: only the
     columns the summary needs)."""
     store = _store(store)
     run_id = resolve_run(store, run_id)
@@ -166,7 +166,8 @@ def run_frames(store: Any, run_id: str, *, light: bool = False) -> dict[str, pd.
 
 
 def membership_frame(store: Any, run_id: str, version: int | None = None) -> pd.DataFrame:
-    """``query_id, node_id`` of the run's queries (their latest taxonomy version by default)."""
+    """``query_id, node_id, confidence`` of the run's queries (their latest taxonomy version by
+    default); ``confidence`` is the assigner's probability, NaN where unknown."""
     from sqlalchemy import func, select
 
     from judgebench.db.models import QueryNodeRow, RunItemRow
@@ -182,7 +183,7 @@ def membership_frame(store: Any, run_id: str, version: int | None = None) -> pd.
                 .where(ri.c.run_id == run_id, ri.c.item_kind == "query")
             )
         rows = conn.execute(
-            select(qn.c.query_id, qn.c.node_id)
+            select(qn.c.query_id, qn.c.node_id, qn.c.confidence)
             .join(ri, ri.c.item_id == qn.c.query_id)
             .where(
                 ri.c.run_id == run_id,
@@ -190,7 +191,7 @@ def membership_frame(store: Any, run_id: str, version: int | None = None) -> pd.
                 qn.c.taxonomy_version == (version or 0),
             )
         ).all()
-    return pd.DataFrame(rows, columns=["query_id", "node_id"])
+    return pd.DataFrame(rows, columns=["query_id", "node_id", "confidence"])
 
 
 def export_run(store: Any, run: str, fmt: str, out: str | Path) -> list[Path]:

@@ -32,6 +32,7 @@ class Progress(Protocol):
     def start(self, key: str, description: str, total: int) -> None: ...
     def advance(self, key: str, n: int = 1) -> None: ...
     def note(self, text: str) -> None: ...
+    def outcomes(self, key: str, errors: int, invalid: int) -> None: ...
 
 
 class _Quiet:
@@ -42,6 +43,9 @@ class _Quiet:
         pass
 
     def note(self, text: str) -> None:
+        pass
+
+    def outcomes(self, key: str, errors: int, invalid: int) -> None:
         pass
 
 
@@ -86,6 +90,12 @@ class JobRunner:
         self.progress = progress or _Quiet()
         self.if_running = if_running  # another process runs the same run: "exit" or "wait"
         self.run_id = run_id_for(job, epoch)
+        from judgebench.jobs.config import without_unavailable_judges
+
+        self.job, self.notes = without_unavailable_judges(job)
+        self.synthesis_usage: dict[str, Any] = {}  # LLM usage of this invocation's synthesis
+        self._errors: dict[str, int] = {}  # failed items per progress bar, this invocation
+        self._budget_left: Callable[[], Any] = lambda: None  # set per invocation by arun
         self.sample_index = epoch_sample_index(epoch) if job.reask == "each_run" else 0
         if executor == "local":
             from judgebench.jobs.executors import LocalExecutor
@@ -101,8 +111,9 @@ class JobRunner:
 
     async def arun(self) -> JobResult:
         """Run (or resume) the job, holding its run's lease: one process at a time per run."""
+        tree, imported = self._read_inputs()  # every file checked before the first write
         with self._exclusive():
-            return await self._arun()
+            return await self._arun(tree, imported)
 
     @contextmanager
     def _exclusive(self) -> Iterator[None]:
@@ -123,10 +134,12 @@ class JobRunner:
         with leases.Held(self.store, name, holder):
             yield
 
-    async def _arun(self) -> JobResult:
+    async def _arun(self, tree: Any, imported: list[Query]) -> JobResult:
         from judgebench.db.jobs import get_usage
 
         job, store = self.job, self.store
+        for note in self.notes:  # judges skipped for a missing install extra
+            self.progress.note(note)
         existing = store.get_run(self.run_id)
         run = Run(
             id=self.run_id,
@@ -137,6 +150,7 @@ class JobRunner:
                 "epoch": self.epoch,
                 "identity": job.identity(),
                 "simulated": job.simulated,
+                "settings": self._settings_file(),
             },
             status="running",
             job_name=job.name,
@@ -145,11 +159,13 @@ class JobRunner:
         store.put_run(run)
         usage_before = get_usage(store, self.run_id)
         totals: dict[str, Any] = {}
+        self._budget_left = self._remaining(usage_before, totals)  # synthesis is charged too
         stages: dict[str, dict[str, int]] = {}
         empty: list[str] = []  # models / judges that produced no row at all
         try:
-            version, tree = self._taxonomy()
-            query_ids = await self._queries(tree, version)
+            version = self._taxonomy(tree)
+            query_ids = await self._queries(tree, version, imported)
+            self._charge("synthesis", self.synthesis_usage, totals, recorded=True)
             ctx = JobContext(
                 config=job.model_dump(mode="json"),
                 run_id=self.run_id,
@@ -232,9 +248,41 @@ class JobRunner:
             for stage, n in expected.items()
         }
 
+    def _settings_file(self) -> str:
+        """The model registry file this run's gateway reads (``<defaults>``: none)."""
+        from judgebench.jobs.stages import ensure_gateway
+
+        return str(ensure_gateway(self.store).settings.source)
+
     # --- stages ------------------------------------------------------------------------------
-    def _taxonomy(self):  # type: ignore[no-untyped-def]
-        from judgebench.db.taxonomy import load_taxonomy_version, save_taxonomy_version
+    def _read_inputs(self):  # type: ignore[no-untyped-def]
+        """(taxonomy tree, imported queries), read and checked without writing anything, so
+        a bad taxonomy, query or seed file leaves no run row and no taxonomy version."""
+        from judgebench.errors import ConfigError
+        from judgebench.synth import load_seed_file
+
+        self._settings_file()  # the model registry: a broken judgebench.yaml fails here
+        tree = self._read_taxonomy()
+        imported = [q for path in self.job.queries.files for q in load_seed_file(path)]
+        synth = self.job.queries.synth
+        if synth is not None:
+            if synth.seeds:
+                load_seed_file(synth.seeds)
+            unknown = [n for n in synth.under if n not in tree]
+            if unknown:
+                raise ConfigError(
+                    f"queries.synth.under: no node {unknown[0]!r} in taxonomy {tree.name}"
+                )
+        return tree, imported
+
+    def _taxonomy(self, tree) -> int:  # type: ignore[no-untyped-def]
+        from judgebench.db.taxonomy import save_taxonomy_version
+
+        version, _ = save_taxonomy_version(self.store, tree)
+        return int(version)
+
+    def _read_taxonomy(self):  # type: ignore[no-untyped-def]
+        from judgebench.db.taxonomy import load_taxonomy_version
         from judgebench.errors import ConfigError
         from judgebench.taxonomy import load_default_taxonomy, load_taxonomy
 
@@ -259,17 +307,11 @@ class JobRunner:
                 max_children=spec.max_children,
                 under=spec.under,
             )
-        version, _ = save_taxonomy_version(self.store, tree)
-        return version, tree
+        return tree
 
-    async def _queries(self, tree, version: int) -> list[str]:  # type: ignore[no-untyped-def]
+    async def _queries(self, tree, version: int, imported: list[Query]) -> list[str]:  # type: ignore[no-untyped-def]
         spec = self.job.queries
         ids: list[str] = []
-        imported: list[Query] = []
-        for path in spec.files:
-            from judgebench.synth import load_seed_file
-
-            imported.extend(load_seed_file(path))
         if imported:
             imported = [q.model_copy(update={"source": "import", "id": ""}) for q in imported]
             imported = [Query.model_validate(q.model_dump(exclude={"id"})) for q in imported]
@@ -314,31 +356,34 @@ class JobRunner:
         queries, _ = restrict_to_taxonomy(queries, tree)
         out = []
         todo = [q for q in queries if not q.node_ids]
-        if todo and self.job.queries.assign == "embedding":
-            from judgebench.taxonomy.assign import EmbeddingAssigner
+        found: dict[str, Any] = {}
+        if todo and self.job.queries.assign != "none":
+            from judgebench.taxonomy.combined import make_assigner
 
             examples = [(q.text, n) for q in queries for n in q.node_ids]
-            from judgebench.embed import CachedEncoder, get_encoder
-
-            # the shared encoder's model, but a small vector cache: a 10,000-query import would
-            # otherwise keep every (8192-d lexical) vector in memory
-            encoder = CachedEncoder(get_encoder(self.job.queries.encoder).inner, max_items=2000)
-            assigner = EmbeddingAssigner(tree, encoder=encoder, examples=examples)
-            found = {}
+            assigner = make_assigner(
+                tree,
+                self.job.queries.assign,
+                self.job.queries.encoder,
+                examples,
+                self.job.queries.min_confidence,
+            )
+            if getattr(assigner, "warning", None):
+                self.progress.note(assigner.warning)
             for start in range(0, len(todo), _ASSIGN_CHUNK):  # bounded vectors in memory
                 part = todo[start : start + _ASSIGN_CHUNK]
                 for q, a in zip(part, assigner.assign([q.text for q in part]), strict=True):
-                    found[q.id] = a.node_ids
-        else:
-            found = {}
+                    found[q.id] = a
         for q in queries:
-            nodes = q.node_ids or found.get(q.id, [])
-            out.append(q.model_copy(update={"node_ids": list(nodes), "taxonomy_version": version}))
+            a = found.get(q.id)
+            update = {"node_ids": list(q.node_ids), "taxonomy_version": version}
+            if a is not None:  # unassigned: no nodes, its best guess kept in node_confidence
+                update |= {"node_ids": list(a.node_ids), "node_confidence": a.node_confidence}
+            out.append(q.model_copy(update=update))
         return out
 
     async def _synthesize(self, tree, version: int) -> list[str]:  # type: ignore[no-untyped-def]
         from judgebench.db.synth import StoreJournal
-        from judgebench.errors import ConfigError
         from judgebench.synth import SynthConfig, Synthesizer, load_seed_file
         from judgebench.synth.assign import make_assigner
         from judgebench.synth.seeds import restrict_to_taxonomy
@@ -347,11 +392,7 @@ class JobRunner:
         assert spec is not None
         # settings were validated when the job was read (SynthSpec)
         cfg = SynthConfig(**{"encoder": self.job.queries.encoder, **spec.settings})
-        unknown = [n for n in spec.under if n not in tree]
-        if unknown:
-            raise ConfigError(
-                f"queries.synth.under: no node {unknown[0]!r} in taxonomy {tree.name}"
-            )
+        # spec.under was checked against the tree by _read_inputs
         leaf_ids = list(
             dict.fromkeys(leaf for node in (spec.under or [""]) for leaf in tree.leaves(node))
         )
@@ -382,7 +423,20 @@ class JobRunner:
             taxonomy_version=version,
             on_progress=on_progress,
         )
-        report = await synth.run()
+        from judgebench.db.jobs import usage_of
+        from judgebench.jobs.stages import ensure_gateway
+        from judgebench.jobs.usage import UsageLog, usage_keys
+
+        # the job's gateway (its call cache), what is left of the job's budget, usage per call
+        budget = self._budget_left()
+        usage_log = UsageLog(self.store, usage_keys(self.run_id, "synthesis"))
+        gateway = ensure_gateway(self.store)
+        with gateway.account(f"{self.run_id}:synthesis", budget, on_change=usage_log) as acct:
+            try:
+                report = await synth.run()
+            finally:
+                usage_log.close()
+        self.synthesis_usage = usage_of(acct)
         kept = StoreJournal(self.store).load_kept(report.run_key)
         return [q.id for q in kept]
 
@@ -410,10 +464,38 @@ class JobRunner:
                 )
 
     def _record(self, result: ShardResult, totals: dict[str, Any]) -> None:
-        from judgebench.db.jobs import add_usage
+        part = result.shard_label.split("[", 1)[0]
+        self._charge(part, result.usage, totals, recorded=result.usage_recorded)
+        self._tally(part, result)
 
-        add_usage(self.store, self.run_id, result.usage)
-        for k, v in result.usage.items():
+    def _tally(self, stage: str, result: ShardResult) -> None:
+        """Errors and invalid items so far, per progress bar (bars count them apart from
+        the ok ones). A bar's key is its shards' label."""
+        key = result.shard_label
+        self._errors[key] = self._errors.get(key, 0) + result.errors
+        invalid = 0
+        if stage == "judgments":
+            from judgebench.db.jobs import invalid_judgments_by_judge
+
+            spec = self.job.judges[int(key.rsplit("[", 1)[1].rstrip("]"))]
+            invalid = invalid_judgments_by_judge(self.store, self.run_id).get(
+                (spec.kind, spec.model), 0
+            )
+        self.progress.outcomes(key, self._errors[key], invalid)
+
+    def _charge(
+        self, part: str, usage: dict[str, Any], totals: dict[str, Any], *, recorded: bool = False
+    ) -> None:
+        """Add usage to the run's (what budgets read) and to its ``part``'s (responses,
+        judgments or synthesis: what the cost summary splits by), across invocations; with
+        ``recorded`` it is already there (written per call) and only this invocation's totals
+        grow."""
+        from judgebench.db.jobs import add_usage, part_usage_key
+
+        if not recorded:
+            add_usage(self.store, self.run_id, usage)
+            add_usage(self.store, part_usage_key(self.run_id, part), usage)
+        for k, v in usage.items():
             totals[k] = totals.get(k, 0) + (v or 0)
 
     def _remaining(self, before: dict[str, Any], totals: dict[str, Any]) -> Callable[[], Any]:
