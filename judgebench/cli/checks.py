@@ -34,6 +34,13 @@ def port(value: int | None) -> int | None:
     return value
 
 
+def open_fraction(value: float | None) -> float | None:
+    """A level or share strictly between 0 and 1 (e.g. a confidence level)."""
+    if value is not None and not 0 < value < 1:
+        raise typer.BadParameter(f"{value} is not between 0 and 1 (exclusive)")
+    return value
+
+
 def _parent_is_a_folder(path: Path) -> None:
     for parent in path.absolute().parents:
         if parent.exists():

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from judgebench.cli import checks
+
 probe_app = typer.Typer(
     help="Probe how a model represents things (Language Ranker).", no_args_is_help=True
 )
@@ -29,15 +31,15 @@ def language_ranker_cmd(
         "all", "--layers", help="Layer set for the score: all, last, or e.g. 1-3,6,-1."
     ),
     max_pairs: int = typer.Option(
-        None, "--max-pairs", help="Use only the first N lines of the corpus."
+        None, "--max-pairs", min=1, help="Use only the first N lines of the corpus."
     ),
     n_boot: int = typer.Option(
-        1000, "--bootstrap", help="Bootstrap resamples over pairs for the CIs."
+        1000, "--bootstrap", min=1, help="Bootstrap resamples over pairs for the CIs."
     ),
     seed: int = typer.Option(0, "--seed"),
-    confidence: float = typer.Option(0.95, "--confidence"),
+    confidence: float = typer.Option(0.95, "--confidence", callback=checks.open_fraction),
     max_length: int = typer.Option(
-        256, "--max-length", help="Truncate sentences to this many tokens."
+        256, "--max-length", min=1, help="Truncate sentences to this many tokens."
     ),
     device: str = typer.Option(None, "--device", help="cuda or cpu (default: cuda when present)."),
     compile_model: bool = typer.Option(
@@ -56,7 +58,7 @@ def language_ranker_cmd(
         "--reference-csv",
         help="CSV of language,value: report Spearman's rho with the scores.",
     ),
-    top: int = typer.Option(0, "--top", help="Print only the first N languages (0 = all)."),
+    top: int = typer.Option(0, "--top", min=0, help="Print only the first N languages (0 = all)."),
 ) -> None:
     """Rank languages by how close the model's states for X are to those for English (METHODS.md §7)."""
     from rich.console import Console

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import typer
 
+from judgebench.cli import checks
+
 router_app = typer.Typer(
     help="Routers: a Meta-Ranking cascade and a learned selector, served OpenAI-compatibly.",
     no_args_is_help=True,
@@ -33,7 +35,7 @@ def final_number(text: str) -> float | None:
 def serve(
     config: Path = typer.Argument(..., help="router.yaml"),
     host: str = typer.Option(None, help="Override server.host (default 127.0.0.1)."),
-    port: int = typer.Option(None, help="Override server.port."),
+    port: int = typer.Option(None, callback=checks.port, help="Override server.port."),
 ) -> None:
     """Serve the router as an OpenAI-compatible API until Ctrl-C."""
     import asyncio
@@ -162,7 +164,11 @@ def train(
     db: str = typer.Option(..., help="Store with the judgments to learn from."),
     judge: str = typer.Option(..., help="The judge whose judgments are the targets."),
     models: str = typer.Option(..., help="Comma-separated candidate models."),
-    out: Path = typer.Option(Path("selector.npz"), help="Where to save the selection model."),
+    out: Path = typer.Option(
+        Path("selector.npz"),
+        callback=checks.output_file,
+        help="Where to save the selection model.",
+    ),
     baseline: str = typer.Option(
         None, help="Pairwise judgments: the baseline model (not a candidate)."
     ),

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import typer
 
+from judgebench.cli import checks
+
 
 def register(app: typer.Typer) -> None:
     app.command("sim-server")(sim_server_cmd)
 
 
 def sim_server_cmd(
-    port: int = typer.Option(8000, "--port", help="TCP port on the host (0: any free port)."),
+    port: int = typer.Option(
+        8000, "--port", callback=checks.port, help="TCP port on the host (0: any free port)."
+    ),
     host: str = typer.Option("127.0.0.1", "--host", help="Loopback address to bind."),
     latency_ms: float = typer.Option(
         0.0, "--latency-ms", help="Reply latency (the median for lognormal)."

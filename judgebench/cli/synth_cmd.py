@@ -9,6 +9,8 @@ from pathlib import Path
 
 import typer
 
+from judgebench.cli import checks
+
 
 def synth_cmd(
     taxonomy: str = typer.Option(
@@ -60,11 +62,15 @@ def synth_cmd(
         None, "--config", help="YAML/JSON file of synthesis settings (options override it)."
     ),
     out: Path | None = typer.Option(
-        None, "--out", help="Also write every kept query of the run to this JSONL file."
+        None,
+        "--out",
+        callback=checks.output_file,
+        help="Also write every kept query of the run to this JSONL file.",
     ),
     progress_file: Path = typer.Option(
         Path("synth-progress.jsonl"),
         "--progress",
+        callback=checks.output_file,
         help="Progress record when no --db is given (resume from it).",
     ),
 ) -> None:

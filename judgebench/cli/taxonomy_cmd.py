@@ -12,6 +12,8 @@ from typing import Any
 
 import typer
 
+from judgebench.cli import checks
+
 taxonomy_app = typer.Typer(
     help="Taxonomies of query categories: files, versions in the store, LLM building, assignment.",
     no_args_is_help=True,
@@ -125,7 +127,10 @@ def import_cmd(
     note: str | None = typer.Option(None, "--note", help="A note stored with the version."),
     db: str | None = typer.Option(None, "--db", envvar="JUDGEBENCH_DB", help=_DB_HELP),
     out: Path | None = typer.Option(
-        None, "--out", help="Also write it in judgebench's format (.yaml/.json)."
+        None,
+        "--out",
+        callback=checks.output_file,
+        help="Also write it in judgebench's format (.yaml/.json).",
     ),
 ) -> None:
     """Import a taxonomy: validate it and store it as a new version (when its content changed)."""
@@ -148,7 +153,9 @@ def import_cmd(
 
 @taxonomy_app.command("export")
 def export_cmd(
-    out: Path = typer.Argument(..., help="Output file (.yaml, .yml or .json)."),
+    out: Path = typer.Argument(
+        ..., callback=checks.output_file, help="Output file (.yaml, .yml or .json)."
+    ),
     source: str | None = typer.Option(None, "--from", help=_SOURCE_HELP),
     fmt: str = typer.Option("nested", "--format", help="nested, flat or feedbacker."),
     db: str | None = typer.Option(None, "--db", envvar="JUDGEBENCH_DB", help=_DB_HELP),
@@ -268,10 +275,14 @@ def build_cmd(
     log: Path = typer.Option(
         Path("taxonomy-build.jsonl"),
         "--log",
+        callback=checks.output_file,
         help="Decision log: audit trail, and resume without repeated calls.",
     ),
     out: Path = typer.Option(
-        Path("taxonomy.yaml"), "--out", help="Where to write the built taxonomy."
+        Path("taxonomy.yaml"),
+        "--out",
+        callback=checks.output_file,
+        help="Where to write the built taxonomy.",
     ),
     name: str = typer.Option("built", "--name", help="Name of the built taxonomy."),
     db: str | None = typer.Option(None, "--db", envvar="JUDGEBENCH_DB", help=_DB_HELP),
@@ -411,9 +422,12 @@ def assign_cmd(
     log: Path | None = typer.Option(
         None,
         "--log",
+        callback=checks.output_file,
         help="Decision log for LLM assignment, to resume without repeated calls (default taxonomy-assign.jsonl).",
     ),
-    out: Path | None = typer.Option(None, "--out", help="Write assignments as JSONL."),
+    out: Path | None = typer.Option(
+        None, "--out", callback=checks.output_file, help="Write assignments as JSONL."
+    ),
     db: str | None = typer.Option(None, "--db", envvar="JUDGEBENCH_DB", help=_DB_HELP),
     version: int | None = typer.Option(None, "--version", help="Stored taxonomy version."),
     redo: bool = typer.Option(
