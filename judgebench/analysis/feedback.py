@@ -437,10 +437,16 @@ def summary_threshold(n_models: int) -> int:
 
 def summary_report(scores: pd.DataFrame, membership: pd.DataFrame, n_models: int) -> FeedbackReport:
     """The report behind a run's strengths and weaknesses: the CLI summary and the dashboard
-    both read their findings from it (or from its ``table``, stored), so they always agree."""
+    both read their findings from it (or from its ``table``, stored), so they always agree.
+
+    Rows are put in a canonical order first: the bootstrap resamples rows in order, so the same
+    rows read back in another order would give (slightly) other intervals.
+    """
+    scores = scores[["query_id", "model", "score"]].astype({"query_id": str, "model": str})
+    membership = membership[["query_id", "node_id"]].astype(str)
     return FeedbackReport(
-        scores[["query_id", "model", "score"]],
-        membership,
+        scores.sort_values(["query_id", "model"], kind="stable", ignore_index=True),
+        membership.sort_values(["query_id", "node_id"], ignore_index=True),
         threshold=summary_threshold(n_models),
         n_boot=SUMMARY_BOOT,
     )
