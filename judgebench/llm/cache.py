@@ -23,6 +23,7 @@ TRANSPORT_PARAMS = frozenset(
     {
         "api_key",
         "api_base",
+        "api_version",
         "base_url",
         "timeout",
         "request_timeout",

@@ -111,8 +111,8 @@ class StubProvider:
                     headers["Retry-After"] = f"{self.retry_after_s:g}"
                 writer.write(_response(status, headers, json.dumps(body).encode()))
                 await writer.drain()
-        except (ConnectionError, asyncio.IncompleteReadError):
-            return
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+            return  # a client that went away, or the stub shutting down
         finally:
             writer.close()
 
