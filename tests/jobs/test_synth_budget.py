@@ -1,0 +1,94 @@
+"""Synthesis is part of the job: its calls go through the job's gateway, budget and counts.
+
+The simulated models are served by a sim-server on 127.0.0.1, so "requests made" is what the
+server counted, not what the gateway believes it did.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from judgebench.config import settings_from_dict
+from judgebench.db import Store
+from judgebench.db.jobs import get_usage
+from judgebench.jobs.config import JobConfig
+from judgebench.jobs.runner import JobRunner
+from judgebench.sim.server import ServerThread, SimServer
+
+
+@pytest.fixture
+def served() -> Iterator[SimServer]:
+    server = SimServer()
+    thread = ServerThread(server)
+    thread.start()
+    yield server
+    thread.stop()
+
+
+def synth_job(store: str, max_calls: int | None) -> JobConfig:
+    return JobConfig.model_validate(
+        {
+            "name": "synth-budget",
+            "store": store,
+            "taxonomy": {"source": "default", "max_depth": 3},
+            "queries": {
+                "encoder": "lexical",
+                "synth": {
+                    "under": ["coding/task-types"],
+                    "settings": {
+                        "generators": ["sim/large"],
+                        "judge": "sim/judge",
+                        "per_node": 2,
+                        "seed": 3,
+                        "reassign": "none",
+                    },
+                },
+            },
+            "models": [
+                {"name": "sim/small", "params": {"temperature": 0, "max_tokens": 200}},
+                {"name": "sim/coder", "params": {"temperature": 0, "max_tokens": 200}},
+            ],
+            "judges": [{"kind": "pairwise", "model": "sim/judge"}],
+            "concurrency": 8,
+            "budget": {"max_calls": max_calls} if max_calls else {},
+        }
+    )
+
+
+def served_gateway(server: SimServer, store_url: str):  # type: ignore[no-untyped-def]
+    """The gateway `judgebench run` makes (the store's call cache), every sim model served."""
+    from judgebench.db import Store
+    from judgebench.db.callcache import SQLCallCache
+    from judgebench.llm import Gateway, set_gateway
+
+    settings = settings_from_dict({"models": {"sim/*": {"api_base": server.url, "max_retries": 0}}})
+    gateway = Gateway(settings=settings, cache=SQLCallCache(Store(store_url)))
+    set_gateway(gateway)
+    return gateway
+
+
+@pytest.mark.parametrize("max_calls", [5, 20, 45])
+def test_max_calls_holds_across_synthesis_and_stages(served, tmp_path, max_calls):
+    store = f"sqlite:///{tmp_path / 'jobs.db'}"
+    served_gateway(served, store)
+    result = JobRunner(synth_job(store, max_calls)).run()
+    made = served.stats["requests"]
+    assert 0 < made <= max_calls  # budgets reserve before the call: in-flight calls included
+    assert result.usage["calls"] == made  # what the run reports is what the server saw
+    assert result.status != "ok"  # this job needs far more calls than any of these caps
+
+
+def test_reported_calls_equal_requests_without_a_cap(served, tmp_path):
+    store = f"sqlite:///{tmp_path / 'jobs.db'}"
+    served_gateway(served, store)
+    result = JobRunner(synth_job(store, None)).run()
+    made = served.stats["requests"]
+    assert made > 45 and result.usage["calls"] == made
+    stored = get_usage(Store(store), result.run_id)  # written per call, once each
+    assert stored["calls"] == made and stored["cost"] == pytest.approx(result.usage["cost"])
+    # a rerun of the finished job asks the server nothing: synthesis reads the call cache too
+    served_gateway(served, store)
+    again = JobRunner(synth_job(store, None)).run()
+    assert served.stats["requests"] == made and again.usage.get("calls", 0) == 0
