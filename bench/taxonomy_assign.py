@@ -253,7 +253,8 @@ def at_min_confidence(
     }
 
 
-def clusters(encoders) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def]
+def clusters(encoders, only: set[str] | None = None) -> dict[str, dict[str, float]]:  # type: ignore[no-untyped-def]
+    """Benchmark (b); ``only``: run just these methods (by name)."""
     rows = load_rows(ARENA_V01, "prompt", "cluster")
     by_cluster: dict[str, list[str]] = defaultdict(list)
     for text, label in rows:
@@ -269,6 +270,8 @@ def clusters(encoders) -> dict[str, dict[str, float]]:  # type: ignore[no-untype
     candidates |= {k: v for k, v in methods(encoders, 1).items() if "kNN" not in k}
     results = {}
     for name, method in candidates.items():
+        if only is not None and name not in only:
+            continue
         truth: list[str] = []
         predicted: list[str] = []
         confidence: list[float] = []
