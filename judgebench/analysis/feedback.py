@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Sequence
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -78,11 +79,13 @@ def strengths_weaknesses(
     require_separation: bool = True,
     evidence: int = 3,
     models: Collection[str] | None = None,
+    at_least: bool = False,
 ) -> pd.DataFrame:
-    """Nodes where a model ranks ``threshold`` or more places away from its overall rank.
+    """Nodes where a model ranks more than ``threshold`` places away from its overall rank.
 
-    A *weakness* (node rank at least T places worse than overall; Feedbacker: "T places lower",
-    T = 3 — the dashboard's view uses this function) is kept only when, at that node,
+    A *weakness* (node rank more than T places worse than overall, as Feedbacker's
+    ``AutomatedWeaknessReporter``: ``diff > threshold``; paper T = 3 — the dashboard's view uses
+    this function; ``at_least=True`` counts a gap of exactly T too) is kept only when, at that node,
     some model the model outranks overall has a bootstrap interval entirely above the model's
     (the reversal is statistically separated); a *strength* symmetrically. ``separated_from``
     names those models. With ``scores``/``membership`` each finding lists ``evidence``: the
@@ -104,7 +107,8 @@ def strengths_weaknesses(
         overall_rank=ranked["overall_rank"].astype(int), rank=ranked["rank"].astype(int)
     )
     ranked = ranked.assign(gap=ranked["rank"] - ranked["overall_rank"])
-    mine = ranked[ranked["gap"].abs() >= threshold]
+    gap = ranked["gap"].abs()
+    mine = ranked[gap >= threshold if at_least else gap > threshold]
     if models is not None:
         mine = mine[mine["model"].isin(list(models))]
     mine = mine.reset_index(drop=True)  # positional row ids (the table's index may repeat)
@@ -190,14 +194,20 @@ def failure_modes(
     *,
     min_children: int = 5,
     fraction: float = 0.2,
+    cutoffs: Literal["all_models", "per_model"] = "all_models",
 ) -> pd.DataFrame:
     """How uniform a model's standing is across the children of each large node.
 
     For every node with at least ``min_children`` scored children and every model, the gaps
-    ``child rank − node rank`` are collected; their spread (standard deviation) says whether the
-    node-level result holds everywhere below it. Per model, the nodes in the bottom ``fraction``
-    of spread are ``systematic`` (the same in every child), the top ``fraction`` ``occasional``
-    (driven by a few children, named in ``outlier_child``); the rest ``mixed``.
+    ``child rank − node rank`` are collected; their spread (population standard deviation) says
+    whether the node-level result holds everywhere below it. Spreads in the bottom ``fraction``
+    are ``systematic`` (the same in every child), in the top ``fraction`` ``occasional``
+    (driven by a few children, named in ``outlier_child``); the rest ``mixed``. The cut-offs
+    are Feedbacker's (``FailureModeExplorer.run``): order statistics ``sorted[int(n·f)]`` and
+    ``sorted[int(n·(1−f))]`` of the spreads of ALL models' nodes together, so one model can have
+    more systematic nodes than another; ``cutoffs="per_model"`` (judgebench's former default)
+    takes interpolated quantiles of each model's own spreads (every model then gets about the
+    same share of each kind).
     """
     tree = parent_map(parents, table.loc[table["node_id"] != OVERALL, "node_id"].unique())
     nodes = table[table["node_id"] != OVERALL]
@@ -250,22 +260,44 @@ def failure_modes(
     )
     if out.empty:
         return out.assign(kind=pd.Series(dtype=str))
-    low = out.groupby("model")["spread"].transform(lambda s: s.quantile(fraction))
-    high = out.groupby("model")["spread"].transform(lambda s: s.quantile(1 - fraction))
+    if cutoffs == "per_model":
+        low = out.groupby("model")["spread"].transform(lambda s: s.quantile(fraction))
+        high = out.groupby("model")["spread"].transform(lambda s: s.quantile(1 - fraction))
+    else:
+        low = _order_cutoff(out["spread"], fraction)
+        high = _order_cutoff(out["spread"], 1 - fraction)
     out["kind"] = np.where(
         out["spread"] <= low, "systematic", np.where(out["spread"] >= high, "occasional", "mixed")
     )
     return out.sort_values(["model", "spread"], ignore_index=True)
 
 
-def difference_report(
-    table: pd.DataFrame, models: Sequence[str], *, fraction: float = 0.2
-) -> pd.DataFrame:
-    """Nodes where the chosen models' ranks differ most (the top ``fraction`` by rank spread).
+def _order_cutoff(values: pd.Series, share: float) -> float:
+    """``sorted(values)[int(n · share)]`` (Feedbacker's cut-off; clipped to the last value)."""
+    ordered = np.sort(values.to_numpy(float))
+    return float(ordered[min(len(ordered) - 1, math.floor(len(ordered) * share + 1e-9))])
 
-    With two models ``rank_diff`` is ``rank(first) − rank(second)`` (positive: the first ranks
-    worse); ``separated`` says whether the best and worst of the chosen models have disjoint
-    bootstrap intervals at the node.
+
+def difference_report(
+    table: pd.DataFrame,
+    models: Sequence[str],
+    *,
+    fraction: float = 0.2,
+    measure: Literal["std", "range"] = "std",
+    cutoff: Literal["percentile", "top"] = "percentile",
+) -> pd.DataFrame:
+    """Nodes where the chosen models' ranks differ most.
+
+    As Feedbacker's ``AutomatedDifferenceReporter``: ``spread`` is the sample standard
+    deviation of the models' ranks at the node, and a node is reported when its spread is at
+    least the ``1 − fraction`` percentile (``np.percentile``, linear) of all nodes' spreads
+    (ties at the cut-off included), largest first. Nodes where every chosen model has the same
+    rank (spread 0) are never reported (Feedbacker would list them when most spreads are 0).
+    ``measure="range"`` (best − worst rank) and ``cutoff="top"`` (exactly the top
+    ``ceil(n · fraction)`` nodes) give judgebench's former report. ``rank_range`` is always
+    there. With two models ``rank_diff`` is ``rank(first) − rank(second)`` (positive: the first
+    ranks worse); ``separated`` says whether the best and worst of the chosen models have
+    disjoint bootstrap intervals at the node.
     """
     models = list(models)
     if len(models) < 2:
@@ -280,7 +312,8 @@ def difference_report(
     if wide.empty:
         return pd.DataFrame(columns=["node_id", "spread"])
     ranks = wide["rank"][models]
-    spread = ranks.max(axis=1) - ranks.min(axis=1)
+    rank_range = ranks.max(axis=1) - ranks.min(axis=1)
+    spread = rank_range if measure == "range" else ranks.std(axis=1, ddof=1)
     best = ranks.idxmin(axis=1)
     worst = ranks.idxmax(axis=1)
     lows = wide["ci_low"]
@@ -292,6 +325,7 @@ def difference_report(
         {
             "node_id": wide.index,
             "spread": spread.to_numpy(),
+            "rank_range": rank_range.to_numpy().astype(int),
             "best": best.to_numpy(),
             "worst": worst.to_numpy(),
             "separated": separated,
@@ -302,8 +336,12 @@ def difference_report(
         out[f"mean[{m}]"] = wide["mean"][m].to_numpy()
     if len(models) == 2:
         out["rank_diff"] = (ranks[models[0]] - ranks[models[1]]).to_numpy().astype(int)
-    keep = max(1, math.ceil(len(out) * fraction))
-    out = out.sort_values(["spread", "node_id"], ascending=[False, True], kind="stable").head(keep)
+    out = out.sort_values(["spread", "node_id"], ascending=[False, True], kind="stable")
+    if cutoff == "top":
+        out = out.head(max(1, math.ceil(len(out) * fraction)))
+    else:
+        cut = np.percentile(out["spread"], 100 * (1 - fraction))
+        out = out[out["spread"] >= cut - 1e-9]  # equal spreads may differ in the last bits
     return out[out["spread"] > 0].reset_index(drop=True)
 
 
@@ -430,9 +468,10 @@ SUMMARY_BOOT = 500  # bootstrap replicates behind a run summary's strengths and 
 
 
 def summary_threshold(n_models: int) -> int:
-    """The rank gap T of a run summary: the paper's 3 needs many models; with few, a gap of 3
-    ranks is nearly impossible, so T shrinks to ``(models − 1) // 2`` (at least 1)."""
-    return max(1, min(DEFAULT_THRESHOLD, (n_models - 1) // 2))
+    """The rank gap T of a run summary (a finding needs a gap > T): the paper's 3 needs many
+    models; with few, a gap of 4 ranks is impossible, so T shrinks to ``(models − 1) // 2 − 1``
+    (at least 0: any gap counts with two or three models)."""
+    return max(0, min(DEFAULT_THRESHOLD, (n_models - 1) // 2 - 1))
 
 
 def summary_report(scores: pd.DataFrame, membership: pd.DataFrame, n_models: int) -> FeedbackReport:

@@ -153,7 +153,7 @@ def test_failure_modes_separate_uniform_and_one_child_failures(planted):
 def test_difference_report_top_fraction(planted):
     scores, membership = planted
     table = node_scores(scores, membership, n_boot=100)
-    diff = difference_report(table, ["m0", "m7"], fraction=0.2)
+    diff = difference_report(table, ["m0", "m7"], fraction=0.2, measure="range", cutoff="top")
     n_nodes = table[table["node_id"] != OVERALL]["node_id"].nunique()
     assert 0 < len(diff) <= int(np.ceil(n_nodes * 0.2))
     assert diff["spread"].is_monotonic_decreasing
@@ -185,7 +185,8 @@ def test_regression_report_flags_only_the_degraded_node(planted):
     assert partial.set_index("node_id").loc[OVERALL, "n"] == 100
 
 
-def test_a_gap_of_exactly_t_places_counts():
+def test_a_gap_must_exceed_t_unless_at_least():
+    """Feedbacker flags ``diff > threshold`` (strict); ``at_least=True`` also counts a gap of T."""
     rows = []
     for rank, model in enumerate(["a", "b", "c", "d"], start=1):
         rows.append(
@@ -212,11 +213,13 @@ def test_a_gap_of_exactly_t_places_counts():
                 "count": 50,
             }
         )
-    found = strengths_weaknesses(pd.DataFrame(rows), threshold=3).set_index("model")
-    assert found.loc["a", "kind"] == "weakness" and found.loc["a", "gap"] == 3
-    assert found.loc["d", "kind"] == "strength" and found.loc["d", "separated_from"] == [
-        "a",
-        "b",
-        "c",
-    ]
-    assert strengths_weaknesses(pd.DataFrame(rows), threshold=4).empty
+    assert strengths_weaknesses(pd.DataFrame(rows), threshold=3).empty
+    for found in (
+        strengths_weaknesses(pd.DataFrame(rows), threshold=2),
+        strengths_weaknesses(pd.DataFrame(rows), threshold=3, at_least=True),
+    ):
+        found = found.set_index("model")
+        assert found.loc["a", "kind"] == "weakness" and found.loc["a", "gap"] == 3
+        assert found.loc["d", "kind"] == "strength"
+        assert found.loc["d", "separated_from"] == ["a", "b", "c"]
+    assert strengths_weaknesses(pd.DataFrame(rows), threshold=4, at_least=True).empty

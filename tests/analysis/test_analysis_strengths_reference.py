@@ -24,7 +24,7 @@ def _reference(
                 continue
             overall_rank = int(overall.at[model, "rank"])
             gap = int(row["rank"]) - overall_rank
-            if abs(gap) < threshold:
+            if abs(gap) <= threshold:  # Feedbacker's reporter: diff > threshold (strict)
                 continue
             kind = "weakness" if gap > 0 else "strength"
             others = at_node.drop(index=model)
