@@ -105,6 +105,7 @@ LIGHT_COLUMNS = {
         "judge",
         "judge_model",
         "kind",
+        "shape",
         "query_id",
         "model",
         "model_b",
@@ -118,7 +119,10 @@ LIGHT_COLUMNS = {
 
 def run_frames(store: Any, run_id: str, *, light: bool = False) -> dict[str, pd.DataFrame]:
     """Everything of one run, analysis-ready: ``scores`` (query_id, model, score, judge,
-    judge_model), ``pairs`` (query_id, model_a, model_b, outcome, verdict, status, judge,
+    judge_model: pointwise judges), ``likelihood`` (the same for likelihood judges such as
+    TRLM), ``rankings`` (listwise judges: one row per ranked candidate, score 1 = best),
+    ``reliability`` (query_id, model, score, reliable, judge, judge_model), ``pairs``
+    (query_id, model_a, model_b, outcome, verdict, status, judge,
     judge_model), ``membership`` (query_id, node_id, confidence), plus the raw tables (``light``: only the
     columns the summary needs)."""
     store = _store(store)
@@ -131,12 +135,7 @@ def run_frames(store: Any, run_id: str, *, light: bool = False) -> dict[str, pd.
     responses = table_frame(store, run_id, "responses", cols("responses"))
     judgments = table_frame(store, run_id, "judgments", cols("judgments"))
     ok = judgments[judgments["status"] == "ok"] if len(judgments) else judgments
-    point = ok[ok["kind"] == "pointwise"] if len(ok) else ok
-    scores = (
-        point[["query_id", "model", "score", "judge", "judge_model"]].reset_index(drop=True)
-        if len(point)
-        else pd.DataFrame(columns=["query_id", "model", "score", "judge", "judge_model"])
-    )
+    scores = _scores(ok, ok["kind"] == "pointwise" if len(ok) else None)
     pw = judgments[judgments["kind"] == "pairwise"] if len(judgments) else judgments
     outcome = {"A": 1.0, "B": 0.0, "tie": 0.5}
     pairs = pd.DataFrame(
@@ -160,9 +159,46 @@ def run_frames(store: Any, run_id: str, *, light: bool = False) -> dict[str, pd.
         "responses": responses,
         "judgments": judgments,
         "scores": scores,
+        "likelihood": _scores(ok, ok["shape"] == "likelihood" if len(ok) else None),
+        "rankings": _scores(ok, ok["kind"] == "ranking" if len(ok) else None),
+        "reliability": reliability_frame(store, run_id),
         "pairs": pairs,
         "membership": membership,
     }
+
+
+SCORE_COLUMNS = ["query_id", "model", "score", "judge", "judge_model"]
+
+
+def _scores(ok: pd.DataFrame, mask: Any) -> pd.DataFrame:
+    """The usable judgments ``mask`` selects, as score rows (judge and model named)."""
+    if mask is None or not mask.any():
+        return pd.DataFrame(columns=SCORE_COLUMNS)
+    return ok.loc[mask, SCORE_COLUMNS].reset_index(drop=True)
+
+
+def reliability_frame(store: Any, run_id: str) -> pd.DataFrame:
+    """The run's usable reliability judgments: ``query_id, model, score, reliable, judge,
+    judge_model`` (``reliable``: the judge's decision, score > τ, kept in its details)."""
+    from sqlalchemy import select
+
+    from judgebench.db.models import JudgmentRow, RunItemRow
+
+    t, ri = JudgmentRow.__table__, RunItemRow.__table__
+    stmt = (
+        select(t.c.query_id, t.c.model, t.c.score, t.c.details, t.c.judge, t.c.judge_model)
+        .join(ri, ri.c.item_id == t.c.id)
+        .where(ri.c.run_id == run_id, ri.c.item_kind == "judgment")
+        .where(t.c.shape == "reliability", t.c.status == "ok")
+        .order_by(t.c.id)
+    )
+    with _store(store).read() as conn:
+        rows = [
+            (q, m, s, bool((d or {}).get("reliable")), j, jm)
+            for q, m, s, d, j, jm in conn.execute(stmt)
+        ]
+    columns = ["query_id", "model", "score", "reliable", "judge", "judge_model"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def membership_frame(store: Any, run_id: str, version: int | None = None) -> pd.DataFrame:

@@ -1,12 +1,18 @@
-"""The end-of-job summary: per model, overall score with CI, top strengths and weaknesses
-(judgebench.analysis), pairwise win rate, invalid-judgment rate and cost."""
+"""The end-of-job summary, per model and judge, by the judge's shape: scores (pointwise and
+likelihood judges) as means with bootstrap CIs and the strongest / weakest taxonomy nodes;
+verdicts (pairwise) and rankings (listwise, as pairwise outcomes per query) as win rates;
+reliability as the share of responses judged reliable (and the least reliable nodes); plus
+the invalid-judgment rate and cost."""
 
 from __future__ import annotations
 
 import math
+from itertools import combinations
 from typing import Any
 
-from judgebench.jobs.config import JobConfig
+import pandas as pd
+
+from judgebench.jobs.config import JobConfig, JudgeSpec
 
 TOP = 3
 
@@ -19,60 +25,33 @@ def _num(value: Any) -> float | None:
     return None if math.isnan(f) else round(f, 4)
 
 
+def _mine(frame: pd.DataFrame, spec: JudgeSpec) -> pd.DataFrame:
+    if not len(frame):
+        return frame
+    return frame[(frame["judge"] == spec.kind) & (frame["judge_model"] == spec.model)]
+
+
 def build_summary(store: Any, run_id: str, job: JobConfig) -> dict[str, Any]:
-    from judgebench.analysis import win_rates
-    from judgebench.analysis.feedback import summary_report
     from judgebench.jobs.export import run_frames
 
     frames = run_frames(store, run_id, light=True)
     judgments, responses = frames["judgments"], frames["responses"]
-    scores, pairs, membership = frames["scores"], frames["pairs"], frames["membership"]
-    assignment, membership = _assignment(frames["queries"], membership, job)
+    assignment, membership = _assignment(frames["queries"], frames["membership"], job)
     names = [m.name for m in job.models]
     models: dict[str, dict[str, Any]] = {
         m.name: {"model": m.name, "simulated": m.simulated} for m in job.models
     }
     for spec in job.judges:
-        label = f"{spec.kind}:{spec.model}"
-        if spec.kind == "pc2" and len(scores):
-            mine = scores[(scores["judge"] == "pc2") & (scores["judge_model"] == spec.model)]
-            if mine.empty:
-                continue
-            report = summary_report(mine, membership, len(names))
-            overall = report.table[report.table["node_id"] == "*"].set_index("model")
-            for name in names:
-                if name not in overall.index:
-                    continue
-                row = overall.loc[name]
-                models[name].setdefault("scores", {})[label] = {
-                    "mean": _num(row["mean"]),
-                    "ci_low": _num(row["ci_low"]),
-                    "ci_high": _num(row["ci_high"]),
-                    "n": int(row["count"]),
-                }
-                models[name].setdefault("strengths", [])
-                models[name].setdefault("weaknesses", [])
-                if len(membership):
-                    models[name]["strengths"] += (
-                        report.strengths(name)["node_id"].head(TOP).tolist()
-                    )
-                    models[name]["weaknesses"] += (
-                        report.weaknesses(name)["node_id"].head(TOP).tolist()
-                    )
-        elif spec.kind == "pairwise" and len(pairs):
-            mine = pairs[(pairs["judge"] == "pairwise") & (pairs["judge_model"] == spec.model)]
-            mine = mine.dropna(subset=["outcome"])
-            if mine.empty:
-                continue
-            wr = win_rates(mine[["query_id", "model_a", "model_b", "outcome"]], n_boot=500)
-            for _, row in wr.iterrows():
-                if row["model"] in models:
-                    models[row["model"]].setdefault("win_rates", {})[label] = {
-                        "win_rate": _num(row["win_rate"]),
-                        "ci_low": _num(row["ci_low"]),
-                        "ci_high": _num(row["ci_high"]),
-                        "n": int(row["n"]),
-                    }
+        shape = spec.shape
+        if shape in ("pointwise", "likelihood"):
+            frame = frames["scores"] if shape == "pointwise" else frames["likelihood"]
+            _scores(models, spec, _mine(frame, spec), membership, names)
+        elif shape == "pairwise":
+            _win_rates(models, spec.label, _mine(frames["pairs"], spec).dropna(subset=["outcome"]))
+        elif shape == "listwise":
+            _win_rates(models, spec.label, ranking_pairs(_mine(frames["rankings"], spec)))
+        elif shape == "reliability":
+            _reliability(models, spec, _mine(frames["reliability"], spec), membership)
     for name in names:
         if len(judgments):
             mine = judgments[(judgments["model"] == name) | (judgments["model_b"] == name)]
@@ -112,6 +91,108 @@ def _assignment(queries: Any, membership: Any, job: JobConfig) -> tuple[dict[str
     if job.queries.findings == "all":
         membership = pd.concat([membership, tentative_membership(queries)], ignore_index=True)
     return assignment_summary(queries, threshold), membership
+
+
+def _overall(report: Any) -> pd.DataFrame:
+    return report.table[report.table["node_id"] == "*"].set_index("model")
+
+
+def _scores(models, spec, scores, membership, names) -> None:  # type: ignore[no-untyped-def]
+    """Mean score per model with its bootstrap CI, and the nodes where it is strongest /
+    weakest (judgebench.analysis.feedback, per node)."""
+    from judgebench.analysis.feedback import summary_report
+
+    if scores.empty:
+        return
+    report = summary_report(scores, membership, len(names))
+    overall = _overall(report)
+    for name in names:
+        if name not in overall.index:
+            continue
+        row = overall.loc[name]
+        models[name].setdefault("scores", {})[spec.label] = {
+            "mean": _num(row["mean"]),
+            "ci_low": _num(row["ci_low"]),
+            "ci_high": _num(row["ci_high"]),
+            "n": int(row["count"]),
+        }
+        strengths = models[name].setdefault("strengths", [])
+        weaknesses = models[name].setdefault("weaknesses", [])
+        if len(membership):
+            strengths += [
+                n for n in report.strengths(name)["node_id"].head(TOP) if n not in strengths
+            ]
+            weaknesses += [
+                n for n in report.weaknesses(name)["node_id"].head(TOP) if n not in weaknesses
+            ]
+
+
+def _win_rates(models: dict[str, dict[str, Any]], label: str, pairs: pd.DataFrame) -> None:
+    from judgebench.analysis import win_rates
+
+    if pairs.empty:
+        return
+    wr = win_rates(pairs[["query_id", "model_a", "model_b", "outcome"]], n_boot=500)
+    for _, row in wr.iterrows():
+        if row["model"] in models:
+            models[row["model"]].setdefault("win_rates", {})[label] = {
+                "win_rate": _num(row["win_rate"]),
+                "ci_low": _num(row["ci_low"]),
+                "ci_high": _num(row["ci_high"]),
+                "n": int(row["n"]),
+            }
+
+
+def ranking_pairs(rankings: pd.DataFrame) -> pd.DataFrame:
+    """A listwise judge's rankings as pairwise outcomes: per query, every two ranked models,
+    1 when the first is ranked above the second (0.5 on equal scores)."""
+    rows = []
+    for qid, group in rankings.groupby("query_id", sort=True):
+        ranked = group.sort_values("model")
+        for (_, a), (_, b) in combinations(ranked.iterrows(), 2):
+            outcome = 0.5 if a["score"] == b["score"] else float(a["score"] > b["score"])
+            rows.append((qid, a["model"], b["model"], outcome))
+    return pd.DataFrame(rows, columns=["query_id", "model_a", "model_b", "outcome"])
+
+
+def _reliability(models, spec, frame, membership) -> None:  # type: ignore[no-untyped-def]
+    """Share of each model's responses judged reliable (bootstrap CI), and the nodes where
+    that share is lowest."""
+    from judgebench.analysis.feedback import summary_report
+
+    if frame.empty:
+        return
+    shares = frame.assign(score=100.0 * frame["reliable"].astype(float))
+    report = summary_report(shares, membership, len(models))
+    overall = _overall(report)
+    for name in models:
+        if name not in overall.index:
+            continue
+        row = overall.loc[name]
+        entry = {
+            "reliable_pct": _num(row["mean"]),
+            "ci_low": _num(row["ci_low"]),
+            "ci_high": _num(row["ci_high"]),
+            "n": int(row["count"]),
+        }
+        if len(membership):
+            entry["least_reliable_nodes"] = report.weaknesses(name)["node_id"].head(TOP).tolist()
+        models[name].setdefault("reliability", {})[spec.label] = entry
+
+
+def _fmt(v: dict[str, Any], key: str, unit: str = "") -> str:
+    digits = 3 if abs(v[key]) < 10 and not unit else 1  # log-prob means need 3
+    return f"{v[key]:.{digits}f}{unit} [{v['ci_low']:.{digits}f}, {v['ci_high']:.{digits}f}]"
+
+
+def _lines(entries: dict[str, dict[str, Any]], key: str, unit: str = "") -> str:
+    """One line per judge; the judge's kind leads when several judges fill the column."""
+    shown = {k: v for k, v in entries.items() if v.get(key) is not None}
+    tag = len(shown) > 1
+    return "\n".join(
+        (f"{label.split(':', 1)[0]}: " if tag else "") + _fmt(v, key, unit)
+        for label, v in shown.items()
+    )
 
 
 # what each part of a run's usage is called when printed
@@ -164,28 +245,20 @@ def summary_table(summary: dict[str, Any]) -> Any:
     table.add_column("model")
     table.add_column("score [95% CI]")
     table.add_column("win rate [95% CI]")
+    table.add_column("reliable [95% CI]")
     table.add_column("strengths")
     table.add_column("weaknesses")
     table.add_column("invalid", justify="right")
     table.add_column("cost $", justify="right")
     for m in summary["models"]:
         name = m["model"] + (" (simulated)" if m.get("simulated") else "")
-        scores = "\n".join(
-            f"{v['mean']:.1f} [{v['ci_low']:.0f}, {v['ci_high']:.0f}]"
-            for v in m.get("scores", {}).values()
-            if v["mean"] is not None
-        )
-        wins = "\n".join(
-            f"{v['win_rate']:.1f}% [{v['ci_low']:.0f}, {v['ci_high']:.0f}]"
-            for v in m.get("win_rates", {}).values()
-            if v["win_rate"] is not None
-        )
         rate = m.get("invalid_rate")
         cost = m.get("cost")
         table.add_row(
             name,
-            scores or "–",
-            wins or "–",
+            _lines(m.get("scores", {}), "mean") or "–",
+            _lines(m.get("win_rates", {}), "win_rate", "%") or "–",
+            _lines(m.get("reliability", {}), "reliable_pct", "%") or "–",
             "\n".join(m.get("strengths", [])[:TOP]) or "–",
             "\n".join(m.get("weaknesses", [])[:TOP]) or "–",
             f"{100 * rate:.1f}%" if rate is not None else "–",

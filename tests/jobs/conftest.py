@@ -44,12 +44,16 @@ def job_dict(
     *,
     models=("sim/coder", "sim/writer", "sim/small"),
     pairwise: bool = True,
+    judges: list[dict] | None = None,
     chunk_size: int = 5,
     **extra,
 ) -> dict:
-    judges = [{"kind": "pc2", "model": "sim/judge", "aux_models": ["sim/large", "sim/generalist"]}]
-    if pairwise:
-        judges.append({"kind": "pairwise", "model": "sim/judge"})
+    if judges is None:
+        judges = [
+            {"kind": "pc2", "model": "sim/judge", "aux_models": ["sim/large", "sim/generalist"]}
+        ]
+        if pairwise:
+            judges.append({"kind": "pairwise", "model": "sim/judge"})
     return {
         "name": "tiny",
         "store": store,
@@ -61,6 +65,27 @@ def job_dict(
         "chunk_size": chunk_size,
         **extra,
     }
+
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def all_judges(references: Path = EXAMPLES / "references.jsonl") -> list[dict]:
+    """One judge of each built-in kind (every shape), on simulated models."""
+    return [
+        {"kind": "pc2", "model": "sim/judge", "aux_models": ["sim/large", "sim/generalist"]},
+        {"kind": "rubric", "model": "sim/judge"},
+        {"kind": "pairwise", "model": "sim/judge", "baseline": "sim/small"},
+        {"kind": "prp", "model": "sim/judge"},
+        {
+            "kind": "meta_ranking",
+            "model": "sim/judge",
+            "references": str(references),
+            "n_refs": 4,
+            "calibrate": True,
+        },
+        {"kind": "trlm", "backend": "sim/large"},
+    ]
 
 
 def write_job(path: Path, data: dict) -> Path:

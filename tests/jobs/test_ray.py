@@ -1,5 +1,5 @@
 """`--executor ray` on a local Ray cluster bound to 127.0.0.1, writing to PostgreSQL: the same
-rows as the local executor."""
+rows as the local executor, with one judge of every kind."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from judgebench.db import Store
 from judgebench.jobs import JobRunner, parse_job
-from tests.jobs.conftest import fresh_gateway, llm_call_rows, table_rows
+from tests.jobs.conftest import all_judges, fresh_gateway, llm_call_rows, table_rows
 
 pytestmark = [pytest.mark.ray, pytest.mark.postgres, pytest.mark.slow]
 
@@ -41,7 +41,7 @@ def test_ray_executor_matches_the_local_executor(tiny, postgres_url, local_ray):
     ray_url = create_database(postgres_url, f"jobs_ray_{os.getpid()}")
     local_url = create_database(postgres_url, f"jobs_local_{os.getpid()}")
     for url, executor in ((ray_url, local_ray), (local_url, "local")):
-        job = parse_job({**tiny(), "store": url})
+        job = parse_job({**tiny(judges=all_judges()), "store": url})
         store = Store(job.store)
         fresh_gateway(store)
         result = JobRunner(job, store=store, executor=executor).run()
@@ -56,7 +56,7 @@ def test_ray_executor_matches_the_local_executor(tiny, postgres_url, local_ray):
     run = Store(ray_url).list_runs(kind="job")[0]
     assert run.status == "ok" and run.config["summary"]["models"]
     # a rerun on Ray finds everything done: no task makes a call
-    job = parse_job({**tiny(), "store": ray_url})
+    job = parse_job({**tiny(judges=all_judges()), "store": ray_url})
     store = Store(job.store)
     again = JobRunner(job, store=store, executor=local_ray).run()
     assert again.status == "ok" and again.calls == 0
