@@ -203,6 +203,7 @@ def _json(value) -> str:  # type: ignore[no-untyped-def]
 
 
 def time_callbacks(url: str, reps: int) -> tuple[list[tuple[str, float, float, float]], float]:
+    from judgebench.dashboard import labels as lab
     from judgebench.dashboard.app import create_app, render_page
     from judgebench.dashboard.components import records
     from judgebench.dashboard.views import compare, drilldown, judge_health, overview, strengths
@@ -289,6 +290,10 @@ def time_callbacks(url: str, reps: int) -> tuple[list[tuple[str, float, float, f
             _json(judge_health.rates_figure(ctx, None)),
             _json(judge_health.distribution_figure(ctx)),
         ],
+        "labelling: stratified sample": lambda i: len(
+            lab.sample_items(ctx.store, judge, 20, seed=i)
+        ),
+        "labelling: agreement": lambda i: lab.agreement(ctx.store, judge),
         "export: figure as HTML": lambda i: len(
             __import__("judgebench.dashboard.app", fromlist=["export_html"]).export_html(
                 overview.leaderboard_figure(ctx, judge, None).to_plotly_json(), "x"
@@ -302,6 +307,26 @@ def time_callbacks(url: str, reps: int) -> tuple[list[tuple[str, float, float, f
         p95 = float(np.percentile(times, 95))
         rows.append((name, statistics.median(times), p95, max(times)))
     return rows, first_page_ms
+
+
+def refresh_cost(store) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Seconds the bootstrap part of a forced refresh takes (per-query score table + stored
+    ``summary_report`` tables), and the rest of the refresh (the baseline: sums only)."""
+    from judgebench.db import queries as q
+
+    t = time.perf_counter()
+    q.refresh_summary(store, force=True)
+    total = time.perf_counter() - t
+    with store.engine.connect() as conn:  # redo the bootstrap part alone, then roll it back
+        trans = conn.begin()
+        t = time.perf_counter()
+        for table in (q._QS, q._NB):
+            conn.execute(table.delete())
+        q._fill_query_scores(store, conn, any_reused=False)
+        q._fill_node_boot(conn, q.current_version(conn))
+        boot = time.perf_counter() - t
+        trans.rollback()
+    return boot, max(total - boot, 1e-9)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -340,6 +365,11 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     q.refresh_summary(store)
     print(f"staleness check on a fresh summary: {(time.perf_counter() - t) * 1000:.1f} ms")
+    boot_s, rest_s = refresh_cost(store)
+    print(
+        f"refresh cost of bootstrap CIs (per-query scores + summary_report table): {boot_s:.2f} s"
+        f" on top of {rest_s:.2f} s for the sums (ratio {boot_s / rest_s:.2f})"
+    )
     store.engine.dispose()
     rows, first_page_ms = time_callbacks(url, args.reps)
     print()
@@ -350,6 +380,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"p95_ms: {max(r[2] for r in rows):.1f}")
     print(f"first_page_ms: {first_page_ms:.1f}")
+    print(f"refresh_bootstrap_s: {boot_s:.2f}")
     return 0
 
 

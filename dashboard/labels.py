@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, select
 
 from judgebench.db import Store
 from judgebench.db import queries as q
@@ -99,7 +99,9 @@ def sample_items(
         _J.c.verdict,
         _J.c.flags,
     ]
-    ok = and_(_J.c.judge == judge, _J.c.status == "ok", _J.c.response_id.isnot(None))
+    # `judge || ''`: no index on judge, so the planner walks the primary key from `start` and
+    # stops at the first CANDIDATES matches instead of sorting all of the judge's rows by id
+    ok = and_(_J.c.judge.concat("") == judge, _J.c.status == "ok", _J.c.response_id.isnot(None))
     with store.read() as conn:
         rows = conn.execute(
             select(*cols).where(ok, _J.c.id >= start).order_by(_J.c.id).limit(CANDIDATES)
@@ -282,57 +284,69 @@ def agreement(store: Store, judge: str) -> dict[str, Any]:
     return out
 
 
+def _is_label(table: Any) -> list[Any]:
+    """Conditions for dashboard labels; the judge prefix as a range, so the (judge, …) index
+    finds the few label rows without reading every judgment."""
+    upper = LABEL_PREFIX[:-1] + chr(ord(LABEL_PREFIX[-1]) + 1)
+    return [
+        table.c.judge >= LABEL_PREFIX,
+        table.c.judge < upper,
+        table.c.template_name == LABEL_TEMPLATE,
+    ]
+
+
 def _label_pairs(store: Store, judge: str) -> pd.DataFrame:
-    h = _J.alias("h")
-    m = _J.alias("m")
-    same = and_(
-        m.c.response_id == h.c.response_id,
-        func.coalesce(m.c.response_b_id, "") == func.coalesce(h.c.response_b_id, ""),
-    )
-    swapped = and_(m.c.response_id == h.c.response_b_id, m.c.response_b_id == h.c.response_id)
-    stmt = (
-        select(
-            h.c.judge.label("labeller"),
-            h.c.kind,
-            h.c.verdict.label("h_verdict"),
-            h.c.score.label("h_score"),
-            m.c.verdict.label("m_verdict"),
-            m.c.score.label("m_score"),
-            m.c.flags,
-            swapped.label("swapped"),
-            m.c.id.label("m_id"),
-            h.c.details,
-        )
-        .select_from(h.join(m, and_(m.c.query_id == h.c.query_id, or_(same, swapped))))
-        .where(
-            h.c.judge.like(LABEL_PREFIX + "%"),
-            h.c.template_name == LABEL_TEMPLATE,
-            h.c.status == "ok",
-            m.c.judge == judge,
-            m.c.status == "ok",
-        )
-    )
+    """Each label with the judge's decision on the same item (the labels first, found through
+    the judge index; then the judge's rows on those queries, through the query index)."""
+    columns = [
+        "labeller",
+        "kind",
+        "h_verdict",
+        "h_score",
+        "m_verdict",
+        "m_score",
+        "flags",
+        "swapped",
+    ]
+    label_cols = [_J.c.judge, _J.c.kind, _J.c.query_id, _J.c.response_id, _J.c.response_b_id,
+                  _J.c.verdict, _J.c.score, _J.c.details]  # fmt: skip
+    machine_cols = [_J.c.id, _J.c.query_id, _J.c.response_id, _J.c.response_b_id, _J.c.verdict,
+                    _J.c.score, _J.c.flags]  # fmt: skip
     with store.read() as conn:
-        rows = pd.DataFrame(
-            conn.execute(stmt).all(),
-            columns=[
-                "labeller",
-                "kind",
-                "h_verdict",
-                "h_score",
-                "m_verdict",
-                "m_score",
-                "flags",
-                "swapped",
-                "m_id",
-                "details",
-            ],
+        labels = pd.DataFrame(
+            conn.execute(select(*label_cols).where(*_is_label(_J), _J.c.status == "ok")).all(),
+            columns=[c.name for c in label_cols],
         )
+        if labels.empty:
+            return pd.DataFrame(columns=columns)
+        machine = pd.DataFrame(
+            conn.execute(
+                select(*machine_cols).where(
+                    _J.c.query_id.in_(list(labels["query_id"].unique())),
+                    _J.c.judge == judge,
+                    _J.c.status == "ok",
+                )
+            ).all(),
+            columns=[c.name for c in machine_cols],
+        )
+    labels["b"] = labels["response_b_id"].fillna("")
+    machine["b"] = machine["response_b_id"].fillna("")
+    machine = machine.rename(columns={"verdict": "m_verdict", "score": "m_score", "id": "m_id"})
+    keep = ["m_id", "m_verdict", "m_score", "flags"]
+    same = labels.merge(machine[["response_id", "b", *keep]], on=["response_id", "b"])
+    swapped = labels.merge(
+        machine[["response_id", "b", *keep]].rename(
+            columns={"response_id": "b", "b": "response_id"}
+        ),
+        on=["response_id", "b"],
+    )
+    swapped = swapped[swapped["b"] != ""]  # a pointwise item has no swapped order
+    rows = pd.concat([same.assign(swapped=False), swapped.assign(swapped=True)], ignore_index=True)
+    rows = rows.rename(columns={"judge": "labeller", "verdict": "h_verdict", "score": "h_score"})
     # a label made on one judged item compares with that judgment (not every order or run
     # the judge saw the pair in); labels without one compare with every matching judgment
     target = rows["details"].map(lambda d: (d or {}).get("judged_item") or None)
     rows = rows[target.isna() | (target == rows["m_id"])].reset_index(drop=True)
-    rows["swapped"] = rows["swapped"].astype(bool)
     rows["inconsistent"] = rows["flags"].map(
         lambda f: any(str(x).startswith(q.POSITION_FLAG) for x in f or [])
     )
@@ -352,11 +366,7 @@ def published_sets(store: Store) -> pd.DataFrame:
 
 def export_labels(store: Store) -> list[dict[str, Any]]:
     """Every dashboard label, one plain record each (JSONL-ready)."""
-    stmt = (
-        select(_J)
-        .where(_J.c.judge.like(LABEL_PREFIX + "%"), _J.c.template_name == LABEL_TEMPLATE)
-        .order_by(_J.c.created_at, _J.c.id)
-    )
+    stmt = select(_J).where(*_is_label(_J)).order_by(_J.c.created_at, _J.c.id)
     with store.read() as conn:
         rows = conn.execute(stmt).mappings().all()
     return [

@@ -406,6 +406,7 @@ def refresh_summary(store: Store, *, force: bool = False) -> bool:
             _fill_hist(conn)
             _fill_costs(conn)
             _fill_query_scores(store, conn, any_reused)
+            _fill_reliability(conn)
             _fill_node_boot(conn, version)
             if store.dialect == "sqlite":
                 # planner statistics, approximate and cheap, so joins start from the small side
@@ -501,6 +502,41 @@ def _fill_query_scores(store: Store, conn: Connection, any_reused: bool) -> None
         reused = _reused_by_runs()
         source = _J.join(reused, reused.c.jid == _J.c.id)
         _add_into(store, conn, _QS, cols, _query_scores_select(reused.c.run_id, source))
+
+
+RELIABLE_SUFFIX = " · reliable"  # the per-query score table of a reliability judge's verdicts
+
+
+def reliability_key(judge: str) -> str:
+    """Where a reliability judge's reliable/unreliable verdicts (1/0 per response) are kept in
+    the per-query tables: their node table gives the share judged reliable, with CIs."""
+    return judge + RELIABLE_SUFFIX
+
+
+def _fill_reliability(conn: Connection) -> None:
+    """Per (judge, run, model, query): how many responses a reliability judge (Meta Ranking)
+    judged reliable (``details["reliable"]``: score > τ, τ recorded per judgment)."""
+    stmt = select(
+        _J.c.judge, _J.c.run_id, _J.c.model, _J.c.query_id, _J.c.score, _J.c.details
+    ).where(_J.c.shape == "reliability", _J.c.status == "ok", _J.c.model.isnot(None))
+    rows = pd.DataFrame(
+        conn.execute(stmt).all(),
+        columns=["judge", "run_id", "model", "query_id", "score", "details"],
+    )
+    if rows.empty:
+        return
+    rows["reliable"] = [
+        float(bool((d or {}).get("reliable", s > (d or {}).get("tau", math.inf))))
+        for s, d in zip(rows["score"], rows["details"], strict=True)
+    ]
+    rows["judge"] = rows["judge"].map(reliability_key)
+    every = rows.assign(run_id=ALL_RUNS)
+    keys = ["judge", "run_id", "model", "query_id"]
+    both = pd.concat([every, rows[rows["run_id"].notna()]], ignore_index=True)
+    sums = both.groupby(keys, as_index=False).agg(
+        n=("reliable", "size"), sum_score=("reliable", "sum")
+    )
+    conn.execute(insert(_QS), sums.to_dict("records"))
 
 
 def _fill_node_boot(conn: Connection, version: int) -> None:
@@ -698,6 +734,129 @@ def default_judge(store: Store) -> str | None:
     # scoring judges (not only pairwise verdicts) first, then by volume, then by name
     rows.sort(key=lambda r: (r.pw >= r.n, -r.n, r.judge))
     return str(rows[0].judge) if rows else None
+
+
+_shapes_cache: dict[str, tuple[str, dict[str, str]]] = {}
+
+
+def judge_shapes(store: Store) -> dict[str, str]:
+    """judge → its shape (pointwise, pairwise, listwise, reliability, likelihood).
+
+    Rows stored before judges declared shapes count as pairwise or pointwise by their kind.
+    Read once per summary build (a GROUP BY over every judgment), then from memory.
+    """
+    state = summary_state(store) or {}
+    stamp = f"{state.get('fingerprint')}:{state.get('refreshed_at')}"
+    cached = _shapes_cache.get(store.url)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    inferred = func.coalesce(
+        _J.c.shape, case((_J.c.kind == "pairwise", "pairwise"), else_="pointwise")
+    )
+    stmt = (
+        select(_J.c.judge, inferred.label("shape"), func.count().label("n"))
+        .group_by(_J.c.judge, inferred)
+        .order_by(_J.c.judge, func.count().desc())
+    )
+    shapes: dict[str, str] = {}
+    with store.read() as conn:
+        for judge, shape, _ in conn.execute(stmt):
+            shapes.setdefault(judge, shape)  # the judge's most common shape
+    _shapes_cache[store.url] = (stamp, shapes)
+    return shapes
+
+
+def verdict_counts(store: Store, judge: str, run_id: str | None = None) -> pd.DataFrame:
+    """Per model: wins, ties and losses in one pairwise judge's decided comparisons (on the
+    queries placed in the taxonomy, like every other figure)."""
+    stmt = (
+        select(_J.c.model, _J.c.model_b, _J.c.verdict, func.count().label("n"))
+        .where(_J.c.judge == judge, _J.c.kind == "pairwise", _J.c.status == "ok")
+        .where(_J.c.verdict.in_(["A", "B", "tie"]))
+        # the queries every other figure covers: those placed in the taxonomy
+        .where(_J.c.query_id.in_(select(_QA.c.query_id).where(_QA.c.node_id == ROOT)))
+        .group_by(_J.c.model, _J.c.model_b, _J.c.verdict)
+    )
+    if run_id:
+        stmt = stmt.where(_J.c.run_id == run_id)
+    with store.read() as conn:
+        rows = pd.DataFrame(conn.execute(stmt).all(), columns=["a", "b", "verdict", "n"])
+    out = pd.DataFrame(columns=["model", "wins", "ties", "losses"])
+    if rows.empty:
+        return out
+    as_a = rows.assign(
+        model=rows["a"], outcome=rows["verdict"].map({"A": "wins", "B": "losses", "tie": "ties"})
+    )
+    as_b = rows.assign(
+        model=rows["b"], outcome=rows["verdict"].map({"A": "losses", "B": "wins", "tie": "ties"})
+    )
+    both = pd.concat([as_a, as_b], ignore_index=True)
+    wide = both.pivot_table(
+        index="model", columns="outcome", values="n", aggfunc="sum", fill_value=0
+    )
+    return wide.reindex(columns=["wins", "ties", "losses"], fill_value=0).astype(int).reset_index()
+
+
+COST_PARTS = ("responses", "judgments", "synthesis")  # the job's usage parts (jobs.summary)
+
+
+def runs_overview(store: Store, limit: int = 200) -> pd.DataFrame:
+    """The latest runs, newest first: status and reason, per-stage counts, and the cost split
+    into responses, judges (incl. auxiliary answers and criteria) and synthesis, with the total
+    (the usage rows a job keeps for its budget: every LLM call it made, cached ones at 0)."""
+    from judgebench.db.jobs import JobUsageRow
+
+    t = RunRow.__table__
+    u = JobUsageRow.__table__
+    stmt = (
+        select(
+            t.c.id,
+            t.c.kind,
+            t.c.name,
+            t.c.job_name,
+            t.c.status,
+            t.c.reason,
+            t.c.counts,
+            t.c.started_at,
+            t.c.finished_at,
+        )  # fmt: skip
+        .order_by(t.c.started_at.desc())
+        .limit(limit)
+    )
+    with store.read() as conn:
+        runs = pd.DataFrame(conn.execute(stmt).mappings().all())
+        if runs.empty:
+            return runs
+        keys = list(runs["id"]) + [f"{r}:{p}" for r in runs["id"] for p in COST_PARTS]
+        usage = dict(conn.execute(select(u.c.run_id, u.c.cost).where(u.c.run_id.in_(keys))).all())
+    for part in COST_PARTS:
+        runs[f"cost_{part}"] = [usage.get(f"{r}:{part}") for r in runs["id"]]
+    runs["cost_total"] = [usage.get(r) for r in runs["id"]]
+    return runs
+
+
+def query_scores(store: Store, judge: str, run_id: str | None, model: str) -> pd.DataFrame:
+    """One model's per-query mean scores under one judge in one run (``query_id, score``)."""
+    stmt = select(_QS.c.query_id, (_QS.c.sum_score / _QS.c.n).label("score")).where(
+        _QS.c.judge == judge, _QS.c.run_id == _run_key(run_id), _QS.c.model == model
+    )
+    with store.read() as conn:
+        return pd.DataFrame(conn.execute(stmt).all(), columns=["query_id", "score"])
+
+
+def query_membership(store: Store, query_ids: Iterable[str]) -> pd.DataFrame:
+    """``query_id, node_id`` (leaves, the dashboard's taxonomy version) of some queries."""
+    ids = list(query_ids)
+    with store.read() as conn:
+        version = current_version(conn)
+        rows = []
+        for start in range(0, len(ids), 5000):  # bounded IN lists
+            rows += conn.execute(
+                select(_QN.c.query_id, _QN.c.node_id).where(
+                    _QN.c.taxonomy_version == version, _QN.c.query_id.in_(ids[start : start + 5000])
+                )
+            ).all()
+    return pd.DataFrame(rows, columns=["query_id", "node_id"])
 
 
 def list_runs(store: Store) -> pd.DataFrame:

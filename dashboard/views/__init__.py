@@ -6,11 +6,13 @@ A view is a module in this package (or any importable dotted path) that defines
 
 VIEW_MODULES: list[str] = [
     "overview",
+    "runs",
     "taxonomy_map",
     "strengths",
     "compare",
     "drilldown",
     "judge_health",
+    "shapes",
     "labelling",
     "language_ranker",
     "router",

@@ -145,7 +145,7 @@ def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
                 ],
                 className="jb-card",
             ),
-            html.Div(agreement_panel(ctx, default), id="lab-agreement", className="jb-card"),
+            html.Div(id="lab-agreement", className="jb-card"),  # filled by its callback
             html.Div(
                 [
                     html.H4("Published judge-eval sets in this store (judgebench judge-eval)"),
