@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from judgebench.db import Store
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,3 +57,25 @@ def test_demo_stores_four_simulated_models_judged_by_both_judges(tmp_path):
     scores = {m["model"]: m["scores"]["pc2:sim/judge"]["mean"] for m in summary["models"]}
     # the skill profiles show: the sloppy small model trails the others
     assert scores["sim/small"] == min(scores.values())
+    assert_printed_cost_is_every_stored_call(proc.stdout, store)
+
+
+def assert_printed_cost_is_every_stored_call(stdout: str, store) -> None:  # type: ignore[no-untyped-def]
+    """The printed total is the sum of every call the run stored (synthesis, responses,
+    auxiliary answers, criteria, judgments), and its parts add up to it."""
+    import re
+
+    from sqlalchemy import func, select
+
+    from judgebench.db.models import LLMCallRow
+
+    printed = {
+        label.strip(): float(cost)
+        for label, cost in re.findall(r"^\s*([a-z][^$\n]*?):? \$([0-9.]+) \(", stdout, re.M)
+    }
+    with store.read_session() as s:
+        stored = float(s.scalar(select(func.sum(LLMCallRow.cost))))
+    assert printed["total cost"] == pytest.approx(stored, abs=6e-5)  # printed to 4 decimals
+    parts = [v for k, v in printed.items() if k != "total cost"]
+    assert len(parts) == 3 and all(v > 0 for v in parts)
+    assert sum(parts) == pytest.approx(printed["total cost"], abs=2e-4)

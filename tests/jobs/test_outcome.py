@@ -16,7 +16,9 @@ from tests.jobs.conftest import fresh_gateway, write_job
 def cli(monkeypatch, *args: str) -> int:
     """``judgebench <args>`` in-process, as the console script runs it; the exit code."""
     from judgebench.cli import main
+    from judgebench.config import CONFIG_ENV
 
+    monkeypatch.delenv(CONFIG_ENV, raising=False)  # the command sets it; restored afterwards
     monkeypatch.setattr(sys, "argv", ["judgebench", *args])
     with pytest.raises(SystemExit) as exc:
         main()
@@ -88,7 +90,7 @@ def test_cli_exit_codes_and_printed_counts(tiny, tmp_path, monkeypatch, capsys):
     assert " ok " in out and "responses: 36 ok, 0 invalid, 0 error, 0 skipped" in out
 
     bad = write_job(tmp_path / "bad.yaml", tiny("bad.db", models=("sim/does-not-exist",)))
-    assert cli(monkeypatch, "run", str(bad), "--quiet") == 1
+    assert cli(monkeypatch, "run", str(bad), "--quiet", "--no-preflight") == 1
     out = capsys.readouterr().out
     assert "failed" in out and "finished" not in out
     assert "responses: 0 ok, 0 invalid, 12 error, 0 skipped" in out
@@ -99,3 +101,72 @@ def test_cli_exit_codes_and_printed_counts(tiny, tmp_path, monkeypatch, capsys):
     broken.write_text("name: x\nmodels: 3\n", encoding="utf-8")
     assert cli(monkeypatch, "run", str(broken), "--quiet") == 2
     assert "broken.yaml" in capsys.readouterr().err
+
+
+class Recorder:
+    """A progress display that keeps what it was told."""
+
+    def __init__(self) -> None:
+        self.done: dict[str, int] = {}
+        self.outcomes_seen: dict[str, tuple[int, int]] = {}
+
+    def start(self, key: str, description: str, total: int) -> None:
+        self.done[key] = 0
+
+    def advance(self, key: str, n: int = 1) -> None:
+        self.done[key] += n
+
+    def note(self, text: str) -> None:
+        pass
+
+    def outcomes(self, key: str, errors: int, invalid: int) -> None:
+        self.outcomes_seen[key] = (errors, invalid)
+
+
+def test_progress_counts_errors_and_invalid_apart_from_done(tiny):
+    data = tiny(models=("sim/does-not-exist", "sim/small"), pairwise=False)
+    data["judges"][0]["model"] = "sim/noisy-judge"
+    data["judges"][0]["max_repairs"] = 0
+    store = Store(data["store"])
+    fresh_gateway(store)
+    progress = Recorder()
+    result = JobRunner(parse_job(data), store=store, progress=progress).run()
+    assert progress.done["responses[0]"] == 12  # processed, of which 12 failed
+    assert progress.outcomes_seen["responses[0]"] == (12, 0)
+    assert progress.outcomes_seen["responses[1]"] == (0, 0)
+    assert progress.outcomes_seen["judgments[0]"][1] == result.stages["judgments"]["invalid"] > 0
+
+
+def test_the_progress_bar_shows_eta_and_failures():
+    import io
+
+    from rich.console import Console
+
+    from judgebench.jobs.progress import RichProgress
+
+    out = io.StringIO()
+    with RichProgress(Console(file=out, width=160, force_terminal=False)) as bar:
+        bar.start("responses[0]", "responses: sim/x", 10)
+        bar.advance("responses[0]", 4)
+        bar.outcomes("responses[0]", errors=3, invalid=1)
+    text = out.getvalue()
+    assert "4/10" in text and "3 errors · 1 invalid" in text and "ETA" in text
+
+
+def test_a_failed_scheduled_execution_is_recorded_and_listed(tiny, tmp_path):
+    from judgebench.db.jobs import failed_scheduled_runs
+    from judgebench.jobs.scheduler import add_schedule, execute, list_schedules
+
+    data = tiny(models=("sim/does-not-exist", "sim/small"), pairwise=False)
+    db = data["store"]
+    job_file = write_job(tmp_path / "job.yaml", data)
+    add_schedule(db, job_file, "0 2 * * *", "nightly")
+    fresh_gateway(Store(db))
+    outcome = execute("nightly", str(job_file), db, "0 2 * * *")
+    assert outcome.startswith("failed"), outcome
+    (listed,) = list_schedules(db)
+    assert " failed (nothing usable from responses of sim/does-not-exist" in listed["last"]
+    (failed,) = failed_scheduled_runs(Store(db))
+    assert failed["schedule_id"] == "nightly" and failed["status"] == "failed"
+    run = Store(db).get_run(failed["run_id"])
+    assert run.status == "failed" and run.counts["responses"]["error"] == 12
