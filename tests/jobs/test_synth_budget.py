@@ -27,7 +27,15 @@ def served() -> Iterator[SimServer]:
     thread.stop()
 
 
-def synth_job(store: str, max_calls: int | None) -> JobConfig:
+def synth_job(store: str, max_calls: int | None, *, every_kind: bool = False) -> JobConfig:
+    """A job that synthesizes its queries; ``every_kind``: also LLM assignment of synthesized
+    queries and a PC² judge (auxiliary answers, criteria), so every kind of call a job makes
+    is in it."""
+    judges: list[dict[str, object]] = [{"kind": "pairwise", "model": "sim/judge"}]
+    if every_kind:
+        judges.append(
+            {"kind": "pc2", "model": "sim/judge", "aux_models": ["sim/large", "sim/coder"]}
+        )
     return JobConfig.model_validate(
         {
             "name": "synth-budget",
@@ -42,7 +50,7 @@ def synth_job(store: str, max_calls: int | None) -> JobConfig:
                         "judge": "sim/judge",
                         "per_node": 2,
                         "seed": 3,
-                        "reassign": "none",
+                        "reassign": "llm" if every_kind else "none",
                     },
                 },
             },
@@ -50,7 +58,7 @@ def synth_job(store: str, max_calls: int | None) -> JobConfig:
                 {"name": "sim/small", "params": {"temperature": 0, "max_tokens": 200}},
                 {"name": "sim/coder", "params": {"temperature": 0, "max_tokens": 200}},
             ],
-            "judges": [{"kind": "pairwise", "model": "sim/judge"}],
+            "judges": judges,
             "concurrency": 8,
             "budget": {"max_calls": max_calls} if max_calls else {},
         }
@@ -69,26 +77,28 @@ def served_gateway(server: SimServer, store_url: str):  # type: ignore[no-untype
     return gateway
 
 
-@pytest.mark.parametrize("max_calls", [5, 20, 45])
-def test_max_calls_holds_across_synthesis_and_stages(served, tmp_path, max_calls):
+@pytest.mark.parametrize("every_kind", [False, True], ids=["synth+pairwise", "every-kind"])
+@pytest.mark.parametrize("max_calls", [5, 20, 45, 90])
+def test_max_calls_holds_across_synthesis_and_stages(served, tmp_path, max_calls, every_kind):
     store = f"sqlite:///{tmp_path / 'jobs.db'}"
     served_gateway(served, store)
-    result = JobRunner(synth_job(store, max_calls)).run()
+    result = JobRunner(synth_job(store, max_calls, every_kind=every_kind)).run()
     made = served.stats["requests"]
     assert 0 < made <= max_calls  # budgets reserve before the call: in-flight calls included
     assert result.usage["calls"] == made  # what the run reports is what the server saw
     assert result.status != "ok"  # this job needs far more calls than any of these caps
 
 
-def test_reported_calls_equal_requests_without_a_cap(served, tmp_path):
+@pytest.mark.parametrize("every_kind", [False, True], ids=["synth+pairwise", "every-kind"])
+def test_reported_calls_equal_requests_without_a_cap(served, tmp_path, every_kind):
     store = f"sqlite:///{tmp_path / 'jobs.db'}"
     served_gateway(served, store)
-    result = JobRunner(synth_job(store, None)).run()
+    result = JobRunner(synth_job(store, None, every_kind=every_kind)).run()
     made = served.stats["requests"]
-    assert made > 45 and result.usage["calls"] == made
+    assert made > 90 and result.usage["calls"] == made
     stored = get_usage(Store(store), result.run_id)  # written per call, once each
     assert stored["calls"] == made and stored["cost"] == pytest.approx(result.usage["cost"])
     # a rerun of the finished job asks the server nothing: synthesis reads the call cache too
     served_gateway(served, store)
-    again = JobRunner(synth_job(store, None)).run()
+    again = JobRunner(synth_job(store, None, every_kind=every_kind)).run()
     assert served.stats["requests"] == made and again.usage.get("calls", 0) == 0
