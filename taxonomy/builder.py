@@ -84,6 +84,9 @@ class TaxonomyBuilder:
 
     ``log`` (a path or :class:`DecisionLog`) makes the build auditable and resumable;
     ``fixed_domains`` keeps the top level as it is (candidates descend into a domain);
+    ``refine_dimensions`` lets refinement edit a domain's children, the classification-dimension
+    layer, which Feedbacker's refinement prompt says "absolutely must not be modified" (off by
+    default: that layer is never sent to refinement);
     ``templates`` maps template names (``insert``, ``refine``, ...) to user ``.j2`` files.
     """
 
@@ -99,8 +102,10 @@ class TaxonomyBuilder:
         templates: dict[str, str | Path] | None = None,
         params: dict[str, Any] | None = None,
         fixed_domains: bool = True,
+        refine_dimensions: bool = False,
     ) -> None:
         self.fixed_domains = fixed_domains
+        self.refine_dimensions = refine_dimensions
         self.taxonomy = taxonomy if taxonomy is not None else Taxonomy("built")
         self.log = log if isinstance(log, DecisionLog) else DecisionLog(log)
         self.asker = Asker(model, self.log, attempts=attempts, params=params)
@@ -249,12 +254,14 @@ class TaxonomyBuilder:
 
     # --- step 2: refinement ---------------------------------------------------------------
     async def refine(self, under: str = ROOT, report: BuildReport | None = None) -> BuildReport:
-        """One top-down pass: every internal node with ≥ 2 children is reviewed once."""
+        """One top-down pass: every internal node with ≥ 2 children is reviewed once, from the
+        classification dimensions down (from the domains with ``refine_dimensions``)."""
         report = report or BuildReport()
         start_calls = self.asker.calls
         tax = self.taxonomy
-        # the domains themselves are not refined (they are the taxonomy's fixed top level)
-        depth = tax.depth_of(under) if under else 1
+        # the domains are the fixed top level, and their children the classification dimensions
+        # (Feedbacker: a layer of classification criteria must not be modified)
+        depth = max(tax.depth_of(under) if under else 1, 1 if self.refine_dimensions else 2)
         while depth <= self.max_depth:
             scope = ([under] if under else []) + tax.descendants(under)
             level = [

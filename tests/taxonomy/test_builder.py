@@ -199,7 +199,7 @@ async def test_refinement_applies_valid_operations_and_keeps_the_rest(scripted):
             else '{"operations": [{"op": "keep"}]}'
         )
     )
-    builder = TaxonomyBuilder(MODEL, tax)
+    builder = TaxonomyBuilder(MODEL, tax, refine_dimensions=True)  # coding's children: categories
     report = await builder.refine()
     names = {tax.name_of(k) for k in tax.children("coding")}
     assert names == {"Debugging and Fixing", "Testing", "Documentation", "Code Review", "Platforms"}
@@ -231,7 +231,8 @@ async def test_invalid_refinements_fall_back_to_keep(scripted, ops, reason):
     tax = refine_tree()
     before = tax.ids()
     backend = scripted(responder=lambda p, m: json.dumps({"operations": ops}))
-    report = await TaxonomyBuilder(MODEL, tax, attempts=2).refine(under="coding")
+    builder = TaxonomyBuilder(MODEL, tax, attempts=2, refine_dimensions=True)
+    report = await builder.refine(under="coding")
     assert tax.ids() == before
     assert report.kept and report.kept[0][0] == "coding" and reason in report.kept[0][1]
     assert len(backend.prompts) == 2
