@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import socket
 
+import pytest
 import yaml
 
 from judgebench.config import CONFIG_ENV, discover_config
 from judgebench.db import Store
+from judgebench.errors import ConfigError
 from tests.jobs.conftest import write_job
 from tests.jobs.test_outcome import cli
 
@@ -63,6 +65,22 @@ def test_missing_key_and_dead_endpoint_are_named_never_the_key(tiny, tmp_path, m
     assert cli(monkeypatch, "check", str(job), "--no-probe") == 0
 
 
+def test_litellm_models_need_a_known_provider_and_its_key(tiny, tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    data = tiny()
+    data["judges"][0]["aux_models"] = ["sim/large", "openai/gpt-4o-mini"]
+    data["judges"][1]["model"] = "nope/judge-model"  # a misspelt judge model
+    job = write_job(tmp_path / "job.yaml", data)
+    assert cli(monkeypatch, "check", str(job), "--no-probe") == 2
+    problems = [x for x in capsys.readouterr().err.splitlines() if x.startswith("error:")]
+    assert problems == [
+        "error: job.yaml: judges[0].aux_models[1]: openai/gpt-4o-mini: "
+        "environment variable OPENAI_API_KEY is not set",
+        "error: job.yaml: judges[1].model: nope/judge-model: no backend for this model "
+        "(not a sim/ profile, not in the registry, unknown to litellm)",
+    ]
+
+
 def test_a_probe_that_answered_is_not_asked_again(tiny, tmp_path, monkeypatch, capsys):
     data = tiny(pairwise=False)
     Store(data["store"])  # an existing store keeps probe replies in its call cache
@@ -90,6 +108,8 @@ def test_config_discovery_order(tmp_path, monkeypatch):
     assert discover_config(None, None) == (cwd / "judgebench.yaml").resolve()
     (cwd / "judgebench.yaml").unlink()
     assert discover_config(None, None) is None
+    with pytest.raises(ConfigError, match="--config"):  # a named file must exist
+        discover_config(tmp_path / "typo.yaml", job)
 
 
 def test_the_run_records_the_settings_file_it_used(tiny, tmp_path, monkeypatch):
