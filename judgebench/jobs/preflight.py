@@ -120,7 +120,7 @@ def _resolve(name: str, settings: Settings) -> tuple[str | None, list[str]]:
         except UserError as exc:
             return None, [f"{name}: {exc}"]
         return "sim", []
-    return _litellm(name, cfg)
+    return _litellm(name, cfg, settings.source)
 
 
 def _key_problems(name: str, env: str | None, inline: bool) -> list[str]:
@@ -129,7 +129,7 @@ def _key_problems(name: str, env: str | None, inline: bool) -> list[str]:
     return []
 
 
-def _litellm(name: str, cfg: Any) -> tuple[str | None, list[str]]:
+def _litellm(name: str, cfg: Any, registry: str) -> tuple[str | None, list[str]]:
     """A model litellm routes: its provider must be known and its key variables set."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     import litellm
@@ -140,7 +140,8 @@ def _litellm(name: str, cfg: Any) -> tuple[str | None, list[str]]:
         provider = litellm.get_llm_provider(wire, api_base=cfg.api_base)[1]
     except Exception:  # litellm raises its BadRequestError subclasses here
         return None, [
-            f"{name}: no backend for this model (not a sim/ profile, not in the registry, unknown to litellm)"
+            f"{name}: no backend for this model (not a sim/ profile, no api_base in {registry}, "
+            "unknown to litellm)"
         ]
     label = cfg.api_base or f"litellm:{provider}"
     if cfg.api_key_env or cfg.api_key is not None:

@@ -77,7 +77,7 @@ def test_litellm_models_need_a_known_provider_and_its_key(tiny, tmp_path, monkey
         "error: job.yaml: judges[0].aux_models[1]: openai/gpt-4o-mini: "
         "environment variable OPENAI_API_KEY is not set",
         "error: job.yaml: judges[1].model: nope/judge-model: no backend for this model "
-        "(not a sim/ profile, not in the registry, unknown to litellm)",
+        "(not a sim/ profile, no api_base in <defaults>, unknown to litellm)",
     ]
 
 
