@@ -1,0 +1,417 @@
+"""Issue 15 items 6 and 8: a bad input (job, registry, data file, flag) is refused with one
+line on stderr and exit 2, before the first write: the store is unchanged, byte for byte and
+row for row, whatever the case in the table below."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.jobs.conftest import job_dict, write_queries
+
+BOMB = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
+    f"{c}: &{c} [{','.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True)
+)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """A store holding one finished run of a tiny simulated job, and the job's files."""
+    from judgebench.db import Store
+    from judgebench.jobs import JobRunner, parse_job
+    from judgebench.llm import set_gateway
+
+    base = tmp_path_factory.mktemp("bad-cli")
+    queries = write_queries(base / "queries.jsonl", 4)
+    db = base / "store.db"
+    good = job_dict(f"sqlite:///{db}", queries, models=("sim/coder", "sim/writer"), pairwise=False)
+    good["judges"] = [{"kind": "pairwise", "model": "sim/judge"}]
+    (base / "good.yaml").write_text(yaml.safe_dump(good), encoding="utf-8")
+    set_gateway(None)
+    result = JobRunner(parse_job(good)).run()
+    assert result.status == "ok"
+    Store(db).engine.dispose()
+    set_gateway(None)
+    return {"base": base, "db": db, "good": good, "run": result.run_id}
+
+
+def _snapshot(db: Path) -> tuple[str, dict[str, list[Any]]]:
+    """(sha256 of the file and its WAL, every table's rows in order). The WAL is folded into
+    the file first, so a connection of an earlier case closing later (SQLite checkpoints on the
+    last close) cannot change the bytes; any write since the last snapshot still does."""
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    try:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        con.close()
+    digest = hashlib.sha256()
+    for part in (db, db.with_name(db.name + "-wal")):
+        if part.exists():
+            digest.update(part.read_bytes())
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        names = [r[0] for r in con.execute("select name from sqlite_master where type='table'")]
+        rows = {n: sorted(map(repr, con.execute(f'select * from "{n}"'))) for n in sorted(names)}
+    finally:
+        con.close()
+    return digest.hexdigest(), rows
+
+
+def _job(world: dict[str, Any], name: str, **changes: Any) -> str:
+    """A job file beside the good one with ``changes`` applied (``None`` deletes a key)."""
+    data = json.loads(json.dumps(world["good"]))
+    for key, value in changes.items():
+        target, _, leaf = key.rpartition(".")
+        node = data
+        for part in filter(None, target.split(".")):
+            node = node[int(part)] if isinstance(node, list) else node[part]
+        node[leaf] = value
+    folder = world["base"] / name
+    folder.mkdir(exist_ok=True)
+    path = folder / "job.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return str(path)
+
+
+def _file(world: dict[str, Any], name: str, content: str | bytes) -> str:
+    path = world["base"] / "files" / name
+    path.parent.mkdir(exist_ok=True)
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    return str(path)
+
+
+def _folder_with_registry(world: dict[str, Any], name: str, registry: str) -> str:
+    job = _job(world, name)
+    (Path(job).parent / "judgebench.yaml").write_text(registry, encoding="utf-8")
+    return job
+
+
+Case = Callable[[dict[str, Any]], list[str]]
+CASES: dict[str, tuple[Case, str]] = {
+    # --- job files (item 6: no failed run row, no new taxonomy version) ---
+    "query file with a broken line": (
+        lambda w: [
+            "run",
+            _job(w, "q1", **{"queries.files": [_file(w, "q.jsonl", '{"text": "a"}\n{oops\n')]}),
+            "--no-probe",
+        ],
+        "q.jsonl",
+    ),
+    "query file missing": (
+        lambda w: [
+            "run",
+            _job(w, "q2", **{"queries.files": [str(w["base"] / "nope.jsonl")]}),
+            "--no-probe",
+        ],
+        "nope.jsonl",
+    ),
+    "query file not UTF-8": (
+        lambda w: [
+            "run",
+            _job(w, "q3", **{"queries.files": [_file(w, "latin.jsonl", b'{"text": "caf\xe9"}\n')]}),
+            "--no-probe",
+        ],
+        "latin.jsonl",
+    ),
+    "query rows without text": (
+        lambda w: [
+            "run",
+            _job(w, "q4", **{"queries.files": [_file(w, "notext.jsonl", '{"id": 1}\n')]}),
+            "--no-probe",
+        ],
+        "notext.jsonl",
+    ),
+    "taxonomy file not YAML": (
+        lambda w: [
+            "run",
+            _job(w, "t1", taxonomy={"source": _file(w, "tax.yaml", "children: [a\n")}),
+            "--no-probe",
+        ],
+        "tax.yaml",
+    ),
+    "taxonomy file with a cycle": (
+        lambda w: [
+            "run",
+            _job(
+                w,
+                "t2",
+                taxonomy={
+                    "source": _file(
+                        w, "loop.yaml", "children:\n  - &a\n    name: L\n    children: [*a]\n"
+                    )
+                },
+            ),
+            "--no-probe",
+        ],
+        "loop.yaml",
+    ),
+    "taxonomy file missing": (
+        lambda w: [
+            "run",
+            _job(w, "t3", taxonomy={"source": str(w["base"] / "none.yaml")}),
+            "--no-probe",
+        ],
+        "none.yaml",
+    ),
+    "taxonomy slice under an unknown node": (
+        lambda w: [
+            "run",
+            _job(w, "t4", taxonomy={"source": "default", "under": "no/such/node"}),
+            "--no-probe",
+        ],
+        "no/such/node",
+    ),
+    "synth seeds file missing": (
+        lambda w: [
+            "run",
+            _job(w, "s1", **{"queries.synth": {"seeds": str(w["base"] / "seeds.jsonl")}}),
+            "--no-probe",
+        ],
+        "seeds.jsonl",
+    ),
+    "synth under an unknown node": (
+        lambda w: ["run", _job(w, "s2", **{"queries.synth": {"under": ["nowhere"]}}), "--no-probe"],
+        "nowhere",
+    ),
+    "job file not UTF-8": (
+        lambda w: ["run", _file(w, "latin-job.yaml", b"name: caf\xe9\n"), "--no-probe"],
+        "not UTF-8",
+    ),
+    "job file alias bomb": (
+        lambda w: ["run", _file(w, "bomb-job.yaml", BOMB), "--no-probe"],
+        "expands",
+    ),
+    "job with concurrency 0": (
+        lambda w: ["run", _job(w, "j1", concurrency=0), "--no-probe"],
+        "concurrency",
+    ),
+    "job with an unknown field": (
+        lambda w: ["run", _job(w, "j2", modles=[]), "--no-probe"],
+        "modles",
+    ),
+    # --- the model registry (judgebench.yaml) ---
+    "registry not YAML": (
+        lambda w: ["run", _folder_with_registry(w, "r1", "models:\n  a: b: c\n"), "--no-probe"],
+        "judgebench.yaml",
+    ),
+    "registry with an unknown field": (
+        lambda w: ["run", _folder_with_registry(w, "r2", "modelz: {}\n"), "--no-probe"],
+        "modelz",
+    ),
+    "registry alias bomb": (
+        lambda w: ["run", _folder_with_registry(w, "r3", BOMB), "--no-probe"],
+        "expands",
+    ),
+    "registry model without http base": (
+        lambda w: [
+            "run",
+            _folder_with_registry(w, "r4", "models:\n  x/y: {api_base: ftp://h}\n"),
+            "--no-probe",
+        ],
+        "api_base",
+    ),
+    "--config file missing": (
+        lambda w: ["run", _job(w, "c1"), "--config", str(w["base"] / "nope.yaml"), "--no-probe"],
+        "nope.yaml",
+    ),
+    # --- flags (item 8) ---
+    "dashboard --port -1": (
+        lambda w: ["dashboard", "--db", str(w["db"]), "--port", "-1"],
+        "--port",
+    ),
+    "dashboard --port 70000": (
+        lambda w: ["dashboard", "--db", str(w["db"]), "--port", "70000"],
+        "--port",
+    ),
+    "scheduler --poll -1": (
+        lambda w: ["scheduler", "--db", str(w["db"]), "--poll", "-1"],
+        "--poll",
+    ),
+    "scheduler --poll 0": (lambda w: ["scheduler", "--db", str(w["db"]), "--poll", "0"], "--poll"),
+    "scheduler --max-s -5": (
+        lambda w: ["scheduler", "--db", str(w["db"]), "--max-s", "-5"],
+        "--max-s",
+    ),
+    "scheduler --poll abc": (
+        lambda w: ["scheduler", "--db", str(w["db"]), "--poll", "abc"],
+        "--poll",
+    ),
+    "export --out an existing file": (
+        lambda w: [
+            "export",
+            "--db",
+            str(w["db"]),
+            "--run",
+            w["run"],
+            "--out",
+            _file(w, "exists.txt", "x"),
+        ],
+        "exists.txt",
+    ),
+    "export --out under a file": (
+        lambda w: [
+            "export",
+            "--db",
+            str(w["db"]),
+            "--run",
+            w["run"],
+            "--out",
+            _file(w, "exists2.txt", "x") + "/sub",
+        ],
+        "exists2.txt",
+    ),
+    "export --format xml": (
+        lambda w: [
+            "export",
+            "--db",
+            str(w["db"]),
+            "--run",
+            w["run"],
+            "--format",
+            "xml",
+            "--out",
+            str(w["base"] / "x"),
+        ],
+        "xml",
+    ),
+    "export of an unknown run": (
+        lambda w: [
+            "export",
+            "--db",
+            str(w["db"]),
+            "--run",
+            "no-such-run",
+            "--out",
+            str(w["base"] / "x"),
+        ],
+        "no-such-run",
+    ),
+    "run --junit into a folder": (
+        lambda w: ["run", _job(w, "g1"), "--no-probe", "--junit", str(w["base"])],
+        "--junit",
+    ),
+    "taxonomy export into a folder": (lambda w: ["taxonomy", "export", str(w["base"])], "folder"),
+    "taxonomy export under a file": (
+        lambda w: ["taxonomy", "export", _file(w, "plain.txt", "x") + "/t.yaml"],
+        "plain.txt",
+    ),
+    "router train --out a folder": (
+        lambda w: [
+            "router",
+            "train",
+            "--db",
+            str(w["db"]),
+            "--judge",
+            "j",
+            "--models",
+            "a,b",
+            "--out",
+            str(w["base"]),
+        ],
+        "--out",
+    ),
+    "sim-server --port -5": (lambda w: ["sim-server", "--port", "-5"], "--port"),
+    "sim-server --fault-500 2": (lambda w: ["sim-server", "--fault-500", "2"], "fault rate 500"),
+    "sim-server --latency-ms -1": (lambda w: ["sim-server", "--latency-ms", "-1"], "latency_ms"),
+    "probe --confidence 1.5": (
+        lambda w: [
+            "probe",
+            "language-ranker",
+            "--corpus",
+            "x.tsv",
+            "--db",
+            str(w["db"]),
+            "--confidence",
+            "1.5",
+        ],
+        "--confidence",
+    ),
+    "probe --bootstrap 0": (
+        lambda w: [
+            "probe",
+            "language-ranker",
+            "--corpus",
+            "x.tsv",
+            "--db",
+            str(w["db"]),
+            "--bootstrap",
+            "0",
+        ],
+        "--bootstrap",
+    ),
+    "probe --top -1": (
+        lambda w: [
+            "probe",
+            "language-ranker",
+            "--corpus",
+            "x.tsv",
+            "--db",
+            str(w["db"]),
+            "--top",
+            "-1",
+        ],
+        "--top",
+    ),
+    "judge-eval --limit 0": (
+        lambda w: ["judge-eval", "llmbar-natural", "--db", str(w["db"]), "--limit", "0"],
+        "limit must be at least 1",
+    ),
+    "synth --per-node 0": (
+        lambda w: ["synth", "--seeds", "db", "--db", str(w["db"]), "--per-node", "0"],
+        "--per-node",
+    ),
+    "unknown option": (lambda w: ["export", "--db", str(w["db"]), "--bogus"], "--bogus"),
+    "missing option": (lambda w: ["export", "--db", str(w["db"])], "--run"),
+}
+
+
+def _cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> tuple[int, str]:
+    from judgebench.cli import main
+    from judgebench.config import CONFIG_ENV
+    from judgebench.llm import set_gateway
+
+    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    monkeypatch.setattr(sys, "argv", ["judgebench", *args])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:
+        main()
+    set_gateway(None)
+    err = capsys.readouterr().err
+    return int(exc.value.code or 0), err
+
+
+RUNS = sorted(c for c in CASES if "--no-probe" in CASES[c][0].__code__.co_consts)
+
+
+@pytest.mark.parametrize(
+    ("case", "preflight"),
+    [(c, True) for c in sorted(CASES)] + [(c, False) for c in RUNS],
+)
+def test_bad_input_is_refused_and_changes_nothing(world, monkeypatch, capsys, case, preflight):  # type: ignore[no-untyped-def]
+    """``--no-preflight`` too: the runner checks its inputs itself (a scheduled run has no
+    preflight), before the lease, the run row or the taxonomy version is written."""
+    make, named = CASES[case]
+    args = make(world) + ([] if preflight else ["--no-preflight"])
+    before = _snapshot(world["db"])
+    code, err = _cli(monkeypatch, capsys, args)
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 2, err
+    assert len(errors) == 1 and "Traceback" not in err, err
+    assert named in errors[0], errors[0]
+    after = _snapshot(world["db"])
+    assert after[1] == before[1]  # row for row
+    assert after[0] == before[0]  # byte for byte, WAL included
