@@ -1,16 +1,27 @@
 """Judges: rubric, pairwise, PC², Meta Ranking, TRLM and PRP, as a library and for jobs.
 
-Every judge is configured with gateway model names, has async methods with ``*_sync`` twins,
+Judges are plug-ins: each declares a shape (pointwise, pairwise, listwise, reliability,
+likelihood: one protocol each, in ``base``), a settings model, and registers by name
+(``registry``). Every judge is configured with gateway model names, has async methods with ``*_sync`` twins,
 and returns :class:`judgebench.records.Judgment` records: a score or verdict only when the
 judge's reply parsed, otherwise ``invalid``/``error`` with the raw replies and the reason.
 See docs/judges.md.
 """
 
 from judgebench.judges.base import (
+    SHAPES,
     Answer,
     Exchange,
+    JobResources,
     Judge,
+    JudgeSettings,
     JudgeStats,
+    LikelihoodShape,
+    ListwiseShape,
+    LLMJudgeSettings,
+    PairwiseShape,
+    PointwiseShape,
+    ReliabilityShape,
     as_query,
     as_response,
     invalid_rates,
@@ -39,11 +50,29 @@ from judgebench.judges.parsing import (
 )
 from judgebench.judges.pc2 import WEIGHTS_RENORMALISED, CriteriaUnavailable, PC2Judge
 from judgebench.judges.prp import PRPRanker, Ranking
-from judgebench.judges.registry import available_judges, get_judge, judge_class, register_judge
+from judgebench.judges.registry import (
+    JUDGES,
+    Registry,
+    available_judges,
+    get_judge,
+    judge_class,
+    register_judge,
+)
 from judgebench.judges.rubric import RubricJudge
 from judgebench.judges.trlm import CitationResult, TRLMScorer
 
 __all__ = [
+    "JUDGES",
+    "SHAPES",
+    "JobResources",
+    "JudgeSettings",
+    "LLMJudgeSettings",
+    "LikelihoodShape",
+    "ListwiseShape",
+    "PairwiseShape",
+    "PointwiseShape",
+    "Registry",
+    "ReliabilityShape",
     "INJECTION_FLAG",
     "POSITION_INCONSISTENT",
     "WEIGHTS_RENORMALISED",

@@ -345,6 +345,9 @@ class MetaRankingJudge(Judge):
         self.artefacts: Any = None  # where a job keeps the calibrated τ (once per run)
         self.calibration_report: CalibrationReport | None = None
 
+    def key_parts(self, candidates: int = 1) -> tuple[str, dict[str, Any]]:
+        return self.template("meta_ranking").hash, self.params()
+
     def params(self) -> dict[str, Any]:
         return {
             **self.call_params(),

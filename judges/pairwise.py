@@ -97,6 +97,9 @@ class PairwiseJudge(Judge):
         super().__init__(model, templates=templates, **options)
         self.both_orders = both_orders
 
+    def key_parts(self, candidates: int = 1) -> tuple[str, dict[str, Any]]:
+        return self.template("pairwise").hash, self.params()
+
     def params(self) -> dict[str, Any]:
         return {**self.call_params(), "both_orders": self.both_orders}
 

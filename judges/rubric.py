@@ -58,6 +58,9 @@ class RubricJudge(Judge):
         self.rubric = rubric
         self.scale = (low, high)
 
+    def key_parts(self, candidates: int = 1) -> tuple[str, dict[str, Any]]:
+        return self.template("rubric").hash, self.params()
+
     def params(self) -> dict[str, Any]:
         return {**self.call_params(), "scale": list(self.scale), "rubric": self.rubric}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import judgebench.judges.registry as registry
+from judgebench.judges.registry import JUDGES
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "judges.md"
 
@@ -17,7 +17,9 @@ def test_doc_examples_run(capsys):
         for block in blocks:
             exec(compile(block, str(DOC), "exec"), {"__name__": "judges_doc"})
     finally:
-        registry._REGISTRY.pop("conciseness", None)
+        for name in ("conciseness", "word-budget"):
+            JUDGES._classes.pop(name, None)
     out = capsys.readouterr().out
     assert "verdict:" in out and "cited source:" in out
     assert "override_instructions" in out
+    assert "word-budget job: ok {'ok': 2, 'invalid': 0, 'error': 0, 'skipped': 0}" in out
