@@ -72,8 +72,7 @@ def test_invalid_judgments_beyond_the_allowed_rate_make_a_partial_run(tiny):
     result = JobRunner(parse_job(data), store=store).run()
     invalid = result.stages["judgments"]["invalid"]
     assert invalid == sum(not j.ok for j in store.get_judgments(run_id=result.run_id))
-    if invalid == 0:
-        pytest.skip("the simulated noisy judge produced no invalid reply this time")
+    assert invalid > 0  # the noisy judge's slips, with no repair allowed (deterministic sim)
     assert result.status == "partial" and "max_error_rate 0" in result.reason
     # the same run, allowed that share of invalid items, is ok (and asks nothing again)
     data["max_error_rate"] = 0.5
