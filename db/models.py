@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from judgebench.db.base import Base
@@ -74,6 +74,8 @@ class ResponseRow(Base):
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
     latency_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # built from cached replies (cost: what they cost when bought); NULL: rows from before
+    cached: Mapped[bool | None] = mapped_column(Boolean, nullable=True, default=False)
     status: Mapped[str] = mapped_column(String(16), default="ok")
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     run_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
@@ -107,6 +109,8 @@ class JudgmentRow(Base):
     prompt_tokens: Mapped[int] = mapped_column(Integer, default=0)
     completion_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cost: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # built from cached replies (cost: what they cost when bought); NULL: rows from before
+    cached: Mapped[bool | None] = mapped_column(Boolean, nullable=True, default=False)
     run_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     taxonomy_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

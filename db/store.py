@@ -224,6 +224,7 @@ class Store:
                 completion_tokens=r.usage.completion_tokens,
                 latency_s=r.latency_s,
                 cost=r.cost,
+                cached=r.cached,
                 status=r.status,
                 error=r.error,
                 run_id=r.run_id,
@@ -268,6 +269,7 @@ class Store:
         query_ids: Iterable[str] | None = None,
         run_id: str | None = None,
         status: str | None = None,
+        ids: Iterable[str] | None = None,
     ) -> list[Judgment]:
         with self.read_session() as s:
             stmt = select(JudgmentRow)
@@ -282,6 +284,8 @@ class Store:
             rows: list[JudgmentRow]
             if query_ids is not None:
                 rows = _scalars_in(s, stmt, JudgmentRow.query_id, query_ids)
+            elif ids is not None:
+                rows = _scalars_in(s, stmt, JudgmentRow.id, ids)
             else:
                 rows = list(s.scalars(stmt))
             return [_judgment(r) for r in rows]
@@ -418,6 +422,7 @@ def _response(r: ResponseRow) -> Response:
         usage=Usage(prompt_tokens=r.prompt_tokens, completion_tokens=r.completion_tokens),
         latency_s=r.latency_s,
         cost=r.cost,
+        cached=bool(r.cached),
         status=r.status,  # type: ignore[arg-type]
         error=r.error,
         run_id=r.run_id,
@@ -452,6 +457,7 @@ def _judgment_row(j: Judgment) -> dict[str, Any]:
         prompt_tokens=j.usage.prompt_tokens,
         completion_tokens=j.usage.completion_tokens,
         cost=j.cost,
+        cached=j.cached,
         run_id=j.run_id,
         taxonomy_version=j.taxonomy_version,
         created_at=j.created_at,
@@ -484,6 +490,7 @@ def _judgment(r: JudgmentRow) -> Judgment:
         reason=r.reason,
         usage=Usage(prompt_tokens=r.prompt_tokens, completion_tokens=r.completion_tokens),
         cost=r.cost,
+        cached=bool(r.cached),
         run_id=r.run_id,
         taxonomy_version=r.taxonomy_version,
         created_at=_aware(r.created_at),

@@ -126,6 +126,7 @@ class Response(Record):
     usage: Usage = Field(default_factory=Usage)
     latency_s: float | None = None
     cost: float | None = None
+    cached: bool = False  # built from a cached reply: ``cost`` is what it cost when first bought
     status: Literal["ok", "error"] = "ok"
     error: str | None = None
     run_id: str | None = None
@@ -191,6 +192,7 @@ class Judgment(Record):
     reason: str | None = None
     usage: Usage = Field(default_factory=Usage)
     cost: float | None = None
+    cached: bool = False  # every reply it was built from was cached: ``cost`` was spent before
     run_id: str | None = None
     taxonomy_version: int | None = None
     created_at: datetime = Field(default_factory=utcnow)

@@ -462,6 +462,12 @@ class Judge:
             reason = reason or (bad.reason if bad else None)
         if status != "ok":
             score = verdict = None
+        # every reply came from the call cache: ``cost`` is what they cost when first bought
+        fields.setdefault(
+            "cached",
+            bool(exchanges)
+            and all(ex.completion is not None and ex.completion.cached for ex in exchanges),
+        )
         judgment = Judgment(
             judge=self.name,
             judge_model=self.model,

@@ -255,6 +255,7 @@ async def _responses(ctx, job, shard, store, semaphore, stop, result, on_items) 
             usage=c.usage,
             latency_s=c.latency_s,
             cost=c.cost,
+            cached=c.cached,
             run_id=ctx.run_id,
         )
 

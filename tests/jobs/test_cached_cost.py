@@ -22,6 +22,12 @@ def costs(store: Store) -> dict[str, float | None]:
     return rows
 
 
+def cached_marks(store: Store) -> dict[str, bool]:
+    marks = {r.id: r.cached for r in store.get_responses()}
+    marks.update({j.id: j.cached for j in store.get_judgments()})
+    return marks
+
+
 @pytest.mark.parametrize("lost", ["responses", "judgments", "both"])
 def test_rows_rebuilt_from_the_call_cache_store_their_original_cost(tiny, lost):
     data = tiny(models=("sim/coder", "sim/small"))
@@ -30,6 +36,7 @@ def test_rows_rebuilt_from_the_call_cache_store_their_original_cost(tiny, lost):
     JobRunner(parse_job(data)).run()
     before = costs(store)
     assert before and all(c and c > 0 for c in before.values())  # simulated models have prices
+    assert not any(cached_marks(store).values())  # every reply was bought by this run
 
     # the rows are gone but their replies were cached: what a kill before the commit leaves
     tables = {"responses": [ResponseRow], "judgments": [JudgmentRow]}
@@ -44,3 +51,10 @@ def test_rows_rebuilt_from_the_call_cache_store_their_original_cost(tiny, lost):
     after = costs(store)
     assert after.keys() == before.keys()
     assert after == pytest.approx(before)  # no row stores 0.0 for a cached reply
+    rebuilt = {r.id for table in dropped for r in _rows(store, table)}
+    marks = cached_marks(store)
+    assert rebuilt and all(marks[i] == (i in rebuilt) for i in marks)  # exactly the rebuilt ones
+
+
+def _rows(store: Store, table):  # type: ignore[no-untyped-def]
+    return store.get_responses() if table is ResponseRow else store.get_judgments()
