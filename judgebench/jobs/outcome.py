@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 STATES = ("ok", "invalid", "error", "skipped")
-STATUSES = ("ok", "partial", "failed")
 
 
 def stage_counts(expected: int, stored: dict[str, int], errors: int) -> dict[str, int]:
