@@ -256,11 +256,14 @@ def schedule_remove(
 def schedule_run_now(
     schedule_id: str = typer.Argument(...), db: str = typer.Option("judgebench.db", "--db")
 ) -> None:
-    """Run a scheduled job once, now, as a scheduled execution (its own run row)."""
+    """Run a scheduled job once, now, as a scheduled execution (its own run row). Exit code 1
+    when the run ended partial, failed or stopped, as for judgebench run."""
     from judgebench.jobs.scheduler import run_now
 
     outcome = run_now(db, schedule_id)
     typer.echo(f"{schedule_id}: {outcome}")
+    if outcome.split(" ", 1)[0] in ("partial", "failed", "stopped"):
+        raise typer.Exit(1)
 
 
 def scheduler_cmd(

@@ -169,3 +169,11 @@ def test_a_failed_scheduled_execution_is_recorded_and_listed(tiny, tmp_path):
     assert failed["schedule_id"] == "nightly" and failed["status"] == "failed"
     run = Store(db).get_run(failed["run_id"])
     assert run.status == "failed" and run.counts["responses"]["error"] == 12
+
+
+def test_schedule_run_now_exits_1_when_the_run_failed(tiny, tmp_path, monkeypatch):
+    from judgebench.jobs.scheduler import add_schedule
+
+    data = tiny(models=("sim/does-not-exist",), pairwise=False)
+    add_schedule(data["store"], write_job(tmp_path / "job.yaml", data), "0 2 * * *", "nightly")
+    assert cli(monkeypatch, "schedule", "run-now", "nightly", "--db", data["store"]) == 1
