@@ -27,12 +27,16 @@ def _check(frame: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
         raise DataError(f"{what} needs columns {list(columns)}; missing {missing}")
 
 
-def combine_orders(pairs: pd.DataFrame) -> pd.DataFrame:
-    """One row per (query, unordered model pair): outcomes from both orders averaged.
+def combine_orders(pairs: pd.DataFrame, *, merge_repeats: bool = False) -> pd.DataFrame:
+    """Merge the two presentation orders of each judged pair into one outcome (their mean).
 
     The result is oriented so that ``model_a`` < ``model_b`` alphabetically; a pair judged
     A-wins in one order and B-wins in the other becomes 0.5 (a tie), as METHODS §4 asks.
-    Extra columns are dropped; ``n_orders`` says how many judgments were merged.
+    Only the two orders are merged, as FastChat/Arena-Hard count votes: the k-th judgment of a
+    (query, pair) in one order goes with the k-th in the other, and repeated judgments of the
+    same pair (other runs, samples) stay separate votes. ``merge_repeats=True`` averages every
+    judgment of a (query, pair) into one (judgebench's former rule). Extra columns are dropped;
+    ``n_orders`` says how many judgments were merged.
     """
     _check(pairs, PAIR_COLUMNS, "combine_orders")
     frame = pairs.loc[pairs["outcome"].notna(), list(PAIR_COLUMNS)]
@@ -45,9 +49,13 @@ def combine_orders(pairs: pd.DataFrame) -> pd.DataFrame:
     oriented = pd.DataFrame(
         {"query_id": frame["query_id"].to_numpy(), "model_a": a, "model_b": b, "outcome": outcome}
     )
-    grouped = oriented.groupby(["query_id", "model_a", "model_b"], sort=False)["outcome"]
-    out = grouped.agg(["mean", "size"]).reset_index()
-    return out.rename(columns={"mean": "outcome", "size": "n_orders"})
+    keys = ["query_id", "model_a", "model_b"]
+    if not merge_repeats:  # the k-th judgment in each order: one vote per presentation pair
+        oriented["repeat"] = oriented.assign(swap=swap).groupby([*keys, "swap"]).cumcount()
+        keys.append("repeat")
+    out = oriented.groupby(keys, sort=False)["outcome"].agg(["mean", "size"]).reset_index()
+    out = out.rename(columns={"mean": "outcome", "size": "n_orders"})
+    return out[["query_id", "model_a", "model_b", "outcome", "n_orders"]]
 
 
 def order_consistency(pairs: pd.DataFrame) -> dict[str, float]:
@@ -192,7 +200,9 @@ def _fit_bt(wins: np.ndarray, prior: float, tol: float = 1e-9, max_iter: int = 1
         w += 0.5 * prior / (m - 1) * (1 - np.eye(m))[None]
     games = w + np.transpose(w, (0, 2, 1))
     total_wins = w.sum(axis=2)
-    gauge = np.ones((m, m)) / m  # fixes the free additive constant
+    # the gauge fixes the free additive constant; the tiny ridge keeps the solve defined when a
+    # rating runs off (no prior and a model that never loses: the curvature vanishes)
+    gauge = np.ones((m, m)) / m + 1e-12 * np.eye(m)
     s = np.zeros((reps, m))
     for _ in range(max_iter):
         diff = s[:, :, None] - s[:, None, :]
@@ -217,19 +227,29 @@ def bradley_terry(
     n_boot: int = DEFAULT_BOOT,
     seed: int = 0,
     level: float = DEFAULT_LEVEL,
-    prior: float = 1.0,
+    prior: float = 0.0,
     combine: bool = True,
+    merge_repeats: bool = False,
 ) -> pd.DataFrame:
     """Bradley–Terry ratings (Elo-like scale, mean 1000) with bootstrap CIs.
 
-    Both presentation orders of a pair are merged first (``combine``), so a pair counts once.
+    Defaults follow FastChat / Arena-Hard (``compute_mle_elo``: unpenalised logistic
+    regression, ties as half a win): ``prior=0`` and only the two presentation orders of a
+    judgment merged (``combine``; repeats stay separate votes, ``merge_repeats=True`` averages
+    them). Without a prior the MLE does not exist when a model never loses (or never wins):
+    its rating then runs off to a very large value, as FastChat's does; ``prior > 0`` adds
+    that many virtual tie games per model and keeps every rating finite.
     The bootstrap resamples judged pairs; since a replicate only changes how often each
     (model pair, outcome) cell occurs, it is drawn as multinomial cell counts — exact, and
     independent of the number of judgments. Columns: model, rating, ci_low, ci_high, rank,
     n (pairs involving the model), win_rate.
     """
     _check(pairs, PAIR_COLUMNS, "bradley_terry")
-    frame = combine_orders(pairs) if combine else pairs.loc[pairs["outcome"].notna()]
+    frame = (
+        combine_orders(pairs, merge_repeats=merge_repeats)
+        if combine
+        else pairs.loc[pairs["outcome"].notna()]
+    )
     if frame.empty:
         return pd.DataFrame(
             columns=["model", "rating", "ci_low", "ci_high", "rank", "n", "win_rate"]

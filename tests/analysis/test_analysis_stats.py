@@ -132,11 +132,14 @@ def test_bradley_terry_recovers_strengths_and_orders_ci():
     assert bt.loc["weak", "ci_high"] < bt.loc["mid", "ci_low"]
 
 
-def test_bradley_terry_is_finite_for_an_unbeaten_model():
+def test_bradley_terry_is_finite_for_an_unbeaten_model_with_a_prior():
     pairs = _pairs([("q1", "a", "b", 1.0), ("q2", "a", "b", 1.0), ("q3", "b", "c", 1.0)])
-    bt = bradley_terry(pairs, n_boot=50)
-    assert np.isfinite(bt["rating"]).all()
+    bt = bradley_terry(pairs, n_boot=50, prior=1.0)
+    assert np.isfinite(bt["rating"]).all() and bt["rating"].max() < 1500
     assert bt.iloc[0]["model"] == "a"
+    # without a prior (FastChat's default) the MLE does not exist: the rating runs off
+    unpenalised = bradley_terry(pairs, n_boot=0).set_index("model")["rating"]
+    assert unpenalised["a"] - unpenalised["b"] > 1000
 
 
 def test_elo_moves_towards_the_winner():
