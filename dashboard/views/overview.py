@@ -114,8 +114,11 @@ def leaderboard_table(ctx: DashboardContext, judge: str | None, run_id: str | No
 
 
 def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
+    from judgebench.dashboard.views.runs import failed_banner
+
     return html.Div(
         [
+            failed_banner(ctx),  # a failed scheduled run must be seen where people look first
             html.Div(
                 [
                     figure_card("overview-leaderboard", "Leaderboard (all queries)"),
