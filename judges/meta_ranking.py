@@ -30,6 +30,7 @@ from judgebench.judges.base import (
     ResponseLike,
     as_query,
     as_response,
+    exchanges_outcome,
     injection_flags,
 )
 from judgebench.judges.pairwise import verdict_answer
@@ -227,12 +228,19 @@ def choose_tau(
     return best[1]
 
 
+LABEL_SET = "label-set:"
+
+
 def load_references(path: str | Path) -> list[Reference]:
-    """Labelled references from a JSON-lines file of ``{"query", "response", "correct"}``."""
+    """Labelled references from a JSON-lines file of ``{"query", "response", "correct"}``, or
+    ``label-set:<name>``: a judge-eval label set (``judgebench judge-eval``; LLMBar, PandaLM),
+    whose preferred response of each pair is correct and the other incorrect (ties left out)."""
     import json
 
     from judgebench.errors import DataError
 
+    if str(path).startswith(LABEL_SET):
+        return _label_set_references(str(path).removeprefix(LABEL_SET))
     path = Path(path)
     if not path.is_file():
         raise DataError("references file not found", where=str(path))
@@ -253,6 +261,25 @@ def load_references(path: str | Path) -> list[Reference]:
     return out
 
 
+def _label_set_references(name: str) -> list[Reference]:
+    from judgebench.analysis.judge_eval import labelled_pairs, load_label_set
+
+    refs = []
+    for pair in labelled_pairs(load_label_set(name)[1]):
+        if pair.label not in ("A", "B"):
+            continue
+        good, bad = (
+            (pair.response_a, pair.response_b)
+            if pair.label == "A"
+            else (pair.response_b, pair.response_a)
+        )
+        for response, correct in ((good, True), (bad, False)):
+            refs.append(
+                Reference(query=pair.query.text, response=response.text or "", correct=correct)
+            )
+    return refs
+
+
 class CalibrationSpec(BaseModel):
     """Pick τ once per run on labelled examples (default: the references themselves, each
     judged against references from other queries)."""
@@ -264,7 +291,8 @@ class CalibrationSpec(BaseModel):
 
 
 class MetaRankingSettings(LLMJudgeSettings):
-    references: str = Field(description="JSON-lines file of {query, response, correct}")
+    # a JSON-lines file of {query, response, correct}, or label-set:<judge-eval set name>
+    references: str
     n_references: int = Field(5, ge=1, validation_alias=AliasChoices("n_references", "n_refs"))
     lam: float = Field(0.25, ge=0, le=1, validation_alias=AliasChoices("lam", "lambda_", "lambda"))
     tau: float = 0.0
@@ -280,7 +308,8 @@ class MetaRankingSettings(LLMJudgeSettings):
         return ({} if value else None) if isinstance(value, bool) else value
 
     def resolve_paths(self, fix: Any) -> None:
-        self.references = fix(self.references)
+        if not self.references.startswith(LABEL_SET):
+            self.references = fix(self.references)
         if self.calibrate is not None and self.calibrate.labels:
             self.calibrate.labels = fix(self.calibrate.labels)
 
@@ -387,9 +416,8 @@ class MetaRankingJudge(Judge):
             calls.append(self._compare(template, other, target))
         exchanges = list(await asyncio.gather(*calls))
         row: dict[str, Any] = {"reference": ref.id, "correct": ref.correct}
-        if not all(ex.ok for ex in exchanges):
-            row["status"] = "invalid"
-            row["reason"] = next(ex.reason for ex in exchanges if not ex.ok)
+        if not all(ex.ok for ex in exchanges):  # an error in either order stays an error
+            row["status"], row["reason"] = exchanges_outcome(exchanges, ("order 1", "order 2"))
             return exchanges, row
         target_labels = ["A", "B"][: len(exchanges)]
         wins = [
@@ -453,7 +481,10 @@ class MetaRankingJudge(Judge):
         if self.calibration_report is not None:
             details["tau_calibrated"] = self.calibration_report.model_dump()
         if len(valid) < self.min_valid_references:
-            bad = next(ex for ex in exchanges if not ex.ok)
+            # a transport error outranks an unusable reply: it must reach the error rows
+            bad = next((ex for ex in exchanges if ex.status == "error"), None) or next(
+                ex for ex in exchanges if not ex.ok
+            )
             return self.make_judgment(
                 template=template,
                 query=q,

@@ -181,3 +181,26 @@ def test_rankings_become_pairwise_outcomes_per_query():
         ["q1", "m/b", "m/c", 1.0],
         ["q2", "m/a", "m/b", 0.5],
     ]
+
+
+@pytest.mark.real_data
+def test_meta_ranking_references_from_a_judge_eval_label_set(tiny):
+    from tests.conftest import shared_path
+
+    shared_path("llmbar", "LLMBar/Natural", "dataset.json")  # skips when the data is absent
+    data = tiny(pairwise=False)
+    data["judges"] = [
+        {
+            "kind": "meta_ranking",
+            "model": "sim/judge",
+            "references": "label-set:llmbar-natural",
+            "n_refs": 2,
+        }
+    ]
+    result, _ = _run(data)
+    assert result.status == "ok", result.reason
+    judged = Store(data["store"]).get_judgments(judge="meta_ranking")
+    assert len(judged) == 36 and all(j.shape == "reliability" for j in judged)
+    # every reference compared with is an LLMBar pair's response (both labels drawn)
+    refs = {(r["correct"]) for j in judged for r in j.details["references"]}
+    assert refs == {True, False}
