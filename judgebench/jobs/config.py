@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_serializer,
@@ -170,6 +171,8 @@ class BudgetSpec(_Strict):
 
 class JobConfig(_Strict):
     model_config = ConfigDict(extra="forbid", validate_by_name=True, validate_by_alias=True)
+    # strings of the job file that named ${VAR}s, by path: stored and shown instead of values
+    _env_templates: dict[Any, str] = PrivateAttr(default_factory=dict)
 
     name: str
     store: str = "sqlite:///judgebench.db"
@@ -218,8 +221,11 @@ class JobConfig(_Strict):
         return content_key("job", defining)
 
     def public_dump(self) -> dict[str, Any]:
-        """The config as stored with a run: no store password, registered secrets masked."""
-        data = self.model_dump(mode="json")
+        """The config as stored with a run: ``${VAR}`` templates instead of the values they
+        had, no store password, registered secrets masked."""
+        from judgebench.jobs.credentials import with_templates
+
+        data = with_templates(self.model_dump(mode="json"), self._env_templates)
         data["store"] = _hide_password(data["store"])
         return _redact_tree(data)
 
@@ -256,7 +262,9 @@ def interpolate(value: Any, where: str = "") -> Any:
                 if default is None:
                     raise ConfigError(f"{where or 'job'}: environment variable {name} is not set")
                 return default
-            if "key" in name.lower() or "token" in name.lower() or "password" in name.lower():
+            from judgebench.jobs.credentials import is_credential_name
+
+            if is_credential_name(name):  # DB_PASSWORD, HF_TOKEN, MY_API_KEY: masked in logs
                 from judgebench.llm.secrets import register_secret
 
                 register_secret(found)
@@ -284,8 +292,11 @@ def parse_job(data: Any, where: str = "job") -> JobConfig:
     """A validated job from parsed YAML; errors name the file and the field's YAML path."""
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping of job settings", where=where)
+    from judgebench.jobs.credentials import env_templates, refuse_credentials
+
     try:
-        return JobConfig.model_validate(interpolate(data))
+        refuse_credentials(data)  # before interpolation: a key never reaches a row or a hash
+        job = JobConfig.model_validate(interpolate(data))
     except ConfigError as exc:
         raise ConfigError(str(exc), where=where) from None
     except ValidationError as exc:
@@ -298,6 +309,8 @@ def parse_job(data: Any, where: str = "job") -> JobConfig:
             msg = "unknown field"
         msg = msg.removeprefix("Value error, ")
         raise ConfigError(f"{_path(loc)}: {msg}", where=where) from None
+    job._env_templates = env_templates(data)
+    return job
 
 
 def without_unavailable_judges(job: JobConfig) -> tuple[JobConfig, list[str]]:

@@ -44,6 +44,11 @@ def redact(text: object) -> str:
     return _PATTERNS.sub(_mask_match, out)
 
 
+def looks_like_key(text: str) -> bool:
+    """True when ``text`` holds a key-shaped token (``sk-…``, ``Bearer …``, ``api_key=…``)."""
+    return _PATTERNS.search(text) is not None
+
+
 def _mask_match(match: re.Match[str]) -> str:
     token = match.group(0)
     low = token.lower()

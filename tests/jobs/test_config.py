@@ -29,7 +29,9 @@ def test_bad_fields_name_the_file_and_the_yaml_path(tiny, tmp_path):
 
     data = tiny()
     data["judges"][0]["aux_models"] = ["sim/large"]
-    with pytest.raises(ConfigError, match=r"judges\[0\]: aux_models: pc2 needs at least 2 aux_models"):
+    with pytest.raises(
+        ConfigError, match=r"judges\[0\]: aux_models: pc2 needs at least 2 aux_models"
+    ):
         load_job(write_job(path, data))
 
     data = tiny()
@@ -48,23 +50,23 @@ def test_bad_fields_name_the_file_and_the_yaml_path(tiny, tmp_path):
 def test_env_interpolation_and_unset_variables(tiny, tmp_path, monkeypatch):
     data = tiny()
     data["store"] = "sqlite:///${JB_TEST_DIR}/x.db"
-    data["models"][0]["params"]["api_key"] = "${JB_TEST_KEY}"
     path = write_job(tmp_path / "job.yaml", data)
-    monkeypatch.setenv("JB_TEST_DIR", str(tmp_path))
+    monkeypatch.delenv("JB_TEST_DIR", raising=False)
     with pytest.raises(
-        ConfigError,
-        match=r"job.yaml: models\[0\].params.api_key: environment variable JB_TEST_KEY is not set",
+        ConfigError, match=r"job.yaml: store: environment variable JB_TEST_DIR is not set"
     ):
         load_job(path)
-    monkeypatch.setenv("JB_TEST_KEY", "sk-secret-123456")
+    monkeypatch.setenv("JB_TEST_DIR", str(tmp_path))
     job = load_job(path)
     assert job.store == f"sqlite:///{tmp_path}/x.db"
-    assert job.models[0].params["api_key"] == "sk-secret-123456"
-    # the stored copy of the config never holds the key
-    assert "sk-secret-123456" not in str(job.public_dump())
+    # the stored copy of the config keeps the template, never the environment's value
+    assert job.public_dump()["store"] == "sqlite:///${JB_TEST_DIR}/x.db"
     data["store"] = "${JB_UNSET_DB:-fallback.db}"
     job = load_job(write_job(path, data))
     assert job.store == "fallback.db"  # like every --db: relative to the working directory
+    # a name is stored and listed as it is: it cannot come from the environment
+    with pytest.raises(ConfigError, match=r"job.yaml: name: \$\{VAR\} is not allowed"):
+        load_job(write_job(path, {**data, "name": "nightly-${JB_TEST_DIR}"}))
 
 
 def test_identity_ignores_budget_and_concurrency(tiny):
