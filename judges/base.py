@@ -272,6 +272,27 @@ def combine_usage(exchanges: Iterable[Exchange[Any]]) -> tuple[Usage, float | No
     return usage, cost
 
 
+def exchanges_outcome(
+    exchanges: Sequence[Exchange[Any]], labels: Sequence[str] | None = None
+) -> tuple[str, str | None]:
+    """(status, reason) of a judgment made of several exchanges. Any transport ``error`` makes
+    it ``error`` (it reaches the error rows and a rerun retries it; an ``invalid`` beside it must
+    not hide it), else any ``invalid`` makes it ``invalid``. The reason names every exchange that
+    was not ok (``labels[i]``, else ``call i``), and says when their outcomes were mixed."""
+    bad = [(i, ex) for i, ex in enumerate(exchanges) if not ex.ok]
+    if not bad:
+        return "ok", None
+    status = "error" if any(ex.status == "error" for _, ex in bad) else "invalid"
+    if len(bad) == 1 and len(exchanges) == 1:
+        return status, bad[0][1].reason
+    parts = [
+        f"{labels[i] if labels else f'call {i + 1}'} {ex.status}: {ex.reason}" for i, ex in bad
+    ]
+    statuses = {ex.status for ex in exchanges}
+    prefix = f"mixed outcome ({', '.join(sorted(statuses))}): " if len(statuses) > 1 else ""
+    return status, prefix + "; ".join(parts)
+
+
 def injection_flags(*texts: str | None) -> tuple[list[str], list[str]]:
     """(flags, matches) for the evaluated texts."""
     matches = [hit for text in texts for hit in detect_injection(text)]
@@ -453,13 +474,13 @@ class Judge:
         kind: str | None = None,
         **fields: Any,
     ) -> Judgment:
-        """A judgment from the exchanges that produced it; the first non-ok exchange decides
-        the status unless ``status`` is given."""
+        """A judgment from the exchanges that produced it; their outcome
+        (:func:`exchanges_outcome`: an error anywhere wins) decides the status unless
+        ``status`` is given."""
         usage, cost = combine_usage(exchanges)
         if status is None:
-            bad = next((ex for ex in exchanges if not ex.ok), None)
-            status = bad.status if bad else "ok"
-            reason = reason or (bad.reason if bad else None)
+            status, found = exchanges_outcome(exchanges)
+            reason = reason or found
         if status != "ok":
             score = verdict = None
         # every reply came from the call cache: ``cost`` is what they cost when first bought

@@ -16,6 +16,7 @@ from judgebench.judges.base import (
     ResponseLike,
     as_query,
     as_response,
+    exchanges_outcome,
     injection_flags,
 )
 from judgebench.judges.parsing import short_text, verdict_value
@@ -34,27 +35,6 @@ def combine_orders(first: str, second_swapped: str) -> tuple[str, bool]:
     if first == second_swapped:
         return first, True
     return "tie", False
-
-
-def exchanges_outcome(
-    exchanges: Sequence[Exchange[Any]], labels: Sequence[str] | None = None
-) -> tuple[str, str | None]:
-    """(status, reason) of a judgment made of several exchanges. Any transport ``error`` makes
-    it ``error`` (it reaches the error rows and a rerun retries it; an ``invalid`` beside it must
-    not hide it), else any ``invalid`` makes it ``invalid``. The reason names every exchange that
-    was not ok (``labels[i]``, else ``call i``), and says when their outcomes were mixed."""
-    bad = [(i, ex) for i, ex in enumerate(exchanges) if not ex.ok]
-    if not bad:
-        return "ok", None
-    status = "error" if any(ex.status == "error" for _, ex in bad) else "invalid"
-    if len(bad) == 1 and len(exchanges) == 1:
-        return status, bad[0][1].reason
-    parts = [
-        f"{labels[i] if labels else f'call {i + 1}'} {ex.status}: {ex.reason}" for i, ex in bad
-    ]
-    statuses = {ex.status for ex in exchanges}
-    prefix = f"mixed outcome ({', '.join(sorted(statuses))}): " if len(statuses) > 1 else ""
-    return status, prefix + "; ".join(parts)
 
 
 def verdict_answer(
