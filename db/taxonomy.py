@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from judgebench.db.models import QueryNodeRow, TaxonomyNodeRow, TaxonomyVersionRow
 from judgebench.db.store import Store, _aware
@@ -142,14 +142,20 @@ def load_taxonomy_version(
     return taxonomy
 
 
-def node_query_counts(store: Store, taxonomy: Taxonomy, version: int | None) -> dict[str, int]:
-    """Distinct queries per node under ``version``; an internal node counts its descendants' union."""
+def node_query_counts(
+    store: Store, taxonomy: Taxonomy, version: int | None, min_confidence: float | None = None
+) -> dict[str, int]:
+    """Distinct queries per node under ``version``; an internal node counts its descendants' union.
+    With ``min_confidence``: only assignments at least that sure (or of unknown confidence)."""
+    stmt = select(QueryNodeRow.query_id, QueryNodeRow.node_id).where(
+        QueryNodeRow.taxonomy_version == (version or 0)
+    )
+    if min_confidence is not None:
+        stmt = stmt.where(
+            or_(QueryNodeRow.confidence.is_(None), QueryNodeRow.confidence >= min_confidence)
+        )
     with store.read_session() as s:
-        pairs = s.execute(
-            select(QueryNodeRow.query_id, QueryNodeRow.node_id).where(
-                QueryNodeRow.taxonomy_version == (version or 0)
-            )
-        ).all()
+        pairs = s.execute(stmt).all()
     members: dict[str, set[str]] = {}
     for query_id, node_id in pairs:
         current = node_id

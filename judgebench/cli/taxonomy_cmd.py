@@ -182,8 +182,14 @@ def show_cmd(
     under: str | None = typer.Option(None, "--under", help="Only the subtree under this node id."),
     descriptions: bool = typer.Option(False, "--descriptions", help="Show node descriptions."),
     versions: bool = typer.Option(False, "--versions", help="List the stored versions instead."),
+    min_confidence: float = typer.Option(
+        0.6,
+        "--min-confidence",
+        help="With --db: how many of a node's queries are at least this sure.",
+    ),
 ) -> None:
-    """Print the tree with rich; with --db, the number of queries per node (descendants included)."""
+    """Print the tree with rich; with --db, the number of queries per node (descendants included)
+    and how many of them are confidently assigned."""
     from rich.console import Console
     from rich.table import Table
     from rich.tree import Tree
@@ -214,6 +220,7 @@ def show_cmd(
     from_db = store is not None and source in (None, "db")
     taxonomy = _load(source, db, version, name)
     counts: dict[str, int] = {}
+    sure: dict[str, int] = {}
     if store is not None:
         from judgebench.db.taxonomy import find_version, node_query_counts, resolve_version
 
@@ -222,6 +229,7 @@ def show_cmd(
             resolve_version(store, version, name) if from_db else find_version(store, taxonomy)
         )
         counts = node_query_counts(store, taxonomy, shown_version)
+        sure = node_query_counts(store, taxonomy, shown_version, min_confidence)
     stats = taxonomy.stats()
     title = f"[bold]{taxonomy.name}[/bold] — {stats['nodes']} nodes, {stats['leaves']} leaves, depth {stats['depth']}"
     root = Tree(title)
@@ -234,6 +242,8 @@ def show_cmd(
         label = f"{taxonomy.name_of(node_id)} [dim]{node_id}[/dim]"
         if store is not None:
             label += f"  [cyan]{counts.get(node_id, 0)} queries[/cyan]"
+            if sure.get(node_id, 0) != counts.get(node_id, 0):
+                label += f" [yellow]({sure.get(node_id, 0)} confident)[/yellow]"
         if descriptions and taxonomy.description_of(node_id):
             label += f"\n[italic]{taxonomy.description_of(node_id)}[/italic]"
         parent = node_id.rsplit("/", 1)[0] if "/" in node_id else ""

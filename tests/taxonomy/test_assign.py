@@ -120,3 +120,18 @@ async def test_top_down_with_the_simulated_model():
     )
     assert all(r.assigned and all(n in tax for n in r.node_ids) for r in results)
     assert results[0].node_ids[0].startswith("writing/")
+
+
+async def test_hybrid_sends_what_the_combined_assigner_leaves_unassigned_to_the_llm(tree, scripted):
+    from judgebench.taxonomy.combined import CombinedAssigner
+
+    backend = scripted(responder=lambda p, m: '{"node_ids": ["writing/essay"]}')
+    combined = CombinedAssigner(tree, encoders="lexical", min_confidence=0.6)
+    texts = ["Python scripts: fixing errors in Python code", "hmm"]
+    first = combined.assign(texts)
+    results = await HybridAssigner(combined, LLMAssigner(MODEL, tree), min_margin=0.0).assign(texts)
+    for cheap, final in zip(first, results, strict=True):
+        # exactly the abstentions were asked; the confident answer is kept as it was
+        assert final.method == ("combined" if cheap.assigned else "llm")
+    assert len(backend.prompts) == sum(not a.assigned for a in first) >= 1
+    assert results[-1].node_ids == ["writing/essay"]

@@ -144,6 +144,11 @@ def test_assign_a_flat_label_set_with_examples_keeps_the_input_fields(tmp_path):
     assert 0.5 < first["confidence"] <= 1 and first["node_confidence"] == {
         "code": first["confidence"]
     }
+    db = str(tmp_path / "jb.db")
+    run("assign", *common, "--min-confidence", "0", "--db", db)
+    shown = run("show", str(labels), "--db", db, "--min-confidence", "0.999")
+    assert "1 queries (0 confident)" in shown  # both are assigned, neither is that sure
+    assert "confident" not in run("show", str(labels), "--db", db, "--min-confidence", "0")
     strict = run("assign", *common, "--min-confidence", "1", "--out", str(out))
     assert "assigned 0 of 2" in strict and "unassigned 2" in strict
     rows = [json.loads(line) for line in out.read_text().splitlines()]

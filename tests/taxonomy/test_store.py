@@ -76,3 +76,33 @@ def test_queries_keep_their_version_and_counts_roll_up(store, tree):
     v2, _ = save_taxonomy_version(store, changed)
     assert node_query_counts(store, changed, v2) == {}
     assert {q.taxonomy_version for q in store.get_queries()} == {v1}
+
+
+def test_confidence_is_stored_per_node_and_counted(store, tree):
+    version, _ = save_taxonomy_version(store, tree)
+    sure, unsure, hand = (
+        Query(
+            text="fix my python",
+            node_ids=["coding/programming-languages/python"],
+            node_confidence={"coding/programming-languages/python": 0.95},
+            taxonomy_version=version,
+        ),
+        Query(text="rust?", taxonomy_version=version),
+        Query(text="a poem", node_ids=["writing/poetry"], taxonomy_version=version),
+    )
+    store.put_queries([sure, unsure, hand])
+    # a reassignment replaces nodes and confidences together
+    store.set_query_nodes(
+        unsure.id,
+        ["coding/programming-languages/rust"],
+        version,
+        {"coding/programming-languages/rust": 0.4},
+    )
+    got = {q.id: q for q in store.get_queries()}
+    assert got[sure.id].node_confidence == {"coding/programming-languages/python": 0.95}
+    assert got[unsure.id].node_confidence == {"coding/programming-languages/rust": 0.4}
+    assert got[hand.id].node_confidence == {}  # unknown, not zero
+    assert node_query_counts(store, tree, version)["coding"] == 2
+    confident = node_query_counts(store, tree, version, min_confidence=0.6)
+    assert confident["coding"] == 1 and "coding/programming-languages/rust" not in confident
+    assert confident["writing/poetry"] == 1  # a hand label counts as confident
