@@ -8,9 +8,13 @@ preference ``p_i`` (probability that the model beats the baseline; soft labels a
 ``θ`` is the model term, ``Δlen_i`` the output length difference (model − baseline, in
 characters) normalised by its standard deviation — the mediator —, and ``γ_i`` the instruction
 difficulty. The length-controlled win rate is the mean predicted preference with the length term
-zeroed: ``mean_i σ(θ + ψ·γ_i)``. As upstream, the fit is regularised towards the baseline by
-adding each instruction once more as "baseline vs itself" (features ``[0, 0, γ_i]``, preference
-½, weight ``regularize_to_baseline``).
+zeroed: ``mean_i σ(θ + ψ·γ_i)``. The fit is regularised towards the baseline as upstream
+(tatsu-lab/alpaca_eval ``metrics/glm_winrate.py``) with the baseline's verbose and concise
+variants when their preferences are available, else by adding each instruction once more as
+"baseline vs itself" (features ``[0, 0, γ_i]``, preference ½, weight
+``regularize_to_baseline``). Upstream fits with an L1 penalty whose strength is chosen by 5-fold
+cross-validation; here a fixed L2 penalty (``l2``) keeps the fit a deterministic few Newton steps
+(docs/analysis.md gives its agreement with the official leaderboard).
 
 Upstream ships a difficulty vector estimated from many models; offline we estimate it from the
 annotations at hand (:func:`instruction_difficulty`: a joint logistic model with a term per
@@ -119,10 +123,50 @@ def instruction_difficulty(
     return pd.Series(gamma, index=pd.Index(queries, name="query_id"), name="difficulty")
 
 
+VARIANT_SUFFIXES = ("_verbose", "_concise")
+
+
+def _standardised_tanh(delta: np.ndarray) -> np.ndarray:
+    sd = delta.std(ddof=1) if len(delta) > 1 else 0.0
+    return np.tanh(delta / sd) if sd > 0 else np.zeros_like(delta)
+
+
+def _usable_rows(group: pd.DataFrame, difficulty: pd.Series) -> tuple[pd.DataFrame, np.ndarray]:
+    """Rows with an outcome, a length difference and a known difficulty, and their ``γ``."""
+    group = group.loc[group["outcome"].notna() & group["length_delta"].notna()]
+    gamma = difficulty.reindex(group["query_id"]).to_numpy(float)
+    known = ~np.isnan(gamma)
+    return group.loc[known], gamma[known]
+
+
+def baseline_variant_rows(
+    prefs: pd.DataFrame, baseline: str | None, difficulty: pd.Series, weight: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Upstream's regularisation data: the baseline's own verbose/concise variants judged
+    against it (models ``<baseline>_verbose`` / ``<baseline>_concise`` in ``prefs``), as rows
+    ``[0, tanh(Δlen/sd), γ]`` with their preferences, each variant weighted ``weight / 2``
+    (alpaca_eval ``_get_featurized_data``: "divided by 2 because there are two gamed
+    baselines"). None when the baseline or either variant is missing."""
+    if baseline is None:
+        return None
+    parts = []
+    for suffix in VARIANT_SUFFIXES:
+        group, gamma = _usable_rows(prefs.loc[prefs["model"] == baseline + suffix], difficulty)
+        if group.empty:
+            return None
+        mediator = _standardised_tanh(group["length_delta"].to_numpy(float))
+        x = np.column_stack([np.zeros(len(group)), mediator, gamma])
+        parts.append((x, group["outcome"].to_numpy(float)))
+    x = np.vstack([p[0] for p in parts])
+    y = np.concatenate([p[1] for p in parts])
+    return x, y, np.full(len(y), weight / len(parts))
+
+
 def length_controlled_win_rates(
     prefs: pd.DataFrame,
     difficulty: pd.Series | None = None,
     *,
+    baseline: str | None = None,
     regularize_to_baseline: float = 0.2,
     l2: float = 1.0,
     percent: bool = True,
@@ -133,8 +177,14 @@ def length_controlled_win_rates(
     (P(model beats baseline), in [0, 1]) and ``length_delta`` (model output length − baseline
     output length). Rows without a length difference are left out of the fit. ``difficulty``
     defaults to :func:`instruction_difficulty` of ``prefs`` itself (pass your own series, e.g.
-    one estimated from more models, or ``instruction_difficulty(prefs, length_aware=True)``). Columns: model, n, win_rate,
-    lc_win_rate, intercept, length_coef, difficulty_coef.
+    one estimated from more models, or ``instruction_difficulty(prefs, length_aware=True)``).
+
+    Regularisation towards the baseline (weight ``regularize_to_baseline``): as upstream when
+    ``baseline`` is named and ``prefs`` holds its ``_verbose`` and ``_concise`` variants (see
+    :func:`baseline_variant_rows`); otherwise the fallback adds every instruction once more as
+    "baseline vs itself" (features ``[0, 0, γ]``, preference ½). Column ``regularized_with``
+    says which. Other columns: model, n, win_rate, lc_win_rate, intercept, length_coef,
+    difficulty_coef.
     """
     for col in ("query_id", "model", "outcome", "length_delta"):
         if col not in prefs.columns:
@@ -142,25 +192,24 @@ def length_controlled_win_rates(
     if difficulty is None:
         difficulty = instruction_difficulty(prefs)
     scale = 100.0 if percent else 1.0
+    variants = baseline_variant_rows(prefs, baseline, difficulty, regularize_to_baseline)
     rows = []
-    for model, group in prefs.groupby("model", sort=True):
-        group = group.loc[group["outcome"].notna() & group["length_delta"].notna()]
-        gamma = difficulty.reindex(group["query_id"]).to_numpy(float)
-        group = group.loc[~np.isnan(gamma)]
-        gamma = gamma[~np.isnan(gamma)]
+    for model, raw in prefs.groupby("model", sort=True):
+        group, gamma = _usable_rows(raw, difficulty)
         if len(group) < 3:
             continue
-        delta = group["length_delta"].to_numpy(float)
-        sd = delta.std(ddof=1)
-        mediator = np.tanh(delta / sd) if sd > 0 else np.zeros_like(delta)
+        mediator = _standardised_tanh(group["length_delta"].to_numpy(float))
         y = group["outcome"].to_numpy(float)
         n = len(group)
         x = np.column_stack([np.ones(n), mediator, gamma])
         w = np.ones(n)
         if regularize_to_baseline > 0:
-            x = np.vstack([x, np.column_stack([np.zeros(n), np.zeros(n), gamma])])
-            y = np.concatenate([y, np.full(n, 0.5)])
-            w = np.concatenate([w, np.full(n, regularize_to_baseline)])
+            if variants is not None:
+                reg_x, reg_y, reg_w = variants
+            else:
+                reg_x = np.column_stack([np.zeros(n), np.zeros(n), gamma])
+                reg_y, reg_w = np.full(n, 0.5), np.full(n, regularize_to_baseline)
+            x, y, w = np.vstack([x, reg_x]), np.concatenate([y, reg_y]), np.concatenate([w, reg_w])
         beta = fit_soft_logistic(x, y, w, l2=l2)
         controlled = _sigmoid(beta[0] + beta[2] * gamma)
         rows.append(
@@ -172,6 +221,9 @@ def length_controlled_win_rates(
                 "intercept": beta[0],
                 "length_coef": beta[1],
                 "difficulty_coef": beta[2],
+                "regularized_with": "baseline variants"
+                if variants is not None
+                else "baseline vs itself",
             }
         )
     out = pd.DataFrame(
@@ -184,6 +236,7 @@ def length_controlled_win_rates(
             "intercept",
             "length_coef",
             "difficulty_coef",
+            "regularized_with",
         ],
     )
     return out.sort_values("lc_win_rate", ascending=False, ignore_index=True)

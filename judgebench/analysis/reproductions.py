@@ -35,9 +35,10 @@ def alpacaeval_comparison(
     raw = win_rates(pairs, baseline=baseline, n_boot=0).set_index("model")
     prefs = alpaca_prefs_frame(pairs, lengths_frame(responses), baseline)
     difficulty = instruction_difficulty(prefs)
-    lc = length_controlled_win_rates(prefs.dropna(subset=["length_delta"]), difficulty).set_index(
-        "model"
-    )
+    # the baseline's _verbose/_concise variants regularise the fit as upstream when imported
+    lc = length_controlled_win_rates(
+        prefs.dropna(subset=["length_delta"]), difficulty, baseline=baseline
+    ).set_index("model")
     table = pd.DataFrame(
         {
             "raw": raw["win_rate"],
