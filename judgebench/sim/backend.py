@@ -19,7 +19,7 @@ import random
 from typing import Any
 
 from judgebench.errors import ConfigError
-from judgebench.llm.types import BadRequestError, Completion, Message, TokenLogprob
+from judgebench.llm.types import BadRequestError, Completion, Message, NotFoundError, TokenLogprob
 from judgebench.records import Usage
 from judgebench.sim import lm
 from judgebench.sim.answer import write_answer
@@ -161,7 +161,7 @@ class SimBackend:
         try:
             return load_profile(model)
         except ConfigError as exc:
-            raise BadRequestError(str(exc), status=404) from None
+            raise NotFoundError(str(exc), status=404) from None
 
     async def complete(
         self, model: str, messages: list[Message] | None, prompt: str | None, params: dict[str, Any]

@@ -156,3 +156,12 @@ def test_every_status_has_one_class():
         assert type(error) is cls and error.status == status
         assert error.retryable == (status in (408, 429) or status >= 500)
         assert error.retry_after == (1.5 if error.retryable else None)
+
+
+async def test_unknown_simulated_model_is_not_found_in_process():
+    """The in-process simulated provider classifies like a server would: 404, not retried."""
+    gateway = Gateway(settings=settings_from_dict({"defaults": {"backoff_base_s": 4.0}}))
+    started = time.monotonic()
+    with pytest.raises(NotFoundError, match="does-not-exist") as info:
+        await gateway.complete("sim/does-not-exist", ask(), temperature=0)
+    assert info.value.attempts == 1 and time.monotonic() - started < 2

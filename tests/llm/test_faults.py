@@ -14,6 +14,7 @@ from judgebench.llm import (
     Completion,
     ConnectionError_,
     LLMError,
+    NotFoundError,
     RateLimitError,
     ServerError,
     TimeoutError_,
@@ -133,7 +134,7 @@ async def test_no_retry_on_400(sim_server, make_gateway):
 async def test_unknown_model_is_a_bad_request_not_retried(sim_server, make_gateway):
     gateway = make_gateway(model="sim/no-such-profile", max_retries=5)
     before = sim_server.stats["requests"]
-    with pytest.raises(BadRequestError, match="no-such-profile"):
+    with pytest.raises(NotFoundError, match="no-such-profile"):
         await gateway.complete("sim/no-such-profile", ask(), temperature=0)
     assert sim_server.stats["requests"] - before == 1
 
