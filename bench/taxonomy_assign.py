@@ -16,7 +16,8 @@ majority class, MiniLM kNN-15 (a), MiniLM 1-nearest-neighbour (b), and the previ
 Headlines: accuracy (combined, held-out part of (a)), accuracy_lexical (combined, lexical encoder
 only), accuracy_knn15, macro_f1, coverage_at_p90, precision_at_min_confidence,
 coverage_at_min_confidence, prompts_per_s, clusters_accuracy, clusters_knn1_accuracy,
-clusters_coverage_at_p90.
+clusters_coverage_at_p90; (c) the share of Arena-Hard v0.1 prompts put in ``roleplay`` on the
+default taxonomy without examples (none of them is a roleplay request), per assigner.
 """
 
 from __future__ import annotations
@@ -288,6 +289,30 @@ def clusters(encoders, only: set[str] | None = None) -> dict[str, dict[str, floa
     return results
 
 
+def default_tree(encoders) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """(c) Arena-Hard v0.1 prompts on judgebench's default taxonomy, no examples: how many land
+    in ``roleplay`` (none of them asks for a roleplay) or stay unassigned."""
+    from judgebench.taxonomy import load_default_taxonomy
+    from judgebench.taxonomy.assign import EmbeddingAssigner
+    from judgebench.taxonomy.combined import CombinedAssigner
+
+    texts = [t for t, _ in load_rows(ARENA_V01, "prompt", "cluster")]
+    tree = load_default_taxonomy()
+    print(f"(c) {len(texts)} Arena-Hard v0.1 prompts on the default taxonomy, no examples")
+    out = {}
+    for fam, enc in encoders.items():
+        result = EmbeddingAssigner(tree, encoder=enc).assign(texts)
+        out[f"previous_{fam}"] = np.mean([a.node_ids[0].startswith("roleplay") for a in result])
+        print(f"  previous EmbeddingAssigner ({fam}): {out[f'previous_{fam}']:.3f} in roleplay")
+    result = CombinedAssigner(tree, encoders=list(encoders.values())).assign(texts)
+    out["combined"] = np.mean([any(n.startswith("roleplay") for n in a.node_ids) for a in result])
+    out["combined_unassigned"] = np.mean([not a.assigned for a in result])
+    print(
+        f"  combined: {out['combined']:.3f} in roleplay, {out['combined_unassigned']:.3f} unassigned"
+    )
+    return out
+
+
 def load_encoders(args) -> dict[str, object]:  # type: ignore[no-untyped-def]
     from judgebench.embed import CachedEncoder, LexicalEncoder, MiniLMEncoder, minilm_available
 
@@ -363,7 +388,10 @@ def main(argv: list[str] | None = None) -> int:
     encoders = load_encoders(args)
     first = categories(rows, args, encoders)
     second = clusters(encoders) if arena and ARENA_V01.is_file() else {}
+    third = default_tree(encoders) if arena and ARENA_V01.is_file() else {}
     headlines(first, second, throughput(encoders, rows))
+    for name, value in third.items():
+        print(f"roleplay_share_{name}: {value:.4f}")
     return 0
 
 
