@@ -112,3 +112,24 @@ def test_a_job_with_the_combined_assigner_stores_and_reports_confidence(tmp_path
     assigned = sum(n["queries"] for n in summary["nodes"])
     assert assigned == len(stored) - len(unassigned)  # one domain per assigned query
     assert all(n["confident"] == n["queries"] for n in summary["nodes"])
+
+
+def test_job_findings_all_adds_the_unassigned_best_guesses(tmp_path):
+    from judgebench.jobs import parse_job
+    from judgebench.jobs.summary import _assignment
+    from tests.jobs.conftest import job_dict
+
+    frame = pd.DataFrame(
+        [
+            {"id": q.id, "node_ids": q.node_ids, "node_confidence": q.node_confidence}
+            for q in QUERIES
+        ]
+    )
+    membership = pd.DataFrame({"query_id": [QUERIES[0].id], "node_id": ["coding/langs/python"]})
+    data = job_dict("sqlite:///x.db", tmp_path / "q.jsonl")
+    data["queries"] |= {"assign": "combined", "min_confidence": 0.8}
+    summary, kept = _assignment(frame, membership, parse_job(data))
+    assert summary["unassigned"] == 2 and kept.equals(membership)
+    data["queries"]["findings"] = "all"
+    _, widened = _assignment(frame, membership, parse_job(data))
+    assert widened["node_id"].tolist() == ["coding/langs/python", "coding/langs/rust"]
