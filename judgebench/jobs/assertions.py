@@ -58,18 +58,17 @@ class Outcome:
 
 def parse_cli_assertions(texts: list[str]) -> AssertSpec | None:
     """``--assert 'min_win_rate: {sim/small: 0.9}'`` (YAML, as in the job's block), merged."""
-    import yaml
-
     from judgebench.config import validation_message
     from judgebench.errors import ConfigError
+    from judgebench.safe_yaml import load_yaml_text
 
     if not texts:
         return None
     merged: dict[str, Any] = {}
     for text in texts:
         try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError:
+            data = load_yaml_text(text, "--assert")  # bounded like every YAML read
+        except ConfigError:
             data = None
         if not isinstance(data, dict):
             raise ConfigError(f"expected 'name: value' (YAML), got {text!r}", where="--assert")

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,7 @@ import pytest
 import yaml
 
 from tests.jobs.conftest import job_dict, write_queries
-
-BOMB = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
-    f"{c}: &{c} [{','.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True)
-)
+from tests.security.helpers import BOMB, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -377,23 +373,6 @@ CASES: dict[str, tuple[Case, str]] = {
 }
 
 
-def _cli(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args: list[str]
-) -> tuple[int, str]:
-    from judgebench.cli import main
-    from judgebench.config import CONFIG_ENV
-    from judgebench.llm import set_gateway
-
-    monkeypatch.delenv(CONFIG_ENV, raising=False)
-    monkeypatch.setattr(sys, "argv", ["judgebench", *args])
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as exc:
-        main()
-    set_gateway(None)
-    err = capsys.readouterr().err
-    return int(exc.value.code or 0), err
-
-
 RUNS = sorted(c for c in CASES if "--no-probe" in CASES[c][0].__code__.co_consts)
 
 
@@ -407,7 +386,7 @@ def test_bad_input_is_refused_and_changes_nothing(world, monkeypatch, capsys, ca
     make, named = CASES[case]
     args = make(world) + ([] if preflight else ["--no-preflight"])
     before = _snapshot(world["db"])
-    code, err = _cli(monkeypatch, capsys, args)
+    code, _, err = run_cli(monkeypatch, capsys, *args)
     errors = [line for line in err.splitlines() if line.startswith("error:")]
     assert code == 2, err
     assert len(errors) == 1 and "Traceback" not in err, err

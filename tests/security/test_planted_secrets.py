@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ import yaml
 
 from judgebench.sim.server import ServerThread, SimServer
 from tests.jobs.conftest import job_dict, write_queries
+from tests.security.helpers import run_cli
 
 ENV_KEY = "sk-planted-env-7c1d9e4a2b"  # registry api_key_env (an env var with an odd name)
 INLINE_KEY = "planted-inline-5e8f0a3c6d"  # registry inline api_key
@@ -41,20 +41,11 @@ def servers() -> Iterator[dict[str, SimServer]]:
         thread.stop()
 
 
-def _cli(
+def _out(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str
 ) -> tuple[int, str]:
-    from judgebench.cli import main
-    from judgebench.config import CONFIG_ENV
-    from judgebench.llm import set_gateway
-
-    monkeypatch.delenv(CONFIG_ENV, raising=False)
-    monkeypatch.setattr(sys, "argv", ["judgebench", *args])
-    with pytest.raises(SystemExit) as exc:
-        main()
-    set_gateway(None)
-    out, err = capsys.readouterr()
-    return int(exc.value.code or 0), out + err
+    code, out, err = run_cli(monkeypatch, capsys, *args)
+    return code, out + err
 
 
 def _job(tmp_path: Path, name: str, data: dict[str, Any]) -> str:
@@ -151,13 +142,13 @@ def test_planted_secrets_are_nowhere(tmp_path, monkeypatch, capsys, caplog, serv
     for name, params in refused.items():
         bad = json.loads(json.dumps(good))
         bad["models"][0]["params"] = {**bad["models"][0]["params"], **params}
-        code, text = _cli(monkeypatch, capsys, "run", _job(tmp_path, "bad", bad), "--no-probe")
+        code, text = _out(monkeypatch, capsys, "run", _job(tmp_path, "bad", bad), "--no-probe")
         assert code == 2 and "model registry" in text, (name, text)
         outputs.append(text)
     assert not db.exists()  # refused before the store was created
 
     # 2. keys in the registry: used (each server demands its key), never written
-    code, text = _cli(
+    code, text = _out(
         monkeypatch, capsys, "run", _job(tmp_path, "bad", dict(good, name="n-${JB_RUN_TAG}"))
     )
     assert code == 2 and "not allowed in the job name" in text
@@ -169,7 +160,7 @@ def test_planted_secrets_are_nowhere(tmp_path, monkeypatch, capsys, caplog, serv
     monkeypatch.setenv("JB_RUN_TAG", str(tagged))
     run_job = dict(good, queries={**good["queries"], "files": ["${JB_RUN_TAG}/queries.jsonl"]})
     job_file = _job(tmp_path, "job", run_job)
-    code, text = _cli(monkeypatch, capsys, "run", job_file, "--no-preflight", "--quiet")
+    code, text = _out(monkeypatch, capsys, "run", job_file, "--no-preflight", "--quiet")
     outputs.append(text)
     assert code in (0, 1), text
     assert servers["env"].stats["status_200"] > 0 and servers["inline"].stats["status_200"] > 0
@@ -198,7 +189,7 @@ def test_planted_secrets_are_nowhere(tmp_path, monkeypatch, capsys, caplog, serv
                 import pandas as pd
 
                 outputs.append(pd.read_parquet(path).to_json())
-    code, text = _cli(
+    code, text = _out(
         monkeypatch,
         capsys,
         "export",

@@ -14,14 +14,9 @@ import pytest
 
 from judgebench.errors import UserError
 from judgebench.safe_yaml import load_yaml_file, load_yaml_text
+from tests.security.helpers import BOMB
 
 REPO = Path(__file__).resolve().parents[2]
-
-# nine levels of nine aliases: 9**9 (387 million) strings once expanded, ~300 bytes on disk
-# (the attack file was 282 bytes)
-BOMB = "a: &a [x,x,x,x,x,x,x,x,x]\n" + "".join(
-    f"{c}: &{c} [{','.join(['*' + p] * 9)}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True)
-)
 
 
 def _readers() -> dict[str, Callable[[Path], Any]]:
