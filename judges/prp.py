@@ -1,8 +1,12 @@
 """PRPRanker: rank N candidates for one query by pairwise prompting (PRP, arXiv 2306.17563).
 
 Every comparison is asked in both orders; a flip is a tie. Methods: ``allpairs`` (all
-C(N,2) pairs, score = wins + ties/2; O(N²) comparisons), ``sorting`` (merge sort with the judge
-as comparator; O(N log N)), ``sliding`` (K bubble passes from the bottom; exact top-k in O(N·k)).
+C(N,2) pairs, score = wins + ties/2; O(N²) comparisons), ``heapsort`` (the paper's sorting
+variant, as ielab/llm-rankers: build a max-heap, extract the top k and stop; O(N + k log N)),
+``sorting`` (a full merge sort with the judge as comparator; O(N log N)), ``sliding`` (K bubble
+passes from the bottom; exact top-k in O(N·k)). A candidate's ``exact_rank`` is False outside
+the resolved top k and when the judge tied it with a neighbour in the order (or, for all-pairs,
+when another candidate has the same points): its place among them is a tie-break.
 A comparison whose replies never parsed is recorded as an invalid pairwise judgment and counts
 as no preference; the candidates it touched carry the ``invalid_comparisons`` flag.
 """
@@ -35,7 +39,9 @@ from judgebench.judges.registry import register_judge
 from judgebench.prompts import PromptTemplate, new_nonce
 from judgebench.records import Judgment, Query, Response
 
-Method = Literal["allpairs", "sorting", "sliding"]
+Method = Literal["allpairs", "heapsort", "sorting", "sliding"]
+METHODS = ("allpairs", "heapsort", "sorting", "sliding")
+TOP_K_METHODS = ("heapsort", "sliding")  # only the first k places are resolved
 INVALID_COMPARISONS = "invalid_comparisons"
 
 
@@ -85,8 +91,8 @@ class PRPRanker(Judge):
         **options: Any,
     ) -> None:
         super().__init__(model, templates=templates, **options)
-        if method not in ("allpairs", "sorting", "sliding"):
-            raise ValueError(f"unknown PRP method {method!r}: use allpairs, sorting or sliding")
+        if method not in METHODS:
+            raise ValueError(f"unknown PRP method {method!r}: use {', '.join(METHODS)}")
         self.method = method
         self.k = k
         self.criterion = criterion
@@ -99,7 +105,7 @@ class PRPRanker(Judge):
             "criterion": self.criterion,
             "both_orders": self.both_orders,
         }
-        if method == "sliding":
+        if method in TOP_K_METHODS:
             out["k"] = k
         return out
 
@@ -126,11 +132,12 @@ class PRPRanker(Judge):
         elif method == "allpairs":
             pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
             await asyncio.gather(*(session.prefer(i, j) for i, j in pairs))
-            points = [0.0] * n
             for (i, j), outcome in session.outcomes.items():
-                points[i] += {"A": 1.0, "B": 0.0, "tie": 0.5}[outcome]
-                points[j] += {"A": 0.0, "B": 1.0, "tie": 0.5}[outcome]
-            order = sorted(range(n), key=lambda i: (-points[i], i))
+                session.points[i] += {"A": 1.0, "B": 0.0, "tie": 0.5}[outcome]
+                session.points[j] += {"A": 0.0, "B": 1.0, "tie": 0.5}[outcome]
+            order = sorted(range(n), key=lambda i: (-session.points[i], i))
+        elif method == "heapsort":
+            order = await _heap_top_k(list(range(n)), k, session)
         elif method == "sorting":
             order = await _merge_sort(list(range(n)), session)
         else:
@@ -152,6 +159,40 @@ class PRPRanker(Judge):
         k: int | None = None,
     ) -> Ranking:
         return self.sync(lambda: self.rank(query, candidates, method=method, k=k))
+
+
+async def _greater(x: int, y: int, session: _Comparisons) -> bool:
+    """llm-rankers' ``ComparableDoc.__gt__``: x > y only when x wins (a tie is not greater)."""
+    return await session.prefer(x, y) == "A"
+
+
+async def _sift_down(arr: list[int], n: int, i: int, session: _Comparisons) -> None:
+    """``heapify`` of ielab/llm-rankers (pairwise.py): move arr[i] down a max-heap of size n."""
+    while True:
+        largest, left, right = i, 2 * i + 1, 2 * i + 2
+        if left < n and await _greater(arr[left], arr[i], session):
+            largest = left
+        if right < n and await _greater(arr[right], arr[largest], session):
+            largest = right
+        if largest == i:
+            return
+        arr[i], arr[largest] = arr[largest], arr[i]
+        i = largest
+
+
+async def _heap_top_k(items: list[int], k: int, session: _Comparisons) -> list[int]:
+    """PRP's heapsort with early stopping (llm-rankers ``heapSort``): build a max-heap, extract
+    k maxima, stop. The top k come first, best first; the rest keep their input order."""
+    arr, n = list(items), len(items)
+    for i in range(n // 2, -1, -1):
+        await _sift_down(arr, n, i, session)
+    for ranked, end in enumerate(range(n - 1, 0, -1), start=1):
+        arr[end], arr[0] = arr[0], arr[end]
+        if ranked == k:  # early stopping: the top k are out
+            break
+        await _sift_down(arr, end, 0, session)
+    top = list(reversed(arr))[:k]
+    return top + [i for i in items if i not in top]
 
 
 async def _merge_sort(items: list[int], session: _Comparisons) -> list[int]:
@@ -190,6 +231,7 @@ class _Comparisons:
             params,
         )
         self.outcomes: dict[tuple[int, int], str] = {}  # (i<j) → A (i better) / B / tie
+        self.points = [0.0] * len(cands)  # all-pairs scores (wins + ties/2)
         self._records: dict[tuple[int, int], Judgment] = {}
         self._pending: dict[tuple[int, int], asyncio.Task[str]] = {}
 
@@ -249,6 +291,15 @@ class _Comparisons:
     def judgments(self) -> list[Judgment]:
         return [self._records[k] for k in sorted(self._records)]
 
+    def tied_with(self, idx: int, order: list[int], method: str) -> list[int]:
+        """Candidates whose place relative to ``idx`` rests on a tie: equal all-pairs points,
+        or a neighbour in the order that the judge compared with it and called a tie."""
+        if method == "allpairs":
+            return [j for j in order if j != idx and self.points[j] == self.points[idx]]
+        pos = order.index(idx)
+        neighbours = [order[p] for p in (pos - 1, pos + 1) if 0 <= p < len(order)]
+        return [j for j in neighbours if self.outcomes.get((min(idx, j), max(idx, j))) == "tie"]
+
     def candidate_judgments(self, order: list[int], method: str, k: int) -> list[Judgment]:
         n = len(self.cands)
         rank_of = {idx: pos + 1 for pos, idx in enumerate(order)}
@@ -263,8 +314,11 @@ class _Comparisons:
                 "method": method,
                 "comparisons": len(touched),
             }
-            if method == "sliding":
-                details["exact_rank"] = rank <= k
+            tied = self.tied_with(idx, order, method)
+            if tied:
+                details["tied_with"] = tied
+            resolved = rank <= k if method in TOP_K_METHODS else True
+            details["exact_rank"] = resolved and not tied
             if bad:
                 details["invalid_comparisons"] = bad
             out.append(
