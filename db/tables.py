@@ -4,6 +4,7 @@ A part that adds tables puts them in its own ``db/<part>.py`` and adds one impor
 """
 
 from judgebench.db import (
+    adaptive,  # noqa: F401
     criteria,  # noqa: F401
     dashboard_summary,  # noqa: F401
     jobs,  # noqa: F401

@@ -62,6 +62,8 @@ class AdaptiveTarget:
     (arm, stratum) come first, as the stratified start. An arm with fewer than
     ``min_per_arm`` judgments (in the group) never counts as settled: a normal interval from a
     handful of outcomes can look separated by luck, and the target is tested every round.
+    ``reference``: with ``ranking_ci``, each arm is compared with this value instead of with
+    the other arms (a model pair's preference rate against 0.5: which of the two is better).
     """
 
     ranking_ci: Literal["separated"] | None = "separated"
@@ -71,6 +73,7 @@ class AdaptiveTarget:
     min_per_node: int = 2
     min_per_arm: int = 20
     confidence: float = 0.95
+    reference: float | None = None
 
     def __post_init__(self) -> None:
         if self.ranking_ci is None and self.max_ci_width is None:
@@ -513,9 +516,9 @@ class AdaptiveSampler:
                     out[(a, name)] = out.get((a, name), 0.0) + float(need[a] * gain)
         return out
 
-    def _simultaneous_z(self, arms: int) -> float:
-        pairs = max(arms * (arms - 1) // 2, 1)
-        return float(norm.isf((1 - self.target.confidence) / (2 * pairs)))
+    def _simultaneous_z(self, tests: int) -> float:
+        """The normal quantile for ``tests`` simultaneous two-sided intervals (Bonferroni)."""
+        return float(norm.isf((1 - self.target.confidence) / (2 * max(tests, 1))))
 
     def _needs(self, group: Hashable | None, simultaneous: bool) -> np.ndarray:
         """Per arm, how much its variance still matters to the target (0 = not at all).
@@ -537,11 +540,19 @@ class AdaptiveSampler:
         if target.max_ci_width is not None:
             wide = present & (young | (2 * target.z * np.sqrt(var) > target.max_ci_width))
             need[wide] += 1.0 / np.maximum(var[wide], 1e-12)
-        if target.ranking_ci == "separated":
+        if target.ranking_ci == "separated" and target.reference is not None:
+            z = self._simultaneous_z(int(present.sum())) if simultaneous else target.z
+            gap = np.abs(mean - target.reference)
+            sd = np.sqrt(np.maximum(var, 1e-12))
+            settled = ((gap > z * sd) | (2 * z * sd <= target.tie_width)) & ~young
+            open_arm = present & ~settled
+            need += np.where(open_arm, _ordering_value(gap, np.maximum(var, 1e-12)), 0.0)
+        elif target.ranking_ci == "separated":
             diff_var = self.difference_variance(group)
             gap = np.abs(mean[:, None] - mean[None, :])
             sd = np.sqrt(diff_var)
-            z = self._simultaneous_z(int(present.sum())) if simultaneous else target.z
+            arms = int(present.sum())
+            z = self._simultaneous_z(arms * (arms - 1) // 2) if simultaneous else target.z
             separated = gap > z * sd
             tie = 2 * target.z * sd <= target.tie_width
             settled = (separated | tie) & ~(young[:, None] | young[None, :])

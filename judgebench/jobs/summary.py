@@ -31,7 +31,9 @@ def _mine(frame: pd.DataFrame, spec: JudgeSpec) -> pd.DataFrame:
     return frame[(frame["judge"] == spec.kind) & (frame["judge_model"] == spec.model)]
 
 
-def build_summary(store: Any, run_id: str, job: JobConfig) -> dict[str, Any]:
+def build_summary(
+    store: Any, run_id: str, job: JobConfig, adaptive: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     from judgebench.jobs.export import run_frames
 
     frames = run_frames(store, run_id, light=True)
@@ -65,8 +67,11 @@ def build_summary(store: Any, run_id: str, job: JobConfig) -> dict[str, Any]:
             costs = mine["cost"].dropna()
             models[name]["responses"] = len(mine)
             models[name]["cost"] = _num(costs.sum()) if len(costs) == len(mine) else None
+    for report in adaptive or []:
+        _adaptive_estimates(models, job, report)
     judge_costs = judgments["cost"].dropna() if len(judgments) else []
     return {
+        "adaptive": adaptive or [],
         "run_id": run_id,
         "queries": len(frames["queries"]),
         "assignment": assignment,
@@ -76,6 +81,52 @@ def build_summary(store: Any, run_id: str, job: JobConfig) -> dict[str, Any]:
         "invalid": int((judgments["status"] == "invalid").sum()) if len(judgments) else 0,
         "usage": run_usage(store, run_id),
     }
+
+
+def _adaptive_estimates(models: dict[str, dict[str, Any]], job: JobConfig, report: dict) -> None:
+    """An adaptive judge's overall figures are its reweighted (stratified) estimates, not the
+    plain means of a non-uniform sample. Per node, sampling is uniform within each top-level
+    node, so node means and the strengths/weaknesses built on them stay as computed."""
+    spec = next(j for j in job.judges if j.label == report["judge"])
+    estimates = report["estimates"]
+
+    def entry(e: dict[str, Any], scale: float = 1.0, shift: float = 0.0) -> dict[str, Any]:
+        return {
+            "mean": _num(shift + scale * e["mean"]),
+            "ci_low": _num(shift + scale * e["lo"]),
+            "ci_high": _num(shift + scale * e["hi"]),
+            "n": e["n"],
+            "adaptive": True,
+        }
+
+    if spec.shape == "pairwise":
+        rates: dict[str, list[tuple[float, float, float]]] = {}
+        for label, e in estimates.items():
+            a, b = label.split(" vs ")
+            rates.setdefault(a, []).append((e["mean"], e["lo"], e["hi"]))
+            if spec.baseline is None:  # an all-pairs arm speaks for both models
+                rates.setdefault(b, []).append((1 - e["mean"], 1 - e["hi"], 1 - e["lo"]))
+        for name, rows in rates.items():
+            mean = sum(r[0] for r in rows) / len(rows)
+            lo = sum(r[1] for r in rows) / len(rows)  # a conservative band: mean of the bounds
+            hi = sum(r[2] for r in rows) / len(rows)
+            models[name].setdefault("win_rates", {})[spec.label] = {
+                "win_rate": _num(100 * mean),
+                "ci_low": _num(100 * lo),
+                "ci_high": _num(100 * hi),
+                "adaptive": True,
+            }
+        return
+    key = "reliability" if spec.shape == "reliability" else "scores"
+    for name, e in estimates.items():
+        if key == "reliability":
+            item = entry(e, 100.0)
+            item["reliable_pct"] = item.pop("mean")
+        else:
+            # outcomes were rescaled to [0, 1] by the score's range (sampling.outcome): undo it
+            low, high = report.get("score_range") or (0.0, 1.0)
+            item = entry(e, float(high - low), float(low))
+        models[name].setdefault(key, {})[spec.label] = item
 
 
 def _assignment(queries: Any, membership: Any, job: JobConfig) -> tuple[dict[str, Any], Any]:

@@ -1,0 +1,91 @@
+"""``sampling: adaptive`` in a job: fewer judgments than full, weights that reweight the sample
+back to every query, the stop reason on the run, and a rerun that makes zero calls."""
+
+from __future__ import annotations
+
+import pytest
+
+from judgebench.db import Store
+from judgebench.db.adaptive import get_draws
+from judgebench.errors import ConfigError
+from judgebench.jobs import JobRunner, parse_job
+from tests.jobs.conftest import fresh_gateway, job_dict, write_queries
+
+SAMPLING = {
+    "mode": "adaptive",
+    "batch_size": 15,
+    "target": {"ranking_ci": "separated", "min_per_node": 2, "min_per_arm": 10},
+}
+
+
+@pytest.fixture
+def adaptive_job(tmp_path):
+    queries = write_queries(tmp_path / "queries.jsonl", 48)
+    data = job_dict(
+        f"sqlite:///{tmp_path / 'store.db'}",
+        queries,
+        models=("sim/small", "sim/large", "sim/coder"),
+        pairwise=True,
+        chunk_size=16,
+        sampling=SAMPLING,
+    )
+    return data
+
+
+def test_adaptive_job_judges_less_reweights_and_reruns_free(adaptive_job):
+    job = parse_job(adaptive_job)
+    store = Store(job.store)
+    gateway = fresh_gateway(store)
+    result = JobRunner(job, store=store).run()
+    assert result.status == "ok", result.reason
+    first_calls = gateway.stats.calls
+    reports = store.get_run(result.run_id).config["adaptive"]
+    assert [r["judge"] for r in reports] == ["pc2:sim/judge", "pairwise:sim/judge"]
+    draws = get_draws(store, result.run_id)
+    for report in reports:
+        assert report["stop_reason"] in ("target_met", "exhausted")
+        assert report["full"] == 48 * 3  # three models, or three pairs
+        assert report["judged"] + report["saved"] == report["full"]
+        mine = [d for d in draws if d["judge"] == report["judge"]]
+        assert len(mine) == report["judged"]
+        # Horvitz–Thompson: each arm's weights add up to the queries it stands for
+        for arm in report["estimates"]:
+            assert sum(d["weight"] for d in mine if d["arm"] == arm) == pytest.approx(48)
+    linked = [j for j in store.get_judgments(ids=[d["judgment_id"] for d in draws])]
+    assert len(linked) == len(draws) and all(j.status == "ok" for j in linked)
+    summary = result.summary
+    scored = [m for m in summary["models"] if m.get("scores")]
+    assert scored and all(next(iter(m["scores"].values()))["adaptive"] for m in scored)
+    assert summary["adaptive"] == reports
+    rates = [m["win_rates"]["pairwise:sim/judge"] for m in summary["models"]]
+    assert all(
+        r["adaptive"] and 0 <= r["ci_low"] <= r["win_rate"] <= r["ci_high"] <= 100 for r in rates
+    )
+    # a rerun replays the same rounds and finds every judgment done
+    gateway = fresh_gateway(store)
+    again = JobRunner(job, store=store).run()
+    assert again.status == "ok" and gateway.stats.calls == 0 and first_calls > 0
+    assert store.get_run(again.run_id).config["adaptive"] == reports
+
+
+def test_adaptive_saves_judgments_when_models_differ(adaptive_job):
+    job = parse_job(adaptive_job)
+    store = Store(job.store)
+    fresh_gateway(store)
+    result = JobRunner(job, store=store).run()
+    for report in store.get_run(result.run_id).config["adaptive"]:
+        assert report["judged"] < report["full"], report
+
+
+def test_sampling_settings_are_validated(adaptive_job):
+    assert parse_job({**adaptive_job, "sampling": "adaptive"}).sampling.mode == "adaptive"
+    full = parse_job({**adaptive_job, "sampling": "full"})
+    assert (
+        full.identity()
+        == parse_job({k: v for k, v in adaptive_job.items() if k != "sampling"}).identity()
+    )
+    bad = {**adaptive_job, "sampling": {"mode": "adaptive", "target": {"ranking_ci": None}}}
+    with pytest.raises(ConfigError, match="sampling"):
+        parse_job(bad)
+    with pytest.raises(ConfigError, match="sampling"):
+        parse_job({**adaptive_job, "sampling": "sometimes"})
