@@ -43,6 +43,25 @@ def empty_state(message: str = EMPTY_HINT, title: str = "Nothing to show yet") -
     return html.Div([html.H3(title), dcc.Markdown(message)], className="jb-empty")
 
 
+def ci_bar(values: Any, labels: Any, low: Any, high: Any, **bar: Any) -> go.Bar:
+    """A horizontal bar per row with its interval as asymmetric error bars."""
+    return go.Bar(
+        x=values,
+        y=labels,
+        orientation="h",
+        marker_color=bar.pop("marker_color", PALETTE[0]),
+        error_x=dict(
+            type="data",
+            symmetric=False,
+            array=high - values,
+            arrayminus=values - low,
+            color="#374151",
+            thickness=1.5,
+        ),
+        **bar,
+    )
+
+
 def empty_figure(message: str) -> go.Figure:
     fig = go.Figure()
     fig.add_annotation(

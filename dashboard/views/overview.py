@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 from dash import Input, Output, html
 
 from judgebench.dashboard.components import (
-    PALETTE,
+    ci_bar,
     empty_figure,
     figure_card,
     graph_id,
@@ -29,19 +29,11 @@ def leaderboard_figure(ctx: DashboardContext, judge: str | None, run_id: str | N
     frame, metric = with_metric(frame)
     frame = frame.sort_values("value")
     fig = go.Figure(
-        go.Bar(
-            x=frame["value"],
-            y=frame["label"],
-            orientation="h",
-            marker_color=PALETTE[0],
-            error_x=dict(
-                type="data",
-                symmetric=False,
-                array=frame["hi"] - frame["value"],
-                arrayminus=frame["value"] - frame["lo"],
-                color="#374151",
-                thickness=1.5,
-            ),
+        ci_bar(
+            frame["value"],
+            frame["label"],
+            frame["lo"],
+            frame["hi"],
             text=[f"{v:,.3g}" for v in frame["value"]],
             textposition="inside",
             insidetextanchor="start",

@@ -8,6 +8,7 @@ from dash import Input, Output, html
 
 from judgebench.dashboard.components import (
     PALETTE,
+    ci_bar,
     empty_figure,
     figure_card,
     graph_id,
@@ -88,20 +89,7 @@ def shape_figure(
         fig.update_layout(barmode="stack")
         fig.update_xaxes(title="decided comparisons (win rate and its CI in the table)")
     else:
-        fig.add_trace(
-            go.Bar(
-                x=overall["value"],
-                y=labels,
-                orientation="h",
-                marker_color=PALETTE[0],
-                error_x=dict(
-                    type="data",
-                    symmetric=False,
-                    array=overall["ci_high"] - overall["value"],
-                    arrayminus=overall["value"] - overall["ci_low"],
-                ),
-            )
-        )
+        fig.add_trace(ci_bar(overall["value"], labels, overall["ci_low"], overall["ci_high"]))
         fig.update_xaxes(title=f"{metric} (95 % CI)")
     return style_figure(fig, height=max(260, 60 + 44 * len(overall))), metric
 
