@@ -30,6 +30,7 @@ def run_job_and_report(
     ray_address: str | None = None,  # type: ignore[no-untyped-def]
     epoch: str | None = None,
     quiet: bool = False,
+    if_running: str = "exit",
 ):
     """Run a loaded job with a progress display and print the summary table."""
     from rich.console import Console
@@ -50,12 +51,14 @@ def run_job_and_report(
     if not console.is_terminal and console.width < 130:  # logs and pipes: keep rows on one line
         console = Console(width=130)
     if quiet:
-        result = JobRunner(job, executor=exe, epoch=epoch).run()
+        result = JobRunner(job, executor=exe, epoch=epoch, if_running=if_running).run()
     else:
         from judgebench.jobs.progress import RichProgress
 
         with RichProgress() as progress:
-            result = JobRunner(job, executor=exe, epoch=epoch, progress=progress).run()
+            result = JobRunner(
+                job, executor=exe, epoch=epoch, progress=progress, if_running=if_running
+            ).run()
     usage = result.usage
     color = {"ok": "green", "partial": "yellow"}.get(result.status, "red")
     console.print(
@@ -74,6 +77,10 @@ def run_job_and_report(
 
         for line in cost_lines(result.summary):
             console.print(line)
+        from judgebench.jobs.sampling import adaptive_lines
+
+        for line in adaptive_lines(result.summary):
+            console.print(line, markup=False)
         from judgebench.analysis.confidence import assignment_lines
 
         for line in assignment_lines(result.summary.get("assignment") or {}):
@@ -102,6 +109,11 @@ def run_cmd(
     ),
     db: str = typer.Option(None, "--db", help="Override the job's store URL."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bars."),
+    if_running: str = typer.Option(
+        "exit",
+        "--if-running",
+        help="When the same job already runs on this store: exit (one line, exit 1) or wait.",
+    ),
     config: Path = typer.Option(None, "--config", help=CONFIG_HELP),
     no_preflight: bool = typer.Option(
         False, "--no-preflight", help="Skip the pre-flight checks (see judgebench check)."
@@ -124,13 +136,19 @@ def run_cmd(
 
     Exit code 0: the run ended ok (and every assertion held); 1: partial, failed or stopped,
     or an assertion failed; 2: bad input."""
+    if if_running not in ("exit", "wait"):
+        from judgebench.errors import UserError
+
+        raise UserError(f"expected exit or wait, got {if_running!r}", where="--if-running")
     from judgebench.jobs.assertions import AssertSpec, parse_cli_assertions
 
     job = load_for_command(job_file, config, db)
     spec = (job.assert_ or AssertSpec()).merged(parse_cli_assertions(asserts or []))
     if not no_preflight:
         check_or_exit(job, job_file, probe=not no_probe, verbose=False)
-    result = run_job_and_report(job, executor=executor, ray_address=ray_address, quiet=quiet)
+    result = run_job_and_report(
+        job, executor=executor, ray_address=ray_address, quiet=quiet, if_running=if_running
+    )
     failed = report_assertions(job, result, spec, junit)
     raise typer.Exit(max(exit_code(result.status), 1 if failed else 0))
 
@@ -198,6 +216,9 @@ def check_or_exit(job, job_file: Path, *, probe: bool, verbose: bool) -> None:  
         typer.echo(f"error: {job_file.name}: {problem}", err=True)
     if not report.ok:
         raise typer.Exit(2)
+    probes = sum(1 for outcome in report.probed.values() if outcome == "ok")
+    if probes and not verbose:  # requests made outside the run: say so, so the counts add up
+        typer.echo(f"· pre-flight: {probes} probe call(s), not part of the run's usage", err=True)
 
 
 def exit_code(status: str) -> int:

@@ -102,3 +102,43 @@ def test_reported_calls_equal_requests_without_a_cap(served, tmp_path, every_kin
     served_gateway(served, store)
     again = JobRunner(synth_job(store, None, every_kind=every_kind)).run()
     assert served.stats["requests"] == made and again.usage.get("calls", 0) == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("max_calls", "probe"), [(20, True)])
+def test_cli_reports_every_request_it_made(served, tmp_path, max_calls, probe):
+    """`judgebench run` (a subprocess): the calls it prints, plus the pre-flight probes it
+    says it made, are the requests the server counted."""
+    import os
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    registry = {"models": {"sim/*": {"api_base": served.url, "max_retries": 0}}}
+    (tmp_path / "judgebench.yaml").write_text(yaml.safe_dump(registry), encoding="utf-8")
+    job = synth_job(f"sqlite:///{tmp_path / 'jobs.db'}", max_calls).model_dump(mode="json")
+    job = {k: v for k, v in job.items() if v not in (None, [], {})}
+    (tmp_path / "job.yaml").write_text(yaml.safe_dump(job), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(root), "COLUMNS": "200"}
+    env.pop("JUDGEBENCH_CONFIG", None)
+    args = [
+        sys.executable,
+        "-m",
+        "judgebench",
+        "run",
+        "job.yaml",
+        *([] if probe else ["--no-probe"]),
+    ]
+    proc = subprocess.run(args, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == (1 if max_calls else 0), proc.stderr[-2000:]
+    calls = int(re.search(r"LLM calls (\d+)", proc.stdout).group(1))  # type: ignore[union-attr]
+    probes = re.search(r"pre-flight: (\d+) probe call", proc.stderr)
+    probed = int(probes.group(1)) if probes else 0
+    assert probed == (1 if probe else 0)  # every sim/* model shares one endpoint
+    assert calls + probed == served.stats["requests"]
+    if max_calls:
+        assert calls <= max_calls
