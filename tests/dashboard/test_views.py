@@ -473,3 +473,35 @@ def test_beyond_loopback_the_server_is_waitress():
         finally:
             server.stop()
         assert reply.status_code == 200 and reply.headers["server"].startswith(name)
+
+
+def test_map_stays_readable_with_over_a_thousand_leaves():
+    import pandas as pd
+
+    # 8 domains × 1 dimension level × 150 leaves: 1,200 leaves, the dimension level collapsed
+    rows = [("__root__", "", "", "All", 0)]
+    for d in range(8):
+        rows.append((f"d{d}", "__root__", f"d{d}", f"Domain {d}", 0))
+        rows.append((f"d{d}/types", f"d{d}", f"d{d}/types", "Task Types", 0))
+        rows += [
+            (f"d{d}/types/l{i}", f"d{d}/types", f"d{d}/types/l{i}", f"Leaf {i}", 1 + i % 7)
+            for i in range(150)
+        ]
+    frame = pd.DataFrame(rows, columns=["key", "parent_key", "node_id", "name", "size"])
+    out = tmap.collapse_single_children(frame)
+    leaves = out[~out["key"].isin(out["parent_key"])]
+    assert len(leaves) == 1200 and (out["name"] == "Domain 3 › Task Types").sum() == 1
+    assert not out["key"].str.endswith("/types").any()
+    fig = tmap.sunburst_figure(
+        out.assign(
+            n_queries=out["size"],
+            value=float("nan"),
+            rank=float("nan"),
+            n_models=0,
+            field_mean=float("nan"),
+            color=float("nan"),
+        ),  # fmt: skip
+        None,
+    )
+    assert fig.data[0].maxdepth == tmap.MAX_RINGS  # zoom reaches the rest
+    assert fig.layout.uniformtext.mode == "hide"  # labels too small to read are hidden
