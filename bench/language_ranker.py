@@ -184,7 +184,7 @@ def flops_per_sequence(config, length: int) -> float:  # type: ignore[no-untyped
     return dense + attention
 
 
-def pipeline_rates(encoder, sentences, tokens, repeats, smoke):  # type: ignore[no-untyped-def]
+def pipeline_rates(encoder, sentences, tokens, repeats, smoke, suffix=""):  # type: ignore[no-untyped-def]
     """End-to-end rates (tokenise + pack on the producer thread, device on this one) for a few
     token budgets and group sizes; each row is (label, sentences/s, tokens/s, (budget, group))."""
     results = []
@@ -201,7 +201,7 @@ def pipeline_rates(encoder, sentences, tokens, repeats, smoke):  # type: ignore[
             encoder.max_batch = 8192
             end_to_end(group)  # warm-up at this size
             seconds = _median_time(lambda g=group: end_to_end(g), repeats)
-            label = f"pipelined, {max_tokens} tokens/batch, groups of {group}"
+            label = f"pipelined, {max_tokens} tokens/batch, groups of {group}{suffix}"
             results.append((label, len(sentences) / seconds, tokens / seconds, (max_tokens, group)))
     return results, end_to_end
 
@@ -253,7 +253,7 @@ def gpu_bench(args: argparse.Namespace) -> None:
     best_tokens = max(results, key=lambda r: r[1])
     encoder.max_tokens, group = best_tokens[3]
     if args.compile and not smoke:
-        # torch.compile fuses BERT's elementwise work: the device side is the slower stage
+        # torch.compile fuses BERT's elementwise work and cuts the launches the CPU must issue
         eager = encoder.model
         encoder.model = torch.compile(eager, dynamic=True)
         started = time.perf_counter()
@@ -261,13 +261,13 @@ def gpu_bench(args: argparse.Namespace) -> None:
         print(
             f"  MiniLM torch.compile: first pass (compiling) {time.perf_counter() - started:.0f} s"
         )
-        seconds = _median_time(lambda: end_to_end(group), repeats)
-        label = f"{best_tokens[0]}, torch.compile"
-        results.append((label, len(sentences) / seconds, tokens / seconds, best_tokens[3]))
-        if results[-1][1] > best_tokens[1]:
-            best_tokens = results[-1]
+        compiled, _ = pipeline_rates(encoder, sentences, tokens, repeats, smoke, ", torch.compile")
+        results += compiled
+        if max(r[1] for r in compiled) > best_tokens[1]:
+            best_tokens = max(compiled, key=lambda r: r[1])
         else:
             encoder.model = eager
+        encoder.max_tokens, group = best_tokens[3]
     processes, encoder.processes = encoder.processes, 0
     end_to_end(group)
     seconds = _median_time(lambda: end_to_end(group), repeats)
@@ -382,10 +382,15 @@ def gpu_bench(args: argparse.Namespace) -> None:
                 print(
                     f"  torch.compile: first pass (compiling) {time.perf_counter() - started:.0f} s"
                 )
-                fast()
-                rows.append(
-                    ("sorted, no mask, 32768/batch, torch.compile", _median_time(fast, repeats))
-                )
+                for max_tokens in (16384, 32768):
+                    llama.max_tokens = max_tokens
+                    fast()
+                    rows.append(
+                        (
+                            f"sorted, no mask, {max_tokens}/batch, torch.compile",
+                            _median_time(fast, repeats),
+                        )
+                    )
             except Exception as exc:  # noqa: BLE001  (an experiment: report and go on)
                 print(f"  torch.compile failed: {str(exc).splitlines()[0][:200]}")
         print(f"  {'variant':<42} {'sent/s':>9} {'tokens/s':>11} {'TFLOP/s':>8} {'of peak':>8}")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import weakref
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -314,14 +315,16 @@ class HiddenStateEncoder:
                 return False
 
             try:
-                pending = None  # the next group is submitted before this one is packed
+                # up to ``prefetch`` groups are being tokenised beyond the one being packed
+                pending: deque[Callable[[], Arrays]] = deque()
                 for group in groups:
-                    started = self._submit(group)
-                    if pending is not None and not hand_over(self._pack_pending(pending)):
+                    pending.append(self._submit(group))
+                    too_many = len(pending) > self.prefetch
+                    if too_many and not hand_over(self._pack_pending(pending.popleft())):
                         return
-                    pending = started
-                if pending is not None and not hand_over(self._pack_pending(pending)):
-                    return
+                while pending:
+                    if not hand_over(self._pack_pending(pending.popleft())):
+                        return
                 ready.put(None)
             except BaseException as exc:  # handed to the consumer, raised there
                 ready.put(exc)

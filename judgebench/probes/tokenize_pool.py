@@ -13,6 +13,7 @@ import only numpy and tokenizers.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -50,6 +51,10 @@ def to_arrays(rows: Sequence[Sequence[int]]) -> tuple[np.ndarray, np.ndarray]:
 
 def _init(tokenizer_json: str, max_length: int, special_ids: list[int], pad_id: int) -> None:
     os.environ["TOKENIZERS_PARALLELISM"] = "false"  # one core per worker: no oversubscription
+    # Lower priority than the parent: the thread that launches the model's kernels must get a
+    # core the moment it wants one, or the GPU idles while the tokenizers hold every core.
+    with contextlib.suppress(OSError):
+        os.nice(5)
     from tokenizers import Tokenizer
 
     tokenizer = Tokenizer.from_str(tokenizer_json)
@@ -81,7 +86,7 @@ class TokenizerPool:
         special_ids: Sequence[int],
         pad_id: int,
         workers: int,
-        chunk: int = 256,
+        chunk: int = 128,
     ) -> None:
         import multiprocessing
 
