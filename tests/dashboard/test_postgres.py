@@ -27,6 +27,8 @@ def test_postgres_matches_sqlite(store_url, sample_store):
             .reset_index(drop=True)
         )
         pd.testing.assert_frame_equal(a, b, check_dtype=False)
+        # the stored bootstrap table (summary_report) is the same on both backends
+        pd.testing.assert_frame_equal(q.node_table(pg, judge), q.node_table(sample_store, judge))
     health = ["judge", "n", "n_invalid", "n_position_inconsistent", "n_injection"]
     pd.testing.assert_frame_equal(
         q.judge_health(pg)[health], q.judge_health(sample_store)[health], check_dtype=False
