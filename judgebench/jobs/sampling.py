@@ -279,3 +279,15 @@ class _Relabel:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.progress, name)
+
+
+def adaptive_lines(summary: dict[str, Any]) -> list[str]:
+    """One line per adaptive judge: why it stopped and the judgments it saved."""
+    lines = []
+    for r in summary.get("adaptive") or []:
+        share = 100 * r["saved"] / r["full"] if r["full"] else 0.0
+        lines.append(
+            f"adaptive {r['judge']}: {r['stop_reason']} after {r['judged']} of {r['full']} "
+            f"judgments ({r['saved']} saved, {share:.0f}%; estimates reweighted)"
+        )
+    return lines

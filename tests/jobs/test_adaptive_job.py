@@ -9,6 +9,7 @@ from judgebench.db import Store
 from judgebench.db.adaptive import get_draws
 from judgebench.errors import ConfigError
 from judgebench.jobs import JobRunner, parse_job
+from judgebench.jobs.sampling import adaptive_lines
 from tests.jobs.conftest import fresh_gateway, job_dict, write_queries
 
 SAMPLING = {
@@ -57,6 +58,10 @@ def test_adaptive_job_judges_less_reweights_and_reruns_free(adaptive_job):
     scored = [m for m in summary["models"] if m.get("scores")]
     assert scored and all(next(iter(m["scores"].values()))["adaptive"] for m in scored)
     assert summary["adaptive"] == reports
+    lines = adaptive_lines(summary)
+    assert len(lines) == 2 and lines[0].startswith(
+        f"adaptive pc2:sim/judge: {reports[0]['stop_reason']}"
+    )
     rates = [m["win_rates"]["pairwise:sim/judge"] for m in summary["models"]]
     assert all(
         r["adaptive"] and 0 <= r["ci_low"] <= r["win_rate"] <= r["ci_high"] <= 100 for r in rates

@@ -27,10 +27,11 @@ from tests.jobs.test_resume import _SLOW_SIM, _count
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _env(folder: Path, **extra: str) -> dict[str, str]:
+def _env(folder: Path, delay: float = 0.03, **extra: str) -> dict[str, str]:
     slow = folder / "slow_sim"
     slow.mkdir(exist_ok=True)
-    (slow / "sitecustomize.py").write_text(_SLOW_SIM, encoding="utf-8")
+    code = _SLOW_SIM.replace("asyncio.sleep(0.03)", f"asyncio.sleep({delay})")
+    (slow / "sitecustomize.py").write_text(code, encoding="utf-8")
     return {**os.environ, "PYTHONPATH": os.pathsep.join([str(slow), str(ROOT)]), **extra}
 
 
@@ -42,12 +43,15 @@ def _wait_for(predicate, timeout: float = 60.0) -> None:  # type: ignore[no-unty
 
 
 def test_a_second_start_of_a_running_job_exits_or_waits(tiny, tmp_path):
-    data = tiny(pairwise=False)
+    # ~120 calls, 4 at a time, 0.3 s each: the first run lasts while the second is started
+    data = tiny(pairwise=False, concurrency=4)
     job_file = write_job(tmp_path / "job.yaml", data)
     job = parse_job(data)
     name = f"job:{run_id_for(job)}"
     cmd = [sys.executable, "-m", "judgebench", "run", str(job_file), "--quiet", "--no-preflight"]
-    first = subprocess.Popen(cmd, cwd=tmp_path, env=_env(tmp_path), stderr=subprocess.PIPE)
+    first = subprocess.Popen(
+        cmd, cwd=tmp_path, env=_env(tmp_path, delay=0.3), stderr=subprocess.PIPE
+    )
     try:
         store = Store(data["store"])
         _wait_for(lambda: leases.read(store, name) is not None or first.poll() is not None)
@@ -62,6 +66,14 @@ def test_a_second_start_of_a_running_job_exits_or_waits(tiny, tmp_path):
         assert f":{first.pid}:" in errors[0]  # names the running one
         with pytest.raises(RunBusy):
             JobRunner(job, store=store).run()
+        bad = subprocess.run(
+            [*cmd, "--if-running", "later"],
+            cwd=tmp_path,
+            env=_env(tmp_path),
+            capture_output=True,
+            text=True,
+        )
+        assert bad.returncode == 2 and "--if-running" in bad.stderr
         gateway = fresh_gateway(store)
         waited = JobRunner(job, store=store, if_running="wait").run()  # blocks until it is done
         assert first.poll() is not None
