@@ -14,7 +14,8 @@ majority class, MiniLM kNN-15 (a), MiniLM 1-nearest-neighbour (b), and the previ
     .venv/bin/python bench/taxonomy_assign.py --data my.jsonl --text-field text --label-field label
 
 Headlines: accuracy (combined, held-out part of (a)), accuracy_lexical (combined, lexical encoder
-only), accuracy_knn15, macro_f1, coverage_at_p90, precision_at_min_confidence,
+only), accuracy_knn15, macro_f1, coverage_at_p90, ece (expected calibration error),
+precision_at_min_confidence,
 coverage_at_min_confidence, prompts_per_s, clusters_accuracy, clusters_knn1_accuracy,
 clusters_coverage_at_p90; (c) the share of Arena-Hard v0.1 prompts put in ``roleplay`` on the
 default taxonomy without examples (none of them is a roleplay request), per assigner.
@@ -114,12 +115,26 @@ def coverage_at_precision(correct: np.ndarray, confidence: np.ndarray, target: f
     return float((ok[-1] + 1) / len(order)) if len(ok) else 0.0
 
 
+def expected_calibration_error(
+    correct: np.ndarray, confidence: np.ndarray, bins: int = 10
+) -> float:
+    """Mean |accuracy − confidence| over equal-width confidence bins, weighted by bin size."""
+    which = np.minimum((confidence * bins).astype(int), bins - 1)
+    gaps = [
+        abs(correct[which == b].mean() - confidence[which == b].mean()) * (which == b).mean()
+        for b in range(bins)
+        if (which == b).any()
+    ]
+    return float(sum(gaps))
+
+
 def score(truth: list[str], predicted: list[str], confidence: np.ndarray) -> dict[str, float]:
     correct = np.array([t == p for t, p in zip(truth, predicted, strict=True)])
     return {
         "accuracy": float(correct.mean()),
         "macro_f1": macro_f1(truth, predicted),
         "coverage_at_p90": coverage_at_precision(correct, confidence, PRECISION),
+        "ece": expected_calibration_error(correct, confidence),
     }
 
 
@@ -222,6 +237,7 @@ def categories(rows: Rows, args, encoders) -> dict[str, dict[str, float]]:  # ty
         results[name]["seconds"] = time.perf_counter() - start
         report(name, results[name])
         if name.startswith("combined"):
+            print(f"    expected calibration error: {results[name]['ece']:.3f}")
             results[name].update(at_min_confidence(truth, predicted, confidence))
             per_class = {
                 label: np.mean(
@@ -285,6 +301,7 @@ def clusters(encoders, only: set[str] | None = None) -> dict[str, dict[str, floa
         results[name] = score(truth, predicted, np.array(confidence))
         report(name, results[name])
         if name.startswith("combined"):
+            print(f"    expected calibration error: {results[name]['ece']:.3f}")
             results[name].update(at_min_confidence(truth, predicted, np.array(confidence)))
     return results
 
@@ -407,6 +424,7 @@ def headlines(first, second, per_s: float) -> None:  # type: ignore[no-untyped-d
         ),
         "macro_f1": first[main_name]["macro_f1"],
         "coverage_at_p90": first[main_name]["coverage_at_p90"],
+        "ece": first[main_name]["ece"],
         "precision_at_min_confidence": first[main_name]["precision_at_min_confidence"],
         "coverage_at_min_confidence": first[main_name]["coverage_at_min_confidence"],
         "majority_baseline": first["majority"]["accuracy"],
@@ -419,6 +437,7 @@ def headlines(first, second, per_s: float) -> None:  # type: ignore[no-untyped-d
             "clusters_gain_points": 100 * (second[main_name]["accuracy"] - knn1["accuracy"]),
             "clusters_macro_f1": second[main_name]["macro_f1"],
             "clusters_coverage_at_p90": second[main_name]["coverage_at_p90"],
+            "clusters_ece": second[main_name]["ece"],
             "clusters_precision_at_min_confidence": second[main_name][
                 "precision_at_min_confidence"
             ],

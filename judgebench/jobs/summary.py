@@ -134,13 +134,19 @@ def _assignment(queries: Any, membership: Any, job: JobConfig) -> tuple[dict[str
     use (``queries.findings: all`` adds unassigned queries' best guesses)."""
     import pandas as pd
 
-    from judgebench.analysis.confidence import assignment_summary, tentative_membership
+    from judgebench.analysis.confidence import (
+        assignment_summary,
+        confident_membership,
+        tentative_membership,
+    )
     from judgebench.taxonomy.combined import DEFAULT_MIN_CONFIDENCE
 
     threshold = job.queries.min_confidence
     threshold = DEFAULT_MIN_CONFIDENCE if threshold is None else threshold
     if job.queries.findings == "all":
         membership = pd.concat([membership, tentative_membership(queries)], ignore_index=True)
+    else:  # stored assignments may come from a laxer threshold (taxonomy assign --db)
+        membership = confident_membership(membership, threshold)
     return assignment_summary(queries, threshold), membership
 
 

@@ -75,6 +75,8 @@ def test_metrics():
     assert module.coverage_at_precision(correct, confidence, 0.75) == 0.8
     assert module.coverage_at_precision(correct, confidence, 1.0) == 0.4
     assert module.coverage_at_precision(~correct & False, confidence, 0.5) == 0.0
+    # bins 0.9, 0.8, 0.7, 0.6, 0.5 hold one query each: gaps .1 .2 .7 .4 .5, each weighted 1/5
+    assert module.expected_calibration_error(correct, confidence) == pytest.approx(1.9 / 5)
     # per class F1: a = 2/3 (tp 1, fn 1), b = 2/3 (tp 1, fp 1) → macro 2/3
     assert module.macro_f1(["a", "a", "b"], ["a", "b", "b"]) == pytest.approx(2 / 3)
 

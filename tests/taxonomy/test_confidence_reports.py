@@ -114,7 +114,7 @@ def test_a_job_with_the_combined_assigner_stores_and_reports_confidence(tmp_path
     assert all(n["confident"] == n["queries"] for n in summary["nodes"])
 
 
-def test_job_findings_all_adds_the_unassigned_best_guesses(tmp_path):
+def test_job_findings_are_confident_only_or_all_with_best_guesses(tmp_path):
     from judgebench.jobs import parse_job
     from judgebench.jobs.summary import _assignment
     from tests.jobs.conftest import job_dict
@@ -125,11 +125,22 @@ def test_job_findings_all_adds_the_unassigned_best_guesses(tmp_path):
             for q in QUERIES
         ]
     )
-    membership = pd.DataFrame({"query_id": [QUERIES[0].id], "node_id": ["coding/langs/python"]})
+    membership = pd.DataFrame(
+        {
+            "query_id": [QUERIES[0].id, QUERIES[0].id],
+            "node_id": ["coding/langs/python", "coding/tasks/debugging"],
+            "confidence": [0.9, 0.65],
+        }
+    )
     data = job_dict("sqlite:///x.db", tmp_path / "q.jsonl")
     data["queries"] |= {"assign": "combined", "min_confidence": 0.8}
     summary, kept = _assignment(frame, membership, parse_job(data))
-    assert summary["unassigned"] == 2 and kept.equals(membership)
+    assert summary["unassigned"] == 2
+    assert kept["node_id"].tolist() == ["coding/langs/python"]  # 0.65 < 0.8: not a finding
     data["queries"]["findings"] = "all"
     _, widened = _assignment(frame, membership, parse_job(data))
-    assert widened["node_id"].tolist() == ["coding/langs/python", "coding/langs/rust"]
+    assert widened["node_id"].tolist() == [
+        "coding/langs/python",
+        "coding/tasks/debugging",
+        "coding/langs/rust",
+    ]
