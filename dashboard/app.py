@@ -14,6 +14,7 @@ from dash import MATCH, Input, Output, State, dcc, html
 
 from judgebench.dashboard.auth import install_auth
 from judgebench.dashboard.components import empty_state, model_label
+from judgebench.dashboard.guard import install_request_guard
 from judgebench.dashboard.registry import DashboardContext, View, load_views
 from judgebench.db import Store
 from judgebench.db import queries as q
@@ -52,6 +53,7 @@ def create_app(
         serve_locally=True,
     )
     install_auth(app.server, token=token, basic_auth=basic_auth)
+    install_request_guard(app)  # malformed callback bodies: 400, before Dash parses them
     app.layout = lambda: _layout(ctx, loaded)
     _register_shell(app, ctx, loaded)
     for view in loaded:

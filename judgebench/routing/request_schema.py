@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any
+
+from judgebench.json_limits import json_depth
 
 # JSON containers allowed inside each other: a chat request needs 4 (body, messages, message,
 # content parts) plus room for tools/metadata; 40,000 levels would exhaust the parser's stack
@@ -39,7 +40,7 @@ class BadRequest(ValueError):
 def parse_body(raw: bytes) -> Any:
     """The JSON body, refusing invalid UTF-8, NaN/Infinity and nesting over MAX_JSON_DEPTH
     (measured on the bytes before parsing, so the parser never recurses that deep)."""
-    depth = _max_depth(raw)
+    depth = json_depth(raw)
     if depth > MAX_JSON_DEPTH:
         raise BadRequest(f"request body nested {depth} levels deep; the limit is {MAX_JSON_DEPTH}")
     try:
@@ -54,24 +55,6 @@ def parse_body(raw: bytes) -> Any:
 
 def _no_constant(name: str) -> Any:
     raise BadRequest(f"request body is not valid JSON: {name} is not a JSON number")
-
-
-def _max_depth(raw: bytes) -> int:
-    """The deepest ``[``/``{`` nesting outside strings, without recursion: strings are cut out
-    (a C-speed regex), then only the brackets are walked."""
-    brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKET)
-    depth = deepest = 0
-    for byte in brackets:
-        if byte in b"[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        else:
-            depth -= 1
-    return deepest
-
-
-_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
-_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
 
 
 def check_chat_request(body: Any) -> None:
