@@ -206,7 +206,15 @@ def time_callbacks(url: str, reps: int) -> tuple[list[tuple[str, float, float, f
     from judgebench.dashboard import labels as lab
     from judgebench.dashboard.app import create_app, render_page
     from judgebench.dashboard.components import records
-    from judgebench.dashboard.views import compare, drilldown, judge_health, overview, strengths
+    from judgebench.dashboard.views import (
+        compare,
+        drilldown,
+        judge_health,
+        overview,
+        runs,
+        shapes,
+        strengths,
+    )
     from judgebench.dashboard.views import taxonomy_map as tmap
     from judgebench.db import queries as q
 
@@ -289,6 +297,13 @@ def time_callbacks(url: str, reps: int) -> tuple[list[tuple[str, float, float, f
             _json(records(judge_health.health_table(ctx, None))),
             _json(judge_health.rates_figure(ctx, None)),
             _json(judge_health.distribution_figure(ctx)),
+        ],
+        "shapes: table + figure": lambda i: (
+            lambda t: [_json(records(t)), _json(shapes.shape_figure(ctx, judge, t)[0])]
+        )(shapes.shape_table(ctx, judge, None)),
+        "runs: table + run over run": lambda i: [
+            _json(records(runs.runs_table(ctx))),
+            _json(records(runs.regression_table(ctx, judge, None))),
         ],
         "labelling: stratified sample": lambda i: len(
             lab.sample_items(ctx.store, judge, 20, seed=i)

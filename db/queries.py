@@ -736,33 +736,21 @@ def default_judge(store: Store) -> str | None:
     return str(rows[0].judge) if rows else None
 
 
-_shapes_cache: dict[str, tuple[str, dict[str, str]]] = {}
-
-
 def judge_shapes(store: Store) -> dict[str, str]:
     """judge → its shape (pointwise, pairwise, listwise, reliability, likelihood).
 
-    Rows stored before judges declared shapes count as pairwise or pointwise by their kind.
-    Read once per summary build (a GROUP BY over every judgment), then from memory.
+    A judge has one shape, so one of its rows tells (a listwise judge's stored comparisons carry
+    its shape too): one indexed lookup per judge. Rows stored before judges declared shapes
+    count as pairwise or pointwise by their kind.
     """
-    state = summary_state(store) or {}
-    stamp = f"{state.get('fingerprint')}:{state.get('refreshed_at')}"
-    cached = _shapes_cache.get(store.url)
-    if cached is not None and cached[0] == stamp:
-        return cached[1]
-    inferred = func.coalesce(
-        _J.c.shape, case((_J.c.kind == "pairwise", "pairwise"), else_="pointwise")
-    )
-    stmt = (
-        select(_J.c.judge, inferred.label("shape"), func.count().label("n"))
-        .group_by(_J.c.judge, inferred)
-        .order_by(_J.c.judge, func.count().desc())
-    )
     shapes: dict[str, str] = {}
     with store.read() as conn:
-        for judge, shape, _ in conn.execute(stmt):
-            shapes.setdefault(judge, shape)  # the judge's most common shape
-    _shapes_cache[store.url] = (stamp, shapes)
+        for judge in conn.scalars(select(_JS.c.judge).where(_JS.c.run_id == ALL_RUNS).distinct()):
+            row = conn.execute(
+                select(_J.c.shape, _J.c.kind).where(_J.c.judge == judge).limit(1)
+            ).first()
+            if row is not None:
+                shapes[judge] = row.shape or ("pairwise" if row.kind == "pairwise" else "pointwise")
     return shapes
 
 
