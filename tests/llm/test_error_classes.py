@@ -52,7 +52,12 @@ def stub() -> Iterator[StubProvider]:
 
 
 def gateway_for(
-    stub: StubProvider, client: str, *, max_retries: int, backoff_s: float = 4.0
+    stub: StubProvider,
+    client: str,
+    *,
+    max_retries: int,
+    backoff_s: float = 4.0,
+    timeout_s: float = 15.0,  # generous: a loaded machine must not turn a reply into a timeout
 ) -> Gateway:
     entry = {
         "api_base": f"{stub.base}/v1",
@@ -62,7 +67,7 @@ def gateway_for(
         # a long backoff by default: a retry that ignored Retry-After (0.3 s) would wait 2-4 s
         "backoff_base_s": backoff_s,
         "backoff_max_s": backoff_s,
-        "timeout_s": 0.5 if client == "direct" else 1.0,
+        "timeout_s": timeout_s,
     }
     return Gateway(settings=settings_from_dict({"models": {"stub/model": entry}}))
 
@@ -83,7 +88,8 @@ async def test_client_errors_are_their_class_and_sent_once(stub, client, fault, 
 @pytest.mark.parametrize("client", CLIENTS)
 @pytest.mark.parametrize(("fault", "error"), RETRIED)
 async def test_transient_errors_are_their_class_and_retried(stub, client, fault, error):
-    no_retry = gateway_for(stub, client, max_retries=0)
+    hang_s = 1.0 if fault == "hang" else 15.0  # the held request times out after this
+    no_retry = gateway_for(stub, client, max_retries=0, timeout_s=hang_s)
     stub.script = [fault]
     with pytest.raises(error) as info:
         await no_retry.complete("stub/model", ask(0), temperature=0)
@@ -91,13 +97,19 @@ async def test_transient_errors_are_their_class_and_retried(stub, client, fault,
     await no_retry.aclose()
 
     with_retry_after = fault in (429, 503)
-    retrying = gateway_for(stub, client, max_retries=2, backoff_s=4.0 if with_retry_after else 0.01)
+    retrying = gateway_for(
+        stub,
+        client,
+        max_retries=2,
+        backoff_s=4.0 if with_retry_after else 0.01,
+        timeout_s=2 * hang_s,
+    )
     stub.script = [fault, "ok"]
     reply = await retrying.complete("stub/model", ask(1), temperature=0)
     assert reply.text == stub.reply and len(stub.seen) == 3  # failed once, then answered
     if with_retry_after:  # the server's Retry-After (0.3 s), not the 4 s backoff
         gap = stub.seen[2].at - stub.seen[1].at
-        assert 0.3 <= gap < 1.5
+        assert 0.3 <= gap < 1.9  # a backoff would wait at least 2 s
     await retrying.aclose()
 
 
