@@ -46,3 +46,30 @@ def get_draws(store: Any, run_id: str) -> list[dict[str, Any]]:
     with store.read_session() as s:
         rows = s.scalars(select(AdaptiveDrawRow).where(AdaptiveDrawRow.run_id == run_id))
         return [{f: getattr(r, f) for f in fields} for r in rows]
+
+
+def adaptive_runs(store: Any, run_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Of these runs, the adaptive ones: per run, each adaptive judge's report (stop reason,
+    judgments made, a full run's count, saved) as the run recorded it."""
+    from judgebench.db.models import RunRow
+
+    with store.read_session() as s:
+        sampled = set(
+            s.scalars(
+                select(AdaptiveDrawRow.run_id).where(AdaptiveDrawRow.run_id.in_(run_ids)).distinct()
+            )
+        )
+        if not sampled:
+            return {}
+        rows = s.execute(select(RunRow.id, RunRow.config).where(RunRow.id.in_(sampled)))
+        return {rid: list((config or {}).get("adaptive") or []) for rid, config in rows}
+
+
+def sampling_text(reports: list[dict[str, Any]]) -> str:
+    """``adaptive: 51/144 judged (93 saved, target_met)`` over an adaptive run's judges."""
+    if not reports:
+        return "full"
+    judged = sum(r["judged"] for r in reports)
+    full = sum(r["full"] for r in reports)
+    reasons = ", ".join(sorted({r["stop_reason"] for r in reports}))
+    return f"adaptive: {judged}/{full} judged ({full - judged} saved, {reasons})"

@@ -1,5 +1,6 @@
-"""Runs: how each run ended (ok / partial / failed, with counts), what it cost, and for a
-scheduled job whether the latest run regressed against the one before."""
+"""Runs: how each run ended (ok / partial / failed, with counts), whether its judges sampled
+adaptively (and the judgments that saved), what it cost, and for a scheduled job whether the
+latest run regressed against the one before."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from judgebench.dashboard.components import (
 )
 from judgebench.dashboard.registry import DashboardContext, View
 from judgebench.db import queries as q
+from judgebench.db.adaptive import adaptive_runs, sampling_text
 
 NOT_OK = ("partial", "failed", "stopped")
 REGRESSION_BOOT = 500
@@ -36,10 +38,11 @@ def _counts_text(counts: object) -> str:
 def runs_table(ctx: DashboardContext) -> pd.DataFrame:
     """Newest first: status, reason, stage counts, and the cost split with its total."""
     runs = q.runs_overview(ctx.store)
-    columns = ["run", "job", "kind", "status", "reason", "counts", "started",
+    columns = ["run", "job", "kind", "status", "reason", "counts", "sampling", "started",
                "responses $", "judges $", "synthesis $", "total $"]  # fmt: skip
     if runs.empty:
         return pd.DataFrame(columns=columns)
+    adaptive = adaptive_runs(ctx.store, list(runs["id"]))
     return pd.DataFrame(
         {
             "run": runs["name"],
@@ -48,6 +51,7 @@ def runs_table(ctx: DashboardContext) -> pd.DataFrame:
             "status": runs["status"],
             "reason": runs["reason"].fillna(""),
             "counts": runs["counts"].map(_counts_text),
+            "sampling": [sampling_text(adaptive.get(r, [])) for r in runs["id"]],
             "started": runs["started_at"].astype(str).str.slice(0, 16),
             "responses $": runs["cost_responses"],
             "judges $": runs["cost_judgments"],

@@ -66,6 +66,13 @@ def test_adaptive_job_judges_less_reweights_and_reruns_free(adaptive_job):
     assert all(
         r["adaptive"] and 0 <= r["ci_low"] <= r["win_rate"] <= r["ci_high"] <= 100 for r in rates
     )
+    # the dashboard's Runs page says the run sampled adaptively and what that saved
+    from judgebench.dashboard.registry import DashboardContext
+    from judgebench.dashboard.views import runs
+
+    shown = runs.runs_table(DashboardContext(store)).iloc[0]["sampling"]
+    judged = sum(r["judged"] for r in reports)
+    assert shown.startswith(f"adaptive: {judged}/{48 * 6} judged")
     # a rerun replays the same rounds and finds every judgment done
     gateway = fresh_gateway(store)
     again = JobRunner(job, store=store).run()
