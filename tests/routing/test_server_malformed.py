@@ -211,3 +211,41 @@ def test_any_mutated_request_is_never_a_5xx(served, body):  # type: ignore[no-un
     assert routed == (1 if reply.status_code == 200 else 0)
     if reply.status_code == 400:
         assert "\n" not in reply.json()["error"]["message"]
+
+
+INTERNAL = "ConnectionResetError: peer 10.0.0.7:443 reset; /srv/app/secret_path.py line 12"
+
+
+def test_failed_routes_do_not_expose_internal_text(served, monkeypatch):  # type: ignore[no-untyped-def]
+    """Every stage failing is a 502 naming the models and their status; the stage reasons
+    (exception text) stay in the routing log. A bug is a bare 500."""
+    from judgebench.routing.records import RoutingDecision, StageRecord
+    from judgebench.routing.router import RoutingError
+
+    server, _, _ = served
+    decision = RoutingDecision(
+        router="r",
+        kind="selection",
+        strategy="top1",
+        query_id="q",
+        stages=[StageRecord(model="sim/coder", status="error", reason=INTERNAL)],
+        status="error",
+        reason=INTERNAL,
+    )
+
+    async def all_failed(messages, **params):  # type: ignore[no-untyped-def]
+        raise RoutingError(INTERNAL, decision)
+
+    monkeypatch.setattr(server.router, "complete", all_failed)
+    reply = _post(server, CHAT)
+    message = reply.json()["error"]["message"]
+    assert reply.status_code == 502 and "sim/coder: error" in message
+    assert "Reset" not in reply.text and "secret_path" not in reply.text
+
+    async def broken(messages, **params):  # type: ignore[no-untyped-def]
+        raise KeyError(INTERNAL)
+
+    monkeypatch.setattr(server.router, "complete", broken)
+    reply = _post(server, CHAT)
+    assert reply.status_code == 500 and "secret_path" not in reply.text
+    assert reply.json()["error"]["message"] == "internal error (logged by the router)"
