@@ -577,5 +577,6 @@ def _ordering_value(gap: np.ndarray, var: np.ndarray) -> np.ndarray:
     barely move a rank correlation, and pairs already far apart gain little. The floor on t
     keeps early, noisy near-ties from being ignored.
     """
+    var = np.maximum(var, 1e-12)  # a fully judged pair has no variance left: value 0, not nan
     t = np.maximum(gap / np.sqrt(var), T_FLOOR)
     return norm.pdf(t) * t / var

@@ -60,3 +60,17 @@ def test_ray_executor_matches_the_local_executor(tiny, postgres_url, local_ray):
     store = Store(job.store)
     again = JobRunner(job, store=store, executor=local_ray).run()
     assert again.status == "ok" and again.calls == 0
+    # sampling: adaptive on Ray draws the same rounds and stores the same rows as locally
+    adaptive = {"mode": "adaptive", "batch_size": 12, "target": {"min_per_arm": 5}}
+    urls = []
+    for name, executor in (("ray", local_ray), ("local", "local")):
+        url = create_database(postgres_url, f"jobs_adaptive_{name}_{os.getpid()}")
+        job = parse_job({**tiny(), "store": url, "sampling": adaptive})
+        store = Store(job.store)
+        fresh_gateway(store)
+        result = JobRunner(job, store=store, executor=executor).run()
+        assert result.status == "ok", result.reason
+        urls.append(url)
+    assert table_rows(urls[0]) == table_rows(urls[1])
+    reports = [Store(u).list_runs(kind="job")[0].config["adaptive"] for u in urls]
+    assert reports[0] == reports[1] and all(r["judged"] <= r["full"] for r in reports[0])
