@@ -149,8 +149,9 @@ class Stage:
         classes = np.unique(examples.labels)
         if len(classes) < 2:
             return None
-        key = f"{fam}:{len(examples.labels)}:{hash(examples.labels.tobytes())}"
-        model = self._models.get(key)
+        # only the stage's own examples are fitted once and kept; calibration folds are one-off
+        keep = examples is self.examples
+        model = self._models.get(fam) if keep else None
         if model is None:
             from sklearn.linear_model import LogisticRegression
 
@@ -158,7 +159,8 @@ class Stage:
             with warnings.catch_warnings():  # one example per class is fine here
                 warnings.simplefilter("ignore", UserWarning)
                 model.fit(examples.vectors[fam], examples.labels)
-            self._models[key] = model
+            if keep:
+                self._models[fam] = model
         probs = model.predict_proba(queries)  # type: ignore[attr-defined]
         out = np.empty((len(queries), len(self.nodes)), dtype=np.float64)
         # a candidate without examples is as likely as the least likely labelled one
@@ -232,7 +234,6 @@ class Stage:
             queries = {k: v[held] for k, v in self.examples.vectors.items()}
             logits.append(self.logits(queries, train))
             truth.append(labels[held])
-        self._models.clear()  # the fold models are not the final ones
         if sum(len(t) for t in truth) < _MIN_CALIBRATION_ROWS:
             return False
         self.temperature = fit_temperature(np.vstack(logits), np.concatenate(truth))
@@ -364,48 +365,49 @@ class CombinedAssigner:
             chunk = list(texts[start : start + batch_size])
             queries = self._encode(chunk)
             top = self.top.probabilities(queries)
-            for row, text in enumerate(chunk):
-                out.append(
-                    self._assign_one(
-                        text, top[row], {k: v[row : row + 1] for k, v in queries.items()}
-                    )
-                )
+            leaves = self._leaves(queries, top)
+            out += [self._assignment(t, top[i], leaves[i]) for i, t in enumerate(chunk)]
         return out
 
-    def _assign_one(self, text: str, top: np.ndarray, query: dict[str, np.ndarray]) -> Assignment:
+    def _leaves(self, queries: dict[str, np.ndarray], top: np.ndarray) -> list[dict[str, float]]:
+        """Per row, the best leaf of each dimension of its confident domain, with P(domain) ×
+        P(leaf | dimension); one pass per dimension over the rows of that domain."""
+        found: list[dict[str, float]] = [{} for _ in range(len(top))]
+        if self.flat:
+            return found
+        best, confidence = top.argmax(axis=1), top.max(axis=1)
+        for d, domain in enumerate(self.top.nodes):
+            rows = np.flatnonzero((best == d) & (confidence >= self.min_confidence))
+            if len(rows) == 0:
+                continue
+            for stage in self._dimensions(domain):
+                probs = stage.probabilities({k: v[rows] for k, v in queries.items()})
+                for row, j, p in zip(rows, probs.argmax(axis=1), probs.max(axis=1), strict=True):
+                    found[row][stage.nodes[j]] = float(confidence[row] * p)
+        return found
+
+    def _assignment(self, text: str, top: np.ndarray, leaves: dict[str, float]) -> Assignment:
         order = np.argsort(-top, kind="stable")
         best = self.top.nodes[order[0]]
         confidence = float(top[order[0]])
         margin = confidence - float(top[order[1]]) if len(order) > 1 else confidence
-        chosen: dict[str, float] = {best: confidence}
-        if not self.flat and confidence >= self.min_confidence:
-            leaves = {}
-            for stage in self._dimensions(best):
-                probs = stage.probabilities(query)[0]
-                j = int(np.argmax(probs))
-                leaves[stage.nodes[j]] = confidence * float(probs[j])
-            confident = {n: p for n, p in leaves.items() if p >= self.min_confidence}
-            chosen = confident or chosen
+        common = dict(text=text, method=self.method, score=confidence, margin=margin)
         if confidence < self.min_confidence:
             return Assignment(
-                text=text,
                 node_ids=[],
-                method=self.method,
                 status=UNASSIGNED,
                 reason=f"confidence {confidence:.2f} for {best!r} is below min_confidence {self.min_confidence:g}",
-                score=confidence,
-                margin=margin,
                 confidence=confidence,
                 node_confidence={best: confidence},
+                **common,
             )
+        # a confident domain whose leaves are all unsure keeps the domain itself
+        chosen = {n: p for n, p in leaves.items() if p >= self.min_confidence} or {best: confidence}
         return Assignment(
-            text=text,
             node_ids=list(chosen),
-            method=self.method,
-            score=confidence,
-            margin=margin,
             confidence=min(chosen.values()),
             node_confidence=chosen,
+            **common,
         )
 
 
