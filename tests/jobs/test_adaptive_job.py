@@ -101,3 +101,26 @@ def test_sampling_settings_are_validated(adaptive_job):
         parse_job(bad)
     with pytest.raises(ConfigError, match="sampling"):
         parse_job({**adaptive_job, "sampling": "sometimes"})
+
+
+def test_kill_9_mid_rounds_then_rerun_equals_an_uninterrupted_run(adaptive_job, tmp_path):
+    """The draws depend only on the seed and the stored outcomes: a run killed in the middle of
+    its rounds resumes into the same draws, rows and weights as one that was never stopped."""
+    from judgebench.db.models import JudgmentRow
+    from tests.jobs.conftest import table_rows, write_job
+    from tests.jobs.test_resume import _kill_after
+
+    reference = dict(adaptive_job, store=f"sqlite:///{tmp_path / 'reference.db'}")
+    ref_store = Store(reference["store"])
+    fresh_gateway(ref_store)
+    ref = JobRunner(parse_job(reference), store=ref_store).run()
+    killed_url = adaptive_job["store"]
+    job_file = write_job(tmp_path / "job.yaml", adaptive_job)
+    assert _kill_after(job_file, killed_url, JudgmentRow, 20) >= 20
+    store = Store(killed_url)
+    fresh_gateway(store)
+    result = JobRunner(parse_job(adaptive_job), store=store).run()
+    assert result.status == "ok"
+    assert table_rows(killed_url) == table_rows(reference["store"])
+    weights = {(d["judgment_id"], d["weight"]) for d in get_draws(store, result.run_id)}
+    assert weights == {(d["judgment_id"], d["weight"]) for d in get_draws(ref_store, ref.run_id)}
