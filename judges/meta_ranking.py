@@ -245,7 +245,9 @@ def load_references(path: str | Path) -> list[Reference]:
     if not path.is_file():
         raise DataError("references file not found", where=str(path))
     out = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+    from judgebench.importers.base import read_text
+
+    for n, line in enumerate(read_text(path).splitlines(), 1):  # non-UTF-8: one line
         if not line.strip():
             continue
         try:

@@ -113,7 +113,9 @@ def calibrate(
         raise DataError("labelled file not found", where=str(labelled))
     router = build_router(cfg, log=None)
     queries, gold = [], {}
-    for n, line in enumerate(labelled.read_text(encoding="utf-8").split("\n"), 1):
+    from judgebench.importers.base import read_text
+
+    for n, line in enumerate(read_text(labelled).split("\n"), 1):  # non-UTF-8: one line
         if not line.strip():
             continue
         try:

@@ -142,13 +142,13 @@ def load_config(path: str | Path) -> RouterConfig:
 def load_references(path: Path):  # type: ignore[no-untyped-def]
     """Labelled references (JSONL): ``{query, response, correct}`` or GSM8K's flat file
     (``question``, ``solution``, ``is_correct``)."""
+    from judgebench.importers.base import read_text
     from judgebench.judges import ReferenceStore
 
     refs = ReferenceStore()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such reference file") from None
+    if not path.is_file():
+        raise DataError(f"{path}: no such reference file")
+    text = read_text(path)  # non-UTF-8 bytes: a one-line DataError
     for n, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue

@@ -94,6 +94,27 @@ def _folder_with_registry(world: dict[str, Any], name: str, registry: str) -> st
     return job
 
 
+def _router_yaml(world: dict[str, Any], name: str, references: str) -> str:
+    """A cascade router config (its store beside it, not the world's)."""
+    cfg = {
+        "name": name,
+        "kind": "cascade",
+        "store": str(world["base"] / f"{name}.db"),
+        "cascade": {
+            "models": ["sim/large", "sim/small"],
+            "judge": {"model": "sim/judge", "n_references": 1},
+            "references": references,
+        },
+    }
+    return _file(world, f"{name}.yaml", yaml.safe_dump(cfg))
+
+
+GOOD_REFS = (
+    '{"query": "What is 2+2?", "response": "Step 1: 2+2 = 4. Answer: 4", "correct": true}\n'
+    '{"query": "What is 3+3?", "response": "about 7", "correct": false}\n'
+)
+LATIN = b'{"query": "caf\xe9", "response": "4", "correct": true}\n'
+
 Case = Callable[[dict[str, Any]], list[str]]
 CASES: dict[str, tuple[Case, str]] = {
     # --- job files (item 6: no failed run row, no new taxonomy version) ---
@@ -367,6 +388,30 @@ CASES: dict[str, tuple[Case, str]] = {
     "synth --per-node 0": (
         lambda w: ["synth", "--seeds", "db", "--db", str(w["db"]), "--per-node", "0"],
         "--per-node",
+    ),
+    "router references not UTF-8": (
+        lambda w: [
+            "router",
+            "calibrate",
+            _router_yaml(w, "r-latin", _file(w, "refs-latin.jsonl", LATIN)),
+            "--labelled",
+            _file(w, "lab.jsonl", GOOD_REFS),
+            "--value",
+            "0.5",
+        ],
+        "refs-latin.jsonl",
+    ),
+    "router calibrate --labelled not UTF-8": (
+        lambda w: [
+            "router",
+            "calibrate",
+            _router_yaml(w, "r-good", _file(w, "refs.jsonl", GOOD_REFS)),
+            "--labelled",
+            _file(w, "lab-latin.jsonl", LATIN),
+            "--value",
+            "0.5",
+        ],
+        "lab-latin.jsonl",
     ),
     "unknown option": (lambda w: ["export", "--db", str(w["db"]), "--bogus"], "--bogus"),
     "missing option": (lambda w: ["export", "--db", str(w["db"])], "--run"),
