@@ -65,6 +65,9 @@ class SamplingSpec(BaseModel):
     target: TargetSpec = Field(default_factory=TargetSpec)
     batch_size: Annotated[int, Field(ge=1)] = 64
     seed: int = 0
+    # all: every query's responses first (findings for every query stay possible); sampled:
+    # a response is asked for only when a judgment needs it (saves the models' calls too)
+    responses: Literal["all", "sampled"] = "all"
 
     @model_validator(mode="before")
     @classmethod
@@ -182,10 +185,23 @@ class AdaptiveJudging:
             async def one(label: str, draws: list[Any]) -> Any:
                 config = arm_job(self.runner.job, self.index, self.arms[label])
                 ctx = replace(self.ctx, config=config)
-                shard = Shard("judgments", 0, tuple(d.item for d in draws))
-                return await self.runner.executor.run(
+                items = tuple(d.item for d in draws)
+                run = self.runner.executor.run
+                if self.runner.job.sampling.responses == "sampled":
+                    models = range(len(config["models"]))
+                    asked = await run(
+                        ctx,
+                        [Shard("responses", i, items) for i in models],
+                        store=self.runner.store,
+                        budget=budget,
+                        progress=_Quiet(),
+                        on_result=on_result,
+                    )
+                    if any(r.stopped for r in asked):
+                        return asked
+                return await run(
                     ctx,
-                    [shard],
+                    [Shard("judgments", 0, items)],
                     store=self.runner.store,
                     budget=budget,
                     progress=progress,
@@ -261,6 +277,13 @@ class AdaptiveJudging:
             }
             for arm, qid, stratum, rnd, key in self.draws
         ]
+
+
+class _Quiet:
+    """No progress display (responses asked for on demand have no bar of their own)."""
+
+    def advance(self, key: str, n: int = 1) -> None:
+        pass
 
 
 class _Relabel:
