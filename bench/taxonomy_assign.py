@@ -327,6 +327,36 @@ def default_tree(encoders) -> dict[str, float]:  # type: ignore[no-untyped-def]
     print(
         f"  combined: {out['combined']:.3f} in roleplay, {out['combined_unassigned']:.3f} unassigned"
     )
+    out |= domains_without_examples(tree, encoders)
+    return out
+
+
+def domains_without_examples(tree, encoders) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Arena-Hard v2.0's categories are three of the default taxonomy's six domains: how often
+    the combined assigner, with no examples, picks the right domain, and how sure it is."""
+    from judgebench.taxonomy.combined import DEFAULT_MIN_CONFIDENCE, CombinedAssigner
+
+    domain = {"coding": "coding", "math": "mathematics", "creative_writing": "writing"}
+    rows = load_rows(ARENA, "prompt", "subcategory")
+    assigner = CombinedAssigner(tree, encoders=list(encoders.values()), min_confidence=0.0)
+    probs = assigner.probabilities([t for t, _ in rows])
+    correct = np.array(
+        [
+            assigner.top.nodes[j] == domain[label]
+            for j, (_, label) in zip(probs.argmax(1), rows, strict=True)
+        ]
+    )
+    kept = probs.max(axis=1) >= DEFAULT_MIN_CONFIDENCE
+    out = {
+        "domain_accuracy": float(correct.mean()),
+        "domain_precision_at_min_confidence": float(correct[kept].mean()) if kept.any() else 0.0,
+        "domain_coverage_at_min_confidence": float(kept.mean()),
+    }
+    print(
+        f"  Arena-Hard v2.0 prompts, domain chosen without examples: accuracy "
+        f"{out['domain_accuracy']:.3f}; at min_confidence {DEFAULT_MIN_CONFIDENCE}: precision "
+        f"{out['domain_precision_at_min_confidence']:.3f} on {out['domain_coverage_at_min_confidence']:.3f}"
+    )
     return out
 
 
@@ -408,7 +438,8 @@ def main(argv: list[str] | None = None) -> int:
     third = default_tree(encoders) if arena and ARENA_V01.is_file() else {}
     headlines(first, second, throughput(encoders, rows))
     for name, value in third.items():
-        print(f"roleplay_share_{name}: {value:.4f}")
+        prefix = "" if name.startswith("domain") else "roleplay_share_"
+        print(f"{prefix}{name}: {value:.4f}")
     return 0
 
 
