@@ -413,6 +413,54 @@ CASES: dict[str, tuple[Case, str]] = {
         ],
         "lab-latin.jsonl",
     ),
+    # --- other commands that write to the store ---
+    "taxonomy import of a bad file": (
+        lambda w: [
+            "taxonomy",
+            "import",
+            _file(w, "tax-bad.yaml", "children: [a\n"),
+            "--db",
+            str(w["db"]),
+        ],
+        "tax-bad.yaml",
+    ),
+    "taxonomy import of an alias bomb": (
+        lambda w: ["taxonomy", "import", _file(w, "tax-bomb.yaml", BOMB), "--db", str(w["db"])],
+        "expands",
+    ),
+    "import of a file with a broken line": (
+        lambda w: [
+            "import",
+            "llmbar",
+            _file(w, "llmbar.jsonl", '{"input": "a"}\n{oops\n'),
+            "--db",
+            str(w["db"]),
+        ],
+        "llmbar.jsonl",
+    ),
+    "import of a non-UTF-8 file": (
+        lambda w: ["import", "gsm8k", _file(w, "gsm.jsonl", LATIN), "--db", str(w["db"])],
+        "gsm.jsonl",
+    ),
+    "schedule add with a bad cron": (
+        lambda w: ["schedule", "add", _job(w, "sched1"), "--cron", "every day"],
+        "cron",
+    ),
+    "schedule add of a bad job": (
+        lambda w: ["schedule", "add", _job(w, "sched2", concurrency=0), "--cron", "0 2 * * *"],
+        "concurrency",
+    ),
+    "taxonomy assign --queries not UTF-8": (
+        lambda w: [
+            "taxonomy",
+            "assign",
+            "--queries",
+            _file(w, "assign-latin.txt", b"caf\xe9\n"),
+            "--db",
+            str(w["db"]),
+        ],
+        "assign-latin.txt",
+    ),
     "unknown option": (lambda w: ["export", "--db", str(w["db"]), "--bogus"], "--bogus"),
     "missing option": (lambda w: ["export", "--db", str(w["db"])], "--run"),
 }
