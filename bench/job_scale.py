@@ -14,6 +14,7 @@ runs, each in a fresh child process (so peak RSS is the job's own):
 
     python bench/job_scale.py                       # N = 10000, latency 50 ms, concurrency 128, chunk 250
     python bench/job_scale.py --n 2000 --latency-ms 20
+    python bench/job_scale.py --n 1000 --engine staged   # the staged engine, for comparison
 
 Ends with ``wall_s``, ``calls_per_s``, ``peak_rss_mb``, ``second_run_calls`` (the big job),
 plus ``raw_gateway_calls_per_s``, ``job_overhead_ratio``, ``small_peak_rss_mb``,
@@ -78,7 +79,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def job_yaml(folder: Path, n: int, concurrency: int, chunk: int) -> Path:
+def job_yaml(folder: Path, n: int, concurrency: int, chunk: int, engine: str) -> Path:
     import yaml
 
     queries = folder / "queries.jsonl"
@@ -97,6 +98,7 @@ def job_yaml(folder: Path, n: int, concurrency: int, chunk: int) -> Path:
         ],
         "concurrency": concurrency,
         "chunk_size": chunk,
+        "engine": engine,
     }
     path = folder / "job.yaml"
     path.write_text(yaml.safe_dump(job), encoding="utf-8")
@@ -170,7 +172,7 @@ def raw_worker(calls: int, concurrency: int) -> None:
 
 def run_child(n: int, args: argparse.Namespace, config: Path) -> dict:
     folder = Path(tempfile.mkdtemp(prefix=f"job_scale_{n}_"))
-    job_file = job_yaml(folder, n, args.concurrency, args.chunk)
+    job_file = job_yaml(folder, n, args.concurrency, args.chunk, args.engine)
     return child(["--worker", str(job_file)], config, f"job of {n} queries")
 
 
@@ -193,6 +195,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--concurrency", type=int, default=128)
     parser.add_argument("--chunk", type=int, default=250)
+    parser.add_argument("--engine", choices=["pipelined", "staged"], default="pipelined")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--raw-worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -243,7 +246,8 @@ def main() -> None:
         small_n = max(args.n // 4, 1)
         print(
             f"job: N queries × 4 simulated models, PC² judge; sim-server latency "
-            f"{args.latency_ms:.0f} ms lognormal, concurrency {args.concurrency}, chunk {args.chunk}"
+            f"{args.latency_ms:.0f} ms lognormal, concurrency {args.concurrency}, chunk {args.chunk}, "
+            f"{args.engine} engine"
         )
         small = run_child(small_n, args, config)
         print(
@@ -258,7 +262,7 @@ def main() -> None:
             f"rerun {big['second_run_calls']} calls in {big['second_run_s']:.1f} s"
         )
         print(f"  stages (N={args.n}): {big['stages']}")
-        assert big["status"] == small["status"] == "finished"
+        assert big["status"] == small["status"] == "ok", (big["status"], small["status"])
         raw = child(
             ["--raw-worker", str(big["calls"]), "--concurrency", str(args.concurrency)],
             config,

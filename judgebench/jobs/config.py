@@ -25,6 +25,7 @@ from pydantic import (
 
 from judgebench.errors import ConfigError
 from judgebench.jobs.assertions import AssertSpec
+from judgebench.jobs.sampling import SamplingSpec
 from judgebench.records import content_key
 
 _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -187,11 +188,17 @@ class JobConfig(_Strict):
     # "each_run" asks the models under test again for each scheduled execution (criteria,
     # queries and auxiliary answers are still reused). See docs/jobs.md.
     reask: Literal["never", "each_run"] = "never"
+    # pipelined: a chunk's judgments start as soon as the responses they need exist (one pass,
+    # judgebench.jobs.pipeline); staged: every response of the run, then every judgment
+    engine: Literal["pipelined", "staged"] = "pipelined"
     # the share of a stage's items that may be invalid, failed or skipped before the run is
     # "partial" rather than "ok" (judgebench.jobs.outcome)
     max_error_rate: float = Field(0.0, ge=0, le=1)
     # thresholds for CI, checked by `judgebench run` (judgebench.jobs.assertions); YAML: assert
     assert_: AssertSpec | None = Field(None, alias="assert")
+    # full: every query × model (× pair) is judged; adaptive: judged in rounds until the
+    # target is met (judgebench.jobs.sampling, docs/jobs.md "Adaptive sampling")
+    sampling: SamplingSpec = Field(default_factory=SamplingSpec)
 
     @field_validator("taxonomy", mode="before")
     @classmethod
@@ -218,6 +225,8 @@ class JobConfig(_Strict):
     def identity(self) -> str:
         """What defines this job's results (a rerun with more budget or concurrency continues)."""
         defining = self.model_dump(mode="json", exclude=_NOT_DEFINING)
+        if self.sampling.mode == "full":  # runs made before adaptive sampling keep their ids
+            defining.pop("sampling")
         return content_key("job", defining)
 
     def public_dump(self) -> dict[str, Any]:
@@ -232,7 +241,15 @@ class JobConfig(_Strict):
 
 # settings that change how a job runs or is judged, not its results (new ones must be listed
 # here, or every stored run would get a new identity)
-_NOT_DEFINING = {"concurrency", "chunk_size", "budget", "store", "max_error_rate", "assert_"}
+_NOT_DEFINING = {
+    "concurrency",
+    "chunk_size",
+    "budget",
+    "store",
+    "max_error_rate",
+    "assert_",
+    "engine",
+}
 
 
 def _redact_tree(value: Any) -> Any:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from judgebench.jobs.pipeline import Limits, run_pipeline
 from judgebench.jobs.stages import JobContext, Shard, ShardResult, _Stop, run_shard
 
 # Shards in flight at once in one process: the next chunk's calls start while the previous
@@ -37,6 +38,7 @@ class LocalExecutor:
         gateway = ensure_gateway(store)
         job = ctx.job
         calls = asyncio.Semaphore(job.concurrency)
+        limits = Limits(job.concurrency)  # pipelined shards: per model / judge, not shared
         shard_slots = asyncio.Semaphore(_SHARDS_IN_FLIGHT)
         stop = _Stop()
         results: list[ShardResult] = []
@@ -45,16 +47,24 @@ class LocalExecutor:
             async with shard_slots:
                 if stop.reason is not None:
                     return
-                result = await run_shard(
-                    ctx,
-                    shard,
-                    store=store,
-                    semaphore=calls,
-                    stop=stop,
-                    on_items=lambda n, key=shard.label: progress.advance(key, n),
-                )
-                results.append(result)
-                on_result(result)
+                if shard.stage == "pipeline":
+                    done = await run_pipeline(
+                        ctx, shard, store=store, limits=limits, stop=stop, on_items=progress.advance
+                    )
+                else:
+                    done = [
+                        await run_shard(
+                            ctx,
+                            shard,
+                            store=store,
+                            semaphore=calls,
+                            stop=stop,
+                            on_items=lambda n, key=shard.label: progress.advance(key, n),
+                        )
+                    ]
+                for result in done:
+                    results.append(result)
+                    on_result(result)
 
         with gateway.account(f"{ctx.run_id}:budget", budget()):
             await asyncio.gather(*(one(s) for s in shards))
@@ -140,12 +150,13 @@ class RayExecutor:
                 break
             done, _ = await asyncio.to_thread(ray.wait, list(pending), num_returns=1)
             for ref in done:
-                shard = pending.pop(ref)
-                result = ShardResult(**await asyncio.to_thread(ray.get, ref))
-                results.append(result)
-                on_result(result)
-                progress.advance(shard.label, result.items + result.errors)
-                stopped = stopped or result.stopped
+                pending.pop(ref)
+                for found in await asyncio.to_thread(ray.get, ref):
+                    result = ShardResult(**found)
+                    results.append(result)
+                    on_result(result)
+                    progress.advance(result.shard_label, result.items + result.errors)
+                    stopped = stopped or result.stopped
         return results
 
 
@@ -165,16 +176,19 @@ def _share(budget: Any, parts: int) -> Any:
     )
 
 
-def _ray_shard(ctx: JobContext, shard: Shard, budget: Any) -> dict[str, Any]:
-    """A Ray task: one shard in the worker's own event loop, gateway and store."""
+def _ray_shard(ctx: JobContext, shard: Shard, budget: Any) -> list[dict[str, Any]]:
+    """A Ray task: one shard in the worker's own event loop, gateway and store (a pipelined
+    shard pipelines internally and reports one result per model and judge)."""
     from judgebench.jobs.stages import ensure_gateway, worker_store
     from judgebench.llm import run_sync
 
     store = worker_store(ctx.store_url)
     gateway = ensure_gateway(store)
 
-    async def go() -> ShardResult:
+    async def go() -> list[ShardResult]:
         with gateway.account(f"{ctx.run_id}:budget", budget):
-            return await run_shard(ctx, shard, store=store)
+            if shard.stage == "pipeline":
+                return await run_pipeline(ctx, shard, store=store)
+            return [await run_shard(ctx, shard, store=store)]
 
-    return run_sync(go).as_dict()
+    return [r.as_dict() for r in run_sync(go)]

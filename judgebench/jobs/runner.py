@@ -26,6 +26,7 @@ from judgebench.jobs.stages import (
 from judgebench.records import Query, Run, content_key
 
 _ASSIGN_CHUNK = 500
+STAGES = ("responses", "judgments")
 
 
 class Progress(Protocol):
@@ -89,6 +90,8 @@ class JobRunner:
         self.store = store or Store(job.store)
         self.progress = progress or _Quiet()
         self.if_running = if_running  # another process runs the same run: "exit" or "wait"
+        self.adaptive_reports: list[dict[str, Any]] = []  # per adaptive judge (sampling.py)
+        self.adaptive_expected = 0  # judgments adaptive judges asked for (their "expected")
         self.run_id = run_id_for(job, epoch)
         from judgebench.jobs.config import without_unavailable_judges
 
@@ -174,9 +177,10 @@ class JobRunner:
                 taxonomy_version=version,
             )
             stopped = None
-            for stage in ("responses", "judgments"):
+            for stage in ("pipeline",) if job.engine == "pipelined" else STAGES:
                 shards = list(self._shards(stage, query_ids))
-                self._start_stage(stage, len(query_ids))
+                for part in STAGES if stage == "pipeline" else (stage,):
+                    self._start_stage(part, len(query_ids))
                 results = await self.executor.run(
                     ctx,
                     shards,
@@ -185,11 +189,15 @@ class JobRunner:
                     progress=self.progress,
                     on_result=lambda r: self._record(r, totals),
                 )
-                stages[stage] = _stage_counts(results)
-                empty.extend(self._empty_units(stage, results))
+                for part in STAGES if stage == "pipeline" else (stage,):
+                    mine = [r for r in results if r.shard_label.startswith(f"{part}[")]
+                    stages[part] = _stage_counts(mine)
+                    empty.extend(self._empty_units(part, mine))
                 stopped = next((r.stopped for r in results if r.stopped), None)
                 if stopped:
                     break
+            if not stopped and self.adaptive_judges:
+                stopped = await self._adaptive(ctx, query_ids, usage_before, totals, stages)
         except BaseException as exc:
             status = (
                 "stopped"
@@ -208,8 +216,10 @@ class JobRunner:
         from judgebench.jobs.summary import build_summary
 
         status, reason = decide(counts, job.max_error_rate, empty)
-        summary = build_summary(store, self.run_id, job)
+        summary = build_summary(store, self.run_id, job, self.adaptive_reports)
         run.config["summary"] = summary
+        if self.adaptive_reports:
+            run.config["adaptive"] = self.adaptive_reports
         run.status, run.reason, run.counts = status, reason, counts  # type: ignore[assignment]
         store.put_run(run)
         store.finish_run(self.run_id, status, reason and reason[:500], counts)
@@ -235,9 +245,12 @@ class JobRunner:
         from judgebench.db.jobs import linked_status_counts
         from judgebench.jobs.outcome import stage_counts
 
+        full = [j for i, j in enumerate(self.job.judges) if i not in self.adaptive_judges]
         expected = {
             "responses": n_queries * len(self.job.models),
-            "judgments": n_queries * sum(units_per_query(self.job, j) for j in self.job.judges),
+            # adaptive judges owe the judgments they drew, not every query's
+            "judgments": n_queries * sum(units_per_query(self.job, j) for j in full)
+            + self.adaptive_expected,
         }
         return {
             stage: stage_counts(
@@ -443,11 +456,51 @@ class JobRunner:
     # --- shards and accounting -----------------------------------------------------------------
     def _shards(self, stage: str, query_ids: list[str]) -> Iterator[Shard]:
         size = self.job.chunk_size
+        if stage == "pipeline":  # one shard per chunk: its responses and judgments
+            full = tuple(i for i in range(len(self.job.judges)) if i not in self.adaptive_judges)
+            for start in range(0, len(query_ids), size):
+                yield Shard(stage, 0, tuple(query_ids[start : start + size]), judges=full)
+            return
         count = len(self.job.models) if stage == "responses" else len(self.job.judges)
+        skip = set(self.adaptive_judges) if stage == "judgments" else set()
         for start in range(0, len(query_ids), size):
             chunk = tuple(query_ids[start : start + size])
             for index in range(count):
-                yield Shard(stage, index, chunk)
+                if index not in skip:  # adaptive judges judge in rounds (_adaptive)
+                    yield Shard(stage, index, chunk)
+
+    @property
+    def adaptive_judges(self) -> list[int]:
+        """The judges that ``sampling: adaptive`` runs in rounds (the others run in full)."""
+        from judgebench.jobs.sampling import ADAPTIVE_SHAPES
+
+        if self.job.sampling.mode != "adaptive":
+            return []
+        return [i for i, j in enumerate(self.job.judges) if j.shape in ADAPTIVE_SHAPES]
+
+    async def _adaptive(self, ctx, query_ids, usage_before, totals, stages) -> str | None:  # type: ignore[no-untyped-def]
+        """Each adaptive judge's rounds; their draws and weights go to ``adaptive_draws``."""
+        from judgebench.db.adaptive import put_draws
+        from judgebench.jobs.sampling import AdaptiveJudging
+
+        counts = stages.setdefault("judgments", _stage_counts([]))
+        for index in self.adaptive_judges:
+            judging = AdaptiveJudging(self, ctx, index, query_ids)
+            results: list[ShardResult] = []
+
+            def on_result(r: ShardResult, results: list[ShardResult] = results) -> None:
+                results.append(r)
+                self._record(r, totals)
+
+            stopped = await judging.run(self._remaining(usage_before, totals), on_result)
+            put_draws(self.store, self.run_id, judging.weights())
+            self.adaptive_reports.append(judging.report())
+            self.adaptive_expected += judging.handed
+            for key, n in _stage_counts(results).items():
+                counts[key] = counts.get(key, 0) + n
+            if stopped:
+                return stopped
+        return None
 
     def _start_stage(self, stage: str, n_queries: int) -> None:
         job = self.job

@@ -38,9 +38,10 @@ class JobContext:
 
 @dataclass(frozen=True)
 class Shard:
-    stage: str  # responses | judgments
+    stage: str  # responses | judgments | pipeline (every model and judge of the chunk)
     index: int  # model index (responses) or judge index (judgments)
     query_ids: tuple[str, ...]
+    judges: tuple[int, ...] | None = None  # pipeline: the judges it runs (None: all)
 
     @property
     def label(self) -> str:
@@ -210,54 +211,63 @@ async def _bounded(semaphore: asyncio.Semaphore, stop: _Stop, factory: Any) -> A
         return await factory()
 
 
+async def ask_response(
+    ctx: JobContext, model: ModelSpec, query: Query, stop: _Stop, errors: list[ErrorRecord]
+) -> Response | None:
+    """One model's response to one query; None after a budget refusal (``stop`` says why)
+    or a failed call (an ErrorRecord in ``errors``, retried by the next run)."""
+    from judgebench.llm import BudgetExceeded, LLMError, get_gateway
+
+    try:
+        c = await get_gateway().complete(
+            model.name,
+            [{"role": "user", "content": query.text}],
+            **model.params,
+            sample_index=ctx.sample_index,
+        )
+    except BudgetExceeded as exc:
+        stop.reason = stop.reason or str(exc)
+        return None
+    except LLMError as exc:
+        errors.append(
+            ErrorRecord(
+                stage="job.responses",
+                subject=f"{model.name} on query {query.id}",
+                message=f"{type(exc).__name__}: {exc}",
+                run_id=ctx.run_id,
+            )
+        )
+        return None
+    return Response(
+        query_id=query.id,
+        model=model.name,
+        text=c.text,
+        params=model.params,
+        sample_index=ctx.sample_index,
+        usage=c.usage,
+        latency_s=c.latency_s,
+        cost=c.cost,
+        cached=c.cached,
+        run_id=ctx.run_id,
+    )
+
+
 async def _responses(ctx, job, shard, store, semaphore, stop, result, on_items) -> None:  # type: ignore[no-untyped-def]
     from judgebench.db.models import ResponseRow
-    from judgebench.llm import BudgetExceeded, LLMError, get_gateway
 
     model = job.models[shard.index]
     keys = {qid: response_key(qid, model, ctx.sample_index) for qid in shard.query_ids}
     existing = store.existing_ids(ResponseRow, keys.values())
     missing = [qid for qid, key in keys.items() if key not in existing]
     queries = {q.id: q for q in store.get_queries(ids=missing)} if missing else {}
-    gateway = get_gateway()
     errors: list[ErrorRecord] = []
 
     async def ask(query: Query) -> Response | None:
         try:
-            c = await gateway.complete(
-                model.name,
-                [{"role": "user", "content": query.text}],
-                **model.params,
-                sample_index=ctx.sample_index,
-            )
-        except BudgetExceeded as exc:
-            stop.reason = stop.reason or str(exc)
-            return None
-        except LLMError as exc:
-            errors.append(
-                ErrorRecord(
-                    stage="job.responses",
-                    subject=f"{model.name} on query {query.id}",
-                    message=f"{type(exc).__name__}: {exc}",
-                    run_id=ctx.run_id,
-                )
-            )
-            return None
+            return await ask_response(ctx, model, query, stop, errors)
         finally:
             if on_items:
                 on_items(1)
-        return Response(
-            query_id=query.id,
-            model=model.name,
-            text=c.text,
-            params=model.params,
-            sample_index=ctx.sample_index,
-            usage=c.usage,
-            latency_s=c.latency_s,
-            cost=c.cost,
-            cached=c.cached,
-            run_id=ctx.run_id,
-        )
 
     if on_items and len(existing):
         on_items(len(existing))
@@ -335,6 +345,23 @@ async def _judge_units(judge: Any, units: list[_Unit], gate: Any) -> list[list[J
     return [d or [] for d in done]
 
 
+def settle(ctx, spec, unit, judged, stop, error) -> tuple[list[Judgment], list[Judgment]]:  # type: ignore[no-untyped-def]
+    """What a judged unit stores: (its judgments, extra rows such as a ranking's
+    comparisons), stamped with the run; nothing after a budget refusal, or after a failed call
+    (``error(subject, message)`` records it; the next run retries it)."""
+    if not judged or _stopped_by_budget(judged, stop):
+        return [], []
+    failed = next((j for j in judged if j.status == "error"), None)
+    if failed is not None:
+        error(f"{failed.model} query {unit.query.id}", failed.reason or "error")
+        return [], []
+    main, rest = judged[: len(unit.keys)], judged[len(unit.keys) :]
+    if [j.id for j in main] != unit.keys:  # pragma: no cover - a judge changed its keys
+        raise RuntimeError(f"judgment keys drifted for {spec.label}: {unit.keys}")
+    stamp = {"run_id": ctx.run_id, "taxonomy_version": ctx.taxonomy_version}
+    return [j.model_copy(update=stamp) for j in main], [j.model_copy(update=stamp) for j in rest]
+
+
 def _stopped_by_budget(judgments: list[Judgment], stop: _Stop) -> bool:
     for j in judgments:
         if j.status == "error" and STOP_MARK in (j.reason or ""):
@@ -390,18 +417,9 @@ async def _judgments(ctx, job, shard, store, semaphore, stop, result, on_items) 
     for u, judged in zip(todo, outcomes, strict=True):
         if on_items:
             on_items(len(u.keys))
-        if not judged or _stopped_by_budget(judged, stop):
-            continue
-        failed = next((j for j in judged if j.status == "error"), None)
-        if failed is not None:  # transport failures are retried by the next run, not results
-            error(f"{failed.model} query {u.query.id}", failed.reason or "error")
-            continue
-        main, rest = judged[: len(u.keys)], judged[len(u.keys) :]
-        if [j.id for j in main] != u.keys:  # pragma: no cover - a judge changed its keys
-            raise RuntimeError(f"judgment keys drifted for {spec.label}: {u.keys}")
-        stamp = {"run_id": ctx.run_id, "taxonomy_version": ctx.taxonomy_version}
-        new += [j.model_copy(update=stamp) for j in main]
-        extra += [j.model_copy(update=stamp) for j in rest]
+        main, rest = settle(ctx, spec, u, judged, stop, error)
+        new += main
+        extra += rest
     _commit(store, ctx, "judgment", new, reused, errors, extra=extra)
     result.items = sum(len(u.keys) for u in units)
     result.new_rows = len(new)

@@ -1,0 +1,366 @@
+"""The pipelined engine: one shard is a chunk of queries taken through responses AND judgments,
+with no barrier between them.
+
+A judge's work on a query starts as soon as the responses it needs exist: PC² criteria and
+auxiliary answers as soon as the query is read, a pointwise judgment as soon as its model's
+response is back, a pairwise one when both are, a ranking when all are (a likelihood judge
+scores its chunk in one batch once the chunk's responses are in, since a local model wants
+batches). Each model and each judge has its own bound on work in flight (``concurrency``
+items, shared by every shard of the run), and calls go through the gateway's adaptive limit
+per model, so a slow or rate-limited provider holds up only the work that needs it.
+
+Finished rows go to a :class:`Committer`: one transaction per batch of finished items (not per
+stage chunk), in the order they finished, after the call cache is flushed — so a judgment is
+never stored before the response it used, and a kill leaves only whole batches. Memory is
+bounded by the chunks in flight. Everything else — natural keys, zero-call reruns, budgets,
+run links, errors as rows — is shared with the staged engine (:mod:`judgebench.jobs.stages`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from judgebench.jobs.stages import (
+    JobContext,
+    Shard,
+    ShardResult,
+    _Stop,
+    _Unit,
+    ask_response,
+    build_judge,
+    ensure_gateway,
+    judge_groups,
+    response_key,
+    settle,
+    units_per_query,
+)
+from judgebench.jobs.usage import UsageLog, usage_keys
+from judgebench.records import ErrorRecord, Judgment, Query, Response
+
+COMMIT_ROWS = 200  # rows per transaction
+COMMIT_EVERY_S = 1.0  # and at least this often while rows wait
+
+
+@dataclass
+class _Batch:
+    responses: list[Response] = field(default_factory=list)
+    judgments: list[Judgment] = field(default_factory=list)
+    comparisons: list[Judgment] = field(default_factory=list)
+    reused: dict[str, list[str]] = field(default_factory=dict)  # item kind -> ids to link
+    errors: list[ErrorRecord] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.responses) + len(self.judgments) + len(self.comparisons)
+
+
+class Committer:
+    """Batches finished rows into transactions: ``COMMIT_ROWS`` rows or ``COMMIT_EVERY_S``,
+    whichever comes first, in the order they finished."""
+
+    def __init__(self, store: Any, run_id: str) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.batch = _Batch()
+        self._last = time.monotonic()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def add(self, **rows: list[Any]) -> None:
+        for name, items in rows.items():
+            getattr(self.batch, name).extend(items)
+        if len(self.batch) >= COMMIT_ROWS or time.monotonic() - self._last >= COMMIT_EVERY_S:
+            self.flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(COMMIT_EVERY_S, self.flush)
+
+    def link(self, kind: str, ids: list[str]) -> None:
+        self.batch.reused.setdefault(kind, []).extend(ids)
+
+    def flush(self) -> None:
+        """One transaction for the batch (the call cache first: never rows whose calls were
+        not recorded)."""
+        from judgebench.llm import get_gateway
+
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        batch, self.batch, self._last = self.batch, _Batch(), time.monotonic()
+        if not len(batch) and not batch.reused and not batch.errors:
+            return
+        get_gateway().flush()
+        store, run = self.store, self.run_id
+        with store.session() as s:
+            store.put_responses(batch.responses, session=s)
+            store.put_judgments([*batch.judgments, *batch.comparisons], session=s)
+            links = {
+                "response": [r.id for r in batch.responses],
+                "judgment": [j.id for j in batch.judgments],
+                "comparison": [j.id for j in batch.comparisons],
+            }
+            for kind, ids in batch.reused.items():
+                links[kind] = links.get(kind, []) + ids
+            for kind, ids in links.items():
+                if ids:
+                    store.link_run_items(run, kind, ids, session=s)
+            for e in batch.errors:
+                store.record_error(e, session=s)
+
+
+class Limits:
+    """One bound on work in flight per model and per judge, shared by every shard of a run."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._sems: dict[str, asyncio.Semaphore] = {}
+
+    def __call__(self, label: str) -> asyncio.Semaphore:
+        if label not in self._sems:
+            self._sems[label] = asyncio.Semaphore(self.size)
+        return self._sems[label]
+
+
+def _account(gateway: Any, store: Any, ctx: JobContext, label: str) -> tuple[Any, Any, Any]:
+    """(context to run a label's tasks in, its account, its usage log): calls made by those
+    tasks are charged to the label (and its part of the run: responses or judgments)."""
+    part = label.split("[", 1)[0]
+    log = UsageLog(store, usage_keys(ctx.run_id, part))
+    with gateway.account(f"{ctx.run_id}:{label}", on_change=log) as acct:
+        context = contextvars.copy_context()
+    return context, acct, log
+
+
+class _Labelled:
+    """The tasks, counters and account of one model (responses[i]) or one judge (judgments[j])."""
+
+    def __init__(self, gateway, store, ctx, label, on_items) -> None:  # type: ignore[no-untyped-def]
+        self.label = label
+        self.result = ShardResult(label, usage_recorded=True)
+        self.context, self.acct, self.log = _account(gateway, store, ctx, label)
+        self.on_items = on_items
+        self.tasks: list[asyncio.Task[Any]] = []
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro, context=self.context)
+        self.tasks.append(task)
+        return task
+
+    def advance(self, n: int) -> None:
+        if n and self.on_items:
+            self.on_items(self.label, n)
+
+    def finish(self, stop: _Stop) -> ShardResult:
+        self.log.close()
+        a = self.acct
+        self.result.usage = {
+            "calls": a.calls,
+            "cache_hits": a.cache_hits,
+            "errors": a.errors,
+            "prompt_tokens": a.prompt_tokens,
+            "completion_tokens": a.completion_tokens,
+            "cost": a.cost,
+            "calls_without_price": a.calls_without_price,
+        }
+        self.result.stopped = stop.reason
+        return self.result
+
+
+async def run_pipeline(
+    ctx: JobContext,
+    shard: Shard,
+    *,
+    store: Any,
+    limits: Limits | None = None,
+    stop: _Stop | None = None,
+    on_items: Callable[[str, int], None] | None = None,
+) -> list[ShardResult]:
+    """Run one chunk through every model and judge; one result per model and per judge."""
+    job = ctx.job
+    gateway = ensure_gateway(store)
+    limits = limits or Limits(job.concurrency)
+    stop = stop or _Stop()
+    committer = Committer(store, ctx.run_id)
+    run = _ChunkRun(ctx, shard, store, limits, stop, committer)
+    models = [
+        _Labelled(gateway, store, ctx, f"responses[{i}]", on_items) for i in range(len(job.models))
+    ]
+    which = range(len(job.judges)) if shard.judges is None else shard.judges
+    judges = {j: _Labelled(gateway, store, ctx, f"judgments[{j}]", on_items) for j in which}
+    try:
+        futures = run.start_responses(models)
+        for j, lab in judges.items():
+            run.start_judge(j, lab, futures)
+        await asyncio.gather(*(t for lab in [*models, *judges.values()] for t in lab.tasks))
+    finally:
+        committer.flush()
+    return [lab.finish(stop) for lab in [*models, *judges.values()]]
+
+
+class _ChunkRun:
+    """One chunk's responses and judgments, as tasks that wait only on what they need."""
+
+    def __init__(self, ctx, shard, store, limits, stop, committer) -> None:  # type: ignore[no-untyped-def]
+        self.ctx, self.job, self.store = ctx, ctx.job, store
+        self.limits, self.stop, self.committer = limits, stop, committer
+        self.queries = {q.id: q for q in store.get_queries(ids=list(shard.query_ids))}
+        self.query_ids = [qid for qid in shard.query_ids if qid in self.queries]
+        self.n_queries = len(shard.query_ids)
+        self.rkeys = {
+            (qid, m.name): response_key(qid, m, ctx.sample_index)
+            for qid in shard.query_ids
+            for m in self.job.models
+        }
+
+    # --- responses -------------------------------------------------------------------------
+    def start_responses(self, labs: list[_Labelled]) -> dict[tuple[str, str], asyncio.Future[Any]]:
+        """A future per (query, model): the stored response, or one being asked for."""
+        from judgebench.db.models import ResponseRow
+
+        existing = self.store.existing_ids(ResponseRow, self.rkeys.values())
+        stored = {r.id: r for r in self.store.get_responses(ids=list(existing))}
+        loop = asyncio.get_running_loop()
+        futures: dict[tuple[str, str], asyncio.Future[Any]] = {}
+        for i, (model, lab) in enumerate(zip(self.job.models, labs, strict=True)):
+            reused = [self.rkeys[(q, model.name)] for q in self.query_ids]
+            reused = [k for k in reused if k in existing]
+            self.committer.link("response", reused)
+            lab.result.items = len(self.query_ids)
+            lab.result.reused = len(reused)
+            lab.advance(len(reused) + self.n_queries - len(self.query_ids))
+            for qid in self.query_ids:
+                key = self.rkeys[(qid, model.name)]
+                fut: asyncio.Future[Any] = loop.create_future()
+                futures[(qid, model.name)] = fut
+                if key in existing:
+                    r = stored.get(key)
+                    fut.set_result(r if r is not None and r.status == "ok" else None)
+                else:
+                    lab.spawn(self._respond(i, lab, self.queries[qid], fut))
+        return futures
+
+    async def _respond(
+        self, i: int, lab: _Labelled, query: Query, fut: asyncio.Future[Any]
+    ) -> None:
+        model = self.job.models[i]
+        errors: list[ErrorRecord] = []
+        response = None
+        try:
+            async with self.limits(lab.label):
+                if self.stop.reason is None:
+                    response = await ask_response(self.ctx, model, query, self.stop, errors)
+        finally:
+            fut.set_result(response)
+            lab.advance(1)
+        if response is not None:
+            lab.result.new_rows += 1
+            self.committer.add(responses=[response])
+        if errors:
+            lab.result.errors += len(errors)
+            self.committer.add(errors=errors)
+
+    # --- judgments -------------------------------------------------------------------------
+    def start_judge(self, j: int, lab: _Labelled, futures: dict[tuple[str, str], Any]) -> None:
+        from judgebench.db.models import JudgmentRow
+
+        spec = self.job.judges[j]
+        judge = build_judge(spec, self.store, self.job.concurrency)
+        units = []  # (keys, query, futures of its responses)
+        for qid in self.query_ids:
+            for group in judge_groups(self.job, spec):
+                rids = [self.rkeys[(qid, m.name)] for m in group]
+                units.append(
+                    (judge.unit_keys(qid, rids), qid, [futures[(qid, m.name)] for m in group])
+                )
+        existing = self.store.existing_ids(JudgmentRow, [k for keys, _, _ in units for k in keys])
+        todo = [u for u in units if not all(k in existing for k in u[0])]
+        reused = [k for keys, _, _ in units if all(k in existing for k in keys) for k in keys]
+        self.committer.link("judgment", reused)
+        lab.result.reused = len(reused)
+        lab.result.items = sum(len(keys) for keys, _, _ in units)
+        lab.advance(
+            len(reused) + (self.n_queries - len(self.query_ids)) * units_per_query(self.job, spec)
+        )
+        if todo:
+            lab.spawn(self._judge_all(spec, judge, lab, todo))
+
+    async def _judge_all(self, spec, judge, lab, todo) -> None:  # type: ignore[no-untyped-def]
+        def error(subject: str, message: str) -> None:
+            lab.result.errors += 1
+            self.committer.add(
+                errors=[
+                    ErrorRecord(
+                        stage="job.judgments",
+                        subject=f"{spec.label} on {subject}",
+                        message=message,
+                        run_id=self.ctx.run_id,
+                    )
+                ]
+            )
+
+        try:
+            await judge.prepare_run()
+        except Exception as exc:  # e.g. a calibration cut short: nothing is judged with it
+            message = f"{type(exc).__name__}: {exc}"
+            if "BudgetExceeded" in message:
+                self.stop.reason = self.stop.reason or message.split("BudgetExceeded: ", 1)[-1]
+            else:
+                error("run preparation", message)
+            lab.advance(sum(len(keys) for keys, _, _ in todo))
+            return
+        prepared: dict[str, asyncio.Task[Any]] = {}
+        for _, qid, _ in todo:  # per-query work (PC² criteria) starts now, with the responses
+            if qid not in prepared:
+                prepared[qid] = asyncio.ensure_future(
+                    self._gated(lab, judge.prepare_query(self.queries[qid]))
+                )
+        if judge.shape == "likelihood":
+            await self._judge_batch(spec, judge, lab, todo, error)
+            return
+        await asyncio.gather(
+            *(self._judge_one(spec, judge, lab, unit, prepared[unit[1]], error) for unit in todo)
+        )
+
+    async def _gated(self, lab: _Labelled, coro: Coroutine[Any, Any, Any]) -> Any:
+        async with self.limits(lab.label):
+            if self.stop.reason is not None:
+                coro.close()
+                return None
+            return await coro
+
+    async def _judge_one(self, spec, judge, lab, unit, prepared, error) -> None:  # type: ignore[no-untyped-def]
+        from judgebench.jobs.stages import _judge_units
+
+        keys, qid, futs = unit
+        try:
+            responses = [await f for f in futs]
+            await prepared
+            if any(r is None for r in responses):
+                return  # a response it needs is missing: skipped (counted by the run)
+            u = _Unit(keys, self.queries[qid], responses)
+            judged = (await _judge_units(judge, [u], lambda f: self._gated(lab, f())))[0]
+            main, rest = settle(self.ctx, spec, u, judged, self.stop, error)
+            if main:
+                lab.result.new_rows += len(main)
+                self.committer.add(judgments=main, comparisons=rest)
+        finally:
+            lab.advance(len(keys))
+
+    async def _judge_batch(self, spec, judge, lab, todo, error) -> None:  # type: ignore[no-untyped-def]
+        from judgebench.jobs.stages import _judge_units
+
+        ready = []
+        for keys, qid, futs in todo:
+            responses = [await f for f in futs]
+            if all(r is not None for r in responses):
+                ready.append(_Unit(keys, self.queries[qid], responses))
+            else:
+                lab.advance(len(keys))
+        outcomes = await _judge_units(judge, ready, lambda f: self._gated(lab, f()))
+        for u, judged in zip(ready, outcomes, strict=True):
+            main, rest = settle(self.ctx, spec, u, judged, self.stop, error)
+            lab.result.new_rows += len(main)
+            self.committer.add(judgments=main, comparisons=rest)
+            lab.advance(len(u.keys))

@@ -1,0 +1,113 @@
+"""The pipelined engine: judgments start as soon as the responses they need exist, so a slow
+model holds up only its own work (asserted from stored timestamps), with the same rows as the
+staged engine."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from judgebench.db import Store
+from judgebench.jobs import JobRunner, parse_job
+from tests.jobs.conftest import fresh_gateway, table_rows
+
+FAST_S, SLOW_S = 0.1, 2.0  # the slow model is 20x slower
+SLOW = "sim/small"
+
+
+@pytest.fixture
+def slow_small(monkeypatch):
+    """Every simulated call takes FAST_S, except the slow model's, which take SLOW_S."""
+    import judgebench.sim.backend as backend
+
+    complete = backend.SimBackend.complete
+
+    async def timed(self, model, messages, prompt, params):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(SLOW_S if model == SLOW else FAST_S)
+        return await complete(self, model, messages, prompt, params)
+
+    monkeypatch.setattr(backend.SimBackend, "complete", timed)
+
+
+def _run(data: dict) -> Store:
+    job = parse_job(data)
+    store = Store(job.store)
+    fresh_gateway(store)
+    result = JobRunner(job, store=store).run()
+    assert result.status == "ok", result.reason
+    return store
+
+
+def _finish_times(store: Store) -> tuple[float, float]:
+    """(when the other models' last judgment was made, when the slow model's first response
+    came back), from the stored rows."""
+    fast = max(j.created_at for j in store.get_judgments() if j.model != SLOW)
+    slow = min(r.created_at for r in store.get_responses() if r.model == SLOW)
+    return fast.timestamp(), slow.timestamp()
+
+
+def test_a_slow_model_holds_up_only_the_judgments_that_need_it(tiny, slow_small):
+    data = tiny("pipelined.db", pairwise=False, chunk_size=6, concurrency=16)
+    store = _run(data)
+    fast_done, slow_first = _finish_times(store)
+    # every judgment of the fast models is stored long before the slow model's first response
+    assert fast_done < slow_first - SLOW_S / 4, (fast_done, slow_first)
+    slow_judged = [j for j in store.get_judgments() if j.model == SLOW]
+    assert len(slow_judged) == 12 and all(j.ok for j in slow_judged)
+
+    # the staged engine waits for every response first: the same rows, the other order
+    staged = _run({**tiny("staged.db", pairwise=False, chunk_size=6), "engine": "staged"})
+    fast_done, slow_first = _finish_times(staged)
+    assert fast_done > slow_first
+    assert table_rows(data["store"])["judgments"] == table_rows(staged.url)["judgments"]
+
+
+@pytest.fixture(scope="module")
+def reference_run(tmp_path_factory):
+    from tests.jobs.conftest import all_judges, job_dict, write_queries
+
+    folder = tmp_path_factory.mktemp("pipeline_ref")
+    queries = write_queries(folder / "queries.jsonl", 10)
+    data = job_dict(f"sqlite:///{folder / 'ref.db'}", queries, judges=all_judges(), chunk_size=3)
+    _run(data)
+    return queries, data
+
+
+@pytest.mark.slow
+def test_kill_9_at_seeded_random_moments_then_rerun_equals_an_uninterrupted_run(
+    reference_run, tmp_path
+):
+    """Five kills at rows-stored thresholds drawn from a seeded RNG, each in a fresh store;
+    the rerun stores exactly the uninterrupted run's rows, and a budget holds across the kill."""
+    import random
+
+    from judgebench.db.models import JudgmentRow, ResponseRow
+    from tests.jobs.conftest import job_dict, llm_call_rows, write_job
+    from tests.jobs.test_resume import _kill_after
+
+    queries, ref = reference_run
+    expected = table_rows(ref["store"])
+    rng = random.Random(16)
+    for attempt in range(5):
+        table = rng.choice([ResponseRow, JudgmentRow, JudgmentRow])
+        total = len(expected["responses" if table is ResponseRow else "judgments"])
+        n = rng.randint(3, total - 10)
+        url = f"sqlite:///{tmp_path / f'killed{attempt}.db'}"
+        data = job_dict(url, queries, judges=ref["judges"], chunk_size=3)
+        assert _kill_after(write_job(tmp_path / f"job{attempt}.yaml", data), url, table, n) >= n
+        assert table_rows(url) != expected  # killed before the end
+        _run(data)
+        assert table_rows(url) == expected, (attempt, table.__tablename__, n)
+    # a cap holds across a kill: what was recorded plus the rerun stays within it (the calls
+    # in flight at the kill, whose usage was never written, are all that can exceed it)
+    url = f"sqlite:///{tmp_path / 'capped.db'}"
+    capped = job_dict(url, queries, judges=ref["judges"], chunk_size=3, budget={"max_calls": 150})
+    _kill_after(write_job(tmp_path / "capped.yaml", capped), url, JudgmentRow, 5)
+    job = parse_job(capped)
+    store = Store(job.store)
+    gateway = fresh_gateway(store)
+    result = JobRunner(job, store=store).run()
+    assert result.status in ("stopped", "ok")
+    assert llm_call_rows(url) <= 150 + job.concurrency
+    assert gateway.stats.calls <= 150
