@@ -552,12 +552,7 @@ def _fill_node_boot(conn: Connection, version: int) -> None:
     ).all()
     if not keys:
         return
-    membership = pd.DataFrame(
-        conn.execute(
-            select(_QN.c.query_id, _QN.c.node_id).where(_QN.c.taxonomy_version == version)
-        ).all(),
-        columns=["query_id", "node_id"],
-    )
+    membership = _confident_membership(conn, version)
     sizes = {(j, r): n for j, r, n in keys}
     runs_of: dict[str, list[str]] = {}
     for judge, run_id, _ in keys:
@@ -591,6 +586,21 @@ def _fill_node_boot(conn: Connection, version: int) -> None:
                 _NB.c.rank,
             ).where(_NB.c.judge == judge, _NB.c.run_id == runs[0])
             conn.execute(insert(_NB).from_select([c.name for c in _NB.columns], copy))
+
+
+def _confident_membership(conn: Connection, version: int) -> pd.DataFrame:
+    """Leaf assignments the CLI summary's findings use: confidence unknown or at least the
+    taxonomy's default ``min_confidence`` (a job can set another; the dashboard has no job)."""
+    from judgebench.analysis.confidence import confident_membership
+    from judgebench.taxonomy.combined import DEFAULT_MIN_CONFIDENCE
+
+    rows = conn.execute(
+        select(_QN.c.query_id, _QN.c.node_id, _QN.c.confidence).where(
+            _QN.c.taxonomy_version == version
+        )
+    ).all()
+    frame = pd.DataFrame(rows, columns=["query_id", "node_id", "confidence"])
+    return confident_membership(frame, DEFAULT_MIN_CONFIDENCE)[["query_id", "node_id"]]
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
