@@ -338,3 +338,36 @@ def test_background_refresh_failure_is_logged_once(tmp_path, monkeypatch, caplog
     assert cache.last_error == "RuntimeError: database is locked"
     failures = [r for r in caplog.records if "summary refresh failed" in r.getMessage()]
     assert len(failures) == 1 and "database is locked" in failures[0].getMessage()
+
+
+def test_findings_table_leaves_out_unsure_assignments_as_the_cli_does(sample_url, tmp_path):
+    import shutil
+
+    from sqlalchemy import update
+
+    from judgebench.db import Store
+    from judgebench.db.models import QueryNodeRow
+    from judgebench.taxonomy.combined import DEFAULT_MIN_CONFIDENCE
+
+    path = tmp_path / "unsure.db"
+    shutil.copy(sample_url.removeprefix("sqlite:///"), path)
+    store = Store(path)
+    before = q.node_table(store, "pc2").set_index(["node_id", "model"])["count"]
+    leaf = "coding/python"
+    victim = next(x for x in store.get_queries() if x.node_ids == [leaf])
+    with store.session() as s:
+        s.execute(
+            update(QueryNodeRow)
+            .where(QueryNodeRow.query_id == victim.id)
+            .values(confidence=DEFAULT_MIN_CONFIDENCE / 2)
+        )
+    q.refresh_summary(store, force=True)
+    after = q.node_table(store, "pc2").set_index(["node_id", "model"])["count"]
+    scored = {
+        j.model for j in store.get_judgments(judge="pc2", status="ok") if j.query_id == victim.id
+    }
+    for model in scored:
+        assert after[(leaf, model)] == before[(leaf, model)] - 1  # the unsure query left out
+        assert after[("coding", model)] == before[("coding", model)] - 1
+    # the map and leaderboard still count every assigned query
+    assert q.taxonomy_nodes(store).set_index("node_id").loc[leaf, "n_queries"] == 6
