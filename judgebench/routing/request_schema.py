@@ -25,9 +25,9 @@ _NUMBERS: tuple[tuple[str, type, float | None, float | None], ...] = (
     ("top_p", float, 0.0, 1.0),
     ("presence_penalty", float, -2.0, 2.0),
     ("frequency_penalty", float, -2.0, 2.0),
-    ("max_tokens", int, 1, None),
-    ("max_completion_tokens", int, 1, None),
-    ("seed", int, None, None),
+    ("max_tokens", int, 1, 2**31 - 1),  # int32, as the API takes it
+    ("max_completion_tokens", int, 1, 2**31 - 1),
+    ("seed", int, -(2**63), 2**63 - 1),  # int64
     ("n", int, 1, 1),
 )
 MAX_STOP = 4
