@@ -115,6 +115,49 @@ def plan_batches(
     return batches
 
 
+class _HostCopies:
+    """Device → host copies of pooled states that overlap the next group's forward pass.
+
+    On CUDA each result is copied on a side stream into pinned memory once its own kernels are
+    done (an event), so waiting for group k's copy never waits for group k+1's kernels, and the
+    device is never idle while the host takes a result. On the CPU it is a plain queue."""
+
+    def __init__(self, device: str) -> None:
+        self.cuda = device.startswith("cuda")
+        self.pending: deque[tuple[Any, Any, Any]] = deque()
+        self.stream: Any = None
+        if self.cuda:
+            import torch
+
+            self.stream = torch.cuda.Stream(device=device)
+
+    def __len__(self) -> int:
+        return len(self.pending)
+
+    def start(self, result: Any) -> None:
+        if not self.cuda:
+            self.pending.append((result, None, None))
+            return
+        import torch
+
+        computed = torch.cuda.Event()
+        computed.record()
+        with torch.cuda.stream(self.stream):
+            self.stream.wait_event(computed)
+            host = torch.empty(result.shape, dtype=result.dtype, pin_memory=True)
+            host.copy_(result, non_blocking=True)
+            copied = torch.cuda.Event()
+            copied.record(self.stream)
+        # ``result`` stays referenced until the copy is done, so its memory is not reused early
+        self.pending.append((host, copied, result))
+
+    def finish(self) -> np.ndarray:
+        host, copied, _ = self.pending.popleft()
+        if copied is not None:
+            copied.synchronize()
+        return host.numpy() if copied is not None else host.cpu().numpy()
+
+
 class HiddenStateEncoder:
     """Wraps a transformers model and tokenizer; ``encode`` returns pooled states [L, n, D]."""
 
@@ -331,11 +374,17 @@ class HiddenStateEncoder:
 
         worker = threading.Thread(target=produce, name="tokenize-pack", daemon=True)
         worker.start()
+        copies = _HostCopies(self.device)
         try:
             while (item := ready.get()) is not None:
                 if isinstance(item, BaseException):
                     raise item
-                yield self.run_packed(item, pooling).cpu().numpy()
+                # the next group's kernels are queued before this one's copy is waited for
+                copies.start(self.run_packed(item, pooling))
+                if len(copies) > 1:
+                    yield copies.finish()
+            while len(copies):
+                yield copies.finish()
         finally:
             stop.set()
             worker.join()
