@@ -545,9 +545,9 @@ def _store_assignments(store, tax_version, texts, ids, results, origin: str) -> 
         store.put_queries(fresh)
         ids = [q.id for q in fresh]
     for query_id, r in zip(ids, results, strict=True):
-        if r.assigned:
-            store.set_query_nodes(query_id, r.node_ids, tax_version, r.node_confidence)
-        else:
+        # an unassigned query keeps no nodes, but its best guess and probability (for reports)
+        store.set_query_nodes(query_id, r.node_ids, tax_version, r.node_confidence)
+        if not r.assigned:
             store.record_error(
                 ErrorRecord(
                     stage="taxonomy.assign", subject=query_id, message=r.reason or "unassigned"

@@ -149,11 +149,18 @@ def test_assign_a_flat_label_set_with_examples_keeps_the_input_fields(tmp_path):
     shown = run("show", str(labels), "--db", db, "--min-confidence", "0.999")
     assert "1 queries (0 confident)" in shown  # both are assigned, neither is that sure
     assert "confident" not in run("show", str(labels), "--db", db, "--min-confidence", "0")
-    strict = run("assign", *common, "--min-confidence", "1", "--out", str(out))
+    strict = run("assign", *common, "--min-confidence", "1", "--out", str(out), "--db", db)
     assert "assigned 0 of 2" in strict and "unassigned 2" in strict
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert all(r["status"] == "unassigned" and r["node_ids"] == [] for r in rows)
     assert "below min_confidence 1" in rows[0]["reason"]
+    from judgebench.analysis.confidence import assignment_counts
+    from judgebench.db import Store
+
+    counts = assignment_counts(Store(db).get_queries(), 1.0).set_index("node_id")
+    # stored as unassigned, each with its best guess: the report counts them as tentative
+    assert counts.loc["unassigned", "queries"] == 2
+    assert counts.loc["code", "tentative"] == 1 and counts.loc["poem", "tentative"] == 1
 
 
 def _build(candidates: str) -> list[str]:
