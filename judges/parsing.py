@@ -25,6 +25,7 @@ import json
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from judgebench.records import canonical_json
@@ -174,9 +175,11 @@ def json_objects(text: str) -> tuple[list[tuple[int, dict[str, Any]]], int | Non
     return found, unclosed
 
 
-def template_examples(template_source: str) -> set[str]:
-    """Canonical forms of the JSON objects written literally in a template (its examples)."""
-    return {canonical_json(value) for _, value in json_objects(template_source)[0]}
+@lru_cache(maxsize=256)
+def template_examples(template_source: str) -> frozenset[str]:
+    """Canonical forms of the JSON objects written literally in a template (its examples);
+    remembered per template source, since every exchange asks for them."""
+    return frozenset(canonical_json(value) for _, value in json_objects(template_source)[0])
 
 
 # --- other answer shapes -----------------------------------------------------------------------

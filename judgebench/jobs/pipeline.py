@@ -190,9 +190,13 @@ async def run_pipeline(
     which = range(len(job.judges)) if shard.judges is None else shard.judges
     judges = {j: _Labelled(gateway, store, ctx, f"judgments[{j}]", on_items) for j in which}
     try:
-        futures = run.start_responses(models)
+        plans = {j: run.plan_judge(j, lab) for j, lab in judges.items()}
+        needed = {
+            run.rkeys[(qid, m)] for plan in plans.values() for _, qid, ms in plan[2] for m in ms
+        }
+        futures = run.start_responses(models, needed)
         for j, lab in judges.items():
-            run.start_judge(j, lab, futures)
+            run.start_judge(lab, plans[j], futures)
         await asyncio.gather(*(t for lab in [*models, *judges.values()] for t in lab.tasks))
     finally:
         committer.flush()
@@ -215,12 +219,15 @@ class _ChunkRun:
         }
 
     # --- responses -------------------------------------------------------------------------
-    def start_responses(self, labs: list[_Labelled]) -> dict[tuple[str, str], asyncio.Future[Any]]:
-        """A future per (query, model): the stored response, or one being asked for."""
+    def start_responses(
+        self, labs: list[_Labelled], needed: set[str]
+    ) -> dict[tuple[str, str], asyncio.Future[Any]]:
+        """A future per (query, model): the stored response (read only when a judgment still
+        needs it), or one being asked for."""
         from judgebench.db.models import ResponseRow
 
         existing = self.store.existing_ids(ResponseRow, self.rkeys.values())
-        stored = {r.id: r for r in self.store.get_responses(ids=list(existing))}
+        stored = {r.id: r for r in self.store.get_responses(ids=list(existing & needed))}
         loop = asyncio.get_running_loop()
         futures: dict[tuple[str, str], asyncio.Future[Any]] = {}
         for i, (model, lab) in enumerate(zip(self.job.models, labs, strict=True)):
@@ -235,7 +242,7 @@ class _ChunkRun:
                 fut: asyncio.Future[Any] = loop.create_future()
                 futures[(qid, model.name)] = fut
                 if key in existing:
-                    r = stored.get(key)
+                    r = stored.get(key)  # None when no judgment needs it any more
                     fut.set_result(r if r is not None and r.status == "ok" else None)
                 else:
                     lab.spawn(self._respond(i, lab, self.queries[qid], fut))
@@ -262,18 +269,18 @@ class _ChunkRun:
             self.committer.add(errors=errors)
 
     # --- judgments -------------------------------------------------------------------------
-    def start_judge(self, j: int, lab: _Labelled, futures: dict[tuple[str, str], Any]) -> None:
+    def plan_judge(self, j: int, lab: _Labelled) -> tuple[Any, Any, list[Any]]:
+        """(spec, judge, units still to judge: (keys, query id, model names)); what is done
+        is linked to the run."""
         from judgebench.db.models import JudgmentRow
 
         spec = self.job.judges[j]
         judge = build_judge(spec, self.store, self.job.concurrency)
-        units = []  # (keys, query, futures of its responses)
+        units = []
         for qid in self.query_ids:
             for group in judge_groups(self.job, spec):
                 rids = [self.rkeys[(qid, m.name)] for m in group]
-                units.append(
-                    (judge.unit_keys(qid, rids), qid, [futures[(qid, m.name)] for m in group])
-                )
+                units.append((judge.unit_keys(qid, rids), qid, [m.name for m in group]))
         existing = self.store.existing_ids(JudgmentRow, [k for keys, _, _ in units for k in keys])
         todo = [u for u in units if not all(k in existing for k in u[0])]
         reused = [k for keys, _, _ in units if all(k in existing for k in keys) for k in keys]
@@ -283,6 +290,11 @@ class _ChunkRun:
         lab.advance(
             len(reused) + (self.n_queries - len(self.query_ids)) * units_per_query(self.job, spec)
         )
+        return spec, judge, todo
+
+    def start_judge(self, lab: _Labelled, plan: Any, futures: dict[tuple[str, str], Any]) -> None:
+        spec, judge, todo = plan
+        todo = [(keys, qid, [futures[(qid, m)] for m in ms]) for keys, qid, ms in todo]
         if todo:
             lab.spawn(self._judge_all(spec, judge, lab, todo))
 

@@ -10,6 +10,7 @@ requests: anything whose reply reached the call cache is never asked again.
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from itertools import combinations
 from typing import Any
@@ -111,19 +112,35 @@ def build_judge(spec: JudgeSpec, store: Any, concurrency: int) -> Any:
 
 class _CacheFirst:
     """An artefact store whose writes first flush the gateway's call cache: artefacts are
-    stored the moment they exist, and a kill must not leave ones whose calls were not recorded."""
+    stored the moment they exist, and a kill must not leave ones whose calls were not recorded.
+    The latest ``keep`` artefacts stay in memory (each of a query's judgments reads its
+    criteria: a read from the store per judgment was a job's largest cost after the calls)."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, keep: int = 2048) -> None:
         self.inner = inner
+        self.keep = keep
+        self._recent: OrderedDict[str, Any] = OrderedDict()
 
     def get_criteria(self, key: str) -> Any:
-        return self.inner.get_criteria(key)
+        if key in self._recent:
+            self._recent.move_to_end(key)
+            return self._recent[key]
+        found = self.inner.get_criteria(key)
+        if found is not None:
+            self._remember(key, found)
+        return found
 
     def put_criteria(self, key: str, query_id: str, judge_model: str, payload: Any) -> None:
         from judgebench.llm import get_gateway
 
         get_gateway().flush()
         self.inner.put_criteria(key, query_id, judge_model, payload)
+        self._recent.pop(key, None)  # insert-or-ignore: a concurrent writer's row may win
+
+    def _remember(self, key: str, payload: Any) -> None:
+        self._recent[key] = payload
+        if len(self._recent) > self.keep:
+            self._recent.popitem(last=False)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
