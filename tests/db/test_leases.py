@@ -7,8 +7,7 @@ import sys
 import threading
 import time
 
-from judgebench.db import Store
-from judgebench.db import leases
+from judgebench.db import Store, leases
 
 
 def test_one_holder_at_a_time_until_release(tmp_path):
