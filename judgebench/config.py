@@ -80,6 +80,22 @@ class ModelSettings(BaseModel):
             raise ValueError("backend 'direct' needs an api_base")
         return self
 
+    @model_validator(mode="after")
+    def _register_param_secrets(self) -> ModelSettings:
+        """Credentials passed as provider params (``aws_secret_access_key``, an
+        ``Authorization`` header, ...) are masked wherever they would be logged."""
+        from judgebench.llm.secrets import is_credential_name, register_secret
+
+        def walk(value: Any, name: str = "") -> None:
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    walk(v, str(k))
+            elif isinstance(value, str) and is_credential_name(name):
+                register_secret(value)
+
+        walk(self.params)
+        return self
+
     def resolved_api_key(self) -> str | None:
         """The key from ``api_key_env`` (or inline ``api_key``), registered for redaction."""
         from judgebench.llm.secrets import register_secret

@@ -23,24 +23,8 @@ import re
 from typing import Any
 
 from judgebench.errors import ConfigError
+from judgebench.llm.secrets import is_credential_name
 
-_CREDENTIAL_WORDS = {
-    "key",
-    "apikey",
-    "token",
-    "secret",
-    "password",
-    "passwd",
-    "pwd",
-    "authorization",
-    "auth",
-    "credential",
-    "credentials",
-    "cookie",
-    "bearer",
-}
-# one-word names: PGPASSWORD, HFTOKEN, CLIENTSECRET
-_CREDENTIAL_ENDINGS = ("password", "passwd", "secret", "token", "apikey")
 _URL_PASSWORD = re.compile(r"://[^/\s:@]*:[^/\s@]+@")
 _ENV_REF = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}")
 HINT = (
@@ -49,16 +33,6 @@ HINT = (
 )
 
 Path = tuple[str | int, ...]
-
-
-def is_credential_name(name: str) -> bool:
-    """``api_key``, ``apiKey``, ``X-Api-Key``, ``access_token``, ``PGPASSWORD``: yes;
-    ``max_tokens``, ``top_k``, ``keep_alive``: no."""
-    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
-    words = [w for w in re.split(r"[^a-z0-9]+", snake) if w]
-    return any(
-        w in _CREDENTIAL_WORDS or w.endswith(_CREDENTIAL_ENDINGS) for w in words
-    ) or "apikey" in snake.replace("_", "")
 
 
 def refuse_credentials(job: Any) -> None:

@@ -97,8 +97,15 @@ class MemoryCallCache:
 
 
 def generation_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters that shape the reply (what the key and the stored request hold)."""
-    return {k: v for k, v in params.items() if k not in TRANSPORT_PARAMS and v is not None}
+    """The parameters that shape the reply (what the key and the stored request hold): no
+    transport settings and nothing named like a credential (``aws_secret_access_key``, ...)."""
+    from judgebench.llm.secrets import is_credential_name
+
+    return {
+        k: v
+        for k, v in params.items()
+        if k not in TRANSPORT_PARAMS and v is not None and not is_credential_name(k)
+    }
 
 
 def is_cacheable(params: Mapping[str, Any], sample_index: int | None) -> bool:

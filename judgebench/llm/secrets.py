@@ -18,6 +18,35 @@ _PATTERNS = re.compile(
 MASK = "***"
 
 
+_CREDENTIAL_WORDS = {
+    "key",
+    "apikey",
+    "token",
+    "secret",
+    "password",
+    "passwd",
+    "pwd",
+    "authorization",
+    "auth",
+    "credential",
+    "credentials",
+    "cookie",
+    "bearer",
+}
+# one-word names: PGPASSWORD, HFTOKEN, CLIENTSECRET
+_CREDENTIAL_ENDINGS = ("password", "passwd", "secret", "token", "apikey")
+
+
+def is_credential_name(name: str) -> bool:
+    """``api_key``, ``apiKey``, ``X-Api-Key``, ``access_token``, ``PGPASSWORD``: yes;
+    ``max_tokens``, ``top_k``, ``keep_alive``: no."""
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+    words = [w for w in re.split(r"[^a-z0-9]+", snake) if w]
+    return any(
+        w in _CREDENTIAL_WORDS or w.endswith(_CREDENTIAL_ENDINGS) for w in words
+    ) or "apikey" in snake.replace("_", "")
+
+
 def register_secret(value: str | None) -> None:
     """Remember a secret so that :func:`redact` removes it (values shorter than 4 are ignored)."""
     if value and len(value) >= 4:

@@ -23,7 +23,9 @@ INLINE_KEY = "planted-inline-5e8f0a3c6d"  # registry inline api_key
 WRONG_KEY = "planted-wrong-9b2c7d1e4f"  # a registry key its server rejects (and echoes back)
 JOB_KEY = "planted-jobparam-3a6b9c2d5e"  # what a user puts in a job's params
 ODD_VAR = "planted-oddvar-8d4e1f7a0b"  # a ${VAR} of a name that says nothing about secrets
-SECRETS = [ENV_KEY, INLINE_KEY, WRONG_KEY, JOB_KEY, ODD_VAR]
+PARAM_SECRET = "planted-regparam-6f2a8c4e1d"  # a credential passed as a registry param
+HEADER_SECRET = "planted-header-2d7b5e9a3c"  # a registry header
+SECRETS = [ENV_KEY, INLINE_KEY, WRONG_KEY, JOB_KEY, ODD_VAR, PARAM_SECRET, HEADER_SECRET]
 
 
 @pytest.fixture
@@ -102,6 +104,10 @@ def test_planted_secrets_are_nowhere(tmp_path, monkeypatch, capsys, caplog, serv
                 "api_base": servers["env"].url,
                 "api_key_env": "JB_UPSTREAM_CREDS",
                 "wire_model": "sim/coder",
+                "params": {
+                    "aws_secret_access_key": PARAM_SECRET,
+                    "extra_headers": {"X-Tenant-Auth": HEADER_SECRET},
+                },
             },
             "acme/inline": {
                 "api_base": servers["inline"].url,
