@@ -40,6 +40,8 @@ class QueryCriteria(BaseModel):
     raw_replies: list[str] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
     template_hashes: dict[str, str] = Field(default_factory=dict)
+    # per auxiliary answer: cut at the judge's aux_max_tokens (finish_reason "length")
+    aux_truncated: list[bool] = Field(default_factory=list)
     created_at: str = Field(default_factory=lambda: utcnow().isoformat())
 
     @property

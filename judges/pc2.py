@@ -4,8 +4,15 @@ Once per query: K auxiliary answers from diverse models → the judge compares t
 3–9 weighted criteria (integer weights summing to 100; renormalised and recorded when not) →
 one auxiliary answer is the baseline, scored once with the criteria (its critique is stored).
 Per (model, query): one judge call scores the candidate per criterion on an integer scale
-(default 1–5, relative to the baseline); the final score S = Σ wᵢ·sᵢ is computed here, never
-taken from the model's arithmetic.
+(default 1–5) with the baseline answer and its critique as reference; the final score
+S = Σ wᵢ·sᵢ is computed here, never taken from the model's arithmetic.
+
+Anchoring (``anchoring``): by default the candidate is scored on the same absolute scale as the
+baseline's critique, higher than the baseline's score where it is better (Feedbacker's
+``ours_baseline_final_judge.md``: "use the baseline answer as a baseline; a higher score
+indicates a better response compared to the baseline"), so a candidate as good as a strong
+baseline scores near the baseline's own ~430/500. ``anchoring="mid"`` (judgebench's former
+prompt, template ``pc2_score_mid``) pins the middle of the scale to "on par with the baseline".
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import contextlib
 import math
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
@@ -46,6 +53,7 @@ from judgebench.prompts import new_nonce
 from judgebench.records import CriterionScore, Judgment, Query, Usage, content_key
 
 WEIGHTS_RENORMALISED = "weights_renormalised"
+BASELINE_TRUNCATED = "baseline_truncated"  # the baseline answer was cut at aux_max_tokens
 
 
 class CriteriaUnavailable(Exception):
@@ -179,6 +187,7 @@ class PC2Settings(LLMJudgeSettings):
     criteria_count: tuple[int, int] = (3, 9)
     baseline_index: int = Field(0, ge=0)
     aux_max_tokens: int = Field(1024, ge=1)
+    anchoring: Literal["critique", "mid"] = "critique"
 
     @field_validator("aux_models")
     @classmethod
@@ -218,10 +227,14 @@ class PC2Judge(Judge):
         criteria_count: tuple[int, int] = (3, 9),
         baseline_index: int = 0,
         aux_max_tokens: int = 1024,
+        anchoring: Literal["critique", "mid"] = "critique",
         templates: dict[str, str | Path] | None = None,
         **options: Any,
     ) -> None:
         super().__init__(model, templates=templates, **options)
+        if anchoring not in ("critique", "mid"):
+            raise ValueError(f"unknown anchoring {anchoring!r}: use critique or mid")
+        self.anchoring = anchoring
         if len(aux_models) < 2:
             raise ValueError(
                 "PC² needs at least 2 auxiliary models (the paper uses 3 diverse ones)"
@@ -245,7 +258,7 @@ class PC2Judge(Judge):
         return (
             self.template("pc2_criteria"),
             self.template("pc2_baseline"),
-            self.template("pc2_score"),
+            self.template("pc2_score" if self.anchoring == "critique" else "pc2_score_mid"),
         )
 
     def params(self) -> dict[str, Any]:
@@ -255,6 +268,7 @@ class PC2Judge(Judge):
             "scale": list(self.scale),
             "criteria_count": list(self.criteria_count),
             "baseline_index": self.baseline_index,
+            "anchoring": self.anchoring,
         }
 
     def key_parts(self, candidates: int = 1) -> tuple[str, dict[str, Any]]:
@@ -316,7 +330,7 @@ class PC2Judge(Judge):
         payload = self.store.get_criteria(key)
         return QueryCriteria.model_validate(payload) if payload is not None else None
 
-    async def _aux_answers(self, q: Query) -> tuple[list[str], Usage]:
+    async def _aux_answers(self, q: Query) -> tuple[list[str], Usage, list[bool]]:
         gateway = get_gateway()
         calls = [
             gateway.complete(
@@ -336,7 +350,8 @@ class PC2Judge(Judge):
         usage = Usage()
         for c in completions:
             usage = usage + c.usage
-        return [c.text for c in completions], usage
+        truncated = [c.finish_reason == "length" for c in completions]
+        return [c.text for c in completions], usage, truncated
 
     async def _compute(
         self, q: Query, key: str, given: Sequence[ResponseLike] | None
@@ -351,8 +366,9 @@ class PC2Judge(Judge):
                     f"{len(responses)} auxiliary answers given for {len(self.aux_models)} aux_models"
                 )
             answers, usage = [r.text or "" for r in responses], Usage()
+            truncated = [False] * len(answers)  # given by the caller: taken as they are
         else:
-            answers, usage = await self._aux_answers(q)
+            answers, usage, truncated = await self._aux_answers(q)
 
         nonce = new_nonce(q.text, *answers)
         fenced_answers = [
@@ -429,6 +445,7 @@ class PC2Judge(Judge):
             raw_replies=raw,
             usage=usage,
             template_hashes={t_criteria.name: t_criteria.hash, t_baseline.name: t_baseline.hash},
+            aux_truncated=truncated,
         )
 
     # --- per (model, query) ------------------------------------------------------------------
@@ -488,6 +505,11 @@ class PC2Judge(Judge):
         )
         if prepared.weights_renormalised:
             flags.append(WEIGHTS_RENORMALISED)
+        if prepared.aux_truncated and prepared.aux_truncated[prepared.baseline_index]:
+            flags.append(BASELINE_TRUNCATED)
+        if any(prepared.aux_truncated):  # the criteria were derived from cut answers
+            details["aux_truncated"] = prepared.aux_truncated
+            details["aux_max_tokens"] = self.aux_max_tokens
         details.update(
             criteria_key=prepared.key,
             baseline_model=prepared.baseline_model,

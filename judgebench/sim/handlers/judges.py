@@ -32,6 +32,8 @@ PRP_MARK = '{"preferred": "<A or B>"}'
 
 _SCALE_RE = re.compile(r"integers? (?:score )?from (\d+)\s*(?:\(\w+\))? to (\d+)")
 _CRITERION_LINE = re.compile(r"^\s*\d+\.\s*(?P<name>.+?) \(weight (?P<weight>\d+)\):", re.M)
+_CRITIQUE_LINE = re.compile(r"^- (?P<name>.+?): (?P<score>\d+)", re.M)
+ABSOLUTE_MARK = "on the same absolute scale the baseline critique uses"
 
 
 def _example(ctx: TaskContext, mark: str) -> str | None:
@@ -248,6 +250,14 @@ def pc2_score(ctx: TaskContext) -> SimReply:
     f_base = _features(query, baseline, [candidate])
     f_cand = _features(query, candidate, [baseline])
     o_base, o_cand = ctx.assess(query, baseline), ctx.assess(query, candidate)
+    # the default prompt scores on the critique's absolute scale: the baseline's own score on
+    # a criterion is the reference point; the "mid" prompt pins the middle to "on par"
+    anchors: dict[str, float] = {}
+    if ABSOLUTE_MARK in ctx.prompt:
+        anchors = {
+            m.group("name").strip(): float(m.group("score"))
+            for m in _CRITIQUE_LINE.finditer(ctx.block("CRITIQUE"))
+        }
     scores = []
     for name in _criteria_names(ctx):
         diff = (
@@ -257,8 +267,11 @@ def pc2_score(ctx: TaskContext) -> SimReply:
             )
             - 0.5
         )
-        value = max(low, min(high, round(mid + diff * (high - low) * 1.5)))
-        verdict = "better than" if value > mid else "worse than" if value < mid else "on par with"
+        anchor = anchors.get(name, mid)
+        value = max(low, min(high, round(anchor + diff * (high - low) * 1.5)))
+        verdict = (
+            "better than" if value > anchor else "worse than" if value < anchor else "on par with"
+        )
         scores.append(
             {
                 "criterion": name,
