@@ -255,7 +255,7 @@ def load_references(path: str | Path) -> list[Reference]:
             out.append(
                 Reference(query=row["query"], response=row["response"], correct=row["correct"])
             )
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise DataError(
                 f"expected {{query, response, correct}}: {type(exc).__name__}: {exc}",
                 where=f"{path}:{n}",

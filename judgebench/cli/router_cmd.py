@@ -120,7 +120,7 @@ def calibrate(
             continue
         try:
             row = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             raise DataError(f"{labelled}:{n}: not JSON") from None
         q = row.get("query", row.get("question"))
         ref = row.get("reference", row.get("answer"))

@@ -61,7 +61,7 @@ def _read_lines_or_jsonl(path: Path, field: str = "text") -> list[str]:
         if line.startswith("{"):
             try:
                 item = json.loads(line)
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 raise DataError(f"line {number} is not JSON", where=str(path)) from None
             value = item.get(field) or item.get("prompt") or item.get("name")
             if not isinstance(value, str) or not value.strip():
@@ -88,7 +88,7 @@ def _read_candidates(path: Path, domain: str | None):  # type: ignore[no-untyped
             continue
         try:
             item = json.loads(raw)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             raise DataError(f"line {number} is not JSON", where=str(path)) from None
         name = item.get("name") if isinstance(item, dict) else None
         if not isinstance(name, str) or not name.strip():
@@ -366,7 +366,7 @@ def _read_query_items(path: Path) -> list[dict[str, Any]]:
             continue
         try:
             item = json.loads(line)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             raise DataError(f"line {number} is not JSON", where=str(path)) from None
         value = item.get("text") or item.get("prompt") or item.get("name")
         if not isinstance(value, str) or not value.strip():

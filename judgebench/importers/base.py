@@ -69,6 +69,8 @@ def iter_json_items(path: Path) -> Iterator[tuple[int, Any]]:
             raise bad(
                 path, line + text.count("\n", pos, exc.pos), f"invalid JSON: {exc.msg}"
             ) from None
+        except RecursionError:  # thousands of nested brackets: the parser's stack ran out
+            raise bad(path, line, "JSON nested too deeply") from None
         line += text.count("\n", pos, end)
         yield start_line, item
         pos = skip_ws(end)
@@ -86,9 +88,12 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
         if not raw.strip():
             continue
         try:
-            yield number, json.loads(raw)
+            item = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise bad(path, number, f"invalid JSON: {exc.msg}") from None
+        except RecursionError:  # thousands of nested brackets: the parser's stack ran out
+            raise bad(path, number, "JSON nested too deeply") from None
+        yield number, item
 
 
 def iter_json_or_jsonl(path: Path) -> Iterator[tuple[int, Any]]:

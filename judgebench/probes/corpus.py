@@ -222,6 +222,8 @@ def read_pair_file(path: str | Path) -> ParallelCorpus:
                 raise DataError(
                     f"line {number}: invalid JSON ({exc.msg})", where=str(path)
                 ) from None
+            except RecursionError:
+                raise DataError(f"line {number}: JSON nested too deeply", where=str(path)) from None
             if not isinstance(item, dict):
                 raise DataError(f"line {number}: expected an object", where=str(path))
             eng = item.get("english", item.get("eng", item.get("source")))

@@ -157,7 +157,7 @@ def load_references(path: Path):  # type: ignore[no-untyped-def]
             query = row.get("query", row.get("question"))
             response = row.get("response", row.get("solution"))
             correct = row.get("correct", row.get("is_correct"))
-        except (json.JSONDecodeError, AttributeError):
+        except (json.JSONDecodeError, AttributeError, RecursionError):
             raise DataError(f"{path}:{n}: not a JSON object") from None
         if (
             not isinstance(query, str)

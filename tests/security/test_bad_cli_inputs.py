@@ -109,6 +109,7 @@ def _router_yaml(world: dict[str, Any], name: str, references: str) -> str:
     return _file(world, f"{name}.yaml", yaml.safe_dump(cfg))
 
 
+DEEP = "[" * 100_000 + "]" * 100_000
 GOOD_REFS = (
     '{"query": "What is 2+2?", "response": "Step 1: 2+2 = 4. Answer: 4", "correct": true}\n'
     '{"query": "What is 3+3?", "response": "about 7", "correct": false}\n'
@@ -441,6 +442,38 @@ CASES: dict[str, tuple[Case, str]] = {
     "import of a non-UTF-8 file": (
         lambda w: ["import", "gsm8k", _file(w, "gsm.jsonl", LATIN), "--db", str(w["db"])],
         "gsm.jsonl",
+    ),
+    "import of JSON nested 100,000 deep": (
+        lambda w: ["import", "llmbar", _file(w, "deep.json", DEEP + "\n"), "--db", str(w["db"])],
+        "nested too deeply",
+    ),
+    "import of a JSONL line nested 100,000 deep": (
+        lambda w: ["import", "llmbar", _file(w, "deep.jsonl", DEEP + "\n"), "--db", str(w["db"])],
+        "nested too deeply",
+    ),
+    "query file nested 100,000 deep": (
+        lambda w: [
+            "run",
+            _job(w, "q5", **{"queries.files": [_file(w, "deepq.jsonl", DEEP + "\n")]}),
+            "--no-probe",
+        ],
+        "nested too deeply",
+    ),
+    "taxonomy file nested 100,000 deep": (
+        lambda w: ["taxonomy", "import", _file(w, "deep-tax.json", DEEP), "--db", str(w["db"])],
+        "nested too deeply",
+    ),
+    "router references nested 100,000 deep": (
+        lambda w: [
+            "router",
+            "calibrate",
+            _router_yaml(w, "r-deep", _file(w, "refs-deep.jsonl", DEEP + "\n")),
+            "--labelled",
+            _file(w, "lab2.jsonl", GOOD_REFS),
+            "--value",
+            "0.5",
+        ],
+        "refs-deep.jsonl",
     ),
     "schedule add with a bad cron": (
         lambda w: ["schedule", "add", _job(w, "sched1"), "--cron", "every day"],
