@@ -20,6 +20,7 @@ class Criterion(BaseModel):
     name: str
     weight: int
     description: str = ""
+    group: str | None = None  # the primary criterion a sub-criterion refines (Feedbacker)
 
 
 class QueryCriteria(BaseModel):

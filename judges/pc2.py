@@ -83,14 +83,28 @@ def renormalise(weights: Sequence[int], total: int = 100) -> list[int]:
     return out
 
 
+MAX_SUB_CRITERIA = 4  # per primary criterion: bounds the scoring reply's length
+
+
 def parse_criteria(
-    found: dict[str, Any], min_n: int, max_n: int
+    found: dict[str, Any], min_n: int, max_n: int, sub_criteria: bool = False
 ) -> tuple[list[Criterion], list[int] | None]:
-    """Validated criteria and, when the weights did not sum to 100, the original weights."""
+    """Validated criteria and, when the weights did not sum to 100, the original weights.
+
+    With ``sub_criteria`` (Feedbacker's hierarchical framework) ``min_n``–``max_n`` bounds the
+    primary criteria (the ``group`` names; an item without one is its own group) and every
+    item is a weighted sub-criterion, at most ``MAX_SUB_CRITERIA`` per group."""
     items = found["criteria"]
     if not isinstance(items, list):
         raise ReplyParseError("criteria is not a list")
-    if not min_n <= len(items) <= max_n:
+    if sub_criteria:
+        groups = [_group_of(item) for item in items]
+        n_groups = len(set(groups))
+        if not min_n <= n_groups <= max_n:
+            raise ReplyParseError(f"{n_groups} primary criteria given, need {min_n}-{max_n}")
+        if max(groups.count(g) for g in set(groups)) > MAX_SUB_CRITERIA:
+            raise ReplyParseError(f"more than {MAX_SUB_CRITERIA} sub-criteria under one criterion")
+    elif not min_n <= len(items) <= max_n:
         raise ReplyParseError(f"{len(items)} criteria given, need {min_n}-{max_n}")
     criteria: list[Criterion] = []
     seen: set[str] = set()
@@ -108,7 +122,10 @@ def parse_criteria(
         weight = integer_in_range(item.get("weight"), 1, 100, what=f"weight of {name!r}")
         criteria.append(
             Criterion(
-                name=name, weight=weight, description=short_text(item.get("description"), 600) or ""
+                name=name,
+                weight=weight,
+                description=short_text(item.get("description"), 600) or "",
+                group=_group_of(item) if sub_criteria else None,
             )
         )
     weights = [c.weight for c in criteria]
@@ -159,10 +176,24 @@ def parse_criterion_scores(
     return [got[c.name] for c in criteria]
 
 
+def _group_of(item: Any) -> str:
+    group = item.get("group") if isinstance(item, dict) else None
+    if isinstance(group, str) and group.strip():
+        return " ".join(group.split())
+    return " ".join(str(item.get("name", "")).split()) if isinstance(item, dict) else ""
+
+
 def render_criteria(criteria: Sequence[Criterion]) -> str:
-    return "\n".join(
-        f"{i}. {c.name} (weight {c.weight}): {c.description}" for i, c in enumerate(criteria, 1)
-    )
+    """Numbered ``name (weight w): description`` lines; sub-criteria under their primary
+    criterion's heading."""
+    lines: list[str] = []
+    group: str | None = None
+    for i, c in enumerate(criteria, 1):
+        if c.group and c.group != group:
+            lines.append(f"{c.group}:")
+        group = c.group
+        lines.append(f"{i}. {c.name} (weight {c.weight}): {c.description}")
+    return "\n".join(lines)
 
 
 def render_critique(critique: Sequence[CriterionScore]) -> str:
@@ -185,6 +216,7 @@ class PC2Settings(LLMJudgeSettings):
     aux_models: list[str]
     scale: tuple[int, int] = (1, 5)
     criteria_count: tuple[int, int] = (3, 9)
+    sub_criteria: bool = True
     baseline_index: int = Field(0, ge=0)
     aux_max_tokens: int = Field(1024, ge=1)
     anchoring: Literal["critique", "mid"] = "critique"
@@ -225,6 +257,7 @@ class PC2Judge(Judge):
         criteria_store: CriteriaStore | None = None,
         scale: tuple[int, int] = (1, 5),
         criteria_count: tuple[int, int] = (3, 9),
+        sub_criteria: bool = True,
         baseline_index: int = 0,
         aux_max_tokens: int = 1024,
         anchoring: Literal["critique", "mid"] = "critique",
@@ -249,6 +282,7 @@ class PC2Judge(Judge):
         )
         self.scale = scale
         self.criteria_count = criteria_count
+        self.sub_criteria = sub_criteria
         self.baseline_index = baseline_index
         self.aux_max_tokens = aux_max_tokens
         self._locks: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = {}
@@ -267,6 +301,7 @@ class PC2Judge(Judge):
             "aux_models": self.aux_models,
             "scale": list(self.scale),
             "criteria_count": list(self.criteria_count),
+            "sub_criteria": self.sub_criteria,
             "baseline_index": self.baseline_index,
             "anchoring": self.anchoring,
         }
@@ -293,6 +328,7 @@ class PC2Judge(Judge):
             [t_criteria.hash, t_baseline.hash],
             list(self.scale),
             list(self.criteria_count),
+            self.sub_criteria,
             self.call_params(),
         )
 
@@ -377,9 +413,9 @@ class PC2Judge(Judge):
         ]
         criteria_answer: Answer[tuple[list[Criterion], list[int] | None]] = Answer(
             "criteria",
-            lambda found: parse_criteria(found, min_n, max_n),
+            lambda found: parse_criteria(found, min_n, max_n, self.sub_criteria),
             short_forms=False,
-            format_hint=f'one JSON object {{"criteria": [...]}} with {min_n}-{max_n} criteria and integer weights summing to 100',
+            format_hint=f'one JSON object {{"criteria": [...]}} with {min_n}-{max_n} {"primary " if self.sub_criteria else ""}criteria and integer weights summing to 100',
         )
         ex_criteria = await self.ask(
             t_criteria,
@@ -388,6 +424,8 @@ class PC2Judge(Judge):
                 "answers": fenced_answers,
                 "min_criteria": min_n,
                 "max_criteria": max_n,
+                "sub_criteria": self.sub_criteria,
+                "max_sub": MAX_SUB_CRITERIA,
                 "nonce": nonce,
             },
             criteria_answer,

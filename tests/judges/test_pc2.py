@@ -119,7 +119,7 @@ async def test_weights_not_summing_to_100_are_renormalised_and_flagged(scripted)
 @pytest.mark.parametrize(
     ("criteria", "reason"),
     [
-        ({"criteria": CRITERIA["criteria"][:2]}, "2 criteria given, need 3-9"),
+        ({"criteria": CRITERIA["criteria"][:2]}, "2 primary criteria given, need 3-9"),
         (
             {
                 "criteria": [

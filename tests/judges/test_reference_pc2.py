@@ -91,3 +91,41 @@ async def test_truncated_baseline_answer_is_flagged_on_the_judgment(scripted):
     other = PC2Judge("scripted/j", aux_models=["scripted/a", "scripted/b"], aux_max_tokens=65)
     j = await other.evaluate(Q, "An answer.")
     assert BASELINE_TRUNCATED not in j.flags and j.details["aux_truncated"] == [False, True]
+
+
+async def test_sub_criteria_as_feedbackers_hierarchical_framework(scripted):
+    """ours_get_criteria.md: "3 to 9 primary metrics. Each primary metric should have several
+    detailed sub-metrics ... only the secondary metrics are required" (weights over those)."""
+    groups = {"Accuracy": 3, "Coverage": 4, "Clarity": 3, "Safety": 2}  # 12 sub-criteria
+    subs = [(g, f"{g} {k}") for g, n in groups.items() for k in range(n)]
+    weights = [8] * 12
+    weights[0] += 100 - sum(weights)
+    reply = {
+        "criteria": [
+            {"name": name, "weight": w, "group": g, "description": "d"}
+            for (g, name), w in zip(subs, weights, strict=True)
+        ]
+    }
+    cand = {name: 1 + i % 5 for i, (_, name) in enumerate(subs)}
+
+    def respond(prompt: str, model: str):
+        if '{"criteria": [' in prompt:
+            return json.dumps(reply)
+        if '{"critique": [' in prompt:
+            return json.dumps({"critique": [{"criterion": n, "score": 4} for n in cand]})
+        if '{"scores": [' in prompt:
+            return json.dumps({"scores": [{"criterion": n, "score": s} for n, s in cand.items()]})
+        return "An auxiliary answer."
+
+    backend = scripted(responder=respond)
+    judge = PC2Judge("scripted/j", aux_models=["scripted/a", "scripted/b"])
+    j = await judge.evaluate(Q, "An answer.")
+    assert j.ok and len(j.criteria) == 12
+    assert j.score == sum(w * cand[name] for (_, name), w in zip(subs, weights, strict=True))
+    criteria_prompt = next(p for p in backend.prompts if '{"criteria": [' in p)
+    assert "primary criteria" in criteria_prompt and '"group"' in criteria_prompt
+    score_prompt = next(p for p in backend.prompts if '{"scores": [' in p)
+    assert "Coverage:\n" in unfence(score_prompt)["CRITERIA"][0]  # sub-criteria under headings
+    flat = PC2Judge("scripted/j", aux_models=["scripted/a", "scripted/c"], sub_criteria=False)
+    j = await flat.evaluate(Q, "An answer.")
+    assert j.status == "invalid" and "12 criteria given, need 3-9" in j.reason
