@@ -92,6 +92,7 @@ class JobRunner:
         self.if_running = if_running  # another process runs the same run: "exit" or "wait"
         self.adaptive_reports: list[dict[str, Any]] = []  # per adaptive judge (sampling.py)
         self.adaptive_expected = 0  # judgments adaptive judges asked for (their "expected")
+        self.responses_asked: set[tuple[str, str]] = set()  # (model, query) asked on demand
         self.run_id = run_id_for(job, epoch)
         from judgebench.jobs.config import without_unavailable_judges
 
@@ -247,7 +248,9 @@ class JobRunner:
 
         full = [j for i, j in enumerate(self.job.judges) if i not in self.adaptive_judges]
         expected = {
-            "responses": n_queries * len(self.job.models),
+            "responses": len(self.responses_asked)
+            if self.responses_on_demand
+            else n_queries * len(self.job.models),
             # adaptive judges owe the judgments they drew, not every query's
             "judgments": n_queries * sum(units_per_query(self.job, j) for j in full)
             + self.adaptive_expected,
@@ -456,6 +459,8 @@ class JobRunner:
     # --- shards and accounting -----------------------------------------------------------------
     def _shards(self, stage: str, query_ids: list[str]) -> Iterator[Shard]:
         size = self.job.chunk_size
+        if self.responses_on_demand:  # adaptive rounds ask for each response they need
+            return
         if stage == "pipeline":  # one shard per chunk: its responses and judgments
             full = tuple(i for i in range(len(self.job.judges)) if i not in self.adaptive_judges)
             for start in range(0, len(query_ids), size):
@@ -468,6 +473,17 @@ class JobRunner:
             for index in range(count):
                 if index not in skip:  # adaptive judges judge in rounds (_adaptive)
                     yield Shard(stage, index, chunk)
+
+    @property
+    def responses_on_demand(self) -> bool:
+        """``sampling.responses: sampled`` with every judge adaptive: no response is asked
+        for up front (a judge that runs in full needs every response anyway)."""
+        sampling = self.job.sampling
+        return (
+            sampling.mode == "adaptive"
+            and sampling.responses == "sampled"
+            and len(self.adaptive_judges) == len(self.job.judges)
+        )
 
     @property
     def adaptive_judges(self) -> list[int]:
@@ -483,7 +499,6 @@ class JobRunner:
         from judgebench.db.adaptive import put_draws
         from judgebench.jobs.sampling import AdaptiveJudging
 
-        counts = stages.setdefault("judgments", _stage_counts([]))
         for index in self.adaptive_judges:
             judging = AdaptiveJudging(self, ctx, index, query_ids)
             results: list[ShardResult] = []
@@ -496,8 +511,12 @@ class JobRunner:
             put_draws(self.store, self.run_id, judging.weights())
             self.adaptive_reports.append(judging.report())
             self.adaptive_expected += judging.handed
-            for key, n in _stage_counts(results).items():
-                counts[key] = counts.get(key, 0) + n
+            self.responses_asked |= judging.responses_needed
+            for part in STAGES:
+                mine = [r for r in results if r.shard_label.startswith(f"{part}[")]
+                counts = stages.setdefault(part, _stage_counts([]))
+                for key, n in _stage_counts(mine).items():
+                    counts[key] = counts.get(key, 0) + n
             if stopped:
                 return stopped
         return None

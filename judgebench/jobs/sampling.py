@@ -170,6 +170,7 @@ class AdaptiveJudging:
         self.draws: list[tuple[str, str, str, int, str]] = []  # arm, query, stratum, round, id
         self.handed = 0  # draws proposed (judged, invalid or failed)
         self.bounds: tuple[float, float] | None = None  # a pointwise judge's score range
+        self.responses_needed: set[tuple[str, str]] = set()  # (model, query) of every draw
 
     async def run(self, budget: Callable[[], Any], on_result: Callable[[Any], None]) -> str | None:
         """Judge round after round; returns the budget's reason if a call was refused."""
@@ -178,6 +179,9 @@ class AdaptiveJudging:
         progress = _Relabel(self.runner.progress, self.index)
         while batch := self.sampler.next_batch():
             self.handed += len(batch)
+            self.responses_needed |= {
+                (m, str(d.item)) for d in batch for m in self.arms[str(d.arm)].models
+            }
             by_arm: dict[str, list[Any]] = defaultdict(list)
             for draw in batch:
                 by_arm[str(draw.arm)].append(draw)

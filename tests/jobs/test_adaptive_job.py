@@ -124,3 +124,21 @@ def test_kill_9_mid_rounds_then_rerun_equals_an_uninterrupted_run(adaptive_job, 
     assert table_rows(killed_url) == table_rows(reference["store"])
     weights = {(d["judgment_id"], d["weight"]) for d in get_draws(store, result.run_id)}
     assert weights == {(d["judgment_id"], d["weight"]) for d in get_draws(ref_store, ref.run_id)}
+
+
+def test_sampled_responses_are_asked_only_for_drawn_judgments(adaptive_job):
+    sampled = {**adaptive_job, "sampling": {**SAMPLING, "responses": "sampled"}}
+    job = parse_job(sampled)
+    store = Store(job.store)
+    fresh_gateway(store)
+    result = JobRunner(job, store=store).run()
+    assert result.status == "ok", result.reason
+    reports = store.get_run(result.run_id).config["adaptive"]
+    drawn = {(d["arm"], d["query_id"]) for d in get_draws(store, result.run_id)}
+    needed = {(m, q) for arm, q in drawn for m in arm.split(" vs ")}
+    asked = {(r.model, r.query_id) for r in store.get_responses()}
+    assert asked == needed and len(asked) < 48 * 3
+    assert result.stages["responses"]["skipped"] == 0  # only what was needed was owed
+    assert all(r["judged"] < r["full"] for r in reports)
+    gateway = fresh_gateway(store)
+    assert JobRunner(job, store=store).run().status == "ok" and gateway.stats.calls == 0
