@@ -22,7 +22,10 @@ def run_cli(
     from judgebench.config import CONFIG_ENV
     from judgebench.llm import set_gateway
 
-    monkeypatch.delenv(CONFIG_ENV, raising=False)
+    # set, then removed: monkeypatch then restores the original state (a delenv of an absent
+    # variable records nothing, and the command sets it for the rest of the process)
+    monkeypatch.setenv(CONFIG_ENV, "")
+    monkeypatch.delenv(CONFIG_ENV)
     monkeypatch.setattr(sys, "argv", ["judgebench", *args])
     capsys.readouterr()
     with pytest.raises(SystemExit) as exc:
