@@ -18,7 +18,10 @@ def cli(monkeypatch, *args: str) -> int:
     from judgebench.cli import main
     from judgebench.config import CONFIG_ENV
 
-    monkeypatch.delenv(CONFIG_ENV, raising=False)  # the command sets it; restored afterwards
+    # the command sets it: setenv first so that monkeypatch records the variable's prior
+    # state (possibly unset) and restores it, then start the command without it
+    monkeypatch.setenv(CONFIG_ENV, "")
+    monkeypatch.delenv(CONFIG_ENV)
     monkeypatch.setattr(sys, "argv", ["judgebench", *args])
     with pytest.raises(SystemExit) as exc:
         main()
