@@ -258,15 +258,15 @@ class _ChunkRun:
             async with self.limits(lab.label):
                 if self.stop.reason is None:
                     response = await ask_response(self.ctx, model, query, self.stop, errors)
+            if response is not None:  # queued before any judgment that uses it can be
+                lab.result.new_rows += 1
+                self.committer.add(responses=[response])
+            if errors:
+                lab.result.errors += len(errors)
+                self.committer.add(errors=errors)
         finally:
             fut.set_result(response)
             lab.advance(1)
-        if response is not None:
-            lab.result.new_rows += 1
-            self.committer.add(responses=[response])
-        if errors:
-            lab.result.errors += len(errors)
-            self.committer.add(errors=errors)
 
     # --- judgments -------------------------------------------------------------------------
     def plan_judge(self, j: int, lab: _Labelled) -> tuple[Any, Any, list[Any]]:
