@@ -958,7 +958,9 @@ def node_scores(
 BOOT_OVERALL = "*"  # the analysis library's name for the whole taxonomy in a node table
 
 
-def node_table(store: Store, judge: str, run_id: str | None = None) -> pd.DataFrame:
+def node_table(
+    store: Store, judge: str, run_id: str | None = None, node_ids: Iterable[str] | None = None
+) -> pd.DataFrame:
     """The stored ``analysis.summary_report`` table of one judge and run: per node × model the
     mean, query count, bootstrap 95 % CI and rank; node ``"*"`` is overall. The CLI summary's
     strengths and weaknesses are ``strengths_weaknesses`` of exactly this table."""
@@ -966,6 +968,8 @@ def node_table(store: Store, judge: str, run_id: str | None = None) -> pd.DataFr
     stmt = select(*[_NB.c[c] for c in columns]).where(
         _NB.c.judge == judge, _NB.c.run_id == _run_key(run_id)
     )
+    if node_ids is not None:
+        stmt = stmt.where(_NB.c.node_id.in_(list(node_ids)))
     with store.read() as conn:
         frame = pd.DataFrame(conn.execute(stmt).all(), columns=columns)
     if frame.empty:
@@ -995,7 +999,9 @@ def _with_bootstrap_ci(store: Store, frame: pd.DataFrame, filters: Filters) -> p
     frame["ci_method"] = "normal"
     if not filters.judge or frame.empty:
         return frame
-    boot = node_table(store, filters.judge, filters.run_id)
+    nodes = set(frame["node_id"])
+    wanted = None if len(nodes) > 50 else [BOOT_OVERALL if n == ROOT else n for n in nodes]
+    boot = node_table(store, filters.judge, filters.run_id, wanted)
     if boot.empty:
         return frame
     boot = boot.assign(node_id=boot["node_id"].replace({BOOT_OVERALL: ROOT}))

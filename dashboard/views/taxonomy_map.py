@@ -81,17 +81,19 @@ def collapse_single_children(frame: pd.DataFrame) -> pd.DataFrame:
     become one node labelled "Coding › Task Types". The node keeps the upper key (stable for
     plotly) and ``target`` names the deepest node: the one its drill-down opens.
     """
-    children = frame.groupby("parent_key")["key"].apply(list).to_dict()
-    rows = frame.set_index("key", drop=False)
+    children: dict[str, list[str]] = {}
+    for key, parent in zip(frame["key"], frame["parent_key"], strict=True):
+        children.setdefault(parent, []).append(key)
+    rows = {r["key"]: r for r in frame.to_dict("records")}  # plain dicts: .loc per node is slow
     keep: list[dict] = []
 
     def walk(key: str, parent_key: str) -> None:
-        row = rows.loc[key].to_dict()
+        row = dict(rows[key])
         names, node = [str(row["name"])], key
         while len(children.get(node, [])) == 1:
             node = children[node][0]
-            names.append(str(rows.loc[node, "name"]))
-        row.update(parent_key=parent_key, name=" › ".join(names), target=rows.loc[node, "node_id"])
+            names.append(str(rows[node]["name"]))
+        row.update(parent_key=parent_key, name=" › ".join(names), target=rows[node]["node_id"])
         keep.append(row)
         for child in children.get(node, []):
             walk(child, key)
