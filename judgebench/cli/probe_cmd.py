@@ -59,6 +59,11 @@ def language_ranker_cmd(
         help="CSV of language,value: report Spearman's rho with the scores.",
     ),
     top: int = typer.Option(0, "--top", min=0, help="Print only the first N languages (0 = all)."),
+    metric: str = typer.Option(
+        "raw",
+        "--metric",
+        help="Rank by raw (the paper's mean cosine) or corrected (minus the mismatched-pair baseline).",
+    ),
 ) -> None:
     """Rank languages by how close the model's states for X are to those for English (METHODS.md §7)."""
     from rich.console import Console
@@ -79,6 +84,7 @@ def language_ranker_cmd(
         seed=seed,
         confidence=confidence,
         max_length=max_length,
+        metric=metric,
     )
     reference = read_reference_csv(reference_csv) if reference_csv else None
     console = Console(stderr=True)
@@ -101,9 +107,10 @@ def language_ranker_cmd(
         ("rank", "right"),
         ("language", "left"),
         ("name", "left"),
-        ("score", "right"),
-        (f"{level}% CI", "right"),
         ("raw cosine", "right"),
+        (f"{level}% CI", "right"),
+        ("corrected", "right"),
+        (f"{level}% CI ", "right"),
         ("baseline", "right"),
     ):
         table.add_column(column, justify=justify)  # type: ignore[arg-type]
@@ -113,15 +120,17 @@ def language_ranker_cmd(
             str(row["rank"]),
             row["language"],
             row["language_name"],
+            f"{row['raw']:.4f}",
+            f"[{row['raw_ci_low']:.4f}, {row['raw_ci_high']:.4f}]",
             f"{row['score']:.4f}",
             f"[{row['ci_low']:.4f}, {row['ci_high']:.4f}]",
-            f"{row['raw']:.4f}",
             f"{row['baseline']:.4f}",
         )
     Console().print(table)
     typer.echo(
         f"run {report.run_id}: {len(report.computed)} languages computed, {len(report.skipped)} already stored; "
-        f"score = raw cosine − anisotropy baseline (mismatched pairs), mean over layers {format_layers(report.layers)}"
+        f"ranked by {metric} (raw = mean cosine as the paper; corrected = raw − mismatched-pair "
+        f"baseline), mean over layers {format_layers(report.layers)}"
     )
     if report.sentences:
         typer.echo(

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 PROBE = "language_ranker"
 AGGREGATE_LAYER = 0  # same convention as judgebench.db.probes
 GROUP_SENTENCES = 4096
+METRICS = {"raw": "raw", "corrected": "score"}  # ranking metric → the row column it reads
 
 
 @dataclass(frozen=True)
@@ -45,8 +46,15 @@ class RankerSettings:
     seed: int = 0
     confidence: float = 0.95
     max_length: int = 256
+    # ``raw``: the paper's mean cosine; ``corrected``: minus the mismatched-pair baseline. Only
+    # the ranking depends on it (both are always stored), so it is not part of the run id.
+    metric: str = "raw"
 
     def validate(self) -> None:
+        if self.metric not in METRICS:
+            raise UserError(
+                f"unknown metric {self.metric!r} (use raw or corrected)", where="--metric"
+            )
         if self.pooling not in POOLINGS:
             raise UserError(
                 f"unknown pooling {self.pooling!r} (use last or mean)", where="--pooling"
@@ -173,6 +181,7 @@ def run_language_ranker(
     layers = parse_layers(settings.layers, n_layers)
     corpus_label = str(Path(selected.name).name) if selected.name else "corpus"
     run_settings = {**asdict(settings), "layers": list(layers)}
+    run_settings.pop("metric")  # a ranking choice: the stored scores serve both metrics
     from judgebench.records import content_key  # pydantic stays out of the encode-only path
 
     run_id = content_key(PROBE, model_name, selected.fingerprint(), run_settings)
@@ -248,21 +257,22 @@ def run_language_ranker(
             for row in language_ranker_scores(store, run_id, layer=None)
             if row["language"] in selected.translations
         ]
-    report.ranking = rank([r for r in all_rows if r["layer"] == AGGREGATE_LAYER])
+    report.ranking = rank([r for r in all_rows if r["layer"] == AGGREGATE_LAYER], settings.metric)
     report.per_layer = sorted(
         (r for r in all_rows if r["layer"] != AGGREGATE_LAYER),
         key=lambda r: (r["language"], r["layer"]),
     )
     if reference is not None:
-        report.correlation = spearman(
-            {r["language"]: r["score"] for r in report.ranking}, reference
-        )
+        column = METRICS[settings.metric]
+        report.correlation = spearman({r["language"]: r[column] for r in report.ranking}, reference)
     report.wall_s = time.perf_counter() - started
     return report
 
 
-def rank(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    ordered = sorted(rows, key=lambda r: (-r["score"], r["language"]))
+def rank(rows: list[dict[str, Any]], metric: str = "raw") -> list[dict[str, Any]]:
+    """Rows best first by ``metric`` (``raw`` cosine as the paper, or ``corrected``)."""
+    column = METRICS[metric]
+    ordered = sorted(rows, key=lambda r: (-r[column], r["language"]))
     return [{**row, "rank": position} for position, row in enumerate(ordered, 1)]
 
 
@@ -342,12 +352,13 @@ def write_csv(report: RankerReport, path: str | Path) -> int:
 
 
 def layer_matrix(report: RankerReport) -> tuple[list[str], list[int], np.ndarray]:
-    """Languages (ranked), layers and the corrected score matrix [language, layer]."""
+    """Languages (ranked), layers and the score matrix [language, layer] of the run's metric."""
+    column = METRICS[report.settings.metric]
     languages = [r["language"] for r in report.ranking]
     index = {code: i for i, code in enumerate(languages)}
     layers = list(range(1, report.n_layers + 1))
     matrix = np.full((len(languages), len(layers)), np.nan)
     for row in report.per_layer:
         if row["language"] in index:
-            matrix[index[row["language"]], row["layer"] - 1] = row["score"]
+            matrix[index[row["language"]], row["layer"] - 1] = row[column]
     return languages, layers, matrix

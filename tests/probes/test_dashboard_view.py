@@ -28,7 +28,10 @@ def test_view_shows_ranking_with_cis_and_layer_heatmap(
 
     store = Store(tmp_path / "d.db")
     report = run_language_ranker(
-        str(tiny_encoder_path), parallel_folder, store=store, settings=RankerSettings(n_boot=50)
+        str(tiny_encoder_path),
+        parallel_folder,
+        store=store,
+        settings=RankerSettings(n_boot=50, metric="corrected"),  # the view plots corrected
     )
     app = create_app(store, views=["language_ranker"])
     ctx = app.jb_context
