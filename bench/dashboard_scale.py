@@ -229,9 +229,8 @@ def time_callbacks(url: str, reps: int) -> tuple[list[tuple[str, float, float, f
     by_id = {v.id: v for v in views}
     judge = q.default_judge(ctx.store)
     _json(render_page(ctx, by_id, views, "/overview", ""))
-    _json(overview.leaderboard_figure(ctx, judge, None))
-    _json(overview.domain_figure(ctx, judge, None))
-    _json(records(overview.leaderboard_table(ctx, judge, None)))
+    board, domains, table = overview.overview_outputs(ctx, judge, None)
+    _json(board), _json(domains), _json(records(table))
     first_page_ms = (time.perf_counter() - t) * 1000
 
     models = q.list_models(ctx.store)
@@ -251,11 +250,9 @@ def time_callbacks(url: str, reps: int) -> tuple[list[tuple[str, float, float, f
 
     cases = {
         **{f"page /{v.id}": page(v.id) for v in views},
-        "overview: figures + table": lambda i: [
-            _json(overview.leaderboard_figure(ctx, judge, None)),
-            _json(overview.domain_figure(ctx, judge, None)),
-            _json(records(overview.leaderboard_table(ctx, judge, None))),
-        ],
+        "overview: figures + table": lambda i: (
+            lambda out: [_json(out[0]), _json(out[1]), _json(records(out[2]))]
+        )(overview.overview_outputs(ctx, judge, None)),
         "taxonomy: sunburst + treemap": lambda i: (
             lambda f: [
                 _json(tmap.sunburst_figure(f, models[i % 5])),

@@ -1016,9 +1016,20 @@ def _with_bootstrap_ci(store: Store, frame: pd.DataFrame, filters: Filters) -> p
     return frame
 
 
-def leaderboard(store: Store, filters: Filters = Filters(), node_id: str = ROOT) -> pd.DataFrame:
-    """One node's models, best first, with generation cost and invalid-judgment rate."""
-    frame = node_scores(store, filters, node_ids=[node_id])
+def leaderboard(
+    store: Store,
+    filters: Filters = Filters(),
+    node_id: str = ROOT,
+    scores: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One node's models, best first, with generation cost and invalid-judgment rate.
+
+    ``scores``: a ``node_scores`` frame for the same filters that holds the node (e.g. from
+    ``domain_scores``), so a page showing both reads the summary once."""
+    if scores is not None:
+        frame = scores[scores["node_id"] == node_id]
+    else:
+        frame = node_scores(store, filters, node_ids=[node_id])
     costs = model_costs(store, filters.run_id)
     frame = frame.merge(costs, on="model", how="left")
     return frame.sort_values(["rank", "model"]).reset_index(drop=True)

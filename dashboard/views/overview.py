@@ -21,8 +21,10 @@ from judgebench.dashboard.views._common import node_label, with_metric
 from judgebench.db import queries as q
 
 
-def leaderboard_figure(ctx: DashboardContext, judge: str | None, run_id: str | None) -> go.Figure:
-    frame = q.leaderboard(ctx.store, ctx.filters(judge, run_id))
+def leaderboard_figure(
+    ctx: DashboardContext, judge: str | None, run_id: str | None, board: pd.DataFrame | None = None
+) -> go.Figure:
+    frame = board if board is not None else q.leaderboard(ctx.store, ctx.filters(judge, run_id))
     frame = frame[frame["n"] > 0]
     if frame.empty:
         return empty_figure("No judgments for this judge and run.")
@@ -50,8 +52,15 @@ def leaderboard_figure(ctx: DashboardContext, judge: str | None, run_id: str | N
     return style_figure(fig, height=max(260, 60 + 44 * len(frame)))
 
 
-def domain_figure(ctx: DashboardContext, judge: str | None, run_id: str | None) -> go.Figure:
-    frame = q.domain_scores(ctx.store, ctx.filters(judge, run_id))
+def domain_figure(
+    ctx: DashboardContext,
+    judge: str | None,
+    run_id: str | None,
+    domains: pd.DataFrame | None = None,
+) -> go.Figure:
+    frame = (
+        domains if domains is not None else q.domain_scores(ctx.store, ctx.filters(judge, run_id))
+    )
     frame = frame[(frame["node_id"] != q.ROOT) & (frame["n"] > 0)]
     if frame.empty:
         return empty_figure("No judgments in any top-level domain.")
@@ -84,8 +93,10 @@ def domain_figure(ctx: DashboardContext, judge: str | None, run_id: str | None) 
     return style_figure(fig, height=430)
 
 
-def leaderboard_table(ctx: DashboardContext, judge: str | None, run_id: str | None) -> pd.DataFrame:
-    frame = q.leaderboard(ctx.store, ctx.filters(judge, run_id))
+def leaderboard_table(
+    ctx: DashboardContext, judge: str | None, run_id: str | None, board: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    frame = board if board is not None else q.leaderboard(ctx.store, ctx.filters(judge, run_id))
     frame = frame[(frame["n"] > 0) | frame["n_responses"].fillna(0).gt(0)]
     frame, metric = with_metric(frame)
     out = pd.DataFrame(
@@ -103,6 +114,20 @@ def leaderboard_table(ctx: DashboardContext, judge: str | None, run_id: str | No
         }
     )
     return out.reset_index(drop=True)
+
+
+def overview_outputs(
+    ctx: DashboardContext, judge: str | None, run_id: str | None
+) -> tuple[go.Figure, go.Figure, pd.DataFrame]:
+    """The page's two figures and its table from one read of the summary."""
+    filters = ctx.filters(judge, run_id)
+    domains = q.domain_scores(ctx.store, filters)  # holds the root row too
+    board = q.leaderboard(ctx.store, filters, scores=domains)
+    return (
+        leaderboard_figure(ctx, judge, run_id, board),
+        domain_figure(ctx, judge, run_id, domains),
+        leaderboard_table(ctx, judge, run_id, board),
+    )
 
 
 def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
@@ -133,12 +158,8 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         Input("filter-run", "value"),
     )
     def _update(judge, run_id):  # type: ignore[no-untyped-def]
-        table = leaderboard_table(ctx, judge, run_id)
-        return (
-            leaderboard_figure(ctx, judge, run_id),
-            domain_figure(ctx, judge, run_id),
-            *table_data(table),
-        )
+        board, domains, table = overview_outputs(ctx, judge, run_id)
+        return board, domains, *table_data(table)
 
 
 VIEW = View(

@@ -197,7 +197,11 @@ def gap_figure(found: pd.DataFrame, model: str) -> go.Figure:
 
 
 def findings_table(
-    ctx: DashboardContext, found: pd.DataFrame, model: str, judge: str | None, max_evidence: int = 5
+    ctx: DashboardContext,
+    found: pd.DataFrame,
+    model: str,
+    judge: str | None,
+    max_evidence: int = TOP,
 ) -> pd.DataFrame:
     """Findings with their CI and, for weaknesses, the worst-scored queries as evidence."""
     if found.empty:
@@ -216,8 +220,10 @@ def findings_table(
             ]
         )
     evidence = []
-    for i, row in enumerate(found.itertuples()):
-        if row.kind == "weakness" and i < max_evidence:
+    shown = 0  # weaknesses given evidence so far: the first max_evidence, as the CLI lists
+    for row in found.itertuples():
+        if row.kind == "weakness" and shown < max_evidence:
+            shown += 1
             worst = q.worst_queries(
                 ctx.store, row.node_id, model, ctx.filters(judge, None), limit=3
             )
