@@ -1,13 +1,20 @@
-"""One LLM question with retries, recorded in the decision log and reused on resume."""
+"""LLM questions with retries, recorded in the decision log and reused on resume.
+
+:meth:`Asker.ask` asks one question per prompt; :meth:`Asker.ask_batch` puts several questions
+of the same step in one prompt and settles each on its own part of the reply: a part that does
+not parse is asked again (with the others that failed) and ends ``invalid`` with the raw replies
+and the reason, while the parts that parsed are kept.
+"""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
-from judgebench.llm import LLMError, complete
+from judgebench.llm import Completion, LLMError, complete
 from judgebench.prompts import PromptTemplate, fence
 from judgebench.records import content_key, text_hash
 from judgebench.taxonomy.decisions import Decision, DecisionLog
@@ -18,6 +25,38 @@ def fence_nonce(key: str, attempt: int) -> str:
     """A nonce derived from the question's key: unguessable by the fenced text (it would have
     to contain its own hash) yet stable, so identical questions hit the gateway's call cache."""
     return hashlib.sha256(f"{key}:{attempt}".encode()).hexdigest()[:8]
+
+
+def _settled(key: str, step: str, done: dict[str, Any]) -> Decision:
+    """The decision a previous run settled, read back from the log (no call)."""
+    return Decision(
+        key=key,
+        step=step,
+        status=done["status"],
+        value=done.get("decision"),
+        reason=done.get("reason"),
+        replies=list(done.get("replies") or []),
+        from_log=True,
+    )
+
+
+# ``split(reply, count)``: the reply's part for each of ``count`` questions, in prompt order; a
+# ``ReplyError`` in place of a part that is missing or unusable; raises ``ReplyError`` when the
+# whole reply is unusable
+SplitReply = Callable[[str, int], list[Any]]
+# ``values(fence_fn, items)``: template values for the questions ``items`` = (index into the
+# subjects, why its previous answer was rejected or None), in prompt order
+BatchValues = Callable[[Callable[[str, str], str], list[tuple[int, str | None]]], dict[str, Any]]
+
+
+@dataclass
+class _Batch:
+    """The questions of one :meth:`Asker.ask_batch` still open, with what each has seen."""
+
+    index: dict[str, int]  # key -> the first subject asking it
+    pending: list[str]
+    replies: dict[str, list[str]] = field(default_factory=dict)
+    reasons: dict[str, str | None] = field(default_factory=dict)
 
 
 class Asker:
@@ -57,15 +96,7 @@ class Asker:
         key = self.key(step, template, subject)
         done = self.log.final(key)
         if done is not None:
-            return Decision(
-                key=key,
-                step=step,
-                status=done["status"],
-                value=done.get("decision"),
-                reason=done.get("reason"),
-                replies=list(done.get("replies", [])),
-                from_log=True,
-            )
+            return _settled(key, step, done)
         replies: list[str] = []
         reason: str | None = None
         base = {
@@ -135,3 +166,133 @@ class Asker:
             reason=f"{reason} (after {self.attempts} attempts)",
             replies=replies,
         )
+
+    async def ask_batch(
+        self,
+        step: str,
+        template: PromptTemplate,
+        subjects: Sequence[Any],
+        values: BatchValues,
+        split: SplitReply,
+        parse: Callable[[Any], Any],
+    ) -> list[Decision]:
+        """Several questions of one step in one prompt; one decision per subject, in order.
+
+        Each question keeps its own key (as if asked alone with this template), so the log
+        settles, reuses and reports it on its own; a rerun asks only the unsettled ones. Each
+        attempt asks the questions still open: ``parse(part)`` settles a question or raises
+        ``ReplyError``, and a rejected question is asked again (its reason shown next to it)
+        until ``attempts`` run out, then ends ``invalid`` with every raw reply and the reason.
+        """
+        keys = [self.key(step, template, s) for s in subjects]
+        decisions: dict[str, Decision] = {}
+        for key in keys:
+            done = self.log.final(key)
+            if done is not None:
+                decisions[key] = _settled(key, step, done)
+        open_keys = [k for k in dict.fromkeys(keys) if k not in decisions]
+        batch = _Batch(
+            index={k: keys.index(k) for k in open_keys},
+            pending=open_keys,
+            replies={k: [] for k in open_keys},
+            reasons=dict.fromkeys(open_keys),
+        )
+        for attempt in range(self.attempts):
+            if not batch.pending:
+                break
+            batch_key = text_hash("\n".join(batch.pending))
+            nonce = fence_nonce(batch_key, attempt)
+            items = [(batch.index[k], batch.reasons[k]) for k in batch.pending]
+            prompt = template.render(**values(partial(fence, nonce=nonce), items))
+            base = {
+                "step": step,
+                "template": template.name,
+                "template_hash": template.hash,
+                "model": self.model,
+                "attempt": attempt,
+                "batch": batch_key,
+            }
+            try:
+                self.calls += 1
+                completion = await complete(
+                    self.model, [{"role": "user", "content": prompt}], **self.params
+                )
+            except LLMError as exc:
+                for key in batch.pending:  # never final: a resume asks again
+                    self.log.append({**base, "key": key, "status": "error", "reason": str(exc)})
+                    decisions[key] = Decision(
+                        key=key,
+                        step=step,
+                        status="error",
+                        reason=f"LLM error: {exc}",
+                        replies=batch.replies[key],
+                    )
+                break
+            base |= {"prompt_hash": text_hash(prompt), "batch_size": len(batch.pending)}
+            settled = self._settle_parts(
+                batch, completion, base, split, parse, last=attempt == self.attempts - 1
+            )
+            decisions |= settled
+            batch.pending = [k for k in batch.pending if k not in settled]
+        return [replace(decisions[k]) for k in keys]
+
+    def _settle_parts(
+        self,
+        batch: _Batch,
+        completion: Completion,
+        base: dict[str, Any],
+        split: SplitReply,
+        parse: Callable[[Any], Any],
+        *,
+        last: bool,
+    ) -> dict[str, Decision]:
+        """Parse each open question's part of one batched reply; log every part's outcome."""
+        reply = completion.text or ""
+        try:
+            if completion.finish_reason == "length":
+                raise ReplyError("reply truncated (finish_reason=length)")
+            parts = split(reply, len(batch.pending))
+        except ReplyError as exc:  # the whole reply is unusable: every open question retries
+            parts = [exc] * len(batch.pending)
+        settled: dict[str, Decision] = {}
+        for position, (key, part) in enumerate(zip(batch.pending, parts, strict=True), 1):
+            replies = batch.replies[key]
+            replies.append(reply)
+            entry = {**base, "key": key, "position": position, "reply": reply}
+            if position == 1:  # the call's usage, once per batch (not once per question)
+                entry |= {
+                    "usage": completion.usage.model_dump(),
+                    "cost": completion.cost,
+                    "cached": completion.cached,
+                }
+            try:
+                if isinstance(part, ReplyError):
+                    raise part
+                value = parse(part)
+            except ReplyError as exc:
+                batch.reasons[key] = reason = str(exc)
+                self.log.append(
+                    {
+                        **entry,
+                        "status": "invalid",
+                        "reason": reason,
+                        "final": last,
+                        "replies": replies if last else None,
+                    }
+                )
+                if last:
+                    settled[key] = Decision(
+                        key=key,
+                        step=base["step"],
+                        status="invalid",
+                        reason=f"{reason} (after {self.attempts} attempts)",
+                        replies=list(replies),
+                    )
+                continue
+            self.log.append(
+                {**entry, "status": "ok", "decision": value, "final": True, "replies": replies}
+            )
+            settled[key] = Decision(
+                key=key, step=base["step"], status="ok", value=value, replies=list(replies)
+            )
+        return settled

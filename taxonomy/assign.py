@@ -3,9 +3,10 @@
 - :class:`EmbeddingAssigner`: cosine similarity of the query to each candidate node's text
   (its path of names and description) mixed with a kNN vote over labelled example queries.
   No LLM; a few milliseconds per query; the cheap first pass and the fallback.
-- :class:`LLMAssigner`: the model sees the tree rendered with ids and returns node ids; ids not
-  in the tree are rejected and retried, then the query is *unassigned* with the reason (or
-  handed to the embedding fallback, which is recorded as such).
+- :class:`LLMAssigner`: the model sees the tree rendered with ids and returns node ids, for
+  ``batch_size`` queries per prompt; ids not in the tree are rejected and that query retried,
+  then it is *unassigned* with the reason (or handed to the embedding fallback, which is
+  recorded as such).
 - :class:`HybridAssigner`: a cheap assigner first; only the queries it is unsure of go to the
   LLM.
 - :class:`judgebench.taxonomy.combined.CombinedAssigner` (own module): every cheap score mixed,
@@ -28,7 +29,7 @@ from judgebench.errors import DataError
 from judgebench.llm import gather_limited, run_sync
 from judgebench.prompts import load_template
 from judgebench.taxonomy.asking import Asker
-from judgebench.taxonomy.decisions import DecisionLog
+from judgebench.taxonomy.decisions import Decision, DecisionLog
 from judgebench.taxonomy.replies import ReplyError, parse_json_object
 from judgebench.taxonomy.tree import Taxonomy
 
@@ -194,12 +195,42 @@ class EmbeddingAssigner:
         return out
 
 
+def split_assignments(reply: str, count: int) -> list[Any]:
+    """A batched reply's answer (a JSON object) for each of queries 1..``count``; a
+    ``ReplyError`` in place of a query answered twice, not at all, or without ``node_ids``."""
+    data = parse_json_object(reply, required=("assignments",))
+    items = data["assignments"]
+    if not isinstance(items, list):
+        raise ReplyError("'assignments' must be a list")
+    found: dict[int, list[Any]] = {}
+    for item in items:
+        number = item.get("query") if isinstance(item, dict) else None
+        if isinstance(number, str) and number.strip().isdigit():
+            number = int(number)
+        if isinstance(number, int) and not isinstance(number, bool):
+            found.setdefault(number, []).append(item)
+    parts: list[Any] = []
+    for number in range(1, count + 1):
+        answers = found.get(number, [])
+        if not answers:
+            parts.append(ReplyError(f"no answer for query {number} in the reply"))
+        elif any(a != answers[0] for a in answers[1:]):
+            parts.append(ReplyError(f"query {number} answered twice, differently"))
+        elif "node_ids" not in answers[0]:
+            parts.append(ReplyError(f"the answer for query {number} lacks 'node_ids'"))
+        else:
+            parts.append(answers[0]["node_ids"])
+    return parts
+
+
 class LLMAssigner:
     """Multi-label assignment by an LLM that sees the rendered tree and answers node ids.
 
-    ``top_down`` (default: on for trees over 300 nodes) asks in two stages: the nodes down to
-    ``top_down_depth``, then the subtrees under the chosen ones; both answers are validated
-    against what was shown.
+    ``batch_size`` queries share one prompt (``taxonomy:assign_batch``; 1: one prompt per query
+    with ``taxonomy:assign``); each query's part of the reply is validated, retried and logged
+    on its own. ``top_down`` (default: on for trees over 300 nodes) asks in two stages: the
+    nodes down to ``top_down_depth``, then the subtrees under the chosen ones (queries that
+    chose the same nodes share batches); both answers are validated against what was shown.
     """
 
     def __init__(
@@ -213,10 +244,11 @@ class LLMAssigner:
         fallback: CheapAssigner | None = None,
         render_depth: int | None = None,
         concurrency: int = 16,
-        template: str | Path = "taxonomy:assign",
+        template: str | Path | None = None,
         params: dict[str, Any] | None = None,
         top_down: bool | None = None,
         top_down_depth: int = 2,
+        batch_size: int = 10,
     ) -> None:
         self.taxonomy = taxonomy
         self.log = log if isinstance(log, DecisionLog) else DecisionLog(log)
@@ -224,7 +256,9 @@ class LLMAssigner:
         self.max_labels = max_labels
         self.fallback = fallback
         self.concurrency = concurrency
-        self.template = load_template(template)
+        self.batch_size = max(1, batch_size)
+        default = "taxonomy:assign" if self.batch_size == 1 else "taxonomy:assign_batch"
+        self.template = load_template(template or default)
         self.tree_text = taxonomy.render(max_depth=render_depth)
         self._tree_hash = taxonomy.content_hash()
         # large trees are shown in two stages (upper levels, then the chosen subtrees), which
@@ -233,29 +267,40 @@ class LLMAssigner:
         self.top_down_depth = top_down_depth
         self._order = {n: i for i, n in enumerate(taxonomy.ids())}
 
+    def _valid_ids(self, raw: Any, allowed: set[str] | None) -> list[str]:
+        """Answered ids → the most specific ones; ids outside the tree (or the shown part)
+        rejected."""
+        if isinstance(raw, str):
+            raw = [raw]
+        if not isinstance(raw, list) or not raw:
+            raise ReplyError("'node_ids' must be a non-empty list")
+        ids = [str(x).strip().strip("`\"' ").lstrip("- ").strip() for x in raw]
+        unknown = [
+            x for x in ids if x not in self.taxonomy or (allowed is not None and x not in allowed)
+        ]
+        if unknown:
+            raise ReplyError(f"unknown node ids: {', '.join(repr(u) for u in unknown[:5])}")
+        return most_specific(self.taxonomy, ids)[: self.max_labels]
+
     def _parser(self, allowed: set[str] | None):  # type: ignore[no-untyped-def]
-        """Reply → most specific valid ids; ids outside the tree (or the shown part) rejected."""
+        """Reply → most specific valid ids."""
 
         def parse(reply: str) -> list[str]:
             data = parse_json_object(reply, required=("node_ids",))
-            raw = data["node_ids"]
-            if isinstance(raw, str):
-                raw = [raw]
-            if not isinstance(raw, list) or not raw:
-                raise ReplyError("'node_ids' must be a non-empty list")
-            ids = [str(x).strip().strip("`\"' ").lstrip("- ").strip() for x in raw]
-            unknown = [
-                x
-                for x in ids
-                if x not in self.taxonomy or (allowed is not None and x not in allowed)
-            ]
-            if unknown:
-                raise ReplyError(f"unknown node ids: {', '.join(repr(u) for u in unknown[:5])}")
-            return most_specific(self.taxonomy, ids)[: self.max_labels]
+            return self._valid_ids(data["node_ids"], allowed)
 
         return parse
 
-    async def _ask(self, text: str, stage: str, shown: list[str] | None):  # type: ignore[no-untyped-def]
+    def _subject(self, text: str, stage: str, shown: list[str] | None) -> dict[str, Any]:
+        return {
+            "query": text,
+            "taxonomy": self._tree_hash,
+            "max_labels": self.max_labels,
+            "stage": stage,
+            "shown": shown,
+        }
+
+    async def _ask(self, text: str, stage: str, shown: list[str] | None) -> Decision:
         tree_text = self.tree_text if shown is None else self._render(shown)
 
         def values(fence):  # type: ignore[no-untyped-def]
@@ -265,15 +310,46 @@ class LLMAssigner:
                 "max_labels": self.max_labels,
             }
 
-        subject = {
-            "query": text,
-            "taxonomy": self._tree_hash,
-            "max_labels": self.max_labels,
-            "stage": stage,
-            "shown": shown,
-        }
+        subject = self._subject(text, stage, shown)
         allowed = None if shown is None else set(shown)
         return await self.asker.ask("assign", self.template, subject, values, self._parser(allowed))
+
+    async def _ask_batch(
+        self, texts: list[str], stage: str, shown: list[str] | None
+    ) -> list[Decision]:
+        """One prompt for ``texts`` (at most ``batch_size``); a decision per text."""
+        tree_text = self.tree_text if shown is None else self._render(shown)
+
+        def values(fence, items):  # type: ignore[no-untyped-def]
+            return {
+                "tree": fence(tree_text, "TAXONOMY"),
+                "queries": [
+                    {"text": fence(texts[i], "QUERY"), "previous_error": why} for i, why in items
+                ],
+                "max_labels": self.max_labels,
+            }
+
+        allowed = None if shown is None else set(shown)
+        subjects = [self._subject(t, stage, shown) for t in texts]
+        return await self.asker.ask_batch(
+            "assign",
+            self.template,
+            subjects,
+            values,
+            split_assignments,
+            partial(self._valid_ids, allowed=allowed),
+        )
+
+    async def _ask_many(
+        self, texts: list[str], stage: str, shown: list[str] | None
+    ) -> list[Decision]:
+        """``texts`` in batches of ``batch_size``, the batches run concurrently."""
+        size = self.batch_size
+        chunks = [texts[i : i + size] for i in range(0, len(texts), size)]
+        done = await gather_limited(
+            [partial(self._ask_batch, c, stage, shown) for c in chunks], limit=self.concurrency
+        )
+        return [d for chunk in done for d in chunk]
 
     def _render(self, shown: list[str]) -> str:
         lines = []
@@ -284,24 +360,20 @@ class LLMAssigner:
             lines.append(text)
         return "\n".join(lines)
 
-    async def assign_one(self, text: str) -> Assignment:
-        if self.top_down:
-            # stage 1: the upper levels; stage 2: the subtrees under the chosen nodes
-            upper = [
-                n for n in self.taxonomy.ids() if self.taxonomy.depth_of(n) <= self.top_down_depth
-            ]
-            decision = await self._ask(text, "upper", upper)
-            if decision.ok:
-                chosen = list(decision.value)
-                below = [d for c in chosen for d in self.taxonomy.descendants(c)]
-                if below:
-                    shown = list(dict.fromkeys([*chosen, *below]))
-                    shown.sort(key=self._order.__getitem__)
-                    second = await self._ask(text, "lower", shown)
-                    second.replies = decision.replies + second.replies
-                    decision = second
-        else:
-            decision = await self._ask(text, "all", None)
+    def _upper(self) -> list[str]:
+        return [n for n in self.taxonomy.ids() if self.taxonomy.depth_of(n) <= self.top_down_depth]
+
+    def _below(self, chosen: list[str]) -> list[str] | None:
+        """What the second stage shows: the chosen nodes and their subtrees (None: all leaves)."""
+        below = [d for c in chosen for d in self.taxonomy.descendants(c)]
+        if not below:
+            return None
+        shown = list(dict.fromkeys([*chosen, *below]))
+        shown.sort(key=self._order.__getitem__)
+        return shown
+
+    def _result(self, text: str, decision: Decision) -> Assignment:
+        """The assignment a settled decision gives (the fallback's answer when it failed)."""
         if decision.ok:
             return Assignment(
                 text=text, node_ids=list(decision.value), method="llm", replies=decision.replies
@@ -322,7 +394,47 @@ class LLMAssigner:
             replies=decision.replies,
         )
 
+    async def assign_one(self, text: str) -> Assignment:
+        """One query, one prompt per stage (the ``batch_size=1`` path)."""
+        if self.top_down:
+            # stage 1: the upper levels; stage 2: the subtrees under the chosen nodes
+            decision = await self._ask(text, "upper", self._upper())
+            shown = self._below(list(decision.value)) if decision.ok else None
+            if shown is not None:
+                second = await self._ask(text, "lower", shown)
+                second.replies = decision.replies + second.replies
+                decision = second
+        else:
+            decision = await self._ask(text, "all", None)
+        return self._result(text, decision)
+
+    async def _assign_batched(self, texts: list[str]) -> list[Assignment]:
+        if not self.top_down:
+            decisions = await self._ask_many(texts, "all", None)
+            return [self._result(t, d) for t, d in zip(texts, decisions, strict=True)]
+        first = await self._ask_many(texts, "upper", self._upper())
+        decisions = list(first)
+        groups: dict[tuple[str, ...], list[int]] = {}  # queries that chose the same subtrees
+        for i, decision in enumerate(first):
+            shown = self._below(list(decision.value)) if decision.ok else None
+            if shown is not None:
+                groups.setdefault(tuple(shown), []).append(i)
+        seconds = await gather_limited(
+            [
+                partial(self._ask_many, [texts[i] for i in idx], "lower", list(shown))
+                for shown, idx in groups.items()
+            ],
+            limit=self.concurrency,
+        )
+        for idx, got in zip(groups.values(), seconds, strict=True):
+            for i, second in zip(idx, got, strict=True):
+                second.replies = first[i].replies + second.replies
+                decisions[i] = second
+        return [self._result(t, d) for t, d in zip(texts, decisions, strict=True)]
+
     async def assign(self, texts: Sequence[str]) -> list[Assignment]:
+        if self.batch_size > 1:
+            return await self._assign_batched(list(texts))
         return await gather_limited(
             [partial(self.assign_one, t) for t in texts], limit=self.concurrency
         )

@@ -8,6 +8,8 @@ from judgebench.errors import DataError
 from judgebench.taxonomy.assign import EmbeddingAssigner, HybridAssigner, LLMAssigner, most_specific
 
 MODEL = "scripted/assigner"
+# the scripted replies answer one query each: these tests cover the one-query prompt
+# (batch_size=1); the batched prompt has its own tests in test_assign_batch.py
 
 
 async def test_unknown_ids_are_rejected_then_retried(tree, scripted):
@@ -17,7 +19,7 @@ async def test_unknown_ids_are_rejected_then_retried(tree, scripted):
             '{"node_ids": ["coding/programming-languages/python", "coding", "coding/task-types/debugging"]}',
         ]
     )
-    [result] = await LLMAssigner(MODEL, tree).assign(["my python script crashes"])
+    [result] = await LLMAssigner(MODEL, tree, batch_size=1).assign(["my python script crashes"])
     assert result.assigned and result.method == "llm"
     # the ancestor "coding" is implied by its descendants and dropped
     assert result.node_ids == ["coding/programming-languages/python", "coding/task-types/debugging"]
@@ -28,7 +30,9 @@ async def test_unknown_ids_are_rejected_then_retried(tree, scripted):
 async def test_persistently_unknown_ids_leave_the_query_unassigned(tree, scripted, tmp_path):
     scripted(responder=lambda p, m: '{"node_ids": ["cooking/recipes"]}')
     log = tmp_path / "assign.jsonl"
-    [result] = await LLMAssigner(MODEL, tree, log=log, attempts=2).assign(["how to bake bread"])
+    [result] = await LLMAssigner(MODEL, tree, batch_size=1, log=log, attempts=2).assign(
+        ["how to bake bread"]
+    )
     assert not result.assigned and result.node_ids == [] and result.method == "none"
     assert (
         "unknown node ids: 'cooking/recipes'" in result.reason
@@ -37,14 +41,16 @@ async def test_persistently_unknown_ids_leave_the_query_unassigned(tree, scripte
     assert result.replies == ['{"node_ids": ["cooking/recipes"]}'] * 2
     # resume: the settled (invalid) decision is reused, no new call
     silent = scripted(replies=[])
-    [again] = await LLMAssigner(MODEL, tree, log=log, attempts=2).assign(["how to bake bread"])
+    [again] = await LLMAssigner(MODEL, tree, batch_size=1, log=log, attempts=2).assign(
+        ["how to bake bread"]
+    )
     assert silent.prompts == [] and not again.assigned
 
 
 async def test_embedding_fallback_is_recorded(tree, scripted):
     scripted(responder=lambda p, m: "no idea")
     fallback = EmbeddingAssigner(tree, encoder="lexical")
-    [result] = await LLMAssigner(MODEL, tree, fallback=fallback, attempts=1).assign(
+    [result] = await LLMAssigner(MODEL, tree, batch_size=1, fallback=fallback, attempts=1).assign(
         ["write a poem about rain"]
     )
     assert result.assigned and result.method == "embedding-fallback"
@@ -78,7 +84,7 @@ def test_embedding_nearest_node_and_knn_examples(tree):
 async def test_hybrid_sends_only_unsure_queries_to_the_llm(tree, scripted):
     backend = scripted(responder=lambda p, m: '{"node_ids": ["writing/essay"]}')
     embedding = EmbeddingAssigner(tree, encoder="lexical")
-    hybrid = HybridAssigner(embedding, LLMAssigner(MODEL, tree), min_margin=0.02)
+    hybrid = HybridAssigner(embedding, LLMAssigner(MODEL, tree, batch_size=1), min_margin=0.02)
     texts = ["Debugging: fixing errors", "hmm"]
     margins = [a.margin for a in embedding.assign(texts)]
     results = await hybrid.assign(texts)
@@ -102,7 +108,7 @@ async def test_top_down_shows_upper_levels_then_the_chosen_subtree(tree, scripte
             '{"node_ids": ["coding/task-types/debugging"]}',
         ]
     )
-    assigner = LLMAssigner(MODEL, tree, top_down=True, top_down_depth=1)
+    assigner = LLMAssigner(MODEL, tree, batch_size=1, top_down=True, top_down_depth=1)
     [result] = await assigner.assign(["my program crashes"])
     assert result.node_ids == ["coding/task-types/debugging"] and len(result.replies) == 3
     first, second = backend.prompts[0], backend.prompts[1]
@@ -129,7 +135,9 @@ async def test_hybrid_sends_what_the_combined_assigner_leaves_unassigned_to_the_
     combined = CombinedAssigner(tree, encoders="lexical", min_confidence=0.6)
     texts = ["Python scripts: fixing errors in Python code", "hmm"]
     first = combined.assign(texts)
-    results = await HybridAssigner(combined, LLMAssigner(MODEL, tree), min_margin=0.0).assign(texts)
+    results = await HybridAssigner(
+        combined, LLMAssigner(MODEL, tree, batch_size=1), min_margin=0.0
+    ).assign(texts)
     for cheap, final in zip(first, results, strict=True):
         # exactly the abstentions were asked; the confident answer is kept as it was
         assert final.method == ("combined" if cheap.assigned else "llm")

@@ -33,6 +33,11 @@ def test_each_template_is_recognised():
             query=fence("q", "QUERY", "0" * 8),
             max_labels=2,
         ),
+        "assign_batch": dict(
+            tree=fence("- a (A)", "TAXONOMY", "0" * 8),
+            queries=[{"text": fence("q", "QUERY", "0" * 8), "previous_error": None}],
+            max_labels=2,
+        ),
     }
     for name, kw in values.items():
         prompt = load_template(f"taxonomy:{name}").render(previous_error=None, **kw)

@@ -2,7 +2,7 @@
 
 Each handler recognises its prompt by the JSON format the template asks for and reads only the
 fenced texts: the candidate and the listed categories (insertion), the sub-categories
-(refinement), the query (tagging, assignment), the domain description (brainstorm) and the
+(refinement), the query (tagging, assignment; each numbered query of a batched assignment), the domain description (brainstorm) and the
 rendered tree (assignment). Decisions come from visible word overlap (names and descriptions),
 read with the model's noise: a weak model descends into the wrong sibling, misses synonyms or
 answers a node id that is not in the tree — the mistakes the builder and assigner must survive.
@@ -12,17 +12,20 @@ refusals and truncation come at the profile's rates.
 
 from __future__ import annotations
 
+import random
 import re
 
 from judgebench.sim.domains import LEXICON
+from judgebench.sim.options import rank_options
 from judgebench.sim.tasks import SimReply, TaskContext, sim_task
-from judgebench.sim.text import content_terms, key_phrases, stems
+from judgebench.sim.text import content_terms, key_phrases, stable_seed, stems
 
 INSERT_MARK = '{"decision": "EXISTS" | "ADD"'
 REFINE_MARK = '{"operations": [<operations>]}'
 TAG_MARK = '{"domain": "<one of the domains>", "tags":'
 BRAINSTORM_MARK = '{"categories": [{"name": "<category>"'
 ASSIGN_MARK = '{"node_ids": ["<node id>"'
+ASSIGN_BATCH_MARK = '{"assignments": [{"query": <number>'
 
 # words that name a quality of an answer rather than a kind of request
 _CRITERIA = frozenset(
@@ -294,15 +297,32 @@ def brainstorm(ctx: TaskContext) -> SimReply:
     return _reply(ctx, {"categories": categories})
 
 
-@sim_task("taxonomy.assign", lambda p: ASSIGN_MARK in p)
-def assign(ctx: TaskContext) -> SimReply:
-    query = ctx.block("QUERY")
-    nodes = [m.groupdict() for m in _NODE_LINE.finditer(ctx.block("TAXONOMY"))]
+def _reader(ctx: TaskContext, query: str, tree: str) -> random.Random:
+    """The model's own reading of one query against one tree: the same whether the query is
+    asked alone or in a batch (a batch changes the prompt, not the opinion); sampling
+    parameters still vary it. Transient slips come from the prompt's ``ctx.rng``."""
+    params = ctx.params
+    return random.Random(
+        stable_seed(
+            "taxonomy.assign",
+            ctx.model,
+            query,
+            tree,
+            params.get("temperature"),
+            params.get("seed"),
+            params.get("sample_index"),
+        )
+    )
+
+
+def _assign_ids(ctx: TaskContext, query: str, tree: str) -> list[str]:
+    """The node ids this model answers for ``query`` given the rendered ``tree``."""
+    nodes = [m.groupdict() for m in _NODE_LINE.finditer(tree)]
     if not nodes:
-        return _reply(ctx, {"node_ids": []})
+        return []
     ids = [n["id"] for n in nodes]
     leaves = [i for i in ids if not any(o.startswith(i + "/") for o in ids)]
-    ranked = ctx.rank_options(query, leaves)
+    ranked = rank_options(query, leaves, judge=ctx.profile, rng=_reader(ctx, query, tree))
     best = ranked[0][0]
     picks = [best]
     # a second label from another dimension of the same domain when it also fits well
@@ -318,4 +338,20 @@ def assign(ctx: TaskContext) -> SimReply:
         picks[0] = (
             best.rsplit("/", 1)[0] + "/" + "-".join(content_terms(query, limit=2) or ("other",))
         )
-    return _reply(ctx, {"node_ids": picks})
+    return picks
+
+
+@sim_task("taxonomy.assign", lambda p: ASSIGN_MARK in p)
+def assign(ctx: TaskContext) -> SimReply:
+    return _reply(ctx, {"node_ids": _assign_ids(ctx, ctx.block("QUERY"), ctx.block("TAXONOMY"))})
+
+
+@sim_task("taxonomy.assign_batch", lambda p: ASSIGN_BATCH_MARK in p, priority=1)
+def assign_batch(ctx: TaskContext) -> SimReply:
+    """Every fenced query of a batched prompt, each read on its own, answered by its number."""
+    tree = ctx.block("TAXONOMY")
+    answers = [
+        {"query": number, "node_ids": _assign_ids(ctx, query, tree)}
+        for number, query in enumerate(ctx.blocks.get("QUERY", []), 1)
+    ]
+    return _reply(ctx, {"assignments": answers})
