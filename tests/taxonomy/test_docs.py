@@ -21,3 +21,5 @@ def test_doc_examples_run(capsys):
     assert "assigned ['writing/genres/creative-writing/poetry']" in out
     assert "unassigned [] " in out and "assigned ['coding']" in out
     assert "coding 1/2, roleplay 0/0 (+1 tentative); unassigned 1" in out
+    # the batched LLM assigner's example: one call for four queries, none on the rerun
+    assert "batched calls: 1\ncalls on rerun: 0" in out
