@@ -153,7 +153,8 @@ def _register_shell(app: dash.Dash, ctx: DashboardContext, views: list[View]) ->
     def _export_html(n_clicks, figure):  # type: ignore[no-untyped-def]
         if not n_clicks or not figure:
             raise dash.exceptions.PreventUpdate
-        return export_html(figure, dash.callback_context.triggered_id["index"])
+        # the output's own id: a request need not say what triggered it (triggered_id None)
+        return export_html(figure, dash.callback_context.outputs_list["id"]["index"])
 
     # highlight the current page in the navigation bar
     @app.callback(
