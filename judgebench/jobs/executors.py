@@ -144,7 +144,9 @@ class RayExecutor:
         while queue or pending:
             while queue and len(pending) < self.max_in_flight and stopped is None:
                 shard = queue.pop(0)
-                share = _share(budget(), self.max_in_flight)
+                # a task's part of what is left: split between the tasks that can be in flight
+                # together (one per chunk when pipelined: few shards get bigger parts)
+                share = _share(budget(), min(self.max_in_flight, len(shards)))
                 pending[remote.remote(ctx, shard, share)] = shard
             if not pending:
                 break
