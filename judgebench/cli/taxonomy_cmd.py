@@ -416,6 +416,9 @@ def assign_cmd(
         help="combined (calibrated, abstains), embedding (previous), llm, or hybrid (combined first, LLM for the unsure).",
     ),
     model: str | None = typer.Option(None, "--model", help="Model for llm/hybrid."),
+    batch_size: int = typer.Option(
+        10, "--batch-size", min=1, help="Queries per LLM prompt (llm/hybrid; 1: one per prompt)."
+    ),
     encoder: str = typer.Option(
         "auto", "--encoder", help="auto (MiniLM and lexical when installed), minilm or lexical."
     ),
@@ -479,7 +482,9 @@ def assign_cmd(
     else:
         raise UserError("give --queries or --db")
     texts = [_item_text(item) for item in items]
-    results = _run_assigner(taxonomy, texts, method, model, encoder, pairs, min_confidence, log)
+    results = _run_assigner(
+        taxonomy, texts, method, model, encoder, pairs, min_confidence, log, batch_size
+    )
     assigned = sum(r.assigned for r in results)
     typer.echo(
         f"assigned {assigned} of {len(results)} queries ({method}); unassigned {len(results) - assigned}"
@@ -490,7 +495,9 @@ def assign_cmd(
         _store_assignments(store, tax_version, texts, ids if not queries else None, results, origin)
 
 
-def _run_assigner(taxonomy, texts, method, model, encoder, pairs, min_confidence, log):  # type: ignore[no-untyped-def]
+def _run_assigner(  # type: ignore[no-untyped-def]
+    taxonomy, texts, method, model, encoder, pairs, min_confidence, log, batch_size=10
+):
     """Assign with the chosen method; the LLM-only method never loads an encoder (or torch)."""
     import sys
 
@@ -513,7 +520,9 @@ def _run_assigner(taxonomy, texts, method, model, encoder, pairs, min_confidence
             sys.stderr.flush()
         if method == "combined":
             return first.assign(texts)
-    llm = LLMAssigner(model or "", taxonomy, log=log or Path("taxonomy-assign.jsonl"))
+    llm = LLMAssigner(
+        model or "", taxonomy, log=log or Path("taxonomy-assign.jsonl"), batch_size=batch_size
+    )
     runner = HybridAssigner(first, llm) if first is not None else llm
     return run_sync(lambda: runner.assign(texts))
 

@@ -114,6 +114,28 @@ def test_build_then_assign_into_the_store(tmp_path, monkeypatch):
         "--redo",
     )
     assert "of 3 queries (llm)" in redo and (tmp_path / "taxonomy-assign.jsonl").exists()
+    # batched by default; --batch-size 1 asks one query per prompt
+    batched = (tmp_path / "taxonomy-assign.jsonl").read_text().splitlines()
+    assert batched and all(json.loads(line).get("batch") for line in batched)
+    one = run(
+        "assign",
+        "--taxonomy",
+        "db",
+        "--db",
+        db,
+        "--method",
+        "llm",
+        "--model",
+        "sim/large",
+        "--redo",
+        "--batch-size",
+        "1",
+        "--log",
+        "single.jsonl",
+    )
+    assert "of 3 queries (llm)" in one
+    single = (tmp_path / "single.jsonl").read_text().splitlines()
+    assert single and not any(json.loads(line).get("batch") for line in single)
     shown = run("show", "--db", db, "--depth", "1")
     assert "3 queries" in shown or "2 queries" in shown or "1 queries" in shown
 
