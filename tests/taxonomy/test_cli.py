@@ -215,6 +215,21 @@ def _assign_with(examples: str) -> list[str]:
             ["taxonomy", "assign", "--queries", "queries.txt", "--min-confidence", "2"],
             "--min-confidence must lie in [0, 1]",
         ),
+        (
+            [
+                "taxonomy",
+                "assign",
+                "--queries",
+                "queries.txt",
+                "--method",
+                "llm",
+                "--model",
+                "sim/large",
+                "--batch-size",
+                "0",
+            ],
+            "--batch-size",
+        ),
     ],
 )
 def test_errors_are_one_line(argv, message, monkeypatch, capsys, tmp_path):
