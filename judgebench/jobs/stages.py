@@ -99,15 +99,27 @@ def judge_groups(job: JobConfig, spec: JudgeSpec) -> list[tuple[ModelSpec, ...]]
 
 
 def build_judge(spec: JudgeSpec, store: Any, concurrency: int) -> Any:
-    """Any registered judge from its validated settings, with the store's artefact table."""
+    """Any registered judge from its validated settings, with the store's artefact table.
+    Likelihood judges are built once per worker (a local model loads once, not per chunk)."""
     from judgebench.db.criteria import SqlCriteriaStore
     from judgebench.judges.base import JobResources
     from judgebench.judges.registry import JUDGES
 
+    key = content_key("judge", store.url, spec.model_dump(mode="json"), concurrency)
+    if key in _LOADED_JUDGES:
+        return _LOADED_JUDGES[key]
     resources = JobResources(
         concurrency=concurrency, artefacts=_CacheFirst(SqlCriteriaStore(store)), store=store
     )
-    return JUDGES.get(spec.kind).from_settings(spec.settings, resources)
+    judge = JUDGES.get(spec.kind).from_settings(spec.settings, resources)
+    if judge.shape == "likelihood":
+        if len(_LOADED_JUDGES) >= 4:  # a few models at most stay loaded
+            _LOADED_JUDGES.pop(next(iter(_LOADED_JUDGES)))
+        _LOADED_JUDGES[key] = judge
+    return judge
+
+
+_LOADED_JUDGES: dict[str, Any] = {}
 
 
 class _CacheFirst:

@@ -204,3 +204,20 @@ def test_meta_ranking_references_from_a_judge_eval_label_set(tiny):
     # every reference compared with is an LLMBar pair's response (both labels drawn)
     refs = {(r["correct"]) for j in judged for r in j.details["references"]}
     assert refs == {True, False}
+
+
+def test_a_likelihood_judge_is_built_once_per_worker_not_per_chunk(tiny, monkeypatch):
+    from judgebench.judges.trlm import TRLMScorer
+
+    built = []
+    make = TRLMScorer.from_settings.__func__  # type: ignore[attr-defined]
+
+    def counting(cls, settings, resources):  # type: ignore[no-untyped-def]
+        built.append(settings.backend)
+        return make(cls, settings, resources)
+
+    monkeypatch.setattr(TRLMScorer, "from_settings", classmethod(counting))
+    data = tiny(judges=[{"kind": "trlm", "backend": "sim/large"}], chunk_size=3)
+    result, _ = _run(data)
+    assert result.status == "ok" and result.stages["judgments"]["ok"] == 36
+    assert built == ["sim/large"]  # 4 chunks, one scorer (a local model would load once)
