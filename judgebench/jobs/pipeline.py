@@ -42,6 +42,7 @@ from judgebench.jobs.stages import (
 from judgebench.jobs.usage import UsageLog, usage_keys
 from judgebench.records import ErrorRecord, Judgment, Query, Response
 
+STAGES = ("responses", "judgments")
 COMMIT_ROWS = 200  # rows per transaction
 COMMIT_EVERY_S = 1.0  # and at least this often while rows wait
 
@@ -123,23 +124,21 @@ class Limits:
         return self._sems[label]
 
 
-def _account(gateway: Any, store: Any, ctx: JobContext, label: str) -> tuple[Any, Any, Any]:
-    """(context to run a label's tasks in, its account, its usage log): calls made by those
-    tasks are charged to the label (and its part of the run: responses or judgments)."""
-    part = label.split("[", 1)[0]
-    log = UsageLog(store, usage_keys(ctx.run_id, part))
+def _account(gateway: Any, ctx: JobContext, label: str, log: UsageLog) -> tuple[Any, Any]:
+    """(context to run a label's tasks in, its account): calls made by those tasks are charged
+    to the label, and written to ``log`` (its part of the run: responses or judgments)."""
     with gateway.account(f"{ctx.run_id}:{label}", on_change=log) as acct:
         context = contextvars.copy_context()
-    return context, acct, log
+    return context, acct
 
 
 class _Labelled:
     """The tasks, counters and account of one model (responses[i]) or one judge (judgments[j])."""
 
-    def __init__(self, gateway, store, ctx, label, on_items) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, gateway, ctx, label, log, on_items) -> None:  # type: ignore[no-untyped-def]
         self.label = label
         self.result = ShardResult(label, usage_recorded=True)
-        self.context, self.acct, self.log = _account(gateway, store, ctx, label)
+        self.context, self.acct = _account(gateway, ctx, label, log)
         self.on_items = on_items
         self.tasks: list[asyncio.Task[Any]] = []
 
@@ -153,7 +152,6 @@ class _Labelled:
             self.on_items(self.label, n)
 
     def finish(self, stop: _Stop) -> ShardResult:
-        self.log.close()
         a = self.acct
         self.result.usage = {
             "calls": a.calls,
@@ -184,11 +182,16 @@ async def run_pipeline(
     stop = stop or _Stop()
     committer = Committer(store, ctx.run_id)
     run = _ChunkRun(ctx, shard, store, limits, stop, committer)
+    # one usage log per part of the run (few writes: every label of the part shares it)
+    logs = {part: UsageLog(store, usage_keys(ctx.run_id, part)) for part in STAGES}
     models = [
-        _Labelled(gateway, store, ctx, f"responses[{i}]", on_items) for i in range(len(job.models))
+        _Labelled(gateway, ctx, f"responses[{i}]", logs["responses"], on_items)
+        for i in range(len(job.models))
     ]
     which = range(len(job.judges)) if shard.judges is None else shard.judges
-    judges = {j: _Labelled(gateway, store, ctx, f"judgments[{j}]", on_items) for j in which}
+    judges = {
+        j: _Labelled(gateway, ctx, f"judgments[{j}]", logs["judgments"], on_items) for j in which
+    }
     try:
         plans = {j: run.plan_judge(j, lab) for j, lab in judges.items()}
         needed = {
@@ -200,6 +203,8 @@ async def run_pipeline(
         await asyncio.gather(*(t for lab in [*models, *judges.values()] for t in lab.tasks))
     finally:
         committer.flush()
+        for log in logs.values():
+            log.close()
     return [lab.finish(stop) for lab in [*models, *judges.values()]]
 
 
