@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 
+import pandas as pd
 import pytest
 
 from judgebench.dashboard import labels as lab
@@ -117,3 +118,22 @@ def test_a_bad_label_file_is_refused_whole(store):
     with pytest.raises(DataError, match="line 1: missing field 'kind'"):
         lab.import_labels(store, json.dumps({"labeller": "di"}))
     assert store.get_judgments(judge="human:di") == []  # nothing written
+
+
+def test_pointwise_labels_are_scores_and_agreement_is_spearman(store):
+    from judgebench.dashboard.sample import JUDGE
+
+    items = lab.sample_items(store, JUDGE, 6, seed=9)
+    assert all(i.kind == "pointwise" and i.response_b_id is None for i in items)
+    judged = {j.id: j.score for j in store.get_judgments(judge=JUDGE, status="ok")}
+    machine = [judged[i.judgment_id] for i in items]
+    human = [1, 5, 2, 4, 3, 6]
+    for item, score in zip(items, human, strict=True):
+        lab.save_label(store, item, "eve", score=score)
+    with pytest.raises(UserError, match="needs a score"):
+        lab.save_label(store, items[0], "eve", score=None)
+    found = lab.agreement(store, JUDGE)
+    # Spearman ρ = Pearson correlation of the ranks (average ranks for ties)
+    expected = pd.Series(machine).rank().corr(pd.Series(human, dtype=float).rank())
+    assert found["n"] == 6 and found["spearman"] == pytest.approx(expected)
+    assert "accuracy" not in found  # verdict figures only for pairwise labels
