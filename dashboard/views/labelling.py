@@ -74,7 +74,10 @@ def item_panel(ctx: DashboardContext, items: list[dict[str, Any]], pos: int) -> 
             f"All {len(items)} sampled items are labelled. Sample again for more.",
             className="jb-muted",
         )
-    item = lab.Item(**items[pos])
+    try:
+        item = stored_item(items, pos)
+    except UserError as exc:
+        return html.Div(str(exc), className="jb-muted")
     texts = lab.item_texts(ctx.store, item)
     answers = [html.Div([html.H4("Response A"), html.Pre(texts["a"], className="jb-response")])]
     if item.kind == "pairwise":
@@ -95,6 +98,16 @@ def item_panel(ctx: DashboardContext, items: list[dict[str, Any]], pos: int) -> 
             html.Div(answers, className="jb-grid-2" if item.kind == "pairwise" else None),
         ]
     )
+
+
+def stored_item(items: list[dict[str, Any]], pos: int) -> lab.Item:
+    """The item at ``pos`` of the page's sample (browser state: checked, never trusted)."""
+    try:
+        return lab.Item(**items[pos])
+    except (TypeError, IndexError, KeyError):
+        raise UserError(
+            "this sample is not valid any more: press Sample", where="labelling"
+        ) from None
 
 
 def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
@@ -218,8 +231,8 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         pos = int(pos or 0)
         if not items or pos >= len(items):
             return no_update, "Sample items first.", no_update, no_update
-        item = lab.Item(**items[pos])
         try:
+            item = stored_item(items, pos)
             lab.save_label(ctx.store, item, name, verdict=verdict, score=score, note=note)
         except UserError as exc:
             return no_update, str(exc), no_update, no_update
@@ -260,8 +273,8 @@ def import_upload(
     try:
         text = base64.b64decode(contents.split(",", 1)[-1]).decode("utf-8")
         count = lab.import_labels(ctx.store, text, where=filename or "upload")
-    except UnicodeDecodeError:
-        return f"{filename}: not UTF-8 text", no_update
+    except (UnicodeDecodeError, ValueError):  # binascii.Error is a ValueError
+        return f"{filename}: not a UTF-8 JSONL file", no_update
     except UserError as exc:
         return str(exc), no_update
     return f"imported {count} labels from {filename}", int(saved or 0) + 1

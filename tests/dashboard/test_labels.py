@@ -137,3 +137,20 @@ def test_pointwise_labels_are_scores_and_agreement_is_spearman(store):
     expected = pd.Series(machine).rank().corr(pd.Series(human, dtype=float).rank())
     assert found["n"] == 6 and found["spearman"] == pytest.approx(expected)
     assert "accuracy" not in found  # verdict figures only for pairwise labels
+
+
+def test_the_page_refuses_bad_uploads_and_tampered_state(store):
+    import base64
+
+    from judgebench.dashboard.registry import DashboardContext
+    from judgebench.dashboard.views import labelling
+
+    ctx = DashboardContext(store)
+    latin = "data:;base64," + base64.b64encode("é".encode("latin-1")).decode()
+    assert "not a UTF-8 JSONL file" in labelling.import_upload(ctx, latin, "x.jsonl", 0)[0]
+    bad = "data:;base64," + base64.b64encode(b'{"kind": "pairwise"}').decode()
+    message, saved = labelling.import_upload(ctx, bad, "x.jsonl", 0)
+    assert message.startswith("x.jsonl: line 1: missing field") and saved is labelling.no_update
+    with pytest.raises(UserError, match="press Sample"):
+        labelling.stored_item([{"judgment_id": "x"}], 0)
+    assert "press Sample" in str(labelling.item_panel(ctx, [{"bogus": 1}], 0))
