@@ -1056,6 +1056,16 @@ def model_costs(store: Store, run_id: str | None = None) -> pd.DataFrame:
         )
     frame["cost"] = frame["cost"].where(frame["n_costed"] > 0)
     frame["cost_per_response"] = frame["cost"] / frame["n_costed"].where(frame["n_costed"] > 0)
+    # what judging the model cost (machine judges; a pairwise judgment counts for model A)
+    judging = (
+        select(_JS.c.model, func.sum(_JS.c.cost).label("judge_cost"))
+        .where(_JS.c.run_id == _run_key(run_id), _JS.c.model != "")
+        .where(~_JS.c.judge.startswith(HUMAN_PREFIX))
+        .group_by(_JS.c.model)
+    )
+    with store.read() as conn:
+        judge_cost = dict(conn.execute(judging).all())
+    frame["judge_cost"] = frame["model"].map(judge_cost)
     return frame
 
 

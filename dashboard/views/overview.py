@@ -111,6 +111,7 @@ def leaderboard_table(
             "responses": frame["n_responses"],
             "cost (USD)": frame["cost"],
             "cost / response": frame["cost_per_response"],
+            "judging cost (USD)": frame["judge_cost"],
         }
     )
     return out.reset_index(drop=True)

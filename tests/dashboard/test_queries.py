@@ -371,3 +371,16 @@ def test_findings_table_leaves_out_unsure_assignments_as_the_cli_does(sample_url
         assert after[("coding", model)] == before[("coding", model)] - 1
     # the map and leaderboard still count every assigned query
     assert q.taxonomy_nodes(store).set_index("node_id").loc[leaf, "n_queries"] == 6
+
+
+def test_costs_split_responses_and_judging_per_model(sample_store):
+    costs = q.model_costs(sample_store).set_index("model")
+    for model in SAMPLE_MODELS:
+        judging = sum(
+            j.cost or 0.0
+            for j in sample_store.get_judgments(model=model)
+            if not q.is_human_judge(j.judge, j.judge_model)
+        )
+        responses = sum(r.cost or 0.0 for r in sample_store.get_responses() if r.model == model)
+        assert costs.loc[model, "judge_cost"] == pytest.approx(judging) and judging > 0
+        assert costs.loc[model, "cost"] == pytest.approx(responses)
