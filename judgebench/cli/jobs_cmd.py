@@ -6,10 +6,16 @@ Module level imports typer only (the CLI starts fast).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from judgebench.cli import checks
+
+if TYPE_CHECKING:  # annotations only: the modules load when a command runs
+    from judgebench.jobs.assertions import AssertSpec
+    from judgebench.jobs.config import JobConfig
+    from judgebench.jobs.runner import JobResult
 
 schedule_app = typer.Typer(
     help="Run jobs on a cron schedule (APScheduler, in the job's store).", no_args_is_help=True
@@ -27,7 +33,7 @@ def run_job_and_report(
     job,
     *,
     executor: str = "local",
-    ray_address: str | None = None,  # type: ignore[no-untyped-def]
+    ray_address: str | None = None,
     epoch: str | None = None,
     quiet: bool = False,
     if_running: str = "exit",
@@ -153,7 +159,9 @@ def run_cmd(
     raise typer.Exit(max(exit_code(result.status), 1 if failed else 0))
 
 
-def report_assertions(job, result, spec, junit: Path | None) -> bool:  # type: ignore[no-untyped-def]
+def report_assertions(
+    job: JobConfig, result: JobResult, spec: AssertSpec, junit: Path | None
+) -> bool:
     """Check, print and (``junit``) write the assertions; True when one failed."""
     from judgebench.db import Store
     from judgebench.jobs.assertions import Outcome, check, junit_xml
@@ -190,7 +198,7 @@ def check_cmd(
     typer.echo("ready to run")
 
 
-def load_for_command(job_file: Path, config: Path | None, db: str | None):  # type: ignore[no-untyped-def]
+def load_for_command(job_file: Path, config: Path | None, db: str | None) -> JobConfig:
     """The job, with the settings file discovered (and made this process's) and printed."""
     from judgebench.config import discover_config, use_config
     from judgebench.jobs.config import load_job
@@ -204,7 +212,7 @@ def load_for_command(job_file: Path, config: Path | None, db: str | None):  # ty
     return job
 
 
-def check_or_exit(job, job_file: Path, *, probe: bool, verbose: bool) -> None:  # type: ignore[no-untyped-def]
+def check_or_exit(job: JobConfig, job_file: Path, *, probe: bool, verbose: bool) -> None:
     """Pre-flight ``job``: one line per problem on stderr and exit 2, before anything runs."""
     from judgebench.jobs.preflight import preflight, report_lines
 
