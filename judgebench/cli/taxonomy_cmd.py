@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from judgebench.cli import checks
+
+if TYPE_CHECKING:  # annotations only: the modules load when a command runs
+    from collections.abc import Sequence
+
+    from judgebench.db import Store
+    from judgebench.taxonomy.assign import Assignment
+    from judgebench.taxonomy.builder import Candidate
+    from judgebench.taxonomy.tree import Taxonomy
 
 taxonomy_app = typer.Typer(
     help="Taxonomies of query categories: files, versions in the store, LLM building, assignment.",
@@ -25,7 +33,7 @@ _SOURCE_HELP = (
 )
 
 
-def _store(db: str | None):  # type: ignore[no-untyped-def]
+def _store(db: str | None) -> Store | None:
     from judgebench.db import Store
 
     return Store(db) if db else None
@@ -33,7 +41,7 @@ def _store(db: str | None):  # type: ignore[no-untyped-def]
 
 def _load(
     source: str | None, db: str | None, version: int | None, name: str | None, fmt: str = "auto"
-):  # type: ignore[no-untyped-def]
+) -> Taxonomy:
     """A taxonomy from 'default', a file, or the store (by version or name; latest otherwise)."""
     from judgebench.errors import UserError
     from judgebench.taxonomy import load_default_taxonomy, load_taxonomy
@@ -72,7 +80,7 @@ def _read_lines_or_jsonl(path: Path, field: str = "text") -> list[str]:
     return texts
 
 
-def _read_candidates(path: Path, domain: str | None):  # type: ignore[no-untyped-def]
+def _read_candidates(path: Path, domain: str | None) -> list[Candidate]:
     """Candidate categories: plain lines (under ``domain``) or JSONL name/description/domain."""
     from judgebench.errors import DataError
     from judgebench.importers.base import read_text
@@ -301,7 +309,7 @@ def build_cmd(
     from judgebench.errors import UserError
     from judgebench.llm import run_sync
     from judgebench.taxonomy import Taxonomy, save_taxonomy
-    from judgebench.taxonomy.builder import Candidate, TaxonomyBuilder
+    from judgebench.taxonomy.builder import TaxonomyBuilder
 
     if base == "none":
         start = Taxonomy(name)
@@ -379,7 +387,7 @@ def _item_text(item: dict[str, Any]) -> str:
     return str(item.get("text") or item.get("prompt") or item.get("name"))
 
 
-def _read_examples(path: Path, taxonomy) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+def _read_examples(path: Path, taxonomy: Taxonomy) -> list[tuple[str, str]]:
     """Labelled examples: JSONL ``text`` + ``node_id`` (or ``label``: a node id or a unique name)."""
     from judgebench.importers.base import bad, iter_jsonl
 
@@ -495,7 +503,7 @@ def assign_cmd(
         _store_assignments(store, tax_version, texts, ids if not queries else None, results, origin)
 
 
-def _run_assigner(  # type: ignore[no-untyped-def]
+def _run_assigner(
     taxonomy, texts, method, model, encoder, pairs, min_confidence, log, batch_size=10
 ):
     """Assign with the chosen method; the LLM-only method never loads an encoder (or torch)."""
@@ -527,7 +535,9 @@ def _run_assigner(  # type: ignore[no-untyped-def]
     return run_sync(lambda: runner.assign(texts))
 
 
-def _write_assignments(out: Path, items, ids, results) -> None:  # type: ignore[no-untyped-def]
+def _write_assignments(
+    out: Path, items: Sequence[dict[str, Any]], ids: Sequence[str], results: Sequence[Assignment]
+) -> None:
     """One line per query: the input line's own fields, then the assignment's."""
     with out.open("w", encoding="utf-8") as handle:
         for item, query_id, r in zip(items, ids, results, strict=True):
@@ -546,7 +556,14 @@ def _write_assignments(out: Path, items, ids, results) -> None:  # type: ignore[
     typer.echo(f"wrote {out}")
 
 
-def _store_assignments(store, tax_version, texts, ids, results, origin: str) -> None:  # type: ignore[no-untyped-def]
+def _store_assignments(
+    store: Store,
+    tax_version: int | None,
+    texts: Sequence[str],
+    ids: Sequence[str] | None,
+    results: Sequence[Assignment],
+    origin: str,
+) -> None:
     from judgebench.records import ErrorRecord, Query
 
     if ids is None:  # queries from a file enter the store first (insert-or-ignore by text)
