@@ -315,7 +315,7 @@ class Judge:
     @classmethod
     def from_settings(cls, settings: JudgeSettings, resources: JobResources) -> Judge:
         """The judge a job's settings describe (the fields are the constructor's keywords)."""
-        return cls(**settings.model_dump(), concurrency=resources.concurrency)  # type: ignore[arg-type]
+        return cls(**settings.model_dump(), concurrency=resources.concurrency)
 
     def __init__(
         self,

@@ -425,17 +425,14 @@ class MetaRankingJudge(Judge):
         wins = [
             float(ex.value["verdict"] == label)
             for ex, label in zip(exchanges, target_labels, strict=True)
-        ]  # type: ignore[index]
+        ]
         row["outcomes"] = wins
         if self.soft:
-            probs = [
-                option_probability(ex.completion, ex.value["verdict"])  # type: ignore[index]
-                for ex in exchanges
-            ]
+            probs = [option_probability(ex.completion, ex.value["verdict"]) for ex in exchanges]
             known = [p for p in probs if p is not None]
             if len(known) == len(probs):
                 p_target = [
-                    p if ex.value["verdict"] == label else 1.0 - p  # type: ignore[index]
+                    p if ex.value["verdict"] == label else 1.0 - p
                     for p, ex, label in zip(known, exchanges, target_labels, strict=True)
                 ]
                 row["p_target"] = p_target

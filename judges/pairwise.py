@@ -110,12 +110,12 @@ class PairwiseJudge(Judge):
         verdict = None
         rationale = None
         if all(ex.ok for ex in exchanges):
-            first = exchanges[0].value["verdict"]  # type: ignore[index]
-            rationale = exchanges[0].value.get("reason")  # type: ignore[union-attr]
+            first = exchanges[0].value["verdict"]
+            rationale = exchanges[0].value.get("reason")
             details["verdict_ab"] = first
             verdict = first
             if self.both_orders:
-                second = SWAPPED[exchanges[1].value["verdict"]]  # type: ignore[index]
+                second = SWAPPED[exchanges[1].value["verdict"]]
                 details["verdict_ba"] = second
                 verdict, consistent = combine_orders(first, second)
                 details["position_consistent"] = consistent

@@ -288,7 +288,7 @@ class PC2Judge(Judge):
         self._locks: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Lock]] = {}
 
     # --- configuration that identifies results ----------------------------------------------
-    def _templates(self):  # type: ignore[no-untyped-def]
+    def _templates(self):
         return (
             self.template("pc2_criteria"),
             self.template("pc2_baseline"),
@@ -437,7 +437,7 @@ class PC2Judge(Judge):
                 ex_criteria.raw_replies,
                 usage + ex_criteria.usage,
             )
-        criteria, original = ex_criteria.value  # type: ignore[misc]
+        criteria, original = ex_criteria.value
 
         nonce = new_nonce(q.text, answers[self.baseline_index], render_criteria(criteria))
         critique_answer: Answer[list[CriterionScore]] = Answer(

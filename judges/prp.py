@@ -243,7 +243,7 @@ class _Comparisons:
         outcome = await self._pending[key]
         return outcome if key == (i, j) else SWAPPED[outcome]
 
-    async def _ask(self, first: Response, second: Response):  # type: ignore[no-untyped-def]
+    async def _ask(self, first: Response, second: Response):
         nonce = new_nonce(self.q.text, first.text, second.text)
         values = {
             **self.ranker.fence_all(

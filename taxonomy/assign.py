@@ -282,7 +282,7 @@ class LLMAssigner:
             raise ReplyError(f"unknown node ids: {', '.join(repr(u) for u in unknown[:5])}")
         return most_specific(self.taxonomy, ids)[: self.max_labels]
 
-    def _parser(self, allowed: set[str] | None):  # type: ignore[no-untyped-def]
+    def _parser(self, allowed: set[str] | None):
         """Reply → most specific valid ids."""
 
         def parse(reply: str) -> list[str]:
@@ -303,7 +303,7 @@ class LLMAssigner:
     async def _ask(self, text: str, stage: str, shown: list[str] | None) -> Decision:
         tree_text = self.tree_text if shown is None else self._render(shown)
 
-        def values(fence):  # type: ignore[no-untyped-def]
+        def values(fence):
             return {
                 "tree": fence(tree_text, "TAXONOMY"),
                 "query": fence(text, "QUERY"),
@@ -320,7 +320,7 @@ class LLMAssigner:
         """One prompt for ``texts`` (at most ``batch_size``); a decision per text."""
         tree_text = self.tree_text if shown is None else self._render(shown)
 
-        def values(fence, items):  # type: ignore[no-untyped-def]
+        def values(fence, items):
             return {
                 "tree": fence(tree_text, "TAXONOMY"),
                 "queries": [

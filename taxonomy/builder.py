@@ -198,7 +198,7 @@ class TaxonomyBuilder:
                 return
             current = target
 
-    async def _ask_insert(self, cand: Candidate, current: str, kids: list[str], can_descend: bool):  # type: ignore[no-untyped-def]
+    async def _ask_insert(self, cand: Candidate, current: str, kids: list[str], can_descend: bool):
         tax = self.taxonomy
         fixed_top = self.fixed_domains and current == ROOT  # new domains only when allowed
         position = " > ".join(tax.path_names(current)) if current else "(top level)"
@@ -206,7 +206,7 @@ class TaxonomyBuilder:
         listing = "\n".join(f"- {n}" + (f": {d}" if d else "") for _, n, d in siblings)
         candidate_text = cand.name + (f"\n{cand.description}" if cand.description else "")
 
-        def values(fence):  # type: ignore[no-untyped-def]
+        def values(fence):
             return {
                 "position": position,
                 "siblings": fence(listing, "CATEGORIES"),
@@ -285,7 +285,7 @@ class TaxonomyBuilder:
         report.calls += self.asker.calls - start_calls
         return report
 
-    async def _ask_refine(self, node_id: str):  # type: ignore[no-untyped-def]
+    async def _ask_refine(self, node_id: str):
         tax = self.taxonomy
         kids = tax.children(node_id)
         position = " > ".join(tax.path_names(node_id)) if node_id else "(top level)"
@@ -298,7 +298,7 @@ class TaxonomyBuilder:
                 line += " (has children)"
             rows.append(line)
 
-        def values(fence):  # type: ignore[no-untyped-def]
+        def values(fence):
             return {"position": position, "children": fence("\n".join(rows), "SUBCATEGORIES")}
 
         def parse(reply: str) -> dict[str, Any]:
@@ -451,8 +451,8 @@ class TaxonomyBuilder:
         """Tag each query with categories (and a domain), then count tags across queries."""
         domain_ids = list(domains) if domains is not None else self.taxonomy.domains()
 
-        async def tag(text: str):  # type: ignore[no-untyped-def]
-            def values(fence):  # type: ignore[no-untyped-def]
+        async def tag(text: str):
+            def values(fence):
                 return {"query": fence(text, "QUERY"), "domains": domain_ids}
 
             def parse(reply: str) -> dict[str, Any]:
@@ -506,7 +506,7 @@ class TaxonomyBuilder:
     ) -> list[Candidate]:
         """Ask for up to ``count`` categories for a described domain."""
 
-        def values(fence):  # type: ignore[no-untyped-def]
+        def values(fence):
             return {"domain": fence(domain_description, "DOMAIN"), "count": count}
 
         def parse(reply: str) -> list[dict[str, Any]]:

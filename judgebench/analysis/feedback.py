@@ -457,10 +457,10 @@ class FeedbackReport:
         f = self.findings
         return f[(f["model"] == model) & (f["kind"] == "weakness")].reset_index(drop=True)
 
-    def failure_modes(self, **kwargs) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    def failure_modes(self, **kwargs) -> pd.DataFrame:
         return failure_modes(self.table, self.parents, **kwargs)
 
-    def differences(self, models: Sequence[str], **kwargs) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    def differences(self, models: Sequence[str], **kwargs) -> pd.DataFrame:
         return difference_report(self.table, models, **kwargs)
 
 

@@ -151,7 +151,7 @@ def calibrate(
         typer.echo(f"thresholds written to {config}")
 
 
-def _stored_scores(db: str, judge: str, names: list[str], baseline: str | None):  # type: ignore[no-untyped-def]
+def _stored_scores(db: str, judge: str, names: list[str], baseline: str | None):
     from judgebench.db import Store
     from judgebench.db.engine import existing_store
     from judgebench.routing import judged_scores, score_matrix

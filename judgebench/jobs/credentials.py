@@ -86,7 +86,7 @@ def with_templates(data: Any, templates: dict[Path, str], path: Path = ()) -> An
     return data
 
 
-def _walk(value: Any, path: Path, key: str | None = None):  # type: ignore[no-untyped-def]
+def _walk(value: Any, path: Path, key: str | None = None):
     """(path, key, value) of every node below ``value``, depth first."""
     yield path, key, value
     if isinstance(value, dict):

@@ -162,11 +162,11 @@ def read_parallel_folder(folder: str | Path, *, english: str = ENGLISH) -> Paral
 
     # The common prefix of translation files marks the primary reference; others are alternates.
     prefixes = Counter(
-        _PARALLEL_FILE.match(p.name)["prefix"]
+        _PARALLEL_FILE.match(p.name)["prefix"]  # type: ignore[index]
         for c, ps in by_code.items()
         if c != english
         for p in ps
-    )  # type: ignore[index]
+    )
     primary_prefix = prefixes.most_common(1)[0][0]
 
     english_path = by_code.pop(english)[0]
@@ -179,9 +179,14 @@ def read_parallel_folder(folder: str | Path, *, english: str = ENGLISH) -> Paral
             raise DataError(
                 f"unknown language code {code!r} (not in LANGUAGES.tsv)", where=str(paths[0])
             )
-        primary = [
-            p for p in paths if _PARALLEL_FILE.match(p.name)["prefix"] == primary_prefix
-        ] or paths[:1]  # type: ignore[index]
+        primary = (
+            [
+                p
+                for p in paths
+                if _PARALLEL_FILE.match(p.name)["prefix"] == primary_prefix  # type: ignore[index]
+            ]
+            or paths[:1]
+        )
         ordered = primary[:1] + [p for p in paths if p != primary[0]]
         for number, path in enumerate(ordered, 1):
             # A second reference is scored as its own entry (spa-ref2): two references of one

@@ -317,7 +317,7 @@ class HiddenStateEncoder:
             )
             return [row for part in parts for row in part]
 
-    def _backend(self):  # type: ignore[no-untyped-def]
+    def _backend(self):
         if not hasattr(self, "_backend_cache"):
             backend = getattr(self.tokenizer, "backend_tokenizer", None)
             if backend is not None:
@@ -393,7 +393,7 @@ class HiddenStateEncoder:
         """Pooled states [L, n, D] (float32, layers 1..L, embeddings excluded) of tokenised rows."""
         return self.encode_ids_tensor(ids, pooling).cpu().numpy()
 
-    def encode_ids_tensor(self, ids: Sequence[Sequence[int]], pooling: Pooling = "last"):  # type: ignore[no-untyped-def]
+    def encode_ids_tensor(self, ids: Sequence[Sequence[int]], pooling: Pooling = "last"):
         """As :meth:`encode_ids` but the result stays on the device."""
         return self.run_packed(self.pack(ids), pooling)
 
@@ -432,7 +432,7 @@ class HiddenStateEncoder:
             batches.append((index, padded, rows))
         return n, batches
 
-    def run_packed(self, packed: Packed, pooling: Pooling):  # type: ignore[no-untyped-def]
+    def run_packed(self, packed: Packed, pooling: Pooling):
         """Device side of :meth:`pack`: pooled states [L, n, D] (float32) on the device."""
         import torch
 
@@ -451,7 +451,7 @@ class HiddenStateEncoder:
                 out.index_copy_(1, index, pooled.float())
         return out
 
-    def _forward(self, batch: Any, lengths: Any, pooling: Pooling):  # type: ignore[no-untyped-def]
+    def _forward(self, batch: Any, lengths: Any, pooling: Pooling):
         import torch
 
         input_ids = batch.to(self.device, non_blocking=True)

@@ -58,7 +58,7 @@ class CascadeRouter(Router):
         self._models = order_by_price(models) if order_by_cost else list(models)
         self.judge = judge
         self.thresholds = (
-            list(thresholds) if thresholds is not None else [judge.tau] * (len(models) - 1)  # type: ignore[list-item]
+            list(thresholds) if thresholds is not None else [judge.tau] * (len(models) - 1)
         )
         if len(self.thresholds) != len(self._models) - 1:
             raise ValueError(
@@ -179,7 +179,7 @@ class CascadeRouter(Router):
 
         return run_sync(lambda: self.collect(queries, label, **kw))
 
-    def calibrate(self, items: Sequence[CalibrationItem], target: str, value: float, **kw: Any):  # type: ignore[no-untyped-def]
+    def calibrate(self, items: Sequence[CalibrationItem], target: str, value: float, **kw: Any):
         """Choose and SET the thresholds for ``target`` (``quality`` ≥ value, ``strong_share`` ≤
         value, or mean ``cost`` ≤ value); returns the report with the cost–quality curve."""
         from judgebench.routing.calibration import calibrate_thresholds

@@ -139,7 +139,7 @@ def load_config(path: str | Path) -> RouterConfig:
     return cfg
 
 
-def load_references(path: Path):  # type: ignore[no-untyped-def]
+def load_references(path: Path):
     """Labelled references (JSONL): ``{query, response, correct}`` or GSM8K's flat file
     (``question``, ``solution``, ``is_correct``)."""
     from judgebench.importers.base import read_text
@@ -173,7 +173,7 @@ def load_references(path: Path):  # type: ignore[no-untyped-def]
     return refs
 
 
-def build_router(cfg: RouterConfig, log: Any = None):  # type: ignore[no-untyped-def]
+def build_router(cfg: RouterConfig, log: Any = None):
     """The router a config describes (``log``: where decisions go; default: the config's store)."""
     if log is None and cfg.store:
         from judgebench.db import Store

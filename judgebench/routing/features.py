@@ -25,7 +25,7 @@ class QueryFeaturizer:
         self._train_nodes: list[str | None] = []
 
     @property
-    def encoder(self):  # type: ignore[no-untyped-def]
+    def encoder(self):
         return get_encoder(self.encoder_kind)
 
     @property
