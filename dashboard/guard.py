@@ -47,7 +47,7 @@ def callback_problem(raw: bytes, callbacks: dict[str, Any]) -> str | None:
         return f"JSON nested {depth} levels deep; the limit is {MAX_DEPTH}"
     try:
         body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except ValueError:  # not UTF-8, not JSON, or an integer past Python's 4,300 digits
         return "the body is not UTF-8 JSON"
     if not isinstance(body, dict):
         return "the body must be a JSON object"

@@ -51,6 +51,10 @@ def parse_body(raw: bytes) -> Any:
         raise BadRequest(
             f"request body is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
+    except BadRequest:  # NaN / Infinity, named by _no_constant
+        raise
+    except ValueError as exc:  # an integer of more digits than Python converts (4,300)
+        raise BadRequest(f"request body is not valid JSON: {str(exc).split(':')[0]}") from None
 
 
 def _no_constant(name: str) -> Any:
@@ -84,11 +88,12 @@ def _check_number(body: dict[str, Any], name: str, kind: type, low: Any, high: A
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise BadRequest(f"'{name}' must be {wanted}, got {_kind(value)}")
     if kind is int and not isinstance(value, int):
-        raise BadRequest(f"'{name}' must be {wanted}, got {value!r}")
-    if not math.isfinite(value) or (low is not None and value < low):
-        raise BadRequest(f"'{name}' must be {_range(low, high)}, got {value!r}")
+        raise BadRequest(f"'{name}' must be {wanted}, got {_show(value)}")
+    # isfinite on an int past float's range overflows: only floats can be inf
+    if (isinstance(value, float) and not math.isfinite(value)) or (low is not None and value < low):
+        raise BadRequest(f"'{name}' must be {_range(low, high)}, got {_show(value)}")
     if high is not None and value > high:
-        raise BadRequest(f"'{name}' must be {_range(low, high)}, got {value!r}")
+        raise BadRequest(f"'{name}' must be {_range(low, high)}, got {_show(value)}")
 
 
 def _range(low: Any, high: Any) -> str:

@@ -114,6 +114,15 @@ BAD = [
     (b'{"messages":' + b"[" * 40_000 + b"]" * 40_000 + b"}", "nested 40001 levels deep"),
     (b'{"x":' + b'{"a":' * 40_000 + b"1" + b"}" * 40_001, "levels deep; the limit is 32"),
     (b"[" * 33 + b"]" * 33, "nested 33 levels deep"),
+    # integers past float's range (isfinite overflowed) and past Python's 4,300 digits (int()
+    # refuses them): every number the schema reads, and anywhere in the body
+    *[
+        (_with(**{name: sign * 10**400}), f"'{name}' must be")
+        for name in ("temperature", "top_p", "presence_penalty", "max_tokens", "seed", "n")
+        for sign in (1, -1)
+    ],
+    (b'{"x": ' + b"9" * 5000 + b', "messages": []}', "4300 digits"),
+    (b'{"messages": [], "seed": -' + b"1" * 4301 + b"}", "4300 digits"),
 ]
 
 

@@ -46,6 +46,7 @@ BAD = [
     (b"not json", "not UTF-8 JSON"),
     (b"\xff\xfe{}", "not UTF-8 JSON"),
     (b"[1, 2]", "must be a JSON object"),
+    (b'{"output": ' + b"9" * 5000 + b"}", "not UTF-8 JSON"),  # past int()'s 4,300 digits
     (b'{"output": 5}', "names no callback"),
     (json.dumps({**PAGE, "output": "nope.children"}).encode(), "names no callback"),
     (json.dumps({**PAGE, "inputs": PAGE["inputs"][:1]}).encode(), "'inputs' must list 2 values"),
