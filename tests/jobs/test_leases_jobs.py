@@ -75,8 +75,9 @@ def test_a_second_start_of_a_running_job_exits_or_waits(tiny, tmp_path):
         )
         assert bad.returncode == 2 and "--if-running" in bad.stderr
         gateway = fresh_gateway(store)
-        waited = JobRunner(job, store=store, if_running="wait").run()  # blocks until it is done
-        assert first.poll() is not None
+        # blocks until the first run released its lease (its process may still be exiting)
+        waited = JobRunner(job, store=store, if_running="wait").run()
+        first.wait(timeout=120)
     finally:
         if first.poll() is None:
             first.kill()
