@@ -15,7 +15,7 @@ import typer
 from judgebench.cli import checks
 
 if TYPE_CHECKING:  # annotations only: the modules load when a command runs
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
     from judgebench.db import Store
     from judgebench.taxonomy.assign import Assignment
@@ -57,48 +57,38 @@ def _load(
     return load_taxonomy(Path(source), fmt=fmt, name=name)
 
 
-def _read_lines_or_jsonl(path: Path, field: str = "text") -> list[str]:
+def _lines_or_objects(path: Path) -> Iterator[tuple[int, str | dict[str, Any]]]:
+    """(line number, plain text or JSON object) of each non-blank line: a line that starts
+    with ``{`` is JSON (one bad line is a one-line DataError), any other is plain text. Split
+    on "\\n" only, as JSONL (texts may hold U+2028)."""
     from judgebench.errors import DataError
     from judgebench.importers.base import read_text
 
-    texts = []
-    for number, line in enumerate(read_text(path).splitlines(), 1):
+    for number, line in enumerate(read_text(path).split("\n"), 1):
         line = line.strip()
         if not line:
             continue
-        if line.startswith("{"):
-            try:
-                item = json.loads(line)
-            except (json.JSONDecodeError, RecursionError):
-                raise DataError(f"line {number} is not JSON", where=str(path)) from None
-            value = item.get(field) or item.get("prompt") or item.get("name")
-            if not isinstance(value, str) or not value.strip():
-                raise DataError(f"line {number} has no {field!r}", where=str(path))
-            texts.append(value)
-        else:
-            texts.append(line)
-    return texts
+        if not line.startswith("{"):
+            yield number, line
+            continue
+        try:
+            item = json.loads(line)  # starts with "{": an object when it parses
+        except (json.JSONDecodeError, RecursionError):
+            raise DataError(f"line {number} is not JSON", where=str(path)) from None
+        yield number, item
 
 
 def _read_candidates(path: Path, domain: str | None) -> list[Candidate]:
     """Candidate categories: plain lines (under ``domain``) or JSONL name/description/domain."""
     from judgebench.errors import DataError
-    from judgebench.importers.base import read_text
     from judgebench.taxonomy.builder import Candidate
 
     items = []
-    for number, raw in enumerate(read_text(path).splitlines(), 1):
-        raw = raw.strip()
-        if not raw:
+    for number, item in _lines_or_objects(path):
+        if isinstance(item, str):
+            items.append(Candidate(name=item, domain=domain))
             continue
-        if not raw.startswith("{"):
-            items.append(Candidate(name=raw, domain=domain))
-            continue
-        try:
-            item = json.loads(raw)
-        except (json.JSONDecodeError, RecursionError):
-            raise DataError(f"line {number} is not JSON", where=str(path)) from None
-        name = item.get("name") if isinstance(item, dict) else None
+        name = item.get("name")
         if not isinstance(name, str) or not name.strip():
             raise DataError(f"line {number} has no 'name'", where=str(path))
         description, item_domain = item.get("description"), item.get("domain")
@@ -330,7 +320,7 @@ def build_cmd(
     if candidates:
         items += _read_candidates(candidates, domain)
     if queries:
-        texts = _read_lines_or_jsonl(queries)
+        texts = [_item_text(item) for item in _read_query_items(queries)]
         tagged = run_sync(lambda: builder.candidates_from_queries(texts, min_count=min_count))
         typer.echo(f"tagged {len(texts)} queries into {len(tagged)} candidates")
         items += tagged
@@ -362,20 +352,12 @@ def build_cmd(
 def _read_query_items(path: Path) -> list[dict[str, Any]]:
     """Query lines as dicts: JSONL lines keep all their fields, plain lines become ``text``."""
     from judgebench.errors import DataError
-    from judgebench.importers.base import read_text
 
     items: list[dict[str, Any]] = []
-    for number, line in enumerate(read_text(path).split("\n"), 1):
-        line = line.strip()
-        if not line:
+    for number, item in _lines_or_objects(path):
+        if isinstance(item, str):
+            items.append({"text": item})
             continue
-        if not line.startswith("{"):
-            items.append({"text": line})
-            continue
-        try:
-            item = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
-            raise DataError(f"line {number} is not JSON", where=str(path)) from None
         value = item.get("text") or item.get("prompt") or item.get("name")
         if not isinstance(value, str) or not value.strip():
             raise DataError(f"line {number} has no 'text'", where=str(path))
