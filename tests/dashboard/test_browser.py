@@ -147,17 +147,17 @@ def _open_drilldown_from_map(page, expect_node: str) -> None:
     page.wait_for_function(
         "(n) => document.querySelector('#map-open').getAttribute('href').includes(n)",
         arg=expect_node.replace("/", "%2F"),
-        timeout=10_000,
+        timeout=30_000,
     )
     link.click()
-    page.wait_for_url("**/drilldown?node=*", timeout=10_000)
+    page.wait_for_url("**/drilldown?node=*", timeout=30_000)
     _wait_ready(page)
 
 
 def test_treemap_click_zooms_and_the_link_opens_the_drilldown(page, server):
     page.goto(f"{server.url}/taxonomy")
     _wait_ready(page)
-    page.locator(".treemaplayer g.slice").first.wait_for(timeout=10_000)
+    page.locator(".treemaplayer g.slice").first.wait_for(timeout=30_000)
     _click_slice(page, ".treemaplayer", "coding")
     assert "/taxonomy" in page.url  # a click zooms; it does not navigate
     _open_drilldown_from_map(page, "coding")
@@ -167,7 +167,7 @@ def test_treemap_click_zooms_and_the_link_opens_the_drilldown(page, server):
     assert rows.count() > 1
     # select a query: every model's response and its judgments appear
     page.locator("#dd-queries input[type=radio]").first.check()
-    page.wait_for_selector(".jb-response-block", timeout=10_000)
+    page.wait_for_selector(".jb-response-block", timeout=30_000)
     assert page.locator(".jb-response-block").count() == 10  # 5 models × 2 runs of the job
     detail = page.locator("#dd-detail").inner_text()
     assert all(m in detail for m in ["sim/strong (simulated)", "acme/chat-1", "run nightly 2"])
@@ -188,7 +188,7 @@ def test_model_selector_changes_the_figure(page, server):
         "(before) => { const g = document.querySelector('.js-plotly-plot');"
         " return g && g.data && JSON.stringify(g.data[0].marker) !== before; }",
         arg=before,
-        timeout=10_000,
+        timeout=30_000,
     )
     assert _figures(page)[0]["colors"] != before
 
@@ -282,7 +282,7 @@ def test_a_leaf_is_reached_by_clicking_down_the_sunburst(page, demo_server):
 
     page.goto(f"{demo_server.url}/taxonomy")
     _wait_ready(page)
-    page.locator(".sunburstlayer g.slice").first.wait_for(timeout=10_000)
+    page.locator(".sunburstlayer g.slice").first.wait_for(timeout=30_000)
     ctx = demo_server.app.jb_context
     frame = map_frame(ctx, q.default_judge(ctx.store), None, None)
     # the biggest domain, then its biggest child that is a leaf (no one-child ring between)
@@ -334,19 +334,19 @@ def test_a_label_entered_in_the_browser_is_stored_and_moves_agreement(page, demo
     assert store.get_judgments(judge="human:Browser Tester") == []
     page.goto(f"{demo_server.url}/labelling")
     _wait_ready(page)
-    page.wait_for_selector("#lab-fig-n", timeout=10_000)  # the agreement callback has answered
+    page.wait_for_selector("#lab-fig-n", timeout=30_000)  # the agreement callback has answered
     assert page.locator("#lab-fig-n").inner_text() == "0"
     assert page.locator("#lab-fig-accuracy").inner_text() == "–"
     page.locator("#lab-name").fill("Browser Tester")
     page.locator("#lab-sample").click()
-    page.wait_for_selector("#lab-progress", timeout=10_000)
+    page.wait_for_selector("#lab-progress", timeout=30_000)
     assert "item 1 of" in page.locator("#lab-progress").inner_text()
     page.locator("#lab-note").fill("A answers the question")
     page.locator("#lab-a").click()
     page.wait_for_function(
         "() => document.querySelector('#lab-fig-n') && "
         "document.querySelector('#lab-fig-n').textContent === '1'",
-        timeout=10_000,
+        timeout=30_000,
     )
     labels = store.get_judgments(judge="human:Browser Tester")
     assert [(j.verdict, j.rationale) for j in labels] == [("A", "A answers the question")]
