@@ -13,6 +13,7 @@ PostgreSQL alike.
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
@@ -25,6 +26,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from judgebench.db.base import Base
 from judgebench.records import utcnow
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TTL_S = float(os.environ.get("JUDGEBENCH_LEASE_TTL_S", "60"))
 
@@ -161,8 +164,10 @@ class Held:
                 if not renew(self.store, self.name, self.holder, self.ttl_s):
                     self.lost.set()
                     return
-            except Exception:  # a busy database: try again at the next beat
-                continue
+            except Exception as exc:  # a busy database: try again at the next beat
+                log.warning(
+                    "lease %s: renewal failed (%s); retrying at the next beat", self.name, exc
+                )
 
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
