@@ -47,6 +47,8 @@ def load_yaml_text(
         raise error(f"not valid YAML: {_yaml_problem(exc)}", where=where) from None
     except RecursionError:
         raise error(f"YAML nested deeper than {max_depth} levels", where=where) from None
+    except ValueError as exc:  # an int of over 4,300 digits: int() refuses to convert it
+        raise error(f"not valid YAML: {str(exc).split(':')[0]}", where=where) from None
     finally:
         loader.dispose()
 

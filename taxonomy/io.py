@@ -63,6 +63,8 @@ def read_data(path: str | Path) -> Any:
         ) from None
     except RecursionError:
         raise DataError("JSON nested too deeply", where=str(path)) from None
+    except ValueError as exc:  # int() refuses numbers of over 4,300 digits
+        raise DataError(f"not valid JSON: {str(exc).split(':')[0]}", where=str(path)) from None
 
 
 def _csv_to_flat(text: str, path: Path) -> dict[str, Any]:

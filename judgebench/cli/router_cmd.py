@@ -120,8 +120,10 @@ def calibrate(
             continue
         try:
             row = json.loads(line)
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # ValueError: also an int of over 4,300 digits
             raise DataError(f"{labelled}:{n}: not JSON") from None
+        if not isinstance(row, dict):
+            raise DataError(f"{labelled}:{n}: not a JSON object")
         q = row.get("query", row.get("question"))
         ref = row.get("reference", row.get("answer"))
         if not isinstance(q, str) or final_number(str(ref)) is None:

@@ -134,7 +134,7 @@ def _settings(config_file: Path | None, overrides: dict):  # type: ignore[no-unt
                 if config_file.suffix == ".json"
                 else load_yaml_text(text, str(config_file))
             ) or {}
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        except (ValueError, RecursionError) as exc:  # bad UTF-8 / JSON, an int of 4,300+ digits
             raise ConfigError(
                 f"unreadable: {exc}".splitlines()[0], where=str(config_file)
             ) from None

@@ -71,6 +71,8 @@ def iter_json_items(path: Path) -> Iterator[tuple[int, Any]]:
             ) from None
         except RecursionError:  # thousands of nested brackets: the parser's stack ran out
             raise bad(path, line, "JSON nested too deeply") from None
+        except ValueError as exc:  # int() refuses numbers of over 4,300 digits
+            raise bad(path, line, f"invalid JSON: {_int_problem(exc)}") from None
         line += text.count("\n", pos, end)
         yield start_line, item
         pos = skip_ws(end)
@@ -80,6 +82,11 @@ def iter_json_items(path: Path) -> Iterator[tuple[int, Any]]:
         if pos < len(text) and text[pos] == "]":
             return
         raise bad(path, line, "expected ',' or ']' between array items")
+
+
+def _int_problem(exc: ValueError) -> str:
+    """The first clause of int()'s refusal ("Exceeds the limit (4300 digits) ...")."""
+    return str(exc).split(":")[0]
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
@@ -93,6 +100,8 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
             raise bad(path, number, f"invalid JSON: {exc.msg}") from None
         except RecursionError:  # thousands of nested brackets: the parser's stack ran out
             raise bad(path, number, "JSON nested too deeply") from None
+        except ValueError as exc:  # int() refuses numbers of over 4,300 digits
+            raise bad(path, number, f"invalid JSON: {_int_problem(exc)}") from None
         yield number, item
 
 

@@ -157,7 +157,7 @@ def load_references(path: Path):
             query = row.get("query", row.get("question"))
             response = row.get("response", row.get("solution"))
             correct = row.get("correct", row.get("is_correct"))
-        except (json.JSONDecodeError, AttributeError, RecursionError):
+        except (ValueError, AttributeError, RecursionError):  # also an int of over 4,300 digits
             raise DataError(f"{path}:{n}: not a JSON object") from None
         if (
             not isinstance(query, str)
