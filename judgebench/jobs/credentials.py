@@ -23,10 +23,10 @@ import re
 from typing import Any
 
 from judgebench.errors import ConfigError
+from judgebench.jobs.config import _ENV as _ENV_REF  # the one ${VAR} syntax the loader expands
 from judgebench.llm.secrets import is_credential_name
 
 _URL_PASSWORD = re.compile(r"://[^/\s:@]*:[^/\s@]+@")
-_ENV_REF = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::-[^}]*)?\}")
 HINT = (
     "credentials belong in the model registry, not in a job: set "
     "models.<name>.api_key_env in judgebench.yaml (see docs/security.md)"
