@@ -105,14 +105,16 @@ def preflight(
 def _resolve(name: str, settings: Settings) -> tuple[str | None, list[str]]:
     """(endpoint label, problems) of one model, as the gateway would route it."""
     from judgebench.errors import UserError
+    from judgebench.llm.gateway import backend_kind
 
     try:
         cfg = settings.model(name)
     except UserError as exc:
         return None, [str(exc)]
-    if cfg.api_base and cfg.backend != "litellm":
+    kind = backend_kind(name, cfg)
+    if kind == "direct":
         return cfg.api_base, _key_problems(name, cfg.api_key_env, cfg.api_key is not None)
-    if name.startswith("sim/") and not cfg.api_base:
+    if kind == "sim":
         from judgebench.sim.profiles import load_profile
 
         try:

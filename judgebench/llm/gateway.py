@@ -28,7 +28,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from judgebench.config import ModelSettings, Settings, load_settings
 from judgebench.llm.accounting import (
@@ -196,16 +196,18 @@ class Gateway:
         prefix = model.split("/", 1)[0]
         backend: Backend
         prices = cfg.prices
+        kind = backend_kind(model, cfg)
         if prefix in self._backends:
             label, backend = "registered", self._backends[prefix]
-        elif cfg.api_base and cfg.backend != "litellm":
+        elif kind == "direct":
             from judgebench.llm.openai_compat import OpenAICompatBackend
 
+            assert cfg.api_base is not None  # "direct" means it has one
             label, backend = (
                 "direct",
                 OpenAICompatBackend(cfg.api_base, cfg.resolved_api_key(), cfg.wire_model),
             )
-        elif prefix == "sim" and not cfg.api_base:
+        elif kind == "sim":
             if self._sim_backend is None:
                 self._sim_backend = _make_sim_backend()
             backend, label = self._sim_backend, "sim"
@@ -700,6 +702,17 @@ def _make_sim_backend() -> Backend:
 
     backend: Backend = SimBackend()
     return backend
+
+
+def backend_kind(model: str, cfg: ModelSettings) -> Literal["direct", "sim", "litellm"]:
+    """Which backend serves ``model`` (absent a registered one): an ``api_base`` that is not
+    litellm's is called directly, ``sim/`` names without one are simulated, the rest go
+    through litellm. The gateway routes by it and pre-flight checks by it."""
+    if cfg.api_base and cfg.backend != "litellm":
+        return "direct"
+    if model.split("/", 1)[0] == "sim" and not cfg.api_base:
+        return "sim"
+    return "litellm"
 
 
 def _backend_prices(backend: Any, model: str) -> tuple[float, float] | None:
