@@ -1,7 +1,9 @@
 """An evaluation job at scale through the sim-server: wall time, calls/s, memory, rerun cost.
 
-Starts ``judgebench sim-server`` in its own process with a realistic lognormal latency, then
-runs, each in a fresh child process (so peak RSS is the job's own):
+Starts ``judgebench sim-server`` in its own process with a lognormal latency (median 1,000 ms
+by default: real providers take 1–30 s per call, so a job should be bound by latency and the
+concurrency it is given, not by this machine's CPU; ``--latency-ms`` varies it), then runs, each
+in a fresh child process (so peak RSS is the job's own):
 
 1. a job of N imported queries × 4 simulated models, judged by PC² (K = 2 auxiliary models),
    over the OpenAI-compatible HTTP route with the SQLite call cache — everything a real job
@@ -12,13 +14,18 @@ runs, each in a fresh child process (so peak RSS is the job's own):
    gateway (``complete_many``, same SQLite call cache, same models, same in-flight limit, no
    job machinery) to the same sim-server; ``job_overhead_ratio`` = job calls/s ÷ these calls/s.
 
-    python bench/job_scale.py                       # N = 10000, latency 50 ms, concurrency 128, chunk 250
-    python bench/job_scale.py --n 2000 --latency-ms 20
+Both the job and the raw baseline sample the gateway's calls in flight every 0.1 s (a thread), so
+the output says how much of the concurrency each used: the mean while calls were in flight, the
+peak, and how long the job took before its first call (import and taxonomy assignment).
+
+    python bench/job_scale.py                       # N = 10000, latency 1000 ms, concurrency 128, chunk 250
+    python bench/job_scale.py --n 1000 --latency-ms 500
     python bench/job_scale.py --n 1000 --engine staged   # the staged engine, for comparison
 
 Ends with ``wall_s``, ``calls_per_s``, ``peak_rss_mb``, ``second_run_calls`` (the big job),
 plus ``raw_gateway_calls_per_s``, ``job_overhead_ratio``, ``small_peak_rss_mb``,
-``rss_growth_ratio`` and ``second_run_s``.
+``rss_growth_ratio``, ``second_run_s``, ``job_mean_in_flight``, ``job_peak_in_flight``,
+``raw_mean_in_flight`` and ``job_first_call_s``.
 """
 
 from __future__ import annotations
@@ -32,7 +39,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -105,15 +115,52 @@ def job_yaml(folder: Path, n: int, concurrency: int, chunk: int, engine: str) ->
     return path
 
 
+@contextmanager
+def in_flight_gauge() -> Iterator[Callable[[], dict]]:
+    """Samples the current gateway's calls in flight every 0.1 s; yields a function returning
+    {mean (over samples with calls in flight), peak, first_call_s (from the start)}."""
+    import judgebench.llm.gateway as gw
+
+    samples: list[tuple[float, int]] = []
+    stop = threading.Event()
+    start = time.perf_counter()
+
+    def sample() -> None:
+        while not stop.wait(0.1):
+            # the current gateway's own counter, read without creating one (a bench-only gauge)
+            n = getattr(gw._default, "_in_flight", 0)
+            samples.append((time.perf_counter() - start, n))
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+
+    def summary() -> dict:
+        busy = [n for _, n in samples if n > 0]
+        first = next((t for t, n in samples if n > 0), 0.0)
+        return {
+            "mean": sum(busy) / len(busy) if busy else 0.0,
+            "peak": max(busy, default=0),
+            "first_call_s": first,
+        }
+
+    try:
+        yield summary
+    finally:
+        stop.set()
+        thread.join()
+
+
 def worker(job_file: str) -> None:
     """Child process: run the job twice; print one JSON line."""
     from judgebench.jobs import JobRunner, load_job
     from judgebench.llm import set_gateway
 
     job = load_job(job_file)
-    start = time.perf_counter()
-    first = JobRunner(job).run()
-    wall = time.perf_counter() - start
+    with in_flight_gauge() as gauge:
+        start = time.perf_counter()
+        first = JobRunner(job).run()
+        wall = time.perf_counter() - start
+    flight = gauge()
     rss_first = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     set_gateway(None)  # a fresh gateway: its counters start at zero, its cache is the store's
     start = time.perf_counter()
@@ -133,6 +180,7 @@ def worker(job_file: str) -> None:
                 "second_run_cache_hits": second.usage.get("cache_hits", 0),
                 "second_run_s": second_s,
                 "stages": first.stages,
+                "in_flight": flight,
             }
         )
     )
@@ -145,7 +193,7 @@ def raw_worker(calls: int, concurrency: int) -> None:
     """Child process: ``calls`` distinct calls straight through the gateway; one JSON line."""
     from judgebench.db import Store
     from judgebench.db.callcache import SQLCallCache
-    from judgebench.llm import Gateway, LLMError, LLMRequest, run_sync
+    from judgebench.llm import Gateway, LLMError, LLMRequest, run_sync, set_gateway
 
     folder = Path(tempfile.mkdtemp(prefix="job_scale_raw_"))
     gateway = Gateway(cache=SQLCallCache(Store(folder / "raw.db")))  # as a job builds it
@@ -160,14 +208,23 @@ def raw_worker(calls: int, concurrency: int) -> None:
         )
         for i, prompt in enumerate(prompts)
     ]
-    start = time.perf_counter()
-    results = run_sync(
-        lambda: gateway.complete_many(requests, progress=False, max_in_flight=concurrency)
-    )
-    wall = time.perf_counter() - start
+    set_gateway(gateway)  # the gauge reads the current gateway
+    with in_flight_gauge() as gauge:
+        start = time.perf_counter()
+        results = run_sync(
+            lambda: gateway.complete_many(requests, progress=False, max_in_flight=concurrency)
+        )
+        wall = time.perf_counter() - start
     gateway.flush()
     ok = sum(1 for r in results if not isinstance(r, LLMError))
-    print(json.dumps({"calls": calls, "ok": ok, "made": gateway.calls_made, "wall_s": wall}))
+    out = {
+        "calls": calls,
+        "ok": ok,
+        "made": gateway.calls_made,
+        "wall_s": wall,
+        "in_flight": gauge(),
+    }
+    print(json.dumps(out))
 
 
 def run_child(n: int, args: argparse.Namespace, config: Path) -> dict:
@@ -192,7 +249,8 @@ def child(argv: list[str], config: Path, what: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000)
-    parser.add_argument("--latency-ms", type=float, default=50.0)
+    # real providers take 1-30 s per call; 1 s keeps the bench short and still latency-bound
+    parser.add_argument("--latency-ms", type=float, default=1000.0)
     parser.add_argument("--concurrency", type=int, default=128)
     parser.add_argument("--chunk", type=int, default=250)
     parser.add_argument("--engine", choices=["pipelined", "staged"], default="pipelined")
@@ -262,6 +320,11 @@ def main() -> None:
             f"rerun {big['second_run_calls']} calls in {big['second_run_s']:.1f} s"
         )
         print(f"  stages (N={args.n}): {big['stages']}")
+        fl = big["in_flight"]
+        print(
+            f"  job calls in flight (N={args.n}): mean {fl['mean']:.0f}, peak {fl['peak']}, "
+            f"first call after {fl['first_call_s']:.1f} s"
+        )
         assert big["status"] == small["status"] == "ok", (big["status"], small["status"])
         raw = child(
             ["--raw-worker", str(big["calls"]), "--concurrency", str(args.concurrency)],
@@ -271,7 +334,8 @@ def main() -> None:
         assert raw["ok"] == raw["made"] == raw["calls"], raw
         print(
             f"  raw gateway (no job): {raw['calls']} calls in {raw['wall_s']:.1f} s, "
-            f"{raw['calls'] / raw['wall_s']:.0f} calls/s"
+            f"{raw['calls'] / raw['wall_s']:.0f} calls/s, in flight: mean "
+            f"{raw['in_flight']['mean']:.0f}, peak {raw['in_flight']['peak']}"
         )
     finally:
         server.terminate()
@@ -286,6 +350,11 @@ def main() -> None:
     print(f"second_run_s: {big['second_run_s']:.1f}")
     print(f"small_peak_rss_mb: {small['peak_rss_mb']:.0f}")
     print(f"rss_growth_ratio: {big['peak_rss_mb'] / small['peak_rss_mb']:.2f}")
+    print(f"job_mean_in_flight: {big['in_flight']['mean']:.0f}")
+    print(f"job_peak_in_flight: {big['in_flight']['peak']}")
+    print(f"raw_mean_in_flight: {raw['in_flight']['mean']:.0f}")
+    print(f"job_first_call_s: {big['in_flight']['first_call_s']:.1f}")
+    print(f"latency_ms: {args.latency_ms:.0f}")
     print(f"queries: {args.n}")
 
 
