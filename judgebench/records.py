@@ -23,6 +23,8 @@ JudgmentKind = Literal["pointwise", "pairwise", "reliability", "ranking", "rever
 # ranking and its comparisons of kind pairwise
 JudgeShape = Literal["pointwise", "pairwise", "listwise", "reliability", "likelihood"]
 Verdict = Literal["A", "B", "tie"]
+# A pairwise verdict as response A's outcome (a win, a loss, half of each).
+VERDICT_OUTCOME: dict[str, float] = {"A": 1.0, "B": 0.0, "tie": 0.5}
 
 
 def utcnow() -> datetime:

@@ -22,7 +22,7 @@ from judgebench.judges.base import (
 from judgebench.judges.parsing import short_text, verdict_value
 from judgebench.judges.registry import register_judge
 from judgebench.prompts import PromptTemplate, new_nonce
-from judgebench.records import Judgment, Query, Response
+from judgebench.records import VERDICT_OUTCOME, Judgment, Query, Response
 
 POSITION_INCONSISTENT = "position_inconsistent"
 SWAPPED = {"A": "B", "B": "A", "tie": "tie"}  # a verdict read with the other order
@@ -125,7 +125,7 @@ class PairwiseJudge(Judge):
             details["orders_ok"] = [ex.ok for ex in exchanges]
             details["order_status"] = [ex.status for ex in exchanges]
         status, reason = exchanges_outcome(exchanges, ORDER_LABELS)
-        score = {"A": 1.0, "B": 0.0, "tie": 0.5}[verdict] if verdict else None
+        score = VERDICT_OUTCOME[verdict] if verdict else None
         return self.make_judgment(
             template=template,
             query=q,

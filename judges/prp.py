@@ -37,7 +37,7 @@ from judgebench.judges.pairwise import (
 )
 from judgebench.judges.registry import register_judge
 from judgebench.prompts import PromptTemplate, new_nonce
-from judgebench.records import Judgment, Query, Response
+from judgebench.records import VERDICT_OUTCOME, Judgment, Query, Response
 
 Method = Literal["allpairs", "heapsort", "sorting", "sliding"]
 METHODS = ("allpairs", "heapsort", "sorting", "sliding")
@@ -133,8 +133,8 @@ class PRPRanker(Judge):
             pairs = [(i, j) for i in range(n) for j in range(i + 1, n)]
             await asyncio.gather(*(session.prefer(i, j) for i, j in pairs))
             for (i, j), outcome in session.outcomes.items():
-                session.points[i] += {"A": 1.0, "B": 0.0, "tie": 0.5}[outcome]
-                session.points[j] += {"A": 0.0, "B": 1.0, "tie": 0.5}[outcome]
+                session.points[i] += VERDICT_OUTCOME[outcome]
+                session.points[j] += 1.0 - VERDICT_OUTCOME[outcome]
             order = sorted(range(n), key=lambda i: (-session.points[i], i))
         elif method == "heapsort":
             order = await _heap_top_k(list(range(n)), k, session)

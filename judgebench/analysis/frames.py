@@ -6,8 +6,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from judgebench.analysis.pairwise import VERDICT_OUTCOME
-from judgebench.records import Judgment, Query, Response
+from judgebench.records import VERDICT_OUTCOME, Judgment, Query, Response
 
 
 def scores_frame(judgments: Iterable[Judgment]) -> pd.DataFrame:

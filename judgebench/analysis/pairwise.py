@@ -17,7 +17,6 @@ import pandas as pd
 from judgebench.analysis.bootstrap import DEFAULT_BOOT, DEFAULT_LEVEL, bootstrap_group_means
 from judgebench.errors import DataError
 
-VERDICT_OUTCOME = {"A": 1.0, "B": 0.0, "tie": 0.5}
 PAIR_COLUMNS = ("query_id", "model_a", "model_b", "outcome")
 
 

@@ -34,6 +34,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from judgebench.records import VERDICT_OUTCOME
+
 ADAPTIVE_SHAPES = ("pointwise", "reliability", "pairwise")
 UNASSIGNED = "(unassigned)"
 
@@ -110,7 +112,7 @@ def outcome(judgment: Any) -> float | None:
     if judgment.status != "ok":
         return None
     if judgment.shape == "pairwise" or judgment.kind == "pairwise":
-        return {"A": 1.0, "B": 0.0, "tie": 0.5}.get(judgment.verdict or "")
+        return VERDICT_OUTCOME.get(judgment.verdict or "")
     if judgment.shape == "reliability":
         reliable = judgment.details.get("reliable")
         return None if reliable is None else float(bool(reliable))
