@@ -99,6 +99,19 @@ class ModelSpec(_Strict):
             raise ValueError(f"needs a provider prefix (e.g. sim/large), got {value!r}")
         return value
 
+    @field_validator("params")
+    @classmethod
+    def _sendable(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """``temperature: hot`` or ``max_tokens: -5`` would fail every call of the run (or
+        crash it): refused up front, by the same rules the router applies to requests."""
+        from judgebench.routing.request_schema import BadRequest, check_sampling_params
+
+        try:
+            check_sampling_params(value)
+        except BadRequest as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
     @property
     def simulated(self) -> bool:
         return self.name.startswith("sim/")

@@ -68,9 +68,7 @@ def check_chat_request(body: Any) -> None:
     if "model" in body and not isinstance(body["model"], str):
         raise BadRequest("'model' must be a string")
     _check_messages(body.get("messages"))
-    for name, kind, low, high in _NUMBERS:
-        _check_number(body, name, kind, low, high)
-    _check_stop(body.get("stop"))
+    check_sampling_params(body)
     for flag in ("stream", "logprobs"):
         if body.get(flag) is not None and not isinstance(body[flag], bool):
             raise BadRequest(f"'{flag}' must be true or false")
@@ -78,6 +76,14 @@ def check_chat_request(body: Any) -> None:
         raise BadRequest("stream=true is not supported by the router; send stream=false")
     if body.get("user") is not None and not isinstance(body["user"], str):
         raise BadRequest("'user' must be a string")
+
+
+def check_sampling_params(params: dict[str, Any]) -> None:
+    """The numbers and stop sequences of a request (or of a job's model ``params``, which are
+    sent as such) within the types and ranges the OpenAI API documents."""
+    for name, kind, low, high in _NUMBERS:
+        _check_number(params, name, kind, low, high)
+    _check_stop(params.get("stop"))
 
 
 def _check_number(body: dict[str, Any], name: str, kind: type, low: Any, high: Any) -> None:
