@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 
 from judgebench.errors import UserError
+from judgebench.records import VERDICT_OUTCOME
 
 FORMATS = ("csv", "parquet", "jsonl")
 TABLES = ("queries", "responses", "judgments")
@@ -137,14 +138,13 @@ def run_frames(store: Any, run_id: str, *, light: bool = False) -> dict[str, pd.
     ok = judgments[judgments["status"] == "ok"] if len(judgments) else judgments
     scores = _scores(ok, ok["kind"] == "pointwise" if len(ok) else None)
     pw = judgments[judgments["kind"] == "pairwise"] if len(judgments) else judgments
-    outcome = {"A": 1.0, "B": 0.0, "tie": 0.5}
     pairs = pd.DataFrame(
         {
             "query_id": pw.get("query_id", []),
             "model_a": pw.get("model", []),
             "model_b": pw.get("model_b", []),
             "outcome": [
-                outcome.get(v) if s == "ok" else None
+                VERDICT_OUTCOME.get(v) if s == "ok" else None
                 for v, s in zip(pw.get("verdict", []), pw.get("status", []), strict=True)
             ],
             "verdict": pw.get("verdict", []),

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from judgebench.records import Judgment, Query
+from judgebench.records import VERDICT_OUTCOME, Judgment, Query
 
 
 def _pointwise(j: Judgment) -> float | None:
@@ -31,11 +31,10 @@ def _pointwise(j: Judgment) -> float | None:
 def _pairwise(j: Judgment, candidate_is_b: bool) -> float | None:
     p_b = j.details.get("p_b")
     if p_b is None:
-        if j.verdict is None:
+        a_outcome = VERDICT_OUTCOME.get(j.verdict or "")
+        if a_outcome is None:
             return None
-        p_b = {"B": 1.0, "A": 0.0, "tie": 0.5}.get(j.verdict)
-        if p_b is None:
-            return None
+        p_b = 1.0 - a_outcome
     return float(p_b) if candidate_is_b else 1.0 - float(p_b)
 
 
