@@ -139,26 +139,37 @@ class Asker:
                 "cached": completion.cached,
             }
             try:
-                if completion.finish_reason == "length":
-                    raise ReplyError("reply truncated (finish_reason=length)")
+                _check_complete(completion)
                 value = parse(reply)
             except ReplyError as exc:
                 reason = str(exc)
-                last = attempt == self.attempts - 1
-                self.log.append(
-                    {
-                        **entry,
-                        "status": "invalid",
-                        "reason": reason,
-                        "final": last,
-                        "replies": replies if last else None,
-                    }
-                )
+                self._log_invalid(entry, reason, replies, last=attempt == self.attempts - 1)
                 continue
-            self.log.append(
-                {**entry, "status": "ok", "decision": value, "final": True, "replies": replies}
-            )
+            self._log_ok(entry, value, replies)
             return Decision(key=key, step=step, status="ok", value=value, replies=replies)
+        return self._gave_up(key, step, reason, replies)
+
+    def _log_invalid(
+        self, entry: dict[str, Any], reason: str, replies: list[str], *, last: bool
+    ) -> None:
+        """An unusable reply; the last attempt's entry also keeps every reply."""
+        self.log.append(
+            {
+                **entry,
+                "status": "invalid",
+                "reason": reason,
+                "final": last,
+                "replies": replies if last else None,
+            }
+        )
+
+    def _log_ok(self, entry: dict[str, Any], value: Any, replies: list[str]) -> None:
+        self.log.append(
+            {**entry, "status": "ok", "decision": value, "final": True, "replies": replies}
+        )
+
+    def _gave_up(self, key: str, step: str, reason: str | None, replies: list[str]) -> Decision:
+        """The invalid decision after every attempt's reply failed to parse."""
         return Decision(
             key=key,
             step=step,
@@ -249,8 +260,7 @@ class Asker:
         """Parse each open question's part of one batched reply; log every part's outcome."""
         reply = completion.text or ""
         try:
-            if completion.finish_reason == "length":
-                raise ReplyError("reply truncated (finish_reason=length)")
+            _check_complete(completion)
             parts = split(reply, len(batch.pending))
         except ReplyError as exc:  # the whole reply is unusable: every open question retries
             parts = [exc] * len(batch.pending)
@@ -271,28 +281,18 @@ class Asker:
                 value = parse(part)
             except ReplyError as exc:
                 batch.reasons[key] = reason = str(exc)
-                self.log.append(
-                    {
-                        **entry,
-                        "status": "invalid",
-                        "reason": reason,
-                        "final": last,
-                        "replies": replies if last else None,
-                    }
-                )
+                self._log_invalid(entry, reason, replies, last=last)
                 if last:
-                    settled[key] = Decision(
-                        key=key,
-                        step=base["step"],
-                        status="invalid",
-                        reason=f"{reason} (after {self.attempts} attempts)",
-                        replies=list(replies),
-                    )
+                    settled[key] = self._gave_up(key, base["step"], reason, list(replies))
                 continue
-            self.log.append(
-                {**entry, "status": "ok", "decision": value, "final": True, "replies": replies}
-            )
+            self._log_ok(entry, value, replies)
             settled[key] = Decision(
                 key=key, step=base["step"], status="ok", value=value, replies=list(replies)
             )
         return settled
+
+
+def _check_complete(completion: Completion) -> None:
+    """A reply cut off at the token limit is unusable (its end, often the answer, is lost)."""
+    if completion.finish_reason == "length":
+        raise ReplyError("reply truncated (finish_reason=length)")
