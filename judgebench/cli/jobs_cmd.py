@@ -150,6 +150,12 @@ def run_cmd(
 
     job = load_for_command(job_file, config, db)
     spec = (job.assert_ or AssertSpec()).merged(parse_cli_assertions(asserts or []))
+    try:
+        spec.check_models([m.name for m in job.models])
+    except ValueError as exc:
+        from judgebench.errors import ConfigError
+
+        raise ConfigError(str(exc), where="--assert") from None
     if not no_preflight:
         check_or_exit(job, job_file, probe=not no_probe, verbose=False)
     result = run_job_and_report(

@@ -11,11 +11,15 @@ overall mean (p < ``alpha``) fails.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-PerModel = float | dict[str, float]
+# NaN would fail every comparison; a win rate is a fraction, so 5 (meant as 5 %?) never holds
+Number = Annotated[float, Field(allow_inf_nan=False)]
+Rate = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+PerModel = Number | dict[str, Number]
+PerModelRate = Rate | dict[str, Rate]
 
 
 class RegressionSpec(BaseModel):
@@ -29,7 +33,7 @@ class AssertSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     min_score: PerModel | None = None
-    min_win_rate: PerModel | None = None
+    min_win_rate: PerModelRate | None = None
     max_invalid_rate: float | None = Field(default=None, ge=0, le=1)
     max_cost: float | None = Field(default=None, ge=0)
     no_regression: RegressionSpec | None = None
@@ -43,6 +47,17 @@ class AssertSpec(BaseModel):
     @property
     def empty(self) -> bool:
         return not self.model_dump(exclude_none=True)
+
+    def check_models(self, names: list[str]) -> None:
+        """Raise ValueError when a per-model threshold names a model the job does not run (a
+        typo would otherwise fail only after the whole run)."""
+        for kind in ("min_score", "min_win_rate"):
+            value = getattr(self, kind)
+            unknown = sorted(set(value) - set(names)) if isinstance(value, dict) else []
+            if unknown:
+                raise ValueError(
+                    f"assert.{kind}: {unknown[0]!r} is not a model of this job ({', '.join(names)})"
+                )
 
 
 @dataclass(frozen=True)

@@ -229,6 +229,8 @@ class JobConfig(_Strict):
                 raise ValueError(f"baseline: {judge.kind} is not a pairwise judge")
             if judge.baseline is not None and judge.baseline not in names:
                 raise ValueError(f"pairwise baseline {judge.baseline!r} is not a model under test")
+        if self.assert_ is not None:
+            self.assert_.check_models(names)
         return self
 
     @property
