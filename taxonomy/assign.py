@@ -60,6 +60,13 @@ def node_text(taxonomy: Taxonomy, node_id: str) -> str:
     return f"{text}: {description}" if description else text
 
 
+def check_example_labels(taxonomy: Taxonomy, examples: Sequence[tuple[str, str]]) -> None:
+    """Refuse labelled examples (text, node id) whose label is not a node of ``taxonomy``."""
+    unknown = sorted({n for _, n in examples if n not in taxonomy})
+    if unknown:
+        raise DataError(f"example label {unknown[0]!r} is not a node of taxonomy {taxonomy.name!r}")
+
+
 def most_specific(taxonomy: Taxonomy, node_ids: Sequence[str]) -> list[str]:
     """Drop ids whose descendant is also chosen (an internal node's set is its descendants' union)."""
     chosen = list(dict.fromkeys(node_ids))
@@ -100,11 +107,7 @@ class EmbeddingAssigner:
         self.prototype_temperature = prototype_temperature
         self._proto: np.ndarray | None = None
         self._has_examples = np.zeros(0, dtype=bool)
-        unknown = sorted({n for _, n in examples if n not in taxonomy})
-        if unknown:
-            raise DataError(
-                f"example label {unknown[0]!r} is not a node of taxonomy {taxonomy.name!r}"
-            )
+        check_example_labels(taxonomy, examples)
         self.alpha = alpha if alpha is not None else (0.25 if examples else 1.0)
         labelled = list(dict.fromkeys(n for _, n in examples))
         self.nodes = (

@@ -36,7 +36,12 @@ from judgebench.embed import (
     resolve_kind,
 )
 from judgebench.errors import ConfigError, DataError
-from judgebench.taxonomy.assign import Assignment, CheapAssigner, node_text
+from judgebench.taxonomy.assign import (
+    Assignment,
+    CheapAssigner,
+    check_example_labels,
+    node_text,
+)
 from judgebench.taxonomy.tree import ROOT, Taxonomy
 
 logger = logging.getLogger(__name__)
@@ -278,11 +283,7 @@ class CombinedAssigner:
     ) -> None:
         if not 0.0 <= min_confidence <= 1.0:
             raise ConfigError(f"min_confidence must lie in [0, 1], got {min_confidence}")
-        unknown = sorted({n for _, n in examples if n not in taxonomy})
-        if unknown:
-            raise DataError(
-                f"example label {unknown[0]!r} is not a node of taxonomy {taxonomy.name!r}"
-            )
+        check_example_labels(taxonomy, examples)
         self.taxonomy = taxonomy
         self.encoders = resolve_encoders(encoders)
         self.min_confidence = min_confidence
