@@ -158,7 +158,8 @@ class JudgeSettings(BaseModel):
     """A judge's settings as a job file gives them (``judges: - kind: <name>`` and these
     fields); each judge subclasses it, so a job is validated by the judge's own model."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # allow_inf_nan: inf / NaN do not survive the job's JSON round trip to its workers
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
     @property
     def judge_model(self) -> str:
@@ -180,8 +181,9 @@ class LLMJudgeSettings(JudgeSettings):
 
     model: str
     max_repairs: int = Field(2, ge=0)
-    temperature: float = Field(0.0, ge=0)
-    max_tokens: int = Field(1024, ge=1)
+    # the OpenAI API's ranges: beyond them every judge call of the run is refused
+    temperature: float = Field(0.0, ge=0, le=2)
+    max_tokens: int = Field(1024, ge=1, le=2**31 - 1)
     templates: dict[str, str] = Field(default_factory=dict)
 
     @property

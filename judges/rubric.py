@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from judgebench.judges.base import (
     Answer,
@@ -31,6 +31,14 @@ DEFAULT_RUBRIC = (
 class RubricSettings(LLMJudgeSettings):
     rubric: str = Field(DEFAULT_RUBRIC, min_length=1)
     scale: tuple[int, int] = (1, 10)
+
+    @field_validator("scale")
+    @classmethod
+    def _increasing(cls, value: tuple[int, int]) -> tuple[int, int]:
+        """(10, 1) or (5, 5) made the judge raise mid-run, after the run row was written."""
+        if value[0] >= value[1]:
+            raise ValueError(f"must be two increasing integers, got {list(value)}")
+        return value
 
 
 @register_judge

@@ -32,7 +32,8 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # inf / NaN do not survive the job's JSON round trip to its workers (a traceback mid-run)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class TaxonomySpec(_Strict):
