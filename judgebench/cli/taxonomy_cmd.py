@@ -73,7 +73,7 @@ def _lines_or_objects(path: Path) -> Iterator[tuple[int, str | dict[str, Any]]]:
             continue
         try:
             item = json.loads(line)  # starts with "{": an object when it parses
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):  # ValueError: also an int of over 4,300 digits
             raise DataError(f"line {number} is not JSON", where=str(path)) from None
         yield number, item
 
