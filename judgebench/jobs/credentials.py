@@ -20,6 +20,7 @@ value it had in the shell that started the run.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from judgebench.errors import ConfigError
@@ -86,7 +87,7 @@ def with_templates(data: Any, templates: dict[Path, str], path: Path = ()) -> An
     return data
 
 
-def _walk(value: Any, path: Path, key: str | None = None):
+def _walk(value: Any, path: Path, key: str | None = None) -> Iterator[tuple[Path, str | None, Any]]:
     """(path, key, value) of every node below ``value``, depth first."""
     yield path, key, value
     if isinstance(value, dict):
