@@ -169,6 +169,10 @@ class JudgeSettings(BaseModel):
     def resolve_paths(self, fix: Callable[[str], str]) -> None:
         """Make file settings absolute (a job file's paths are relative to it)."""
 
+    def check_inputs(self) -> None:
+        """Read the files these settings name, raising a one-line DataError for a bad one: a
+        job calls it before its first write (no run row for a missing references file)."""
+
     def missing_extra(self) -> str | None:
         """The install extra these settings need and lack (``local`` for a local model), or
         None: a job skips such a judge with a one-line note instead of failing."""

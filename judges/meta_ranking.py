@@ -315,6 +315,13 @@ class MetaRankingSettings(LLMJudgeSettings):
         if self.calibrate is not None and self.calibrate.labels:
             self.calibrate.labels = fix(self.calibrate.labels)
 
+    def check_inputs(self) -> None:
+        if not self.references.startswith(LABEL_SET):  # a label set is read from the store
+            load_references(self.references)
+        labels = self.calibrate.labels if self.calibrate is not None else None
+        if labels and not labels.startswith(LABEL_SET):
+            load_references(labels)
+
     @model_validator(mode="after")
     def _min_valid(self) -> MetaRankingSettings:
         if self.min_valid_references and self.min_valid_references > self.n_references:

@@ -280,6 +280,8 @@ class JobRunner:
         self._settings_file()  # the model registry: a broken judgebench.yaml fails here
         tree = self._read_taxonomy()
         imported = [q for path in self.job.queries.files for q in load_seed_file(path)]
+        for judge in self.job.judges:  # e.g. meta_ranking's references file
+            judge.settings.check_inputs()
         synth = self.job.queries.synth
         if synth is not None:
             if synth.seeds:

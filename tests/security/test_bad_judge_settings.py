@@ -38,3 +38,42 @@ def test_unrunnable_judge_settings_are_bad_input(world, monkeypatch, capsys, jud
     assert code == 2 and len(errors) == 1 and "Traceback" not in err, err[-1500:]
     assert "judges[0]" in errors[0] and reason in errors[0], errors[0]
     assert _snapshot(world["db"]) == before
+
+
+REFERENCE_FILES: list[tuple[str, str | bytes | None]] = [
+    ("missing.jsonl", None),
+    ("rows-not-objects.jsonl", '[1]\n"x"\n'),
+    ("no-correct.jsonl", '{"query": "q", "response": "r"}\n'),
+    ("broken.jsonl", '{"query": \n'),
+    ("latin.jsonl", b'{"query": "caf\xe9", "response": "r", "correct": true}\n'),
+    ("huge.jsonl", '{"query": ' + "9" * 5000 + "}\n"),
+]
+
+
+@pytest.mark.parametrize(("name", "content"), REFERENCE_FILES, ids=[n for n, _ in REFERENCE_FILES])
+@pytest.mark.parametrize("field", ["references", "calibrate.labels"])
+def test_bad_meta_ranking_file_is_refused_before_the_run_row(
+    world, monkeypatch, capsys, name, content, field
+):  # type: ignore[no-untyped-def]  # noqa: F811
+    """Meta Ranking's references (and calibration labels) were read when the judge was built,
+    after the run row: a missing or malformed file left a failed run behind."""
+    good = world["base"] / "files" / "good-refs.jsonl"
+    good.parent.mkdir(exist_ok=True)
+    good.write_text('{"query": "q", "response": "r", "correct": true}\n', encoding="utf-8")
+    path = world["base"] / "files" / f"{field}-{name}"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content, encoding="utf-8")
+    judge: dict[str, Any] = {"kind": "meta_ranking", "model": "sim/judge", "references": str(good)}
+    if field == "references":
+        judge["references"] = str(path)
+    else:
+        judge["calibrate"] = {"labels": str(path)}
+    job = _job(world, f"mr-{field}-{name}", judges=[judge])
+    before = _snapshot(world["db"])
+    code, _, err = run_cli(monkeypatch, capsys, "run", job, "--no-probe", "--no-preflight")
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert code == 2 and len(errors) == 1 and "Traceback" not in err, err[-1500:]
+    assert path.name in errors[0], errors[0]
+    assert _snapshot(world["db"]) == before
