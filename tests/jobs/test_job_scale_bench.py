@@ -32,3 +32,7 @@ def test_job_scale_prints_a_raw_gateway_baseline_and_the_overhead_ratio():
     job_calls = re.search(r"N=\s*8: [\d.]+ s, (\d+) calls", proc.stdout)
     raw_calls = re.search(r"raw gateway \(no job\): (\d+) calls", proc.stdout)
     assert job_calls and raw_calls and job_calls.group(1) == raw_calls.group(1)
+    # the sampled calls in flight (a 0.1 s gauge may see none at 2 ms): the raw baseline never
+    # above its in-flight limit (16), a peak never below its mean
+    assert float(headline["raw_mean_in_flight"]) <= 16
+    assert float(headline["job_peak_in_flight"]) >= float(headline["job_mean_in_flight"])
