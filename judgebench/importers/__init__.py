@@ -69,7 +69,12 @@ def parse(format: str, path: str | Path, **options: object) -> ImportBatch:
         if name not in accepted:
             flag = "--" + name.replace("_", "-")
             raise UserError(f"option {flag} does not apply to format {format!r}")
-    return reader(path, **given)
+    batch = reader(path, **given)
+    counts = batch.counts()
+    if not any(counts[k] for k in ("queries", "responses", "judgments")):
+        # an empty (or all-blank) file imported "0 rows" with exit 0 and a row in the store
+        raise UserError(f"nothing to import: no {format} rows", where=str(path))
+    return batch
 
 
 def import_path(format: str, path: str | Path, store: Store, **options: object) -> ImportResult:
