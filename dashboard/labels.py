@@ -240,9 +240,19 @@ def save_label(
         details={"labeller": judge.removeprefix(LABEL_PREFIX), "judged_item": item.judgment_id},
     )
     with store.session() as s:
+        _check_judged(s, item)
         s.execute(delete(JudgmentRow).where(JudgmentRow.id == label.id))
         store.put_judgments([label], session=s)
     return label
+
+
+def _check_judged(session: Any, item: Item) -> None:
+    """The item names a stored judgment and its query and responses: the browser sends the
+    item back, and a forged one would store a label about things that were never judged."""
+    row = session.get(JudgmentRow, item.judgment_id)
+    sent = (item.query_id, item.response_id, item.response_b_id)
+    if row is None or (row.query_id, row.response_id, row.response_b_id) != sent:
+        raise UserError(f"no judged item {item.judgment_id!r} in this store", where="labelling")
 
 
 # --- agreement --------------------------------------------------------------------------------
