@@ -44,7 +44,7 @@ def parse_body(raw: bytes) -> Any:
     if depth > MAX_JSON_DEPTH:
         raise BadRequest(f"request body nested {depth} levels deep; the limit is {MAX_JSON_DEPTH}")
     try:
-        return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+        parsed = json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
     except UnicodeDecodeError as exc:
         raise BadRequest(f"request body is not UTF-8 (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
@@ -55,6 +55,19 @@ def parse_body(raw: bytes) -> Any:
         raise
     except ValueError as exc:  # an integer of more digits than Python converts (4,300)
         raise BadRequest(f"request body is not valid JSON: {str(exc).split(':')[0]}") from None
+    _no_lone_surrogate(parsed)
+    return parsed
+
+
+def _no_lone_surrogate(body: Any) -> None:
+    """``"\\ud800"`` is valid JSON but no text: it cannot be encoded to send to a model or to
+    store in the routing log (a UnicodeEncodeError, a 500)."""
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadRequest(
+            f"request body holds an unpaired surrogate escape (\\u{ord(exc.object[exc.start]):04x})"
+        ) from None
 
 
 def _no_constant(name: str) -> Any:

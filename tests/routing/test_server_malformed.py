@@ -123,6 +123,16 @@ BAD = [
     ],
     (b'{"x": ' + b"9" * 5000 + b', "messages": []}', "4300 digits"),
     (b'{"messages": [], "seed": -' + b"1" * 4301 + b"}", "4300 digits"),
+    # valid JSON, but no text: unpaired UTF-16 surrogates anywhere (were a 500)
+    *[
+        (body, "unpaired surrogate")
+        for body in (
+            b'{"messages": [{"role": "user", "content": "hi \\ud800 there"}]}',
+            b'{"messages": [{"role": "user", "content": "hi"}], "stop": "\\udfff"}',
+            b'{"messages": [{"role": "user", "content": "hi"}], "user": "\\ud83d"}',
+            b'{"messages": [{"role": "user", "content": [{"type": "text", "text": "\\udc00"}]}]}',
+        )
+    ],
 ]
 
 
