@@ -16,7 +16,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, Field, TypeAdapter, ValidationError
 from typing_extensions import TypedDict  # pydantic needs this one on Python < 3.12
 
-from judgebench.json_limits import json_depth
+from judgebench.json_limits import json_depth, unpaired_surrogate
 
 MAX_BODY_BYTES = 8 * 1024 * 1024
 # a callback body nests output -> inputs -> value: pattern-matching ids and component trees in
@@ -51,6 +51,9 @@ def callback_problem(raw: bytes, callbacks: dict[str, Any]) -> str | None:
         return "the body is not UTF-8 JSON"
     if not isinstance(body, dict):
         return "the body must be a JSON object"
+    escape = unpaired_surrogate(body)
+    if escape is not None:  # valid JSON, no text: a view storing or showing it would fail
+        return f"the body holds an unpaired surrogate escape ({escape})"
     output = body.get("output")
     if not isinstance(output, str) or output not in callbacks:
         return "'output' names no callback of this dashboard"

@@ -7,7 +7,9 @@ bytes first, without recursion, so servers can refuse such a body with a 400 bef
 
 from __future__ import annotations
 
+import json
 import re
+from typing import Any
 
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
@@ -25,3 +27,13 @@ def json_depth(raw: bytes) -> int:
         else:
             depth -= 1
     return deepest
+
+
+def unpaired_surrogate(value: Any) -> str | None:
+    """The first unpaired UTF-16 surrogate escape in parsed JSON (``"\\ud800"``: valid JSON, but
+    no text; encoding it to send or store raises), as ``\\udXXX``, or None."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"\\u{ord(exc.object[exc.start]):04x}"
+    return None

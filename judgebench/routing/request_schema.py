@@ -13,7 +13,7 @@ import json
 import math
 from typing import Any
 
-from judgebench.json_limits import json_depth
+from judgebench.json_limits import json_depth, unpaired_surrogate
 
 # JSON containers allowed inside each other: a chat request needs 4 (body, messages, message,
 # content parts) plus room for tools/metadata; 40,000 levels would exhaust the parser's stack
@@ -60,14 +60,10 @@ def parse_body(raw: bytes) -> Any:
 
 
 def _no_lone_surrogate(body: Any) -> None:
-    """``"\\ud800"`` is valid JSON but no text: it cannot be encoded to send to a model or to
-    store in the routing log (a UnicodeEncodeError, a 500)."""
-    try:
-        json.dumps(body, ensure_ascii=False).encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise BadRequest(
-            f"request body holds an unpaired surrogate escape (\\u{ord(exc.object[exc.start]):04x})"
-        ) from None
+    """Valid JSON that is no text cannot be sent to a model or stored in the routing log."""
+    escape = unpaired_surrogate(body)
+    if escape is not None:
+        raise BadRequest(f"request body holds an unpaired surrogate escape ({escape})")
 
 
 def _no_constant(name: str) -> Any:

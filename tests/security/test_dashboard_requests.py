@@ -46,7 +46,11 @@ BAD = [
     (b"not json", "not UTF-8 JSON"),
     (b"\xff\xfe{}", "not UTF-8 JSON"),
     (b"[1, 2]", "must be a JSON object"),
-    (b'{"output": ' + b"9" * 5000 + b"}", "not UTF-8 JSON"),  # past int()'s 4,300 digits
+    (b'{"output": ' + b"9" * 5000 + b"}", "not UTF-8 JSON"),
+    (
+        json.dumps({**PAGE, "x": "\ud800"}).encode(),
+        "unpaired surrogate escape (\\ud800)",
+    ),  # past int()'s 4,300 digits
     (b'{"output": 5}', "names no callback"),
     (json.dumps({**PAGE, "output": "nope.children"}).encode(), "names no callback"),
     (json.dumps({**PAGE, "inputs": PAGE["inputs"][:1]}).encode(), "'inputs' must list 2 values"),
