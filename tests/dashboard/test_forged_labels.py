@@ -22,7 +22,7 @@ def store(sample_url, tmp_path) -> Store:  # type: ignore[no-untyped-def]
     return Store(path)
 
 
-FORGERIES = [
+FORGERIES: list[dict[str, str | None]] = [
     {"judgment_id": "no-such-judgment"},
     {"query_id": "another-query"},
     {"response_id": "another-response"},

@@ -53,8 +53,13 @@ REFERENCE_FILES: list[tuple[str, str | bytes | None]] = [
 @pytest.mark.parametrize(("name", "content"), REFERENCE_FILES, ids=[n for n, _ in REFERENCE_FILES])
 @pytest.mark.parametrize("field", ["references", "calibrate.labels"])
 def test_bad_meta_ranking_file_is_refused_before_the_run_row(
-    world, monkeypatch, capsys, name, content, field
-):  # type: ignore[no-untyped-def]  # noqa: F811
+    world: dict[str, Any],  # noqa: F811 - the fixture imported above
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    name: str,
+    content: str | bytes | None,
+    field: str,
+) -> None:
     """Meta Ranking's references (and calibration labels) were read when the judge was built,
     after the run row: a missing or malformed file left a failed run behind."""
     good = world["base"] / "files" / "good-refs.jsonl"
