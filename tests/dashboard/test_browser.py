@@ -198,6 +198,11 @@ def test_empty_store_says_what_to_run(page, tmp_path):
     try:
         page.goto(f"{srv.url}/overview")
         page.wait_for_selector(".jb-empty", timeout=20_000)
+        # the hint is a dcc.Markdown, rendered after the title once its component bundle loads
+        page.wait_for_function(
+            "document.querySelector('.jb-empty').innerText.includes('judgebench demo')",
+            timeout=20_000,
+        )
         assert "judgebench demo" in page.locator(".jb-empty").inner_text()
         page.screenshot(path=str(ARTIFACTS / "empty.png"))
     finally:
