@@ -9,7 +9,7 @@ import asyncio
 import pytest
 
 from judgebench.db import Store
-from judgebench.db.jobs import get_usage
+from judgebench.db.jobs import JobUsageRow, get_usage
 from judgebench.jobs import JobRunner, parse_job
 from judgebench.jobs.runner import run_id_for
 from tests.jobs.conftest import fresh_gateway, table_rows
@@ -105,7 +105,9 @@ def test_kill_9_at_seeded_random_moments_then_rerun_equals_an_uninterrupted_run(
     # in flight at the kill, whose usage was never written, are all that can exceed it)
     url = f"sqlite:///{tmp_path / 'capped.db'}"
     capped = job_dict(url, queries, judges=ref["judges"], chunk_size=3, budget={"max_calls": 150})
-    _kill_after(write_job(tmp_path / "capped.yaml", capped), url, JudgmentRow, 5)
+    # killed once its first usage is written (rows: the run's and a part's), so the rerun
+    # has recorded usage to honour
+    _kill_after(write_job(tmp_path / "capped.yaml", capped), url, JobUsageRow, 2)
     job = parse_job(capped)
     store = Store(job.store)
     recorded = get_usage(store, run_id_for(job))["calls"]  # what the killed process wrote
