@@ -35,6 +35,7 @@ from judgebench.jobs.stages import (
     build_judge,
     ensure_gateway,
     judge_groups,
+    preparation_failed,
     response_key,
     settle,
     units_per_query,
@@ -320,11 +321,9 @@ class _ChunkRun:
         try:
             await judge.prepare_run()
         except Exception as exc:  # e.g. a calibration cut short: nothing is judged with it
-            message = f"{type(exc).__name__}: {exc}"
-            if "BudgetExceeded" in message:
-                self.stop.reason = self.stop.reason or message.split("BudgetExceeded: ", 1)[-1]
-            else:
-                error("run preparation", message)
+            failure = preparation_failed(exc, self.stop)
+            if failure:
+                error("run preparation", failure)
             lab.advance(sum(len(keys) for keys, _, _ in todo))
             return
         prepared: dict[str, asyncio.Task[Any]] = {}

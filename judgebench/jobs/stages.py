@@ -391,6 +391,16 @@ def settle(ctx, spec, unit, judged, stop, error) -> tuple[list[Judgment], list[J
     return [j.model_copy(update=stamp) for j in main], [j.model_copy(update=stamp) for j in rest]
 
 
+def preparation_failed(exc: Exception, stop: _Stop) -> str | None:
+    """A judge's ``prepare_run`` raised: a budget refusal stops the stage (None is returned);
+    anything else is returned as the error to record."""
+    message = f"{type(exc).__name__}: {exc}"
+    if STOP_MARK in message:
+        stop.reason = stop.reason or message.split(f"{STOP_MARK}: ", 1)[-1]
+        return None
+    return message
+
+
 def _stopped_by_budget(judgments: list[Judgment], stop: _Stop) -> bool:
     for j in judgments:
         if j.status == "error" and STOP_MARK in (j.reason or ""):
@@ -427,11 +437,9 @@ async def _judgments(ctx, job, shard, store, semaphore, stop, result, on_items) 
         try:
             await judge.prepare_run()
         except Exception as exc:  # e.g. a calibration cut short: nothing is judged with it
-            message = f"{type(exc).__name__}: {exc}"
-            if STOP_MARK in message:
-                stop.reason = stop.reason or message.split(f"{STOP_MARK}: ", 1)[-1]
-            else:
-                error("run preparation", message)
+            failure = preparation_failed(exc, stop)
+            if failure:
+                error("run preparation", failure)
             todo = []
 
     async def gate(factory: Any) -> Any:
