@@ -63,6 +63,10 @@ def build(url: str, n_queries: int, seed: int = 0) -> None:
         except ImportError:
             version = 0
     rng = np.random.default_rng(seed)
+    # the assigner's calibrated confidence per link: about half of them under the default
+    # min_confidence (as `taxonomy assign --db` with a laxer threshold stores); its own stream,
+    # so the queries and scores stay those of the stores built before
+    sure = np.random.default_rng(seed + 1)
     by_domain: dict[str, list[str]] = {}
     for leaf in leaves:
         by_domain.setdefault(leaf.split("/")[0], []).append(leaf)
@@ -89,6 +93,7 @@ def build(url: str, n_queries: int, seed: int = 0) -> None:
                     {pool[int(rng.integers(len(pool)))] for _ in range(1 + (i % 3 == 0))}
                 )
                 qid = content_key("query", "scale", i)
+                confidence = {n: round(float(sure.uniform(0.2, 1.0)), 3) for n in nodes}
                 queries.append(
                     dict(
                         id=qid,
@@ -96,13 +101,19 @@ def build(url: str, n_queries: int, seed: int = 0) -> None:
                         source="scale",
                         reference=None,
                         node_ids=nodes,
+                        node_confidence=confidence,
                         taxonomy_version=version or None,
                         provenance={},
                         meta={},
                         created_at=created,
                     )
                 )
-                links.extend(dict(query_id=qid, node_id=n, taxonomy_version=version) for n in nodes)
+                links.extend(
+                    dict(
+                        query_id=qid, node_id=n, taxonomy_version=version, confidence=confidence[n]
+                    )
+                    for n in nodes
+                )
                 crit = np.clip(np.rint(3 + rng.normal(0, 0.9, (len(MODELS), len(CRITERIA)))), 1, 5)
                 for m_index, model in enumerate(MODELS):
                     rid = content_key("response", qid, model)

@@ -36,6 +36,9 @@ class DashboardNodeRow(Base):
     depth: Mapped[int] = mapped_column(Integer)
     description: Mapped[str | None] = mapped_column(Text, nullable=True)
     n_queries: Mapped[int] = mapped_column(Integer, default=0)
+    # of those, confidently assigned (judgebench.db.taxonomy.confident_assignment at the
+    # taxonomy's default min_confidence), rolled up the same way: each query once per node
+    n_confident: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class DashboardClosureRow(Base):

@@ -423,6 +423,25 @@ def refresh_summary(store: Store, *, force: bool = False) -> bool:
         return True
 
 
+def _confident_counts(conn: Connection, version: int) -> dict[str, int]:
+    """Distinct confidently assigned queries per node, rolled up like ``n_queries``: by the CLI's
+    rule (``taxonomy show --db``: ``confident_assignment``) at the taxonomy's default
+    ``min_confidence``, the threshold the CLI and a job without its own use."""
+    from judgebench.db.taxonomy import confident_assignment
+    from judgebench.taxonomy.combined import DEFAULT_MIN_CONFIDENCE
+
+    stmt = (
+        select(_CLOSURE.c.ancestor, func.count(_QN.c.query_id.distinct()))
+        .join(
+            _CLOSURE,
+            and_(_CLOSURE.c.node_id == _QN.c.node_id, _CLOSURE.c.version == _QN.c.taxonomy_version),
+        )
+        .where(_QN.c.taxonomy_version == version, confident_assignment(DEFAULT_MIN_CONFIDENCE))
+        .group_by(_CLOSURE.c.ancestor)
+    )
+    return dict(conn.execute(stmt).tuples().all())
+
+
 def _fill_node_counts(conn: Connection, version: int) -> None:
     counts: dict[str, int] = dict(
         conn.execute(
@@ -434,11 +453,12 @@ def _fill_node_counts(conn: Connection, version: int) -> None:
     if counts:
         from sqlalchemy import bindparam, update
 
+        confident = _confident_counts(conn, version)
         conn.execute(
             update(_NODES)
             .where(_NODES.c.version == version, _NODES.c.node_id == bindparam("nid"))
-            .values(n_queries=bindparam("cnt")),
-            [dict(nid=k, cnt=v) for k, v in counts.items()],
+            .values(n_queries=bindparam("cnt"), n_confident=bindparam("sure")),
+            [dict(nid=k, cnt=v, sure=confident.get(k, 0)) for k, v in counts.items()],
         )
 
 
@@ -869,21 +889,15 @@ def list_runs(store: Store) -> pd.DataFrame:
         )
 
 
+_NODE_COLUMNS = ["node_id", "name", "parent_id", "depth", "description", "n_queries", "n_confident"]
+
+
 def taxonomy_nodes(store: Store) -> pd.DataFrame:
-    """Every node the dashboard draws (with the root ""), its parent, depth and query count."""
-    stmt = select(
-        _NODES.c.node_id,
-        _NODES.c.name,
-        _NODES.c.parent_id,
-        _NODES.c.depth,
-        _NODES.c.description,
-        _NODES.c.n_queries,
-    ).order_by(_NODES.c.depth, _NODES.c.node_id)
+    """Every node the dashboard draws (with the root ""), its parent, depth, query count and how
+    many of those queries are confidently assigned (``n_confident``)."""
+    stmt = select(*[_NODES.c[c] for c in _NODE_COLUMNS]).order_by(_NODES.c.depth, _NODES.c.node_id)
     with store.read() as conn:
-        return pd.DataFrame(
-            conn.execute(stmt).mappings().all(),
-            columns=["node_id", "name", "parent_id", "depth", "description", "n_queries"],
-        )
+        return pd.DataFrame(conn.execute(stmt).mappings().all(), columns=_NODE_COLUMNS)
 
 
 def _with_stats(frame: pd.DataFrame) -> pd.DataFrame:

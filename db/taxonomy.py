@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 
 from judgebench.db.models import QueryNodeRow, TaxonomyNodeRow, TaxonomyVersionRow
 from judgebench.db.store import Store, _aware
@@ -142,6 +142,12 @@ def load_taxonomy_version(
     return taxonomy
 
 
+def confident_assignment(min_confidence: float) -> ColumnElement[bool]:
+    """The SQL rule for a confidently assigned ``query_nodes`` row: its confidence is at least
+    ``min_confidence``, or unknown (hand labels, LLM assignment, rows stored before issue 19)."""
+    return or_(QueryNodeRow.confidence.is_(None), QueryNodeRow.confidence >= min_confidence)
+
+
 def node_query_counts(
     store: Store, taxonomy: Taxonomy, version: int | None, min_confidence: float | None = None
 ) -> dict[str, int]:
@@ -151,9 +157,7 @@ def node_query_counts(
         QueryNodeRow.taxonomy_version == (version or 0)
     )
     if min_confidence is not None:
-        stmt = stmt.where(
-            or_(QueryNodeRow.confidence.is_(None), QueryNodeRow.confidence >= min_confidence)
-        )
+        stmt = stmt.where(confident_assignment(min_confidence))
     with store.read_session() as s:
         pairs = s.execute(stmt).all()
     members: dict[str, set[str]] = {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from judgebench.dashboard.components import model_label
@@ -73,3 +75,17 @@ def analysis_table(frame: pd.DataFrame) -> pd.DataFrame:
 def parents_of(nodes: pd.DataFrame) -> dict[str, str | None]:
     """node → parent for the analysis library (top-level domains have no parent)."""
     return {n: (p or None) for n, p in zip(nodes["node_id"], nodes["parent_id"], strict=True) if n}
+
+
+def confident_text(n_confident: Any, n_queries: Any) -> str:
+    """ "confident: 37 of 52": how many of a node's queries are confidently assigned (the CLI's
+    rule at the default min_confidence; ``db.queries.taxonomy_nodes``'s ``n_confident``)."""
+    return f"confident: {int(n_confident or 0):,} of {int(n_queries or 0):,}"
+
+
+def confident_by_node(nodes: pd.DataFrame) -> dict[str, str]:
+    """node id → :func:`confident_text`, from a ``db.queries.taxonomy_nodes`` frame."""
+    return {
+        n: confident_text(c, t)
+        for n, c, t in zip(nodes["node_id"], nodes["n_confident"], nodes["n_queries"], strict=True)
+    }

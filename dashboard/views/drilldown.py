@@ -17,7 +17,7 @@ from judgebench.dashboard.components import (
     table_data,
 )
 from judgebench.dashboard.registry import DashboardContext, View
-from judgebench.dashboard.views._common import node_from_key, node_key
+from judgebench.dashboard.views._common import confident_by_node, node_from_key, node_key
 from judgebench.db import queries as q
 
 QUERY_LIMIT = 50
@@ -30,11 +30,13 @@ FLAG_LABELS = {
 
 
 def node_options(ctx: DashboardContext) -> list[dict[str, str]]:
+    """Every node holding queries, indented by depth: "python  (52; confident: 37 of 52)"."""
     nodes = q.taxonomy_nodes(ctx.store)
     nodes = nodes[nodes["n_queries"] > 0]
+    sure = confident_by_node(nodes)
     return [
         {
-            "label": f"{'· ' * int(d)}{name}  ({int(n):,})" if nid else f"{name}  ({int(n):,})",
+            "label": f"{'· ' * int(d)}{name}  ({int(n):,}; {sure[nid]})",
             "value": node_key(nid),
         }
         for nid, name, d, n in zip(

@@ -23,7 +23,12 @@ from judgebench.dashboard.components import (
     table_data,
 )
 from judgebench.dashboard.registry import DashboardContext, View
-from judgebench.dashboard.views._common import analysis_table, node_label, parents_of
+from judgebench.dashboard.views._common import (
+    analysis_table,
+    confident_by_node,
+    node_label,
+    parents_of,
+)
 from judgebench.db import queries as q
 from judgebench.jobs.summary import TOP
 
@@ -128,11 +133,13 @@ def failure_mode_table(
         "spread of child rank gaps",
         "outlier child",
         "outlier gap",
+        "confident",
     ]
     if model not in set(table["model"]):
         return pd.DataFrame(columns=columns)
+    nodes = q.taxonomy_nodes(ctx.store)
     # ranks are columns of the table, so the chosen model's rows alone give its failure modes
-    modes = failure_modes(table[table["model"] == model], parents_of(q.taxonomy_nodes(ctx.store)))
+    modes = failure_modes(table[table["model"] == model], parents_of(nodes))
     return pd.DataFrame(
         {
             "node": modes["node_id"],
@@ -142,6 +149,7 @@ def failure_mode_table(
             "spread of child rank gaps": modes["spread"],
             "outlier child": modes["outlier_child"],
             "outlier gap": modes["outlier_gap"],
+            "confident": modes["node_id"].map(confident_by_node(nodes)),
         },
         columns=columns,
     )
@@ -214,6 +222,7 @@ def findings_table(
                 "mean",
                 "95% CI",
                 "n",
+                "confident",
                 "separated",
                 "beaten by / beats",
                 "worst queries",
@@ -247,6 +256,7 @@ def findings_table(
                 for lo, hi in zip(found["ci_low"], found["ci_high"], strict=True)
             ],
             "n": found["n"],
+            "confident": found["node_id"].map(confident_by_node(q.taxonomy_nodes(ctx.store))),
             "separated": found["separated"].map({True: "yes", False: "no"}),
             "beaten by / beats": found["versus"].map(
                 lambda v: ", ".join(model_label(m) for m in v.split(", ")) if v else ""

@@ -20,7 +20,7 @@ from judgebench.dashboard.components import (
     style_figure,
 )
 from judgebench.dashboard.registry import DashboardContext, View
-from judgebench.dashboard.views._common import node_from_key, node_key
+from judgebench.dashboard.views._common import confident_text, node_from_key, node_key
 from judgebench.db import queries as q
 
 MAX_RINGS = 3  # levels drawn at once; clicking a node zooms in, so every level is reachable
@@ -111,7 +111,8 @@ def _hover(frame: pd.DataFrame, model: str | None) -> list[str]:
         else:
             standing = f"{model_label(model)}: {r.value:,.3g} (field {r.field_mean:,.3g}), rank {int(r.rank)} of {int(r.n_models)}"
         out.append(
-            f"<b>{r.name}</b><br>{int(r.n_queries):,} queries<br>{standing}<br><i>click to zoom in (centre: back out)</i>"
+            f"<b>{r.name}</b><br>{int(r.n_queries):,} queries · {confident_text(r.n_confident, r.n_queries)}"
+            f"<br>{standing}<br><i>click to zoom in (centre: back out)</i>"
         )
     return out
 
@@ -259,7 +260,7 @@ def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
                     figure_card(
                         "map-sunburst",
                         "Sunburst",
-                        note="Size = queries; blue = better than the other models, red = worse. Click a node to zoom in (the centre zooms out); the link above opens its drill-down.",
+                        note="Size = queries; blue = better than the other models, red = worse. Hover a node for how many of its queries are confidently assigned. Click a node to zoom in (the centre zooms out); the link above opens its drill-down.",
                     ),
                     figure_card("map-treemap", "Treemap"),
                 ],

@@ -495,6 +495,7 @@ def test_map_stays_readable_with_over_a_thousand_leaves():
     fig = tmap.sunburst_figure(
         out.assign(
             n_queries=out["size"],
+            n_confident=out["size"],
             value=float("nan"),
             rank=float("nan"),
             n_models=0,
