@@ -506,3 +506,42 @@ def test_map_stays_readable_with_over_a_thousand_leaves():
     )
     assert fig.data[0].maxdepth == tmap.MAX_RINGS  # zoom reaches the rest
     assert fig.layout.uniformtext.mode == "hide"  # labels too small to read are hidden
+
+
+def test_map_and_node_tables_say_how_many_queries_are_confident(sample_url, tmp_path):
+    """Issue 19: per node, how many of its queries are confidently assigned, rolled up."""
+    import shutil
+
+    from sqlalchemy import update
+
+    from judgebench.db.models import QueryNodeRow
+    from judgebench.taxonomy.combined import DEFAULT_MIN_CONFIDENCE
+
+    path = tmp_path / "unsure.db"
+    shutil.copy(sample_url.removeprefix("sqlite:///"), path)
+    app = create_app(path)
+    store = app.jb_context.store
+    unsure = [x.id for x in store.get_queries() if x.node_ids == ["coding/python"]][:2]
+    with store.session() as s:
+        s.execute(
+            update(QueryNodeRow)
+            .where(QueryNodeRow.query_id.in_(unsure))
+            .values(confidence=DEFAULT_MIN_CONFIDENCE / 2)
+        )
+    q.refresh_summary(store, force=True)
+    nodes = q.taxonomy_nodes(store).set_index("node_id")
+    coding = nodes.loc["coding", "n_queries"]
+    frame = tmap.map_frame(app.jb_context, JUDGE, None, "sim/coder")
+    hover = dict(zip(frame["target"], tmap._hover(frame, "sim/coder"), strict=True))
+    assert "6 queries · confident: 4 of 6" in hover["coding/python"]
+    assert f"confident: {coding - 2:,} of {coding:,}" in hover["coding"]  # rolled up
+    assert f"confident: {nodes.loc['writing', 'n_queries']:,} of" in hover["writing"]
+    fig = tmap.treemap_figure(frame, "sim/coder")
+    assert any("confident: 4 of 6" in t for t in fig.data[0].hovertext)
+    labels = {o["value"]: o["label"] for o in drilldown.node_options(app.jb_context)}
+    assert labels["coding/python"].endswith("(6; confident: 4 of 6)")
+    found = strengths.findings(app.jb_context, "sim/coder", JUDGE, None)
+    table = strengths.findings_table(app.jb_context, found, "sim/coder", JUDGE).set_index("node")
+    assert table.loc["coding", "confident"] == f"confident: {coding - 2:,} of {coding:,}"
+    modes = strengths.failure_mode_table(app.jb_context, "sim/coder", JUDGE, None)
+    assert modes.set_index("node").loc["coding", "confident"] == table.loc["coding", "confident"]
