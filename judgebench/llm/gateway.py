@@ -143,6 +143,8 @@ class Gateway:
         self.stats = Account("gateway", budget)
         self._routes: dict[tuple[str, str | None, str | None], _Route] = {}
         self._limits: dict[str, tuple[AdaptiveConcurrency, RateLimiter | None]] = {}
+        self._limit_settings: dict[str, ModelSettings] = {}  # what each limiter was made from
+        self._endpoint_cap: int | None = None  # see endpoint_cap()
         self._accounts: contextvars.ContextVar[tuple[Account, ...]] = contextvars.ContextVar(
             f"judgebench_accounts_{id(self)}", default=()
         )
@@ -227,9 +229,10 @@ class Gateway:
                 else None
             )
             self._limits[model] = (
-                AdaptiveConcurrency(cfg.max_concurrency, cfg.min_concurrency),
+                AdaptiveConcurrency(self._max_concurrency(cfg), cfg.min_concurrency),
                 rate,
             )
+            self._limit_settings[model] = cfg
         concurrency, rate = self._limits[model]
         retry = RetryPolicy(
             cfg.max_retries, cfg.backoff_base_s, cfg.backoff_max_s, cfg.max_retry_after_s
@@ -243,6 +246,32 @@ class Gateway:
     def concurrency_of(self, model: str) -> AdaptiveConcurrency:
         """The adaptive limiter of ``model`` (created on first use)."""
         return self._route(model).concurrency
+
+    @contextmanager
+    def endpoint_cap(self, max_concurrency: int) -> Iterator[None]:
+        """Inside this block every model (endpoint) has at most ``max_concurrency`` calls in
+        flight, whoever makes them: a job's ``concurrency``, shared by all its stages. A smaller
+        ``max_concurrency`` configured for the model (its entry or ``defaults`` in the settings)
+        wins; the built-in default does not apply. On exit the previous limits return. Blocks
+        that overlap (two jobs in one process at once) share the limiters: the latest cap holds."""
+        previous, self._endpoint_cap = self._endpoint_cap, max(1, max_concurrency)
+        self._resize_limits()
+        try:
+            yield
+        finally:
+            self._endpoint_cap = previous
+            self._resize_limits()
+
+    def _max_concurrency(self, cfg: ModelSettings) -> int:
+        if self._endpoint_cap is None:
+            return cfg.max_concurrency
+        if "max_concurrency" in cfg.model_fields_set:  # configured: a smaller one wins
+            return min(cfg.max_concurrency, self._endpoint_cap)
+        return self._endpoint_cap
+
+    def _resize_limits(self) -> None:
+        for model, (concurrency, _) in self._limits.items():
+            concurrency.resize(self._max_concurrency(self._limit_settings[model]))
 
     # --- accounting ---------------------------------------------------------------------------
     @contextmanager

@@ -31,7 +31,8 @@ class AdaptiveConcurrency:
         cooldown_s: float = 1.0,
     ) -> None:
         self.max_limit = max(1, max_limit)
-        self.min_limit = max(1, min(min_limit, self.max_limit))
+        self._min_wanted = max(1, min_limit)
+        self.min_limit = min(self._min_wanted, self.max_limit)
         self.limit = float(self.max_limit)
         self.decrease = decrease
         self.cooldown_s = cooldown_s
@@ -70,6 +71,17 @@ class AdaptiveConcurrency:
     def release(self) -> None:
         self.in_flight -= 1
         self._wake()
+
+    def resize(self, max_limit: int) -> None:
+        """A new maximum (e.g. a job's per-endpoint cap). A limit at the old maximum moves to
+        the new one; a limit cut by 429s stays cut, never above the new maximum. Calls already
+        in flight finish; no new one starts until the count is under the new limit."""
+        at_max = self.limit >= self.max_limit
+        self.max_limit = max(1, max_limit)
+        self.min_limit = min(self._min_wanted, self.max_limit)
+        self.limit = float(self.max_limit) if at_max else min(self.limit, float(self.max_limit))
+        if self._waiters:  # a larger limit lets waiting callers in now
+            self._wake()
 
     def on_success(self) -> None:
         if self.limit < self.max_limit:

@@ -96,3 +96,59 @@ def test_pause_survives_a_finished_event_loop():
         return time.monotonic() - start
 
     assert 0.15 <= asyncio.run(later()) < 1.5
+
+
+async def test_resize_moves_an_uncut_limit_keeps_a_cut_one_and_wakes_waiters():
+    limiter = AdaptiveConcurrency(max_limit=2)
+    await limiter.acquire()
+    await limiter.acquire()
+    waiter = asyncio.ensure_future(limiter.acquire())
+    await asyncio.sleep(0)
+    assert not waiter.done()  # 2 of 2 in flight
+    limiter.resize(3)  # a larger cap lets the waiting caller in at once
+    await asyncio.wait_for(waiter, 1)
+    assert limiter.capacity == 3 and limiter.in_flight == 3
+    limiter.resize(1)  # calls in flight finish; none starts until under the new limit
+    for _ in range(3):
+        limiter.release()
+    assert limiter.capacity == 1
+    limiter.resize(4)
+    limiter.on_rate_limited()  # cut to 2
+    limiter.resize(8)
+    assert limiter.capacity == 2  # a limit cut by 429s stays cut; it grows back by successes
+    for _ in range(200):
+        limiter.on_success()
+    assert limiter.capacity == 8
+
+
+async def test_endpoint_cap_bounds_each_model_and_a_smaller_setting_wins():
+    """A job's ``concurrency`` as a per-model cap: every model at most ``cap`` calls in flight,
+    a model whose settings configure fewer keeps its own, the built-in default (32) does not
+    apply; on exit the settings' limits return."""
+    from judgebench.config import settings_from_dict
+    from judgebench.llm import Gateway, ScriptedBackend
+
+    in_flight: dict[str, int] = {}
+    peak: dict[str, int] = {}
+
+    class Gauged(ScriptedBackend):
+        async def complete(self, model, messages, prompt, params):  # type: ignore[no-untyped-def]
+            in_flight[model] = in_flight.get(model, 0) + 1
+            peak[model] = max(peak.get(model, 0), in_flight[model])
+            await asyncio.sleep(0.01)
+            in_flight[model] -= 1
+            return await super().complete(model, messages, prompt, params)
+
+    settings = settings_from_dict({"models": {"scripted/narrow": {"max_concurrency": 2}}})
+    gateway = Gateway({"scripted": Gauged(responder=lambda t, m: "ok")}, settings=settings)
+    gateway.concurrency_of("scripted/wide")  # a limiter made before the cap is resized too
+    requests = [
+        (m, [{"role": "user", "content": f"{m} {i}"}])
+        for i in range(60)
+        for m in ("scripted/wide", "scripted/narrow", "scripted/other")
+    ]
+    with gateway.endpoint_cap(40):
+        await gateway.complete_many(requests, progress=False, max_in_flight=1000)
+    assert peak == {"scripted/wide": 40, "scripted/narrow": 2, "scripted/other": 40}
+    assert gateway.concurrency_of("scripted/wide").capacity == 32  # the default again
+    assert gateway.concurrency_of("scripted/narrow").capacity == 2
