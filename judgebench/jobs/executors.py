@@ -1,7 +1,11 @@
 """Where shards run: this process (asyncio) or a Ray cluster.
 
-Both executors run the same :func:`judgebench.jobs.stages.run_shard`, so their results are
-identical; Ray needs a store every worker can reach (PostgreSQL).
+Both executors run the same shards (:func:`judgebench.jobs.pipeline.run_pipeline`, or
+:func:`judgebench.jobs.stages.run_shard` for ``engine: staged``), so their results are
+identical; Ray needs a store every worker can reach (PostgreSQL). The gateway's calls in flight
+are capped per endpoint (model) at the job's ``concurrency``
+(:meth:`judgebench.llm.Gateway.endpoint_cap`): by the runner for the whole run in this process,
+by each Ray task in its worker process.
 """
 
 from __future__ import annotations
@@ -12,16 +16,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from judgebench.jobs.pipeline import Limits, run_pipeline
+from judgebench.jobs.pipeline import chunks_in_flight, run_pipeline
 from judgebench.jobs.stages import JobContext, Shard, ShardResult, _Stop, run_shard
 
-# Shards in flight at once in one process: the next chunk's calls start while the previous
-# chunk's slowest calls finish, so a chunk boundary does not drain the concurrency.
+# Staged shards in flight at once in one process: the next chunk's calls start while the
+# previous chunk's slowest calls finish, so a chunk boundary does not drain the concurrency.
 _SHARDS_IN_FLIGHT = 3
 
 
 class LocalExecutor:
-    """Shards in this process; ``concurrency`` LLM calls in flight across them."""
+    """Shards in this process; at most ``concurrency`` LLM calls in flight per endpoint, shared
+    by every stage (staged shards: also ``concurrency`` work items in all)."""
 
     async def run(
         self,
@@ -37,9 +42,10 @@ class LocalExecutor:
 
         gateway = ensure_gateway(store)
         job = ctx.job
-        calls = asyncio.Semaphore(job.concurrency)
-        limits = Limits(job.concurrency)  # pipelined shards: per model / judge, not shared
-        shard_slots = asyncio.Semaphore(_SHARDS_IN_FLIGHT)
+        calls = asyncio.Semaphore(job.concurrency)  # staged shards' work items
+        pipelined = any(s.stage == "pipeline" for s in shards)
+        window = chunks_in_flight(job.concurrency, job.chunk_size) if pipelined else 0
+        shard_slots = asyncio.Semaphore(max(window, _SHARDS_IN_FLIGHT))
         stop = _Stop()
         results: list[ShardResult] = []
 
@@ -49,7 +55,7 @@ class LocalExecutor:
                     return
                 if shard.stage == "pipeline":
                     done = await run_pipeline(
-                        ctx, shard, store=store, limits=limits, stop=stop, on_items=progress.advance
+                        ctx, shard, store=store, stop=stop, on_items=progress.advance
                     )
                 else:
                     done = [
@@ -66,6 +72,7 @@ class LocalExecutor:
                     results.append(result)
                     on_result(result)
 
+        # the runner caps calls per endpoint at job.concurrency around the whole run
         with gateway.account(f"{ctx.run_id}:budget", budget()):
             await asyncio.gather(*(one(s) for s in shards))
         return results
@@ -188,7 +195,10 @@ def _ray_shard(ctx: JobContext, shard: Shard, budget: Any) -> list[dict[str, Any
     gateway = ensure_gateway(store)
 
     async def go() -> list[ShardResult]:
-        with gateway.account(f"{ctx.run_id}:budget", budget):
+        with (
+            gateway.endpoint_cap(ctx.job.concurrency),
+            gateway.account(f"{ctx.run_id}:budget", budget),
+        ):
             if shard.stage == "pipeline":
                 return await run_pipeline(ctx, shard, store=store)
             return [await run_shard(ctx, shard, store=store)]

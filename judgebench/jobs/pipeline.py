@@ -5,14 +5,17 @@ A judge's work on a query starts as soon as the responses it needs exist: PC² c
 auxiliary answers as soon as the query is read, a pointwise judgment as soon as its model's
 response is back, a pairwise one when both are, a ranking when all are (a likelihood judge
 scores its chunk in one batch once the chunk's responses are in, since a local model wants
-batches). Each model and each judge has its own bound on work in flight (``concurrency``
-items, shared by every shard of the run), and calls go through the gateway's adaptive limit
-per model, so a slow or rate-limited provider holds up only the work that needs it.
+batches). Nothing here bounds calls: every call of every stage (responses, auxiliary answers,
+criteria, judgments, synthesis) waits only for its endpoint's slot in the gateway's adaptive
+limit, which the executor caps at the job's ``concurrency`` per model
+(:meth:`judgebench.llm.Gateway.endpoint_cap`), so a slow or rate-limited provider holds up only
+the work that needs it and a job has at most ``concurrency`` × endpoints calls in flight.
 
 Finished rows go to a :class:`Committer`: one transaction per batch of finished items (not per
 stage chunk), in the order they finished, after the call cache is flushed — so a judgment is
 never stored before the response it used, and a kill leaves only whole batches. Memory is
-bounded by the chunks in flight. Everything else — natural keys, zero-call reruns, budgets,
+bounded by the window of chunks in flight (:func:`chunks_in_flight`): a chunk's tasks are
+spawned when it starts, none beyond the window. Everything else — natural keys, zero-call reruns, budgets,
 run links, errors as rows — is shared with the staged engine (:mod:`judgebench.jobs.stages`).
 """
 
@@ -112,17 +115,12 @@ class Committer:
                 store.record_error(e, session=s)
 
 
-class Limits:
-    """One bound on work in flight per model and per judge, shared by every shard of a run."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._sems: dict[str, asyncio.Semaphore] = {}
-
-    def __call__(self, label: str) -> asyncio.Semaphore:
-        if label not in self._sems:
-            self._sems[label] = asyncio.Semaphore(self.size)
-        return self._sems[label]
+def chunks_in_flight(concurrency: int, chunk_size: int) -> int:
+    """How many chunks a process pipelines at once: at least three (the next chunk's calls
+    start while the previous chunk's slowest finish), and enough queries that every endpoint
+    can fill its ``concurrency`` slots twice over even when chunks are small. This window is
+    the only bound the pipeline adds, and it bounds memory, not calls."""
+    return max(3, -(-2 * concurrency // max(chunk_size, 1)) + 1)
 
 
 def _account(gateway: Any, ctx: JobContext, label: str, log: UsageLog) -> tuple[Any, Any]:
@@ -172,17 +170,15 @@ async def run_pipeline(
     shard: Shard,
     *,
     store: Any,
-    limits: Limits | None = None,
     stop: _Stop | None = None,
     on_items: Callable[[str, int], None] | None = None,
 ) -> list[ShardResult]:
     """Run one chunk through every model and judge; one result per model and per judge."""
     job = ctx.job
     gateway = ensure_gateway(store)
-    limits = limits or Limits(job.concurrency)
     stop = stop or _Stop()
     committer = Committer(store, ctx.run_id)
-    run = _ChunkRun(ctx, shard, store, limits, stop, committer)
+    run = _ChunkRun(ctx, shard, store, stop, committer)
     # one usage log per part of the run (few writes: every label of the part shares it)
     logs = {part: UsageLog(store, usage_keys(ctx.run_id, part)) for part in STAGES}
     models = [
@@ -212,9 +208,9 @@ async def run_pipeline(
 class _ChunkRun:
     """One chunk's responses and judgments, as tasks that wait only on what they need."""
 
-    def __init__(self, ctx, shard, store, limits, stop, committer) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, ctx, shard, store, stop, committer) -> None:  # type: ignore[no-untyped-def]
         self.ctx, self.job, self.store = ctx, ctx.job, store
-        self.limits, self.stop, self.committer = limits, stop, committer
+        self.stop, self.committer = stop, committer
         self.queries = {q.id: q for q in store.get_queries(ids=list(shard.query_ids))}
         self.query_ids = [qid for qid in shard.query_ids if qid in self.queries]
         self.n_queries = len(shard.query_ids)
@@ -261,9 +257,8 @@ class _ChunkRun:
         errors: list[ErrorRecord] = []
         response = None
         try:
-            async with self.limits(lab.label):
-                if self.stop.reason is None:
-                    response = await ask_response(self.ctx, model, query, self.stop, errors)
+            if self.stop.reason is None:
+                response = await ask_response(self.ctx, model, query, self.stop, errors)
             if response is not None:  # queued before any judgment that uses it can be
                 lab.result.new_rows += 1
                 self.committer.add(responses=[response])
@@ -330,7 +325,7 @@ class _ChunkRun:
         for _, qid, _ in todo:  # per-query work (PC² criteria) starts now, with the responses
             if qid not in prepared:
                 prepared[qid] = asyncio.ensure_future(
-                    self._gated(lab, judge.prepare_query(self.queries[qid]))
+                    self._unless_stopped(judge.prepare_query(self.queries[qid]))
                 )
         if judge.shape == "likelihood":
             await self._judge_batch(spec, judge, lab, todo, error)
@@ -339,12 +334,12 @@ class _ChunkRun:
             *(self._judge_one(spec, judge, lab, unit, prepared[unit[1]], error) for unit in todo)
         )
 
-    async def _gated(self, lab: _Labelled, coro: Coroutine[Any, Any, Any]) -> Any:
-        async with self.limits(lab.label):
-            if self.stop.reason is not None:
-                coro.close()
-                return None
-            return await coro
+    async def _unless_stopped(self, coro: Coroutine[Any, Any, Any]) -> Any:
+        """``coro``'s result, or None without running it once the budget stopped the run."""
+        if self.stop.reason is not None:
+            coro.close()
+            return None
+        return await coro
 
     async def _judge_one(self, spec, judge, lab, unit, prepared, error) -> None:  # type: ignore[no-untyped-def]
         from judgebench.jobs.stages import _judge_units
@@ -356,7 +351,7 @@ class _ChunkRun:
             if any(r is None for r in responses):
                 return  # a response it needs is missing: skipped (counted by the run)
             u = _Unit(keys, self.queries[qid], responses)
-            judged = (await _judge_units(judge, [u], lambda f: self._gated(lab, f())))[0]
+            judged = (await _judge_units(judge, [u], lambda f: self._unless_stopped(f())))[0]
             main, rest = settle(self.ctx, spec, u, judged, self.stop, error)
             if main:
                 lab.result.new_rows += len(main)
@@ -374,7 +369,7 @@ class _ChunkRun:
                 ready.append(_Unit(keys, self.queries[qid], responses))
             else:
                 lab.advance(len(keys))
-        outcomes = await _judge_units(judge, ready, lambda f: self._gated(lab, f()))
+        outcomes = await _judge_units(judge, ready, lambda f: self._unless_stopped(f()))
         for u, judged in zip(ready, outcomes, strict=True):
             main, rest = settle(self.ctx, spec, u, judged, self.stop, error)
             lab.result.new_rows += len(main)

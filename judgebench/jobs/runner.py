@@ -114,9 +114,13 @@ class JobRunner:
         return run_sync(self.arun)
 
     async def arun(self) -> JobResult:
-        """Run (or resume) the job, holding its run's lease: one process at a time per run."""
+        """Run (or resume) the job, holding its run's lease: one process at a time per run.
+        Every LLM call of the run (synthesis, responses, judgments, adaptive rounds) shares one
+        limit per endpoint: the job's ``concurrency`` (Gateway.endpoint_cap)."""
+        from judgebench.jobs.stages import ensure_gateway
+
         tree, imported = self._read_inputs()  # every file checked before the first write
-        with self._exclusive():
+        with self._exclusive(), ensure_gateway(self.store).endpoint_cap(self.job.concurrency):
             return await self._arun(tree, imported)
 
     @contextmanager

@@ -65,6 +65,53 @@ def test_a_slow_model_holds_up_only_the_judgments_that_need_it(tiny, slow_small)
     assert table_rows(data["store"])["judgments"] == table_rows(staged.url)["judgments"]
 
 
+@pytest.fixture
+def gauged(monkeypatch):
+    """Every simulated call takes 20 ms; yields {model: most calls it had in flight at once}."""
+    import judgebench.sim.backend as backend
+
+    complete = backend.SimBackend.complete
+    in_flight: dict[str, int] = {}
+    peak: dict[str, int] = {}
+
+    async def counted(self, model, messages, prompt, params):  # type: ignore[no-untyped-def]
+        in_flight[model] = in_flight.get(model, 0) + 1
+        peak[model] = max(peak.get(model, 0), in_flight[model])
+        try:
+            await asyncio.sleep(0.02)
+            return await complete(self, model, messages, prompt, params)
+        finally:
+            in_flight[model] -= 1
+
+    monkeypatch.setattr(backend.SimBackend, "complete", counted)
+    return peak
+
+
+def test_concurrency_caps_each_endpoint_across_every_stage_and_judge(tiny, gauged):
+    """``concurrency`` is one cap per model endpoint shared by every stage: sim/judge serves
+    PC² criteria, baseline critiques, PC² scorings and pairwise verdicts (two judges) and never
+    has more than ``concurrency`` calls in flight, nor does any other model; a smaller
+    ``max_concurrency`` in the provider settings wins for its model."""
+    from judgebench.config import settings_from_dict
+    from judgebench.db.callcache import SQLCallCache
+    from judgebench.llm import Gateway, set_gateway
+
+    data = tiny("capped.db", chunk_size=4, concurrency=3)  # 12 queries: 3 chunks at once
+    job = parse_job(data)
+    store = Store(job.store)
+    settings = settings_from_dict({"models": {"sim/large": {"max_concurrency": 2}}})
+    gateway = Gateway(cache=SQLCallCache(store), settings=settings)
+    set_gateway(gateway)
+    assert JobRunner(job, store=store).run().status == "ok"
+    judge, large = gauged.pop("sim/judge"), gauged.pop("sim/large")
+    assert judge == 3  # saturated, never above the cap, whichever stage or judge asked
+    assert large == 2  # the provider's smaller limit
+    assert gauged and max(gauged.values()) <= 3, gauged
+    # after the run the gateway's limits are the settings' again (default 32, sim/large 2)
+    assert gateway.concurrency_of("sim/judge").capacity == 32
+    assert gateway.concurrency_of("sim/large").capacity == 2
+
+
 @pytest.fixture(scope="module")
 def reference_run(tmp_path_factory):
     from tests.jobs.conftest import all_judges, job_dict, write_queries
