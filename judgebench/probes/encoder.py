@@ -115,6 +115,58 @@ def plan_batches(
     return batches
 
 
+def bucket_rows(rows: int, full: int) -> int:
+    """Rows a batch is padded to when shapes must repeat (CUDA graphs): a multiple of an eighth of
+    a full batch, so at most 8 row counts per width and under an eighth of a batch wasted."""
+    step = max(1, -(-full // 8))
+    return min(max(full, rows), -(-rows // step) * step)
+
+
+class _CudaGraphs:
+    """One captured CUDA graph of forward + pooling per (rows, width, pooling).
+
+    An eager forward of a small encoder is hundreds of kernel launches from the thread that also
+    competes with the tokenizer pool for the GIL, and eager BERT checks its padding mask on the
+    host (a device sync) every call; a replay is one launch and no sync. Inputs are copied into
+    the graph's own buffers; all graphs share one memory pool (they never run concurrently) and
+    each keeps its output, which the caller consumes on the same stream before the next replay."""
+
+    def __init__(self, forward: Callable[[Any, Any, Pooling], Any], device: str) -> None:
+        self.forward = forward
+        self.device = device
+        self.graphs: dict[tuple[int, int, str], tuple[Any, Any, Any, Any]] = {}
+        self.pool: Any = None
+
+    def __call__(self, batch: Any, lengths: Any, pooling: Pooling) -> Any:
+        key = (int(batch.shape[0]), int(batch.shape[1]), pooling)
+        entry = self.graphs.get(key) or self._capture(key, batch, lengths, pooling)
+        ids, length_t, out, graph = entry
+        ids.copy_(batch, non_blocking=True)
+        length_t.copy_(lengths, non_blocking=True)
+        graph.replay()
+        return out
+
+    def _capture(self, key: tuple[int, int, str], batch: Any, lengths: Any, pooling: Pooling):  # type: ignore[no-untyped-def]
+        import torch
+
+        ids = batch.to(self.device, non_blocking=True)
+        length_t = lengths.to(self.device, non_blocking=True)
+        side = torch.cuda.Stream(device=self.device)
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):  # warm-up off the capture: lazy inits, autotuning
+            for _ in range(2):
+                self.forward(ids, length_t, pooling)
+        torch.cuda.current_stream().wait_stream(side)
+        if self.pool is None:
+            self.pool = torch.cuda.graph_pool_handle()
+        graph = torch.cuda.CUDAGraph()
+        # thread_local: the producer thread pins host memory while this thread captures
+        with torch.cuda.graph(graph, pool=self.pool, capture_error_mode="thread_local"):
+            out = self.forward(ids, length_t, pooling).float()
+        self.graphs[key] = (ids, length_t, out, graph)
+        return self.graphs[key]
+
+
 class _HostCopies:
     """Device → host copies of pooled states that overlap the next group's forward pass.
 
@@ -182,7 +234,6 @@ class HiddenStateEncoder:
         # 128k for both MiniLM and a 1B Llama shape.
         self.max_tokens = max_tokens or (32768 if on_gpu else 2048)
         self.max_batch = max_batch or (4096 if on_gpu else 256)
-        self.pad_to = 8 if on_gpu else 1  # tensor-core friendly widths on the GPU; no waste on CPU
         config = model.config
         self.n_layers = int(getattr(config, "num_hidden_layers", None) or config.n_layer)
         self.hidden_size = int(getattr(config, "hidden_size", None) or config.n_embd)
@@ -196,6 +247,16 @@ class HiddenStateEncoder:
         self.pad_id = int(pad if pad is not None else 0)
         self.truncated = 0
         self.causal = is_causal(config)
+        # Encoders on the GPU: widths padded to multiples of 8 (aligned padding masks for SDPA's
+        # fused kernels, and few distinct shapes for CUDA graphs). Causal models take no mask, so
+        # they pad only to the longest row (8 cost a 1B Llama shape ~6 % wasted tokens); on the
+        # CPU nothing is wasted on alignment.
+        self.pad_to = 8 if on_gpu and not self.causal else 1
+        # ``cuda_graphs``: capture forward + pooling per batch shape and replay it (rows padded to
+        # :func:`bucket_rows`); ``static_shapes`` pads rows the same way without graphs (CPU tests).
+        self.cuda_graphs = False
+        self.static_shapes = False
+        self._graphs: _CudaGraphs | None = None
         self.prefetch = 2  # packed groups ready ahead of the device (iter_encode)
         # GPU: tokenise in worker processes (the GIL made threads take turns with the device);
         # CPU: the cores are busy with the model, threads are enough
@@ -212,10 +273,14 @@ class HiddenStateEncoder:
         max_tokens: int | None = None,
         max_batch: int | None = None,
         compile: bool = False,
+        cuda_graphs: bool = False,
     ) -> HiddenStateEncoder:
         """Load a local model. ``compile=True`` wraps it in ``torch.compile`` (dynamic shapes):
         on an H100 a 1B Llama shape went from 344 to 463 TFLOP/s after a ~1 min compile, so it
-        pays off for large models and long runs on a GPU, not for a few hundred sentences."""
+        pays off for large models and long runs on a GPU, not for a few hundred sentences.
+        ``cuda_graphs=True`` (CUDA only) replays a captured graph per batch shape: for small models
+        whose eager forward is bound by kernel launches (MiniLM), not for large ones (each graph
+        keeps its pooled output: layers × rows × hidden floats)."""
         name, path = resolve_model(model)
         _offline()
         import torch
@@ -244,7 +309,7 @@ class HiddenStateEncoder:
             net = torch.compile(net, dynamic=True)
         model_max = getattr(tokenizer, "model_max_length", None) or max_length
         limit = min(max_length, model_max if model_max < 1_000_000 else max_length)
-        return cls(
+        encoder = cls(
             net,
             tokenizer,
             name=name,
@@ -253,6 +318,8 @@ class HiddenStateEncoder:
             max_tokens=max_tokens,
             max_batch=max_batch,
         )
+        encoder.cuda_graphs = cuda_graphs and device.startswith("cuda")
+        return encoder
 
     # --- tokens ----------------------------------------------------------------------------
     def tokenize(self, sentences: Sequence[str]) -> list[list[int]]:
@@ -420,16 +487,23 @@ class HiddenStateEncoder:
             pad_to=self.pad_to,
         )
         pin = self.device.startswith("cuda")
+        static = self.static_shapes or self.cuda_graphs
         batches: list[tuple[Any, Any, Any]] = []
         last = max(len(flat) - 1, 0)
         for positions, width in plans:
+            sizes = lengths[positions]
+            if static:  # filler rows: one pad token each, their states are never read
+                full = max(1, min(self.max_batch, self.max_tokens // max(width, 1)))
+                filler = bucket_rows(len(positions), full) - len(positions)
+                sizes = np.concatenate([sizes, np.ones(filler, dtype=sizes.dtype)])
             columns = np.arange(width, dtype=np.int64)[None, :]
-            index = np.minimum(starts[positions][:, None] + columns, last)
-            valid = columns < lengths[positions][:, None]
+            index = np.minimum(np.resize(starts[positions], len(sizes))[:, None] + columns, last)
+            valid = columns < sizes[:, None]
+            valid[len(positions) :] = False
             batch = np.where(valid, flat[index] if len(flat) else self.pad_id, self.pad_id)
-            parts = [torch.from_numpy(a) for a in (positions, batch, lengths[positions])]
-            index, padded, rows = (p.pin_memory() if pin else p for p in parts)
-            batches.append((index, padded, rows))
+            parts = [torch.from_numpy(a) for a in (positions, batch, sizes)]
+            rows_t, padded, sizes_t = (p.pin_memory() if pin else p for p in parts)
+            batches.append((rows_t, padded, sizes_t))
         return n, batches
 
     def run_packed(self, packed: Packed, pooling: Pooling):
@@ -444,11 +518,16 @@ class HiddenStateEncoder:
         out = torch.empty(
             (self.n_layers, n, self.hidden_size), dtype=torch.float32, device=self.device
         )
+        forward = self._forward
+        if self.cuda_graphs and self.device.startswith("cuda"):
+            if self._graphs is None:
+                self._graphs = _CudaGraphs(self._forward, self.device)
+            forward = self._graphs
         with torch.inference_mode():
             for positions, batch, lengths in batches:
-                pooled = self._forward(batch, lengths, pooling)
+                pooled = forward(batch, lengths, pooling)
                 index = positions.to(self.device, non_blocking=True)
-                out.index_copy_(1, index, pooled.float())
+                out.index_copy_(1, index, pooled[:, : len(positions)].float())
         return out
 
     def _forward(self, batch: Any, lengths: Any, pooling: Pooling):

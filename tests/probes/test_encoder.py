@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 from judgebench.errors import ConfigError
-from judgebench.probes.encoder import HiddenStateEncoder, plan_batches, resolve_model
+from judgebench.probes.encoder import HiddenStateEncoder, bucket_rows, plan_batches, resolve_model
 
-from .conftest import ENGLISH, GERMAN
+from .conftest import ENGLISH, FRENCH, GERMAN
 
 
 def _reference_states(encoder: HiddenStateEncoder, sentence: str) -> list[np.ndarray]:
@@ -140,3 +140,35 @@ def test_worker_processes_give_the_same_ids_and_states(tiny_encoder_path: Path) 
     got = list(pooled.iter_encode(groups, "last"))
     for e, g in zip(expected, got, strict=True):
         np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
+
+
+def test_bucket_rows_bounds_shapes_and_waste() -> None:
+    for full in (1, 7, 64, 4096):
+        counts = {bucket_rows(rows, full) for rows in range(1, full + 1)}
+        assert len(counts) <= 8  # at most 8 graphs per width
+        for rows in range(1, full + 1):
+            padded = bucket_rows(rows, full)
+            assert rows <= padded <= full
+            assert padded - rows < max(1, -(-full // 8))  # under an eighth of a batch wasted
+
+
+@pytest.mark.parametrize("which", ["tiny_encoder_path", "tiny_decoder_path"])
+def test_static_shapes_pad_rows_without_changing_states(
+    which: str, request: pytest.FixtureRequest
+) -> None:
+    """The CUDA-graph path pads each batch's rows up to a bucket with one-pad-token filler rows;
+    on the CPU the same padding runs through the plain forward and must not change a state."""
+    path = str(request.getfixturevalue(which))
+    plain = HiddenStateEncoder.load(path, device="cpu", max_tokens=400)
+    static = HiddenStateEncoder.load(path, device="cpu", max_tokens=400)
+    static.static_shapes = True
+    sentences = ENGLISH + GERMAN + FRENCH[:5]
+    _, batches = static.pack(static.tokenize(sentences))
+    assert any(len(p) < len(b) for p, b, _ in batches)  # some batch really has filler rows
+    for pooling in ("last", "mean"):
+        np.testing.assert_allclose(
+            static.encode(sentences, pooling),
+            plain.encode(sentences, pooling),
+            rtol=1e-5,
+            atol=1e-6,
+        )
