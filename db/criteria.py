@@ -42,7 +42,8 @@ class SqlCriteriaStore:
 
     def put_criteria(
         self, key: str, query_id: str, judge_model: str, payload: dict[str, Any]
-    ) -> None:
+    ) -> bool:
+        """Store the payload unless the key is there; True when this row was the one stored."""
         row = dict(
             key=key,
             query_id=query_id,
@@ -51,7 +52,7 @@ class SqlCriteriaStore:
             created_at=utcnow(),
         )
         with self.store.session() as s:
-            self.store.insert_ignore(s, PC2CriteriaRow, [row])
+            return self.store.insert_ignore(s, PC2CriteriaRow, [row]) == 1
 
     def for_query(self, query_id: str) -> list[dict[str, Any]]:
         """Every stored criteria payload of one query (any judge model or configuration)."""

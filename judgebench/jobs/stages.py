@@ -120,13 +120,17 @@ def build_judge(spec: JudgeSpec, store: Any, concurrency: int) -> Any:
 
 
 _LOADED_JUDGES: dict[str, Any] = {}
+_ABSENT = object()  # a remembered miss of _CacheFirst
 
 
 class _CacheFirst:
     """An artefact store whose writes first flush the gateway's call cache: artefacts are
     stored the moment they exist, and a kill must not leave ones whose calls were not recorded.
     The latest ``keep`` artefacts stay in memory (each of a query's judgments reads its
-    criteria: a read from the store per judgment was a job's largest cost after the calls)."""
+    criteria: a read from the store per judgment was a job's largest cost after the calls), and
+    so do recent misses: PC² looks a key up again under its lock right after a miss, and this
+    wrapper lives for one chunk, where nothing but its own ``put_criteria`` writes the chunk's
+    keys (were another process to, its row would still win: see ``put_criteria``)."""
 
     def __init__(self, inner: Any, keep: int = 2048) -> None:
         self.inner = inner
@@ -136,18 +140,20 @@ class _CacheFirst:
     def get_criteria(self, key: str) -> Any:
         if key in self._recent:
             self._recent.move_to_end(key)
-            return self._recent[key]
+            found = self._recent[key]
+            return None if found is _ABSENT else found
         found = self.inner.get_criteria(key)
-        if found is not None:
-            self._remember(key, found)
+        self._remember(key, _ABSENT if found is None else found)
         return found
 
     def put_criteria(self, key: str, query_id: str, judge_model: str, payload: Any) -> None:
         from judgebench.llm import get_gateway
 
         get_gateway().flush()
-        self.inner.put_criteria(key, query_id, judge_model, payload)
-        self._recent.pop(key, None)  # insert-or-ignore: a concurrent writer's row may win
+        if self.inner.put_criteria(key, query_id, judge_model, payload):
+            self._remember(key, payload)  # stored as given: no read back
+        else:  # insert-or-ignore: a concurrent writer's row won (or the store does not say)
+            self._recent.pop(key, None)
 
     def _remember(self, key: str, payload: Any) -> None:
         self._recent[key] = payload
