@@ -65,6 +65,7 @@ class ServerSettings(BaseModel):
     rate_limit_per_s: float | None = Field(None, gt=0)  # per key, token bucket
     burst: int | None = Field(None, ge=1)
     max_in_flight: int = Field(256, ge=1)  # more concurrent requests than this → 429
+    body_timeout_s: float = Field(30.0, gt=0)  # the whole body within this → else 408
     flush_interval_s: float = Field(0.5, gt=0)
 
     def api_keys(self) -> set[str]:

@@ -2,7 +2,8 @@
 ``GET /v1/models``, ``GET /health``.
 
 - API keys: ``Authorization: Bearer <key>`` (401 without a valid one; ``/health`` is open);
-- request size: bodies over ``max_body_bytes`` → 413, read no further;
+- request size: bodies over ``max_body_bytes`` → 413, read no further; a body not received
+  within ``body_timeout_s`` → 408 (a client trickling bytes cannot hold a slot);
 - rate limits: a token bucket per key (``rate_limit_per_s``, ``burst``) and a cap on requests in
   flight → 429 with ``Retry-After``;
 - a request that breaks the OpenAI chat schema (bad JSON, nesting over 32 levels, malformed
@@ -214,7 +215,16 @@ class RouterServer:
                 f"request body of {request.content_length} bytes exceeds the limit of {limit}",
                 "invalid_request_error",
             )
-        raw = await request.content.read(limit + 1)
+        try:
+            async with asyncio.timeout(self.settings.body_timeout_s):
+                raw = await _read_body(request.content, limit)
+        except TimeoutError:  # a client trickling its body would hold an in-flight slot
+            return None, self._error(
+                408,
+                f"request body not received within {self.settings.body_timeout_s:g}s",
+                "invalid_request_error",
+                {"Connection": "close"},
+            )
         if len(raw) > limit:
             return None, self._error(
                 413, f"request body exceeds the limit of {limit} bytes", "invalid_request_error"
@@ -281,6 +291,22 @@ class RouterServer:
             )
         finally:
             self._in_flight -= 1
+
+
+async def _read_body(stream: Any, limit: int) -> bytes:
+    """The whole body, or its first ``limit + 1`` bytes when it is longer. One ``read(n)``
+    returns only what has arrived so far: a body that comes in several TCP segments (or
+    chunks) would be cut short and parsed as truncated JSON, and an oversized chunked body
+    would be a 400 instead of a 413."""
+    parts: list[bytes] = []
+    size = 0
+    while size <= limit:
+        part = await stream.read(limit + 1 - size)
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
 
 
 def _log_failure() -> None:
