@@ -26,7 +26,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     (
         "addresses_grader",
         re.compile(
-            r"\b(dear|attention|note to (?:the )?|hey|hello)\s*,?\s*(judge|grader|evaluator|assessor|reviewer|rater|ai judge|llm judge)\b"
+            r"\b(dear|attention|note to (?:the )?|hey|hello)\s*(?:,\s*)?(judge|grader|evaluator|assessor|reviewer|rater|ai judge|llm judge)\b"
             r"|\b(to|for) the (judge|grader|evaluator|assessor|rater)\b"
             r"|\bas (?:the|an?) (judge|grader|evaluator)\b,? you (must|should|will)",
             re.IGNORECASE,
@@ -46,14 +46,14 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
             r"(\[\[\s*(?:[ab]|10|9|tie)\s*\]\]"
             r"|\b(response|answer|output|assistant) [ab] (is|must be judged|should be judged) (the )?(better|best|winner|correct)\b"
             r"|\b(the )?(correct|right|final) (verdict|score|rating) (is|=|:)"
-            r"|^\s*(final )?verdict\s*[:=]\s*\S+\s*$)",
+            r"|^[ \t]*(final )?verdict\s*[:=]\s*\S+[ \t]*$)",
             re.IGNORECASE | re.MULTILINE,
         ),
     ),
     (
         "role_injection",
         re.compile(
-            r"(^|\n)\s*(system|assistant|###\s*instruction|\[inst\]|<\|im_start\|>|<\|system\|>)\s*[:>]"
+            r"(^|\n)[^\S\n]*(system|assistant|###\s*instruction|\[inst\]|<\|im_start\|>|<\|system\|>)\s*[:>]"
             r"|\byou are now\b|\bnew instructions?\b\s*:",
             re.IGNORECASE,
         ),

@@ -312,8 +312,11 @@ def integer_in_range(value: Any, low: int, high: int, what: str = "score") -> in
     return value
 
 
+# the lookbehind keeps a search from restarting inside a run of spaces (quadratic on a long one);
+# a fullmatch starts at 0, where it always holds
 _VERDICT_RE = re.compile(
-    r"(?:(?:response|answer|assistant|output|candidate)\s*)?\(?\s*([ab])\s*\)?", re.IGNORECASE
+    r"(?<![\s(])(?:(?:response|answer|assistant|output|candidate)\s*)?\(?\s*([ab])\s*\)?",
+    re.IGNORECASE,
 )
 
 

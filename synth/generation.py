@@ -9,7 +9,7 @@ from typing import Literal
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _QUERY_TAG = re.compile(r"<query>\s*(.*?)\s*</query>", re.DOTALL | re.IGNORECASE)
 _OPEN_ONLY = re.compile(r"<query>\s*(.*)$", re.DOTALL | re.IGNORECASE)
-_REFUSE_LINE = re.compile(r"^\s*REFUSE\s*:\s*(.*)$", re.MULTILINE)
+_REFUSE_LINE = re.compile(r"^[ \t]*REFUSE\s*:\s*(.*)$", re.MULTILINE)
 # How assistants decline when they ignore the requested REFUSE line.
 _REFUSAL_PHRASES = re.compile(
     r"^\s*(?:i(?:'m| am) sorry|sorry,|i can(?:no|')t|i cannot|i won't|i will not|i'm unable|"

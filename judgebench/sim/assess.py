@@ -38,10 +38,10 @@ _HEDGE_RE = re.compile(
     re.I,
 )
 _ARITH_RE = re.compile(
-    r"(-?\d+(?:\.\d+)?)\s*([+\-×x*÷/])\s*(-?\d+(?:\.\d+)?)\s*=\s*(-?\d+(?:\.\d+)?)"
+    r"(?<![\d.])(-?\d+(?:\.\d+)?)\s*([+\-×x*÷/])\s*(-?\d+(?:\.\d+)?)\s*=\s*(-?\d+(?:\.\d+)?)"
 )
 _CODE_BLOCK_RE = re.compile(r"```[\w+-]*\n(.*?)```", re.S)
-_LIST_RE = re.compile(r"^\s*(?:\d+[.)]|[-*•])\s+\S", re.M)
+_LIST_RE = re.compile(r"^[ \t]*(?:\d+[.)]|[-*•])\s+\S", re.M)
 _DEPTH_RE = {
     "writing": re.compile(r"\blike an? \w+|\bas if\b", re.I),
     "roleplay": re.compile(r"\*(?:the|a|rain|wind|somewhere)\b[^*\n]*\*", re.I),

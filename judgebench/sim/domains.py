@@ -71,7 +71,7 @@ LEXICON: dict[str, frozenset[str]] = {
 
 # Visible cues that are stronger than single words.
 _STRONG_CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
-    ("coding", re.compile(r"```|\bdef \w+\(|\bfunction\s*\w*\(|;\s*$|\w+\(\)", re.M), 3.0),
+    ("coding", re.compile(r"```|\bdef \w+\(|\bfunction\s*\w*\(|;\s*$|\b\w+\(\)", re.M), 3.0),
     ("mathematics", re.compile(r"\d\s*[-+*/^=]\s*\d|\bx\s*[=+^]|\\frac|\bsqrt\b"), 2.5),
     (
         "mathematics",
@@ -108,7 +108,7 @@ _STRONG_CUES: tuple[tuple[str, re.Pattern[str], float], ...] = (
 _WORD_RE = re.compile(r"[a-z][a-z']+")
 # Lines that look like code (imports, definitions, markup, calls, assignments ending in ;)
 _CODE_LINE_RE = re.compile(
-    r"^\s*(import |from \w+ import|def |class |function |const |let |var |public |private |#include|"
+    r"^[ \t]*(import |from \w+ import|def |class |function |const |let |var |public |private |#include|"
     r"</?[a-z][\w-]*[ >]|\w+(\.\w+)+\(|\w+\(.*\)\s*[:{;]?\s*$|[}\]);]+\s*$|\\\w+\{)",
     re.M,
 )

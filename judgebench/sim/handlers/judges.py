@@ -31,7 +31,7 @@ RELIABLE_MARK = '"more_reliable": "<A or B>"}'
 PRP_MARK = '{"preferred": "<A or B>"}'
 
 _SCALE_RE = re.compile(r"integers? (?:score )?from (\d+)\s*(?:\(\w+\))? to (\d+)")
-_CRITERION_LINE = re.compile(r"^\s*\d+\.\s*(?P<name>.+?) \(weight (?P<weight>\d+)\):", re.M)
+_CRITERION_LINE = re.compile(r"^[ \t]*\d+\.\s*(?P<name>.+?) \(weight (?P<weight>\d+)\):", re.M)
 _CRITIQUE_LINE = re.compile(r"^- (?P<name>.+?): (?P<score>\d+)", re.M)
 ABSOLUTE_MARK = "on the same absolute scale the baseline critique uses"
 

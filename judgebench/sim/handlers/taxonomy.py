@@ -169,7 +169,7 @@ _LISTED = re.compile(r"^- (?P<name>[^:\n]+?)(?:: (?P<desc>.*))?$", re.M)
 _SUBCATEGORY = re.compile(
     r"^- (?P<id>[a-z0-9-]+): (?P<name>.+?)(?: — (?P<desc>.*?))?(?P<inner> \(has children\))?$", re.M
 )
-_NODE_LINE = re.compile(r"^\s*- (?P<id>\S+) \((?P<name>[^)]*)\)(?:: (?P<desc>.*))?$", re.M)
+_NODE_LINE = re.compile(r"^[ \t]*- (?P<id>\S+) \((?P<name>[^)]*)\)(?:: (?P<desc>.*))?$", re.M)
 _DOMAINS = re.compile(r"one of: ([^\n]+?)\.\s*$", re.M)
 
 
