@@ -58,7 +58,9 @@ def make_engine(url: str | Path, **kwargs: Any) -> Engine:
         _sqlite_pragmas(engine)
         return engine
     if url.startswith("postgresql"):
-        return create_engine(url, pool_pre_ping=True, **kwargs)
+        engine = create_engine(url, pool_pre_ping=True, **kwargs)
+        _postgres_text(engine)
+        return engine
     raise ConfigError(
         f"unsupported store URL scheme: {url.split('://', 1)[0]} (use sqlite or postgresql)"
     )
@@ -82,6 +84,47 @@ def _sqlite_pragmas(engine: Engine) -> None:
         # Readers (Store.read) take no write lock: in WAL mode they never wait for a writer.
         read_only = conn.get_execution_options().get(READ_ONLY, False)
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+# PostgreSQL text cannot hold U+0000, which SQLite stores and models, requests and data files
+# may carry: one such value failed its whole batch (a routing-log flush retried it forever)
+NUL, NUL_STAND_IN = "\x00", "\ufffd"
+
+
+def _postgres_text(engine: Engine) -> None:
+    """Every NUL in a string parameter becomes U+FFFD (the replacement character) on its way
+    to PostgreSQL, for every table and statement (one place, not each writer)."""
+
+    @event.listens_for(engine, "before_cursor_execute", retval=True)
+    def _no_nul(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        return statement, without_nul(parameters)
+
+
+def without_nul(parameters: Any) -> Any:
+    """``parameters`` (a dict, a sequence, or a list of either for executemany) with NUL
+    replaced in its strings; the same object when it holds none (the common case: checking
+    costs one C-speed ``in`` per string, copying happens only for a value that needs it)."""
+    if isinstance(parameters, str):
+        return parameters.replace(NUL, NUL_STAND_IN) if NUL in parameters else parameters
+    if isinstance(parameters, dict):
+        if not any(_has_nul(v) for v in parameters.values()):
+            return parameters
+        return {k: without_nul(v) for k, v in parameters.items()}
+    if isinstance(parameters, list | tuple):
+        if not any(_has_nul(v) for v in parameters):
+            return parameters
+        return type(parameters)(without_nul(v) for v in parameters)
+    return parameters
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, dict):
+        return any(_has_nul(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 def check_opens(engine: Engine) -> None:
