@@ -1,31 +1,46 @@
 """An evaluation job at scale through the sim-server: wall time, calls/s, memory, rerun cost.
 
-Starts ``judgebench sim-server`` in its own process with a lognormal latency (median 1,000 ms
-by default: real providers take 1–30 s per call, so a job should be bound by latency and the
-concurrency it is given, not by this machine's CPU; ``--latency-ms`` varies it), then runs, each
-in a fresh child process (so peak RSS is the job's own):
+Starts ``judgebench sim-server`` in its own process with a lognormal latency (median 500 ms,
+sigma 0.5, mean ~570 ms; ``--latency-ms`` varies it), then runs, each in a fresh child process
+(so peak RSS is the job's own):
 
 1. a job of N imported queries × 4 simulated models, judged by PC² (K = 2 auxiliary models),
    over the OpenAI-compatible HTTP route with the SQLite call cache — everything a real job
    does; then the same job again (it must make no call);
 2. the same job at N / 4 queries, in a fresh store: the baseline for memory (streaming in
-   chunks keeps peak memory flat as the job grows) and for throughput per call;
-3. the throughput baseline: as many calls as the big job made, sent straight through the
-   gateway (``complete_many``, same SQLite call cache, same models, same in-flight limit, no
-   job machinery) to the same sim-server; ``job_overhead_ratio`` = job calls/s ÷ these calls/s.
+   chunks keeps peak memory flat as the job grows);
+3. the throughput baseline: the same calls as the big job made — the same models, as many
+   calls to each (read from the job's call cache: 4 response models, the aux models, the
+   judge) — sent straight through the gateway (``complete_many``, a fresh SQLite call cache,
+   no job machinery) to the same sim-server, with the same per-endpoint cap: the settings give
+   every ``sim/*`` model ``max_concurrency`` = ``--concurrency``, the job's ``concurrency``
+   caps each endpoint at the same number, and ``complete_many``'s own bound is set to twice
+   the sum of the caps so it never binds. ``job_overhead_ratio`` = job calls/s ÷ these
+   calls/s: like with like, both limited by the same endpoint caps.
 
-Both the job and the raw baseline sample the gateway's calls in flight every 0.1 s (a thread), so
-the output says how much of the concurrency each used: the mean while calls were in flight, the
-peak, and how long the job took before its first call (import and taxonomy assignment).
+Why these defaults (latency 500 ms, concurrency 64): a PC² job sends half of its calls (6 of
+12 per query) to the judge model, so both sides are paced by that endpoint: 64 slots ÷ ~0.57 s
+≈ 113 judge calls/s, ~225 calls/s in all. At N = 1,000 that keeps the job process at about a
+quarter of one core and the sim-server at under a fifth (the ``*_cpu_share`` lines: CPU
+seconds ÷ wall seconds, measured, not assumed), the raw side lower still, on this 2-core
+machine: both are latency-bound, so the ratio measures what the job's scheduling leaves of
+the endpoint caps, not the CPU cost of a call. Faster settings (``--latency-ms 50``) turn it
+into a CPU benchmark of this machine.
 
-    python bench/job_scale.py                       # N = 10000, latency 1000 ms, concurrency 128, chunk 250
-    python bench/job_scale.py --n 1000 --latency-ms 500
+Both the job and the raw baseline sample the calls in flight at every endpoint (holding a
+slot of the gateway's limiter: sent, not queued) every 0.1 s (a thread): the mean while calls
+were in flight, the peak (at most concurrency × endpoints), and how long the job took before
+its first call (import and taxonomy assignment).
+
+    python bench/job_scale.py                       # N = 10000, latency 500 ms, concurrency 64, chunk 250
+    python bench/job_scale.py --n 1000
     python bench/job_scale.py --n 1000 --engine staged   # the staged engine, for comparison
 
 Ends with ``wall_s``, ``calls_per_s``, ``peak_rss_mb``, ``second_run_calls`` (the big job),
 plus ``raw_gateway_calls_per_s``, ``job_overhead_ratio``, ``small_peak_rss_mb``,
 ``rss_growth_ratio``, ``second_run_s``, ``job_mean_in_flight``, ``job_peak_in_flight``,
-``raw_mean_in_flight`` and ``job_first_call_s``.
+``raw_mean_in_flight``, ``raw_peak_in_flight``, ``job_cpu_share``, ``raw_cpu_share``,
+``server_cpu_share_job``, ``server_cpu_share_raw`` and ``job_first_call_s``.
 """
 
 from __future__ import annotations
@@ -117,30 +132,35 @@ def job_yaml(folder: Path, n: int, concurrency: int, chunk: int, engine: str) ->
 
 @contextmanager
 def in_flight_gauge() -> Iterator[Callable[[], dict]]:
-    """Samples the current gateway's calls in flight every 0.1 s; yields a function returning
-    {mean (over samples with calls in flight), peak, first_call_s (from the start)}."""
+    """Samples the current gateway's calls in flight (holding an endpoint slot: sent, not
+    queued for one) every 0.1 s; yields a function returning {mean (over samples with calls in
+    flight), peak, first_call_s (from the start), per_model: {model: mean in flight over the
+    samples where any call was}}."""
     import judgebench.llm.gateway as gw
 
-    samples: list[tuple[float, int]] = []
+    samples: list[tuple[float, dict[str, int]]] = []
     stop = threading.Event()
     start = time.perf_counter()
 
     def sample() -> None:
         while not stop.wait(0.1):
-            # the current gateway's own counter, read without creating one (a bench-only gauge)
-            n = getattr(gw._default, "_in_flight", 0)
-            samples.append((time.perf_counter() - start, n))
+            # each endpoint's limiter, read without creating a gateway (a bench-only gauge)
+            limits = getattr(gw._default, "_limits", {})
+            now = {m: c.in_flight for m, (c, _) in list(limits.items())}
+            samples.append((time.perf_counter() - start, now))
 
     thread = threading.Thread(target=sample, daemon=True)
     thread.start()
 
     def summary() -> dict:
-        busy = [n for _, n in samples if n > 0]
-        first = next((t for t, n in samples if n > 0), 0.0)
+        busy = [now for _, now in samples if sum(now.values()) > 0]
+        totals = [sum(now.values()) for now in busy]
+        models = sorted({m for now in busy for m in now})
         return {
-            "mean": sum(busy) / len(busy) if busy else 0.0,
-            "peak": max(busy, default=0),
-            "first_call_s": first,
+            "mean": sum(totals) / len(totals) if totals else 0.0,
+            "peak": max(totals, default=0),
+            "first_call_s": next((t for t, now in samples if sum(now.values()) > 0), 0.0),
+            "per_model": {m: sum(now.get(m, 0) for now in busy) / len(busy) for m in models},
         }
 
     try:
@@ -148,6 +168,37 @@ def in_flight_gauge() -> Iterator[Callable[[], dict]]:
     finally:
         stop.set()
         thread.join()
+        trace = os.environ.get("JOB_SCALE_TRACE")
+        if trace:  # every sample, for a closer look (not part of the report)
+            with open(trace, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(samples) + "\n")
+
+
+def cpu_s() -> float:
+    """CPU seconds this process has used (user + system)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds another process has used (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def calls_by_model(store_url: str) -> dict[str, int]:
+    """The job's calls per model, from its call cache (every call it made is cached)."""
+    from sqlalchemy import func, select
+
+    from judgebench.db import Store
+    from judgebench.db.models import LLMCallRow
+
+    with Store(store_url).session() as s:
+        rows = s.execute(select(LLMCallRow.model, func.count()).group_by(LLMCallRow.model))
+        return {model: int(n) for model, n in rows}
 
 
 def worker(job_file: str) -> None:
@@ -157,10 +208,11 @@ def worker(job_file: str) -> None:
 
     job = load_job(job_file)
     with in_flight_gauge() as gauge:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_s()
         first = JobRunner(job).run()
-        wall = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, cpu_s() - cpu
     flight = gauge()
+    mix = calls_by_model(job.store)
     rss_first = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     set_gateway(None)  # a fresh gateway: its counters start at zero, its cache is the store's
     start = time.perf_counter()
@@ -173,6 +225,8 @@ def worker(job_file: str) -> None:
                 "queries": first.queries,
                 "wall_s": wall,
                 "calls": first.calls,
+                "mix": mix,
+                "cpu_s": cpu,
                 "cache_hits": first.usage.get("cache_hits", 0),
                 "peak_rss_mb": rss_first,
                 "second_status": second.status,
@@ -186,42 +240,50 @@ def worker(job_file: str) -> None:
     )
 
 
-RAW_MODELS = ("sim/coder", "sim/writer", "sim/generalist", "sim/small", "sim/judge", "sim/large")
+def raw_requests(mix: dict[str, int]) -> list:
+    """``mix[model]`` distinct calls per model, interleaved in proportion (so every endpoint is
+    asked for work from the start to the end, as in a job)."""
+    from judgebench.llm import LLMRequest
+
+    order = sorted(((i + 0.5) / n, model, i) for model, n in sorted(mix.items()) for i in range(n))
+    return [
+        LLMRequest(
+            model,
+            [{"role": "user", "content": f"{TASKS[i % len(TASKS)].format(x=model)} (item {i})"}],
+            params={"temperature": 0, "max_tokens": 400},
+        )
+        for _, model, i in order
+    ]
 
 
-def raw_worker(calls: int, concurrency: int) -> None:
-    """Child process: ``calls`` distinct calls straight through the gateway; one JSON line."""
+def raw_worker(mix: dict[str, int], concurrency: int) -> None:
+    """Child process: the job's calls (same models, same counts) straight through the gateway,
+    at the same per-endpoint cap (the settings' ``max_concurrency``); one JSON line."""
     from judgebench.db import Store
     from judgebench.db.callcache import SQLCallCache
-    from judgebench.llm import Gateway, LLMError, LLMRequest, run_sync, set_gateway
+    from judgebench.llm import Gateway, LLMError, run_sync, set_gateway
 
     folder = Path(tempfile.mkdtemp(prefix="job_scale_raw_"))
     gateway = Gateway(cache=SQLCallCache(Store(folder / "raw.db")))  # as a job builds it
-    texts = folder / "queries.jsonl"
-    write_queries(texts, calls)
-    prompts = [json.loads(line)["text"] for line in texts.read_text(encoding="utf-8").splitlines()]
-    requests = [
-        LLMRequest(
-            RAW_MODELS[i % len(RAW_MODELS)],
-            [{"role": "user", "content": prompt}],
-            params={"temperature": 0, "max_tokens": 400},
-        )
-        for i, prompt in enumerate(prompts)
-    ]
+    requests = raw_requests(mix)
+    # enough workers that the endpoint caps bind, not complete_many's own bound: twice the
+    # slots of every endpoint
+    workers = 2 * concurrency * len(mix)
     set_gateway(gateway)  # the gauge reads the current gateway
     with in_flight_gauge() as gauge:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), cpu_s()
         results = run_sync(
-            lambda: gateway.complete_many(requests, progress=False, max_in_flight=concurrency)
+            lambda: gateway.complete_many(requests, progress=False, max_in_flight=workers)
         )
-        wall = time.perf_counter() - start
+        wall, cpu = time.perf_counter() - start, cpu_s() - cpu
     gateway.flush()
     ok = sum(1 for r in results if not isinstance(r, LLMError))
     out = {
-        "calls": calls,
+        "calls": len(requests),
         "ok": ok,
         "made": gateway.calls_made,
         "wall_s": wall,
+        "cpu_s": cpu,
         "in_flight": gauge(),
     }
     print(json.dumps(out))
@@ -249,19 +311,19 @@ def child(argv: list[str], config: Path, what: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000)
-    # real providers take 1-30 s per call; 1 s keeps the bench short and still latency-bound
-    parser.add_argument("--latency-ms", type=float, default=1000.0)
-    parser.add_argument("--concurrency", type=int, default=128)
+    # latency-bound on 2 cores, and N = 10,000 in ~25 min (see the docstring)
+    parser.add_argument("--latency-ms", type=float, default=500.0)
+    parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--chunk", type=int, default=250)
     parser.add_argument("--engine", choices=["pipelined", "staged"], default="pipelined")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
-    parser.add_argument("--raw-worker", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--raw-worker", help=argparse.SUPPRESS)  # the call mix, JSON
     args = parser.parse_args()
     if args.worker:
         worker(args.worker)
         return
     if args.raw_worker:
-        raw_worker(args.raw_worker, args.concurrency)
+        raw_worker(json.loads(args.raw_worker), args.concurrency)
         return
     # SIGTERM runs the finally below, so the sim-server does not outlive the bench
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
@@ -313,7 +375,9 @@ def main() -> None:
             f"{small['calls'] / small['wall_s']:.0f} calls/s, peak RSS {small['peak_rss_mb']:.0f} MB, "
             f"rerun {small['second_run_calls']} calls in {small['second_run_s']:.1f} s"
         )
+        big_server_cpu = process_cpu_s(server.pid)
         big = run_child(args.n, args, config)
+        big_server_cpu = process_cpu_s(server.pid) - big_server_cpu
         print(
             f"  N={args.n:>6}: {big['wall_s']:.1f} s, {big['calls']} calls, "
             f"{big['calls'] / big['wall_s']:.0f} calls/s, peak RSS {big['peak_rss_mb']:.0f} MB, "
@@ -326,16 +390,33 @@ def main() -> None:
             f"first call after {fl['first_call_s']:.1f} s"
         )
         assert big["status"] == small["status"] == "ok", (big["status"], small["status"])
+        mix = big["mix"]
+        print(f"  calls per endpoint (N={args.n}): {mix}")
+        raw_cpu = process_cpu_s(server.pid)
         raw = child(
-            ["--raw-worker", str(big["calls"]), "--concurrency", str(args.concurrency)],
+            ["--raw-worker", json.dumps(mix), "--concurrency", str(args.concurrency)],
             config,
             "raw gateway baseline",
         )
+        raw_cpu = process_cpu_s(server.pid) - raw_cpu
         assert raw["ok"] == raw["made"] == raw["calls"], raw
         print(
             f"  raw gateway (no job): {raw['calls']} calls in {raw['wall_s']:.1f} s, "
             f"{raw['calls'] / raw['wall_s']:.0f} calls/s, in flight: mean "
             f"{raw['in_flight']['mean']:.0f}, peak {raw['in_flight']['peak']}"
+        )
+        # CPU used ÷ wall time (1.0 = one core busy all along): well under 1 for the client
+        # and the sim-server means latency, not CPU, set the pace
+        shares = {
+            "job_cpu_share": big["cpu_s"] / big["wall_s"],
+            "raw_cpu_share": raw["cpu_s"] / raw["wall_s"],
+            "server_cpu_share_job": big_server_cpu / big["wall_s"],
+            "server_cpu_share_raw": raw_cpu / raw["wall_s"],
+        }
+        print(
+            "  CPU ÷ wall: job {job_cpu_share:.2f} (sim-server {server_cpu_share_job:.2f}), "
+            "raw {raw_cpu_share:.2f} (sim-server {server_cpu_share_raw:.2f}); "
+            "load average {load:.1f}".format(**shares, load=os.getloadavg()[0])
         )
     finally:
         server.terminate()
@@ -353,6 +434,9 @@ def main() -> None:
     print(f"job_mean_in_flight: {big['in_flight']['mean']:.0f}")
     print(f"job_peak_in_flight: {big['in_flight']['peak']}")
     print(f"raw_mean_in_flight: {raw['in_flight']['mean']:.0f}")
+    print(f"raw_peak_in_flight: {raw['in_flight']['peak']}")
+    for name, value in shares.items():
+        print(f"{name}: {value:.2f}")
     print(f"job_first_call_s: {big['in_flight']['first_call_s']:.1f}")
     print(f"latency_ms: {args.latency_ms:.0f}")
     print(f"queries: {args.n}")

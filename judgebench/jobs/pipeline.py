@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import itertools
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -44,9 +45,15 @@ from judgebench.jobs.stages import (
     units_per_query,
 )
 from judgebench.jobs.usage import UsageLog, usage_keys
+from judgebench.llm.limits import call_priority, set_call_priority
 from judgebench.records import ErrorRecord, Judgment, Query, Response
 
 STAGES = ("responses", "judgments")
+# Call priorities at every endpoint (lower first), then the chunk's sequence number: what
+# unblocks a query's judgments (its preparation) first, then older chunks' work first, so a
+# chunk finishes and frees its place in the window for the next one.
+PREPARE, WORK = 0, 1
+_CHUNKS = itertools.count()
 COMMIT_ROWS = 200  # rows per transaction
 COMMIT_EVERY_S = 1.0  # and at least this often while rows wait
 
@@ -123,21 +130,23 @@ def chunks_in_flight(concurrency: int, chunk_size: int) -> int:
     return max(3, -(-2 * concurrency // max(chunk_size, 1)) + 1)
 
 
-def _account(gateway: Any, ctx: JobContext, label: str, log: UsageLog) -> tuple[Any, Any]:
+def _account(gateway: Any, ctx: JobContext, label: str, log: UsageLog, seq: int) -> tuple[Any, Any]:
     """(context to run a label's tasks in, its account): calls made by those tasks are charged
-    to the label, and written to ``log`` (its part of the run: responses or judgments)."""
+    to the label, and written to ``log`` (its part of the run: responses or judgments), with
+    the priority of chunk ``seq``'s work."""
     with gateway.account(f"{ctx.run_id}:{label}", on_change=log) as acct:
         context = contextvars.copy_context()
+    context.run(set_call_priority, WORK, seq)
     return context, acct
 
 
 class _Labelled:
     """The tasks, counters and account of one model (responses[i]) or one judge (judgments[j])."""
 
-    def __init__(self, gateway, ctx, label, log, on_items) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, gateway, ctx, label, log, on_items, seq) -> None:  # type: ignore[no-untyped-def]
         self.label = label
         self.result = ShardResult(label, usage_recorded=True)
-        self.context, self.acct = _account(gateway, ctx, label, log)
+        self.context, self.acct = _account(gateway, ctx, label, log, seq)
         self.on_items = on_items
         self.tasks: list[asyncio.Task[Any]] = []
 
@@ -182,12 +191,13 @@ async def run_pipeline(
     # one usage log per part of the run (few writes: every label of the part shares it)
     logs = {part: UsageLog(store, usage_keys(ctx.run_id, part)) for part in STAGES}
     models = [
-        _Labelled(gateway, ctx, f"responses[{i}]", logs["responses"], on_items)
+        _Labelled(gateway, ctx, f"responses[{i}]", logs["responses"], on_items, run.seq)
         for i in range(len(job.models))
     ]
     which = range(len(job.judges)) if shard.judges is None else shard.judges
     judges = {
-        j: _Labelled(gateway, ctx, f"judgments[{j}]", logs["judgments"], on_items) for j in which
+        j: _Labelled(gateway, ctx, f"judgments[{j}]", logs["judgments"], on_items, run.seq)
+        for j in which
     }
     try:
         plans = {j: run.plan_judge(j, lab) for j, lab in judges.items()}
@@ -211,6 +221,7 @@ class _ChunkRun:
     def __init__(self, ctx, shard, store, stop, committer) -> None:  # type: ignore[no-untyped-def]
         self.ctx, self.job, self.store = ctx, ctx.job, store
         self.stop, self.committer = stop, committer
+        self.seq = next(_CHUNKS)  # chunks start in order: an older chunk's calls go first
         self.queries = {q.id: q for q in store.get_queries(ids=list(shard.query_ids))}
         self.query_ids = [qid for qid in shard.query_ids if qid in self.queries]
         self.n_queries = len(shard.query_ids)
@@ -314,7 +325,8 @@ class _ChunkRun:
             )
 
         try:
-            await judge.prepare_run()
+            with call_priority(PREPARE, self.seq):  # a calibration: every judgment waits on it
+                await judge.prepare_run()
         except Exception as exc:  # e.g. a calibration cut short: nothing is judged with it
             failure = preparation_failed(exc, self.stop)
             if failure:
@@ -324,15 +336,20 @@ class _ChunkRun:
         prepared: dict[str, asyncio.Task[Any]] = {}
         for _, qid, _ in todo:  # per-query work (PC² criteria) starts now, with the responses
             if qid not in prepared:
-                prepared[qid] = asyncio.ensure_future(
-                    self._unless_stopped(judge.prepare_query(self.queries[qid]))
-                )
+                prepared[qid] = asyncio.ensure_future(self._prepare(judge, self.queries[qid]))
         if judge.shape == "likelihood":
             await self._judge_batch(spec, judge, lab, todo, error)
             return
         await asyncio.gather(
             *(self._judge_one(spec, judge, lab, unit, prepared[unit[1]], error) for unit in todo)
         )
+
+    async def _prepare(self, judge: Any, query: Query) -> Any:
+        """A query's preparation (PC² auxiliary answers, criteria, baseline critique): its calls
+        go first at each endpoint, since every judgment of the query waits on them while the
+        endpoint may be busy with responses (a model under test that is also an aux model)."""
+        with call_priority(PREPARE, self.seq):
+            return await self._unless_stopped(judge.prepare_query(query))
 
     async def _unless_stopped(self, coro: Coroutine[Any, Any, Any]) -> Any:
         """``coro``'s result, or None without running it once the budget stopped the run."""

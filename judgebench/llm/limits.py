@@ -5,7 +5,9 @@ Three small, independent pieces the gateway combines per model:
 - :class:`AdaptiveConcurrency` caps calls in flight. It starts at the configured maximum, halves
   on a 429 (at most once per cool-down, so one burst of 429s is one cut), pauses every caller
   until a server's ``Retry-After`` has passed, and grows back by about one slot per window of
-  successes (additive increase, multiplicative decrease).
+  successes (additive increase, multiplicative decrease). Callers wait in arrival order, except
+  calls given a priority (:func:`call_priority`), which wait in front of the others, lowest
+  key first.
 - :class:`RateLimiter` spaces call starts to at most ``rate`` per second (with a small burst).
 - :class:`RetryPolicy` says how long to wait before the next attempt: the server's
   ``Retry-After`` when it gave one, else exponential backoff with jitter.
@@ -15,10 +17,37 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import heapq
+import itertools
 import random
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+_PRIORITY: contextvars.ContextVar[tuple[int, ...] | None] = contextvars.ContextVar(
+    "judgebench_call_priority", default=None
+)
+_ARRIVAL = itertools.count()  # equal priorities wait in arrival order
+
+
+def set_call_priority(*key: int) -> contextvars.Token[tuple[int, ...] | None]:
+    """Give the calls this context makes from now on (and those of tasks it starts) the
+    priority ``key``: at each endpoint they wait for a slot in front of calls without one, lower
+    keys first. A pipelined job ranks a query's preparation before its judgments and older
+    chunks before newer ones, so a busy endpoint feeds the work that unblocks the most."""
+    return _PRIORITY.set(key)
+
+
+@contextlib.contextmanager
+def call_priority(*key: int) -> Iterator[None]:
+    """:func:`set_call_priority` for the calls made inside this block."""
+    token = set_call_priority(*key)
+    try:
+        yield
+    finally:
+        _PRIORITY.reset(token)
 
 
 class AdaptiveConcurrency:
@@ -41,6 +70,8 @@ class AdaptiveConcurrency:
         self.cuts = 0
         self._last_cut = -1e18
         self._waiters: deque[asyncio.Future[None]] = deque()
+        # callers with a priority: (key, arrival, future), a heap
+        self._ranked: list[tuple[tuple[int, ...], int, asyncio.Future[None]]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._timer_loop: asyncio.AbstractEventLoop | None = None
 
@@ -52,11 +83,15 @@ class AdaptiveConcurrency:
         return self.in_flight < self.capacity and time.monotonic() >= self.paused_until
 
     async def acquire(self) -> None:
-        if not self._waiters and self._open():
+        if not self._queued() and self._open():
             self.in_flight += 1
             return
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._waiters.append(fut)
+        key = _PRIORITY.get()
+        if key is None:
+            self._waiters.append(fut)
+        else:  # a cancelled one stays in the heap until _wake skips it
+            heapq.heappush(self._ranked, (key, next(_ARRIVAL), fut))
         self._wake()
         try:
             await fut
@@ -65,8 +100,15 @@ class AdaptiveConcurrency:
                 self.release()  # granted a slot just as we were cancelled: hand it on
             else:
                 with contextlib.suppress(ValueError):
-                    self._waiters.remove(fut)
+                    if key is None:
+                        self._waiters.remove(fut)
             raise
+
+    def _queued(self) -> bool:
+        return bool(self._ranked or self._waiters)
+
+    def _next_waiter(self) -> asyncio.Future[None]:
+        return heapq.heappop(self._ranked)[2] if self._ranked else self._waiters.popleft()
 
     def release(self) -> None:
         self.in_flight -= 1
@@ -80,7 +122,7 @@ class AdaptiveConcurrency:
         self.max_limit = max(1, max_limit)
         self.min_limit = min(self._min_wanted, self.max_limit)
         self.limit = float(self.max_limit) if at_max else min(self.limit, float(self.max_limit))
-        if self._waiters:  # a larger limit lets waiting callers in now
+        if self._queued():  # a larger limit lets waiting callers in now
             self._wake()
 
     def on_success(self) -> None:
@@ -101,12 +143,12 @@ class AdaptiveConcurrency:
         if now < self.paused_until:
             loop = asyncio.get_running_loop()
             # a timer left by an earlier event loop (a finished run_sync) would never fire here
-            if self._waiters and (self._timer is None or self._timer_loop is not loop):
+            if self._queued() and (self._timer is None or self._timer_loop is not loop):
                 self._timer = loop.call_later(self.paused_until - now, self._timer_fired)
                 self._timer_loop = loop
             return
-        while self._waiters and self.in_flight < self.capacity:
-            fut = self._waiters.popleft()
+        while self._queued() and self.in_flight < self.capacity:
+            fut = self._next_waiter()
             if fut.done():
                 continue
             self.in_flight += 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -32,7 +33,17 @@ def test_job_scale_prints_a_raw_gateway_baseline_and_the_overhead_ratio():
     job_calls = re.search(r"N=\s*8: [\d.]+ s, (\d+) calls", proc.stdout)
     raw_calls = re.search(r"raw gateway \(no job\): (\d+) calls", proc.stdout)
     assert job_calls and raw_calls and job_calls.group(1) == raw_calls.group(1)
-    # the sampled calls in flight (a 0.1 s gauge may see none at 2 ms): the raw baseline never
-    # above its in-flight limit (16), a peak never below its mean
-    assert float(headline["raw_mean_in_flight"]) <= 16
+    # the baseline sends the job's mix: the same calls per endpoint (model), in the same total
+    mix = re.search(r"calls per endpoint \(N=8\): (\{.*\})", proc.stdout)
+    assert mix, proc.stdout
+    per_model = ast.literal_eval(mix.group(1))
+    assert sum(per_model.values()) == int(raw_calls.group(1))
+    assert per_model["sim/judge"] == 6 * 8  # PC²: criteria, baseline critique, 4 scorings
+    # the sampled calls in flight (a 0.1 s gauge may see none at 2 ms): both sides under the
+    # same cap, 16 per endpoint, a peak never below its mean
+    cap = 16 * len(per_model)
+    assert float(headline["raw_peak_in_flight"]) <= cap
+    assert float(headline["job_peak_in_flight"]) <= cap
     assert float(headline["job_peak_in_flight"]) >= float(headline["job_mean_in_flight"])
+    for name in ("job_cpu_share", "raw_cpu_share", "server_cpu_share_job"):
+        assert float(headline[name]) > 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import pytest
@@ -152,3 +153,34 @@ async def test_endpoint_cap_bounds_each_model_and_a_smaller_setting_wins():
     assert peak == {"scripted/wide": 40, "scripted/narrow": 2, "scripted/other": 40}
     assert gateway.concurrency_of("scripted/wide").capacity == 32  # the default again
     assert gateway.concurrency_of("scripted/narrow").capacity == 2
+
+
+async def test_callers_with_a_priority_go_first_lowest_key_first():
+    from judgebench.llm.limits import call_priority
+
+    limiter = AdaptiveConcurrency(max_limit=1)
+    await limiter.acquire()
+    order: list[str] = []
+
+    async def one(name: str, *key: int) -> None:
+        with call_priority(*key) if key else contextlib.nullcontext():
+            await limiter.acquire()  # the task's own context: the other callers are unaffected
+        order.append(name)
+        limiter.release()
+
+    callers = [one("plain0"), one("late chunk", 1, 2), one("plain1"), one("early chunk", 1, 0)]
+    callers += [one("preparation", 0, 5), one("early chunk again", 1, 0)]
+    tasks = []
+    for c in callers:  # arrive in this order
+        tasks.append(asyncio.ensure_future(c))
+        await asyncio.sleep(0)
+    limiter.release()
+    await asyncio.gather(*tasks)
+    assert order == [
+        "preparation",
+        "early chunk",
+        "early chunk again",  # equal keys in arrival order
+        "late chunk",
+        "plain0",
+        "plain1",
+    ]
