@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from judgebench.errors import RunBusy
 from judgebench.jobs.config import JobConfig
+from judgebench.jobs.gcmode import batch_gc
 from judgebench.jobs.stages import (
     JobContext,
     Shard,
@@ -186,14 +187,15 @@ class JobRunner:
                 shards = list(self._shards(stage, query_ids))
                 for part in STAGES if stage == "pipeline" else (stage,):
                     self._start_stage(part, len(query_ids))
-                results = await self.executor.run(
-                    ctx,
-                    shards,
-                    store=store,
-                    budget=self._remaining(usage_before, totals),
-                    progress=self.progress,
-                    on_result=lambda r: self._record(r, totals),
-                )
+                with batch_gc():  # the calls: a young heap churning next to a large old one
+                    results = await self.executor.run(
+                        ctx,
+                        shards,
+                        store=store,
+                        budget=self._remaining(usage_before, totals),
+                        progress=self.progress,
+                        on_result=lambda r: self._record(r, totals),
+                    )
                 for part in STAGES if stage == "pipeline" else (stage,):
                     mine = [r for r in results if r.shard_label.startswith(f"{part}[")]
                     stages[part] = _stage_counts(mine)
