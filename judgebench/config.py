@@ -84,7 +84,7 @@ class ModelSettings(BaseModel):
     def _register_param_secrets(self) -> ModelSettings:
         """Credentials passed as provider params (``aws_secret_access_key``, an
         ``Authorization`` header, ...) are masked wherever they would be logged."""
-        from judgebench.llm.secrets import is_credential_name, register_secret
+        from judgebench.llm.secrets import is_credential_name, register_secret, url_secrets
 
         def walk(value: Any, name: str = "") -> None:
             if isinstance(value, dict):
@@ -94,6 +94,8 @@ class ModelSettings(BaseModel):
                 register_secret(value)
 
         walk(self.params)
+        for secret in url_secrets(self.api_base):  # https://user:pw@host, ?key=…
+            register_secret(secret)
         return self
 
     def resolved_api_key(self) -> str | None:

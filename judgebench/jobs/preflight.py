@@ -16,6 +16,7 @@ from typing import Any
 
 from judgebench.config import Settings
 from judgebench.jobs.config import JobConfig
+from judgebench.llm.secrets import redact
 
 # litellm lists these as "missing" although the provider has a working default
 _HAS_DEFAULT = {"OLLAMA_API_BASE"}
@@ -113,7 +114,7 @@ def _resolve(name: str, settings: Settings) -> tuple[str | None, list[str]]:
         return None, [str(exc)]
     kind = backend_kind(name, cfg)
     if kind == "direct":
-        return cfg.api_base, _key_problems(name, cfg.api_key_env, cfg.api_key is not None)
+        return redact(cfg.api_base), _key_problems(name, cfg.api_key_env, cfg.api_key is not None)
     if kind == "sim":
         from judgebench.sim.profiles import load_profile
 
@@ -145,7 +146,7 @@ def _litellm(name: str, cfg: Any, registry: str) -> tuple[str | None, list[str]]
             f"{name}: no backend for this model (not a sim/ profile, no api_base in {registry}, "
             "unknown to litellm)"
         ]
-    label = cfg.api_base or f"litellm:{provider}"
+    label = redact(cfg.api_base) if cfg.api_base else f"litellm:{provider}"
     if cfg.api_key_env or cfg.api_key is not None:
         return label, _key_problems(name, cfg.api_key_env, cfg.api_key is not None)
     missing = litellm.validate_environment(model=wire).get("missing_keys") or []

@@ -16,6 +16,15 @@ _PATTERNS = re.compile(
     r"(sk-[A-Za-z0-9_\-]{6,}|(?i:bearer)\s+[A-Za-z0-9_\-\.=:/+]{6,}|(?i:api[_-]?key)[\"']?\s*[:=]\s*[\"']?[^\s\"',}]{4,})"
 )
 MASK = "***"
+# The password of a URL's userinfo (``https://user:pw@host``); the lookbehind starts a scheme
+# only where one can start, so a long run of letters is not rescanned from every position
+_URL_PASSWORD = re.compile(
+    r"(?<![A-Za-z0-9+.\-])([A-Za-z][A-Za-z0-9+.\-]*://[^\s/@:]*:)([^\s/@]+)@"
+)
+# A query parameter (``?key=…``, ``&access_token=…``, ``&sig=…``), masked when its name reads
+# like a credential
+_QUERY_PARAM = re.compile(r"([?&])([A-Za-z0-9_.\-]+)=([^&#\s\"'<>]+)")
+_QUERY_CREDENTIALS = {"sig", "signature"}  # Azure SAS; besides is_credential_name's words
 
 
 _CREDENTIAL_WORDS = {
@@ -53,6 +62,20 @@ def register_secret(value: str | None) -> None:
         _SECRETS.add(value)
 
 
+def url_secrets(url: str | None) -> list[str]:
+    """The credentials inside a URL: its userinfo password and the values of query parameters
+    named like credentials (``https://u:pw@host/v1?key=abc`` → ``["pw", "abc"]``)."""
+    if not url:
+        return []
+    found = [m.group(2) for m in _URL_PASSWORD.finditer(url)]
+    found += [m.group(3) for m in _QUERY_PARAM.finditer(url) if _credential_param(m.group(2))]
+    return found
+
+
+def _credential_param(name: str) -> bool:
+    return is_credential_name(name) or name.lower() in _QUERY_CREDENTIALS
+
+
 def register_env_keys() -> None:
     """Register every ``*_API_KEY`` / ``*_TOKEN`` variable of the environment (providers' keys
     that litellm reads by itself), so they are redacted too."""
@@ -65,12 +88,21 @@ def register_env_keys() -> None:
 
 
 def redact(text: object) -> str:
-    """``text`` as a string with every registered secret and key-shaped token masked."""
+    """``text`` as a string with every registered secret and key-shaped token masked, and the
+    credentials of any URL in it (userinfo password, ``?key=`` / ``&token=`` values)."""
     out = str(text)
     for secret in sorted(_SECRETS, key=len, reverse=True):
         if secret in out:
             out = out.replace(secret, MASK)
+    out = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + "@", out)
+    out = _QUERY_PARAM.sub(_mask_query, out)
     return _PATTERNS.sub(_mask_match, out)
+
+
+def _mask_query(match: re.Match[str]) -> str:
+    if not _credential_param(match.group(2)):
+        return match.group(0)
+    return f"{match.group(1)}{match.group(2)}={MASK}"
 
 
 def looks_like_key(text: str) -> bool:

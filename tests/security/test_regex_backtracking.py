@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-PACKAGES = ("judges", "judgebench.sim", "synth", "judgebench.routing", "taxonomy")
+PACKAGES = ("judges", "judgebench.sim", "synth", "judgebench.routing", "taxonomy", "judgebench.llm")
 LENGTH = 20_000
 FILLERS = ("x", "1", " ", "\n", "\t", "a ", "a\n", " \n", "1.", "1,", "[[", "- ", "a(", "*", "=")
 PREFIXES = ("", "hey", "give it", "verdict:", "def f", "1 +", "system")
