@@ -90,6 +90,29 @@ def is_causal(config: Any) -> bool:
     )
 
 
+UNMASKED_CAUSAL_SDPA = "sdpa_unmasked_causal"
+
+
+def unmasked_causal_attention(model: Any) -> bool:
+    """Switch a decoder-only model to SDPA without any attention mask (``is_causal`` only).
+
+    Right padding never reaches a real token under causal attention, so the probe passes no
+    mask; but transformers may still build a 4D causal mask while tracing (``torch.compile``
+    cannot look inside a mask), which costs SDPA its flash kernel and its grouped-query heads.
+    An attention implementation that transformers has no mask function for gets no mask at all,
+    so this registers the stock SDPA function under its own name. False when the installed
+    transformers has no such interface (nothing is changed then)."""
+    try:
+        from transformers import AttentionInterface
+        from transformers.integrations.sdpa_attention import sdpa_attention_forward
+
+        AttentionInterface.register(UNMASKED_CAUSAL_SDPA, sdpa_attention_forward)
+        model.set_attn_implementation(UNMASKED_CAUSAL_SDPA)
+    except (ImportError, AttributeError, ValueError):
+        return False
+    return True
+
+
 def pick_device(device: str | None = None) -> str:
     if device:
         return device
@@ -305,6 +328,8 @@ class HiddenStateEncoder:
                 f"cannot load model: {str(exc).splitlines()[0]}", where=str(path)
             ) from None
         net.to(device).eval()
+        if is_causal(net.config):
+            unmasked_causal_attention(net)
         if compile:
             net = torch.compile(net, dynamic=True)
         model_max = getattr(tokenizer, "model_max_length", None) or max_length

@@ -172,3 +172,23 @@ def test_static_shapes_pad_rows_without_changing_states(
             rtol=1e-5,
             atol=1e-6,
         )
+
+
+def test_decoders_run_sdpa_without_a_mask(tiny_decoder_path: Path, tiny_encoder_path: Path) -> None:
+    """Decoder-only models are switched to the mask-free causal SDPA (their padded batches are
+    checked against unpadded forwards above); encoders keep their padding mask."""
+    from judgebench.probes.encoder import UNMASKED_CAUSAL_SDPA
+
+    decoder = HiddenStateEncoder.load(str(tiny_decoder_path), device="cpu")
+    encoder = HiddenStateEncoder.load(str(tiny_encoder_path), device="cpu")
+    assert decoder.model.config._attn_implementation == UNMASKED_CAUSAL_SDPA
+    assert encoder.model.config._attn_implementation == "sdpa"
+    import torch
+    from transformers import AutoModel
+
+    stock = AutoModel.from_pretrained(tiny_decoder_path, attn_implementation="sdpa").eval()
+    ids = torch.tensor([decoder.tokenizer(ENGLISH[3])["input_ids"]])
+    with torch.no_grad():
+        expected = stock(input_ids=ids, output_hidden_states=True).hidden_states[-1]
+        got = decoder.model(input_ids=ids, output_hidden_states=True).hidden_states[-1]
+    torch.testing.assert_close(got, expected)
