@@ -232,7 +232,8 @@ def membership_frame(store: Any, run_id: str, version: int | None = None) -> pd.
 
 def export_run(store: Any, run: str, fmt: str, out: str | Path) -> list[Path]:
     """Write the run's queries, responses and judgments as ``<out>/<table>.<fmt>``; returns the
-    files. JSON columns stay JSON (text in CSV)."""
+    files. JSON columns stay JSON (text in CSV); a CSV cell a spreadsheet would run as a
+    formula starts with ``'`` (:func:`spreadsheet_safe`)."""
     if fmt not in FORMATS:
         raise UserError(f"unknown format {fmt!r}: use {', '.join(FORMATS)}", where="--format")
     store = _store(store)
@@ -254,6 +255,23 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+# A cell starting with one of these is a formula to Excel, LibreOffice and Sheets (OWASP "CSV
+# injection"): a model reply or query "=HYPERLINK(...)" would run when the export is opened
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    """``value`` for a CSV cell: text a spreadsheet would evaluate gets a leading ``'`` (shown
+    as text, the quote hidden); everything else unchanged."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _csv_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: spreadsheet_safe(v) for k, v in _flat(row).items()}
+
+
 def _write(path: Path, fmt: str, chunks: Iterator[list[dict[str, Any]]]) -> None:
     if fmt == "jsonl":
         with path.open("w", encoding="utf-8") as fh:
@@ -265,7 +283,7 @@ def _write(path: Path, fmt: str, chunks: Iterator[list[dict[str, Any]]]) -> None
         first = True
         with path.open("w", encoding="utf-8", newline="") as fh:
             for chunk in chunks:
-                pd.DataFrame([_flat(r) for r in chunk]).to_csv(fh, header=first, index=False)
+                pd.DataFrame([_csv_row(r) for r in chunk]).to_csv(fh, header=first, index=False)
                 first = False
         return
     try:
