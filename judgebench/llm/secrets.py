@@ -16,6 +16,7 @@ _PATTERNS = re.compile(
     r"(sk-[A-Za-z0-9_\-]{6,}|(?i:bearer)\s+[A-Za-z0-9_\-\.=:/+]{6,}|(?i:api[_-]?key)[\"']?\s*[:=]\s*[\"']?[^\s\"',}]{4,})"
 )
 MASK = "***"
+_CASE_ODDITIES = ("\u0130", "\u0131", "\u017f", "\u212a")  # İ ı ſ K: see _may_hold_key_shape
 # The password of a URL's userinfo (``https://user:pw@host``); the lookbehind starts a scheme
 # only where one can start, so a long run of letters is not rescanned from every position
 _URL_PASSWORD = re.compile(
@@ -94,9 +95,26 @@ def redact(text: object) -> str:
     for secret in sorted(_SECRETS, key=len, reverse=True):
         if secret in out:
             out = out.replace(secret, MASK)
-    out = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + "@", out)
-    out = _QUERY_PARAM.sub(_mask_query, out)
-    return _PATTERNS.sub(_mask_match, out)
+    # each pattern runs only where text it needs is there: stored requests are whole prompts,
+    # and scanning them cost more than anything else of a cached call
+    if "://" in out and "@" in out:
+        out = _URL_PASSWORD.sub(lambda m: m.group(1) + MASK + "@", out)
+    if "=" in out:
+        out = _QUERY_PARAM.sub(_mask_query, out)
+    if _may_hold_key_shape(out):
+        out = _PATTERNS.sub(_mask_match, out)
+    return out
+
+
+def _may_hold_key_shape(text: str) -> bool:
+    """False only when ``_PATTERNS`` cannot match: none of ``sk-``, ``bearer``, ``api`` is in
+    the text, compared lower-cased. ``re.IGNORECASE`` also matches a few non-ASCII letters to
+    ASCII ones that ``str.lower`` does not map (dotless ı to i, among the four the ``re`` docs
+    name): a text with any of them is searched in full."""
+    if "sk-" in text or any(letter in text for letter in _CASE_ODDITIES):
+        return True
+    low = text.lower()
+    return "bearer" in low or "api" in low
 
 
 def _mask_query(match: re.Match[str]) -> str:
