@@ -6,6 +6,7 @@ runs that execution; every other process finds the row and skips it. Misfires ar
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -77,13 +78,20 @@ def get_usage(store: Any, run_id: str) -> dict[str, Any]:
 
 def add_usage(store: Any, run_id: str, delta: dict[str, Any]) -> None:
     """Add an invocation's usage since its last report (one transaction, concurrent-safe)."""
-    if not any(delta.get(f) for f in _USAGE_FIELDS):
+    add_usage_rows(store, [run_id], delta)
+
+
+def add_usage_rows(store: Any, run_ids: Sequence[str], delta: dict[str, Any]) -> None:
+    """Add the same usage to several ``job_usage`` rows (a run's and its part's) in one
+    transaction: a job reports usage every half second, and two transactions per report were
+    a visible share of its CPU per call."""
+    if not run_ids or not any(delta.get(f) for f in _USAGE_FIELDS):
         return
     with store.session() as s:
-        store.insert_ignore(s, JobUsageRow, [dict(run_id=run_id)])
+        store.insert_ignore(s, JobUsageRow, [dict(run_id=run_id) for run_id in run_ids])
         s.execute(
             update(JobUsageRow)
-            .where(JobUsageRow.run_id == run_id)
+            .where(JobUsageRow.run_id.in_(list(run_ids)))
             .values(
                 **{f: getattr(JobUsageRow, f) + (delta.get(f) or 0) for f in _USAGE_FIELDS},
                 updated_at=utcnow(),

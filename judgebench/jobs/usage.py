@@ -62,7 +62,7 @@ class UsageLog:
 
     def flush(self) -> None:
         """Write what is pending now (also what :meth:`close` does)."""
-        from judgebench.db.jobs import add_usage
+        from judgebench.db.jobs import add_usage_rows
 
         with self._lock:
             if self._timer is not None:
@@ -74,8 +74,7 @@ class UsageLog:
         if not any(delta.values()):
             return
         try:
-            for key in self.keys:
-                add_usage(self.store, key, delta)
+            add_usage_rows(self.store, self.keys, delta)
         except Exception as exc:  # the calls happened; losing their tally must not fail them
             from judgebench.llm.secrets import redact
 
