@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import lru_cache
 
 _SECRETS: set[str] = set()
 # Shapes of well-known keys and auth headers, redacted even when the value was never registered.
@@ -47,6 +48,8 @@ _CREDENTIAL_WORDS = {
 _CREDENTIAL_ENDINGS = ("password", "passwd", "secret", "token", "apikey")
 
 
+# asked for every parameter of every call (its cache key and its stored request)
+@lru_cache(maxsize=4096)
 def is_credential_name(name: str) -> bool:
     """``api_key``, ``apiKey``, ``X-Api-Key``, ``access_token``, ``PGPASSWORD``: yes;
     ``max_tokens``, ``top_k``, ``keep_alive``: no."""
