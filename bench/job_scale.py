@@ -1,7 +1,8 @@
 """An evaluation job at scale through the sim-server: wall time, calls/s, memory, rerun cost.
 
-Starts ``judgebench sim-server`` in its own process with a lognormal latency (median 500 ms,
-sigma 0.5, mean ~570 ms; ``--latency-ms`` varies it), then runs, each in a fresh child process
+Starts ``judgebench sim-server`` in its own process with a lognormal latency (median 1,000 ms,
+sigma 0.5, mean ~1.13 s; real providers take 1–30 s per call; ``--latency-ms`` varies it),
+then runs, each in a fresh child process
 (so peak RSS is the job's own):
 
 1. a job of N imported queries × 4 simulated models, judged by PC² (K = 2 auxiliary models),
@@ -18,21 +19,23 @@ sigma 0.5, mean ~570 ms; ``--latency-ms`` varies it), then runs, each in a fresh
    the sum of the caps so it never binds. ``job_overhead_ratio`` = job calls/s ÷ these
    calls/s: like with like, both limited by the same endpoint caps.
 
-Why these defaults (latency 500 ms, concurrency 64): a PC² job sends half of its calls (6 of
-12 per query) to the judge model, so both sides are paced by that endpoint: 64 slots ÷ ~0.57 s
-≈ 113 judge calls/s, ~225 calls/s in all. At N = 1,000 that keeps the job process at about a
-quarter of one core and the sim-server at under a fifth (the ``*_cpu_share`` lines: CPU
-seconds ÷ wall seconds, measured, not assumed), the raw side lower still, on this 2-core
-machine: both are latency-bound, so the ratio measures what the job's scheduling leaves of
-the endpoint caps, not the CPU cost of a call. Faster settings (``--latency-ms 50``) turn it
-into a CPU benchmark of this machine.
+Why these defaults (latency 1,000 ms, concurrency 64): a PC² job sends half of its calls (6 of
+12 per query) to the judge model, so both sides are paced by that endpoint: 64 slots ÷ ~1.13 s
+≈ 56 judge calls/s, ~113 calls/s in all, 384 calls in flight at most. At N = 1,000 that kept
+the job process at about a sixth of one core and the sim-server at about a tenth (the
+``*_cpu_share`` lines: CPU seconds ÷ wall seconds, measured in the run, not assumed), the raw
+side lower still, on this 2-core machine: both are latency-bound, so the ratio measures what
+the job's scheduling makes of the endpoint caps, not the CPU cost of a call (at 500 ms the
+job used a quarter of a core and still kept the judge endpoint full, but its fixed costs —
+import, taxonomy assignment, the summary — weighed twice as much at N = 1,000). Much faster
+settings (``--latency-ms 50``) turn it into a CPU benchmark of this machine.
 
 Both the job and the raw baseline sample the calls in flight at every endpoint (holding a
 slot of the gateway's limiter: sent, not queued) every 0.1 s (a thread): the mean while calls
 were in flight, the peak (at most concurrency × endpoints), and how long the job took before
 its first call (import and taxonomy assignment).
 
-    python bench/job_scale.py                       # N = 10000, latency 500 ms, concurrency 64, chunk 250
+    python bench/job_scale.py                       # N = 10000, latency 1000 ms, concurrency 64, chunk 250
     python bench/job_scale.py --n 1000
     python bench/job_scale.py --n 1000 --engine staged   # the staged engine, for comparison
 
@@ -312,7 +315,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000)
     # latency-bound on 2 cores, and N = 10,000 in ~25 min (see the docstring)
-    parser.add_argument("--latency-ms", type=float, default=500.0)
+    parser.add_argument("--latency-ms", type=float, default=1000.0)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--chunk", type=int, default=250)
     parser.add_argument("--engine", choices=["pipelined", "staged"], default="pipelined")
