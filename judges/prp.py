@@ -300,9 +300,29 @@ class _Comparisons:
         neighbours = [order[p] for p in (pos - 1, pos + 1) if 0 <= p < len(order)]
         return [j for j in neighbours if self.outcomes.get((min(idx, j), max(idx, j))) == "tie"]
 
+    def shared_ranks(self, order: list[int], method: str, k: int) -> dict[int, float]:
+        """Each candidate's mean place within its group: a run of judge-tied neighbours in
+        ``order``, or (top-k methods) everything below the resolved top k. The order inside a
+        group is only the input order, so the group shares one score instead of ranking it."""
+        cut = k if method in TOP_K_METHODS else len(order)
+        groups: list[list[int]] = []
+        for pos, idx in enumerate(order):
+            unresolved = pos - 1 >= cut  # this one and the one before are both below the top k
+            if pos and (unresolved or order[pos - 1] in self.tied_with(idx, order, method)):
+                groups[-1].append(idx)
+            else:
+                groups.append([idx])
+        shared: dict[int, float] = {}
+        first = 1
+        for group in groups:
+            shared.update(dict.fromkeys(group, first + (len(group) - 1) / 2))
+            first += len(group)
+        return shared
+
     def candidate_judgments(self, order: list[int], method: str, k: int) -> list[Judgment]:
         n = len(self.cands)
         rank_of = {idx: pos + 1 for pos, idx in enumerate(order)}
+        shared = self.shared_ranks(order, method, k)
         out = []
         for idx, cand in enumerate(self.cands):
             touched = [j for key, j in self._records.items() if idx in key]
@@ -328,7 +348,7 @@ class _Comparisons:
                     response=cand,
                     exchanges=[],
                     params=self.params,
-                    score=(n - rank) / (n - 1) if n > 1 else 1.0,
+                    score=(n - shared[idx]) / (n - 1) if n > 1 else 1.0,
                     status="ok",
                     flags=[INVALID_COMPARISONS] if bad else [],
                     details=details,
