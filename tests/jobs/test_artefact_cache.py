@@ -53,3 +53,30 @@ def test_a_concurrent_writers_row_wins(tmp_path):
     cache.put_criteria("k", "q1", "sim/judge", {"v": "mine"})  # ignored: the key is taken
     assert cache.get_criteria("k") == {"v": "other"}
     assert counting.reads == 2
+
+
+def test_rows_written_on_sqlite_read_the_same_through_the_orm(tmp_path):
+    """SQLite reads and writes criteria without the ORM: the rows are the ORM's rows."""
+    from sqlalchemy import select
+
+    from judgebench.db.criteria import PC2CriteriaRow
+
+    store = Store(tmp_path / "s.db")
+    criteria = SqlCriteriaStore(store)
+    payload = {"criteria": [{"name": "Genauigkeit — ß", "weight": 60}], "score": 0.1 + 0.2}
+    criteria.put_criteria("k", "q1", "sim/judge", payload)
+    assert criteria.get_criteria("k") == payload
+    assert criteria.for_query("q1") == [payload]
+    with store.read_session() as s:
+        row = s.scalars(select(PC2CriteriaRow)).one()
+    assert (row.key, row.query_id, row.judge_model, row.payload) == (
+        "k",
+        "q1",
+        "sim/judge",
+        payload,
+    )
+    assert row.created_at.year >= 2024  # a datetime the ORM parses
+    with store.session() as s:  # a row the ORM wrote reads the same the other way
+        s.add(PC2CriteriaRow(key="k2", query_id="q2", judge_model="m", payload={"x": [1, None]}))
+    assert criteria.get_criteria("k2") == {"x": [1, None]}
+    assert criteria.get_criteria("missing") is None
