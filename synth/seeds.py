@@ -8,12 +8,17 @@ import random
 from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from judgebench.errors import DataError
 from judgebench.records import Query
 
 TEXT_FIELDS = ("text", "query", "prompt", "instruction", "question")
 NODE_FIELDS = ("node_ids", "nodes", "node", "category", "path_id")
+ID_FIELDS = ("id", "question_id", "uid", "prompt_id")
+# chat-style rows (HF datasets, ShareGPT, OpenAI messages): a list of turns under one of these
+TURN_FIELDS = ("turns", "messages", "conversations", "conversation")
+USER_ROLES = ("user", "human")
 
 
 def load_seed_file(path: str | Path) -> list[Query]:
@@ -57,11 +62,14 @@ def _seed_from_row(row: object, where: str) -> Query:
     text = next(
         (row[f] for f in TEXT_FIELDS if isinstance(row.get(f), str) and row[f].strip()), None
     )
-    if text is None and isinstance(row.get("turns"), list) and row["turns"]:
-        text = str(row["turns"][0])
+    chat: dict[str, Any] = {}
+    if text is None:
+        text, chat = _first_user_turn(row, where)
     if not text or not str(text).strip():
         raise DataError(
-            f"row has no query text (expected one of {', '.join(TEXT_FIELDS)})", where=where
+            f"row has no query text (expected one of {', '.join(TEXT_FIELDS)}, or a "
+            f"non-empty first user turn in {', '.join(TURN_FIELDS)})",
+            where=where,
         )
     nodes: list[str] = []
     for field in NODE_FIELDS:
@@ -73,9 +81,58 @@ def _seed_from_row(row: object, where: str) -> Query:
         if nodes:
             break
     query = Query(text=str(text).strip(), node_ids=nodes, source="seed")
-    if row.get("id"):
-        query = query.model_copy(update={"metadata": {"seed_file_id": str(row["id"])}})
+    row_id = next((row[f] for f in ID_FIELDS if row.get(f) not in (None, "")), None)
+    metadata = {**chat, **({"seed_file_id": str(row_id)} if row_id is not None else {})}
+    if metadata:
+        query = query.model_copy(update={"metadata": metadata})
     return query
+
+
+def _turn_text(turn: object) -> str | None:
+    """The text of one turn: a string, ``{"content"|"value"|"text": ...}``, or content parts."""
+    if isinstance(turn, str):
+        return turn
+    if not isinstance(turn, dict):
+        return None
+    content = next((turn[k] for k in ("content", "value", "text") if k in turn), None)
+    if isinstance(content, list):  # OpenAI content parts: keep the text ones
+        content = "\n".join(
+            str(p.get("text", "")) for p in content if isinstance(p, dict) and p.get("text")
+        )
+    return content if isinstance(content, str) else None
+
+
+def _first_user_turn(row: dict, where: str) -> tuple[str | None, dict[str, Any]]:
+    """The first user turn of a chat-style row, and what a single-turn query leaves out of it
+    (a system prompt, the number of user turns) as metadata, so the loss is on record.
+
+    Only the first user turn is asked: a later turn depends on the model's own earlier answer.
+    """
+    field = next((f for f in TURN_FIELDS if isinstance(row.get(f), list) and row[f]), None)
+    if field is None:
+        return None, {}
+    turns = row[field]
+    roles = [
+        str(t.get("role", t.get("from", ""))).lower() if isinstance(t, dict) else "" for t in turns
+    ]
+    user = [i for i, r in enumerate(roles) if r in USER_ROLES or r == ""]
+    if not user:
+        raise DataError(
+            f"{field}: no user turn (roles: {', '.join(sorted(set(roles)))})", where=where
+        )
+    text = _turn_text(turns[user[0]])
+    if text is None:
+        raise DataError(
+            f"{field}[{user[0]}]: a turn must be a string or hold its text under content, value or text",
+            where=where,
+        )
+    chat: dict[str, Any] = {}
+    system = [_turn_text(turns[i]) for i, r in enumerate(roles) if r == "system"]
+    if system and system[0]:
+        chat["system_prompt"] = system[0]
+    if len(user) > 1:
+        chat["user_turns"] = len(user)
+    return text, chat
 
 
 def restrict_to_taxonomy(

@@ -1,0 +1,103 @@
+"""Query files and job shapes a new user brings: chat-style rows (HF datasets' `messages` /
+`conversations`, Arena-Hard's `turns: [{content}]`), numeric ids (0 included), and a comparing
+judge with a single model, which is refused before anything is written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from judgebench.errors import DataError
+from judgebench.synth import load_seed_file
+from tests.jobs.conftest import write_job
+
+ROWS = [
+    {
+        "id": 1,
+        "conversations": [
+            {"from": "system", "value": "You are terse."},
+            {"from": "human", "value": "Write a Python function that reverses a linked list."},
+            {"from": "gpt", "value": "def rev(h): ..."},
+            {"from": "human", "value": "Now add tests."},
+        ],
+    },
+    {
+        "id": "b2",
+        "messages": [
+            {"role": "system", "content": "Réponds en français."},
+            {"role": "user", "content": [{"type": "text", "text": "Explique la pluie. 🌧️"}]},
+        ],
+    },
+    {"question_id": 81, "turns": [{"content": "Solve step by step: 17 * 23 = ?"}]},
+    {"id": 0, "prompt": "写一首关于秋天的短诗。"},
+]
+
+
+def _write(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), "utf-8")
+    return path
+
+
+def test_chat_style_rows_ask_the_first_user_turn_and_keep_what_is_left_out(tmp_path):
+    queries = load_seed_file(_write(tmp_path / "chat.jsonl", ROWS))
+    assert [q.text for q in queries] == [
+        "Write a Python function that reverses a linked list.",
+        "Explique la pluie. 🌧️",
+        "Solve step by step: 17 * 23 = ?",  # was the dict's repr "{'content': ...}"
+        "写一首关于秋天的短诗。",
+    ]
+    assert queries[0].metadata == {
+        "system_prompt": "You are terse.",
+        "user_turns": 2,
+        "seed_file_id": "1",
+    }
+    assert queries[1].metadata["system_prompt"] == "Réponds en français."
+    assert queries[2].metadata == {"seed_file_id": "81"}
+    assert queries[3].metadata == {"seed_file_id": "0"}  # id 0 is an id, not a missing one
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ({"messages": [{"role": "assistant", "content": "Hi"}]}, "messages: no user turn"),
+        ({"conversations": [{"from": "human", "value": "   "}]}, "row has no query text"),
+        ({"turns": [{"speaker": "x"}]}, r"turns\[0\]: a turn must be a string"),
+    ],
+)
+def test_a_chat_row_without_a_usable_user_turn_is_one_line_naming_file_and_line(
+    tmp_path, row, message
+):
+    path = _write(tmp_path / "bad.jsonl", [{"text": "fine"}, row])
+    with pytest.raises(DataError, match=message) as err:
+        load_seed_file(path)
+    assert f"{path}:2" in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("kind", ["pairwise", "prp"])
+def test_a_comparing_judge_with_one_model_is_refused_before_any_write(tmp_path, kind):
+    queries = _write(tmp_path / "q.jsonl", [{"text": "What is 2+2?"}])
+    job = {
+        "name": "one",
+        "store": f"sqlite:///{tmp_path / 'one.db'}",
+        "queries": {"files": [str(queries)], "encoder": "lexical"},
+        "models": [{"name": "sim/coder"}],
+        "judges": [{"kind": "rubric", "model": "sim/judge"}, {"kind": kind, "model": "sim/judge"}],
+    }
+    job_file = write_job(tmp_path / "job.yaml", job)
+    result = subprocess.run(
+        [sys.executable, "-m", "judgebench", "run", str(job_file), "--quiet"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip() == (
+        f"error: job.yaml: job: judges[1]: {kind} compares models, so it needs at least two "
+        "models, got 1"
+    )
+    assert not (tmp_path / "one.db").exists()
