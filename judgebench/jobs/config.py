@@ -225,7 +225,13 @@ class JobConfig(_Strict):
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"model {dup[0]!r} is listed twice")
-        for judge in self.judges:
+        for i, judge in enumerate(self.judges):
+            # a comparison needs two responses per query: with one model every call is wasted
+            if judge.shape in ("pairwise", "listwise") and len(names) < 2:
+                raise ValueError(
+                    f"judges[{i}]: {judge.kind} compares models, so it needs at least two "
+                    f"models, got {len(names)}"
+                )
             if judge.baseline is not None and judge.shape != "pairwise":
                 raise ValueError(f"baseline: {judge.kind} is not a pairwise judge")
             if judge.baseline is not None and judge.baseline not in names:

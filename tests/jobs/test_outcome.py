@@ -91,7 +91,9 @@ def test_cli_exit_codes_and_printed_counts(tiny, tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     assert " ok " in out and "responses: 36 ok, 0 invalid, 0 error, 0 skipped" in out
 
-    bad = write_job(tmp_path / "bad.yaml", tiny("bad.db", models=("sim/does-not-exist",)))
+    bad = write_job(
+        tmp_path / "bad.yaml", tiny("bad.db", models=("sim/does-not-exist",), pairwise=False)
+    )
     assert cli(monkeypatch, "run", str(bad), "--quiet", "--no-preflight") == 1
     out = capsys.readouterr().out
     assert "failed" in out and "finished" not in out
