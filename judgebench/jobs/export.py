@@ -24,7 +24,15 @@ from judgebench.records import VERDICT_OUTCOME
 
 FORMATS = ("csv", "parquet", "jsonl")
 TABLES = ("queries", "responses", "judgments")
-_KIND = {"queries": "query", "responses": "response", "judgments": "judgment"}
+# exported beside TABLES: a listwise judge's pairwise comparisons (the evidence of its rankings,
+# invalid ones included) and the run's failed calls (stage job.responses / job.judgments ...)
+EXTRA_TABLES = ("comparisons", "errors")
+_KIND = {
+    "queries": "query",
+    "responses": "response",
+    "judgments": "judgment",
+    "comparisons": "comparison",
+}
 _CHUNK = 2000
 
 
@@ -69,7 +77,10 @@ def iter_rows(
 
     from judgebench.db.models import JudgmentRow, QueryRow, ResponseRow, RunItemRow
 
-    row_type = {"queries": QueryRow, "responses": ResponseRow, "judgments": JudgmentRow}[table]
+    if table == "errors":
+        yield from _error_rows(store, run_id)
+        return
+    row_type = {"queries": QueryRow, "responses": ResponseRow}.get(table, JudgmentRow)
     t = row_type.__table__
     ri = RunItemRow.__table__
     stmt = (
@@ -80,6 +91,20 @@ def iter_rows(
     )
     store = _store(store)
     with store.read() as conn:
+        result = conn.execution_options(stream_results=True).execute(stmt)
+        while chunk := result.mappings().fetchmany(_CHUNK):
+            yield [dict(r) for r in chunk]
+
+
+def _error_rows(store: Any, run_id: str) -> Iterator[list[dict[str, Any]]]:
+    """The run's rows of ``errors`` (every failed call it recorded), oldest first."""
+    from sqlalchemy import select
+
+    from judgebench.db.models import ErrorRow
+
+    t = ErrorRow.__table__
+    stmt = select(t).where(t.c.run_id == run_id).order_by(t.c.id)
+    with _store(store).read() as conn:
         result = conn.execution_options(stream_results=True).execute(stmt)
         while chunk := result.mappings().fetchmany(_CHUNK):
             yield [dict(r) for r in chunk]
@@ -231,7 +256,8 @@ def membership_frame(store: Any, run_id: str, version: int | None = None) -> pd.
 
 
 def export_run(store: Any, run: str, fmt: str, out: str | Path) -> list[Path]:
-    """Write the run's queries, responses and judgments as ``<out>/<table>.<fmt>``; returns the
+    """Write the run's queries, responses and judgments as ``<out>/<table>.<fmt>``, and beside
+    them its listwise comparisons and its errors (``comparisons``, ``errors``); returns the
     files. JSON columns stay JSON (text in CSV); a CSV cell a spreadsheet would run as a
     formula starts with ``'`` (:func:`spreadsheet_safe`)."""
     if fmt not in FORMATS:
@@ -241,7 +267,7 @@ def export_run(store: Any, run: str, fmt: str, out: str | Path) -> list[Path]:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for table in TABLES:
+    for table in TABLES + EXTRA_TABLES:
         path = out / f"{table}.{fmt}"
         _write(path, fmt, iter_rows(store, run_id, table))
         written.append(path)
