@@ -141,11 +141,7 @@ class PRPRanker(Judge):
         elif method == "sorting":
             order = await _merge_sort(list(range(n)), session)
         else:
-            order = list(range(n))
-            for top in range(k):  # each pass bubbles the best remaining candidate up to `top`
-                for pos in range(n - 2, top - 1, -1):
-                    if await session.prefer(order[pos + 1], order[pos]) == "A":
-                        order[pos], order[pos + 1] = order[pos + 1], order[pos]
+            order = await _sliding_top_k(list(range(n)), k, session)
         return Ranking(
             method, order, session.candidate_judgments(order, method, k), session.judgments()
         )
@@ -193,6 +189,20 @@ async def _heap_top_k(items: list[int], k: int, session: _Comparisons) -> list[i
         await _sift_down(arr, end, 0, session)
     top = list(reversed(arr))[:k]
     return top + [i for i in items if i not in top]
+
+
+async def _sliding_top_k(items: list[int], k: int, session: _Comparisons) -> list[int]:
+    """PRP's sliding window (llm-rankers ``bubblesort``): k bubble passes from the bottom, each
+    swapping a pair only when the lower one wins in both orders. As llm-rankers' ``rerank``,
+    the top k come first and the rest keep their input order (a partly bubbled tail is not a
+    ranking). Repeated pairs are answered from the session, so upstream's skip of unchanged
+    bottom pairs is implicit."""
+    order = list(items)
+    for top in range(k):  # each pass bubbles the best remaining candidate up to `top`
+        for pos in range(len(order) - 2, top - 1, -1):
+            if await session.prefer(order[pos + 1], order[pos]) == "A":
+                order[pos], order[pos + 1] = order[pos + 1], order[pos]
+    return order[:k] + [i for i in items if i not in order[:k]]
 
 
 async def _merge_sort(items: list[int], session: _Comparisons) -> list[int]:
