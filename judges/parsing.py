@@ -71,18 +71,25 @@ def strip_reasoning(reply: str) -> str:
 # --- JSON objects ----------------------------------------------------------------------------
 
 
+_STRUCTURE = re.compile(r"[\"'{}\\]")  # the only characters _balanced_end acts on
+
+
 def _balanced_end(text: str, start: int) -> int | None:
-    """Index just past the ``}`` closing the ``{`` at ``start`` (string-aware), or None."""
+    """Index just past the ``}`` closing the ``{`` at ``start`` (string-aware), or None.
+
+    Jumps from one quote, brace or backslash to the next (every judge reply is scanned here;
+    stepping through each character in Python cost more than the rest of parsing)."""
     depth = 0
     quote: str | None = None
-    escaped = False
-    for i in range(start, len(text)):
+    escaped_at = -1  # the character after a backslash inside a string, whatever it is
+    for match in _STRUCTURE.finditer(text, start):
+        i = match.start()
         ch = text[i]
         if quote:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
+            if i == escaped_at:
+                continue
+            if ch == "\\":
+                escaped_at = i + 1
             elif ch == quote:
                 quote = None
             continue
