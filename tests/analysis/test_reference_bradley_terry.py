@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from judgebench.analysis import bradley_terry, combine_orders
+from judgebench.analysis import bradley_terry, combine_orders, elo
+from judgebench.analysis.pairwise import bt_win_probability
 
 
 def fastchat_compute_mle_elo(df, SCALE=400, BASE=10, INIT_RATING=1000):
@@ -99,3 +100,67 @@ def test_only_the_two_orders_are_merged_repeats_stay_separate_votes():
     expected = centred(fastchat_compute_mle_elo(battles))
     ours = bradley_terry(pairs, n_boot=0).set_index("model")["rating"]
     assert centred(ours).to_numpy() == pytest.approx(expected.to_numpy(), abs=0.05)
+
+
+def fastchat_compute_elo(battles, K=4, SCALE=400, BASE=10, INIT_RATING=1000):
+    """FastChat elo_analysis.py ``compute_elo`` (online Elo, ties score 0.5), transcribed."""
+    from collections import defaultdict
+
+    rating = defaultdict(lambda: INIT_RATING)
+    for model_a, model_b, winner in battles:
+        ra, rb = rating[model_a], rating[model_b]
+        ea = 1 / (1 + BASE ** ((rb - ra) / SCALE))
+        eb = 1 / (1 + BASE ** ((ra - rb) / SCALE))
+        sa = {"model_a": 1, "model_b": 0, "tie": 0.5}[winner]
+        rating[model_a] += K * (sa - ea)
+        rating[model_b] += K * (1 - sa - eb)
+    return dict(rating)
+
+
+def test_online_elo_equals_fastchat_compute_elo_in_game_order():
+    pairs = random_battles(3, n=120)
+    battles = list(
+        zip(pairs["model_a"], pairs["model_b"], pairs["outcome"].map(WINNER), strict=True)
+    )
+    expected = fastchat_compute_elo(battles)
+    ours = elo(pairs).set_index("model")["elo"]
+    assert ours.to_dict() == pytest.approx(expected, abs=1e-9)
+
+
+def test_rating_gap_is_400_log10_of_the_odds():
+    # two models, x beats y 3 times in 4 (no ties): the BT MLE has P(x > y) = 3/4, so on
+    # FastChat's scale (BASE 10, SCALE 400) the gap is 400·log10(3) ≈ 190.85, centred on 1000
+    rows = [
+        ("q1", "x", "y", 1.0),
+        ("q2", "x", "y", 1.0),
+        ("q3", "y", "x", 0.0),
+        ("q4", "y", "x", 1.0),
+    ]
+    pairs = pd.DataFrame(rows, columns=["query_id", "model_a", "model_b", "outcome"])
+    ratings = bradley_terry(pairs, n_boot=0).set_index("model")["rating"]
+    gap = 400 * math.log10(3)
+    assert ratings["x"] - ratings["y"] == pytest.approx(gap, abs=1e-6)
+    assert ratings.mean() == pytest.approx(1000.0)
+    assert bt_win_probability(ratings["x"], ratings["y"]) == pytest.approx(0.75)
+
+
+def test_all_ties_give_every_model_the_anchor_and_a_degenerate_ci():
+    # every battle a tie: the likelihood is maximal at equal strengths, so all sit at 1000;
+    # each bootstrap replicate is still all ties, so the interval collapses onto 1000
+    rows = [
+        (f"q{i}", a, b, 0.5) for i, (a, b) in enumerate([("a", "b"), ("b", "c"), ("a", "c")] * 3)
+    ]
+    pairs = pd.DataFrame(rows, columns=["query_id", "model_a", "model_b", "outcome"])
+    out = bradley_terry(pairs, n_boot=50)
+    assert out["rating"].to_numpy() == pytest.approx([1000.0] * 3)
+    assert out["ci_low"].to_numpy() == pytest.approx([1000.0] * 3)
+    assert out["ci_high"].to_numpy() == pytest.approx([1000.0] * 3)
+    assert (out["rank"] == 1).all() and not out.isna().any().any()
+
+
+def test_no_usable_outcome_gives_an_empty_table_not_nan_rows():
+    pairs = pd.DataFrame(
+        [("q1", "a", "b", float("nan"))], columns=["query_id", "model_a", "model_b", "outcome"]
+    )
+    assert bradley_terry(pairs, n_boot=10).empty
+    assert elo(pairs).empty
