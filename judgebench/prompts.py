@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.sandbox
 
 # Short package names to the importable package holding a ``templates/`` folder.
 TEMPLATE_PACKAGES = {
@@ -33,13 +34,18 @@ TEMPLATE_PACKAGES = {
     "analysis": "judgebench.analysis",
 }
 
-_ENV = jinja2.Environment(
+# sandboxed: a template file is code a user may have been handed (a path in a shared job), and
+# the sandbox refuses what a template needs no reason to reach (``__globals__``, ``os``, ...)
+_ENV = jinja2.sandbox.SandboxedEnvironment(
     undefined=jinja2.StrictUndefined,
     keep_trailing_newline=False,
     trim_blocks=True,
     lstrip_blocks=True,
     autoescape=False,
 )
+
+
+MAX_TEMPLATE_BYTES = 1 << 20  # a prompt is kilobytes; a 2 GB file is a mistake, not read
 
 
 class TemplateError(ValueError):
@@ -60,6 +66,8 @@ class PromptTemplate:
             return _compile(self.source).render(**values).strip() + "\n"
         except jinja2.UndefinedError as exc:
             raise TemplateError(f"template {self.name}: {exc.message}") from None
+        except jinja2.sandbox.SecurityError as exc:
+            raise TemplateError(f"template {self.name}: unsafe: {exc}") from None
 
 
 @lru_cache(maxsize=256)
@@ -74,10 +82,7 @@ def load_template(
     if overrides and str(ref) in overrides:
         ref = Path(overrides[str(ref)])
     if isinstance(ref, Path) or "/" in str(ref) or str(ref).endswith(".j2") and ":" not in str(ref):
-        path = Path(ref)
-        if not path.is_file():
-            raise TemplateError(f"template file not found: {path}")
-        return PromptTemplate(name=path.stem, source=path.read_text(encoding="utf-8"))
+        return _load_file(Path(ref))
     package_key, _, name = str(ref).partition(":")
     if not name or package_key not in TEMPLATE_PACKAGES:
         raise TemplateError(
@@ -85,6 +90,24 @@ def load_template(
             f"{sorted(TEMPLATE_PACKAGES)}, or a path to a .j2 file"
         )
     return _load_packaged(package_key, name)
+
+
+def _load_file(path: Path) -> PromptTemplate:
+    """A user's template file, read and compiled now: a missing file, one that is not UTF-8 or
+    not valid jinja2 is a one-line TemplateError naming it, not a traceback at its first use."""
+    if not path.is_file():
+        raise TemplateError(f"template file not found: {path}")
+    if path.stat().st_size > MAX_TEMPLATE_BYTES:
+        raise TemplateError(f"{path}: larger than {MAX_TEMPLATE_BYTES:,} bytes; not a prompt")
+    try:
+        source = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise TemplateError(f"{path}: not UTF-8 (byte {exc.start})") from None
+    try:
+        _compile(source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"{path}: line {exc.lineno}: {exc.message}") from None
+    return PromptTemplate(name=path.stem, source=source)
 
 
 @lru_cache(maxsize=256)

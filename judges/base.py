@@ -194,6 +194,25 @@ class LLMJudgeSettings(JudgeSettings):
     def judge_model(self) -> str:
         return self.model
 
+    def check_inputs(self) -> None:
+        """Every template override names a template judges have and a readable jinja2 file."""
+        from judgebench.errors import DataError
+        from judgebench.prompts import TemplateError
+
+        for name, path in self.templates.items():
+            ref = name if ":" in name else f"judges:{name}"
+            try:
+                load_template(ref)  # a misspelt name would silently never be used
+            except TemplateError:
+                raise DataError(
+                    "no such judge template to override (see docs/judges.md)",
+                    where=f"templates.{name}",
+                ) from None
+            try:
+                load_template(Path(path))
+            except TemplateError as exc:
+                raise DataError(str(exc), where=f"templates.{name}") from None
+
 
 @dataclass
 class JobResources:

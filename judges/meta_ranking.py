@@ -316,6 +316,7 @@ class MetaRankingSettings(LLMJudgeSettings):
             self.calibrate.labels = fix(self.calibrate.labels)
 
     def check_inputs(self) -> None:
+        super().check_inputs()
         if not self.references.startswith(LABEL_SET):  # a label set is read from the store
             load_references(self.references)
         labels = self.calibrate.labels if self.calibrate is not None else None

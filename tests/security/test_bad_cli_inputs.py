@@ -109,6 +109,19 @@ def _router_yaml(world: dict[str, Any], name: str, references: str) -> str:
     return _file(world, f"{name}.yaml", yaml.safe_dump(cfg))
 
 
+def _judge_template(world: dict[str, Any], name: str, path: str, key: str = "pairwise") -> str:
+    """The good job with its pairwise judge's ``key`` template overridden by ``path``."""
+    judge = {"kind": "pairwise", "model": "sim/judge", "templates": {key: path}}
+    return _job(world, name, judges=[judge])
+
+
+def _sparse(world: dict[str, Any], name: str) -> str:
+    path = Path(_file(world, name, ""))
+    with path.open("r+b") as fh:
+        fh.truncate(2 << 30)  # no blocks written: 2 GB that read() would still return
+    return str(path)
+
+
 DEEP = "[" * 100_000 + "]" * 100_000
 GOOD_REFS = (
     '{"query": "What is 2+2?", "response": "Step 1: 2+2 = 4. Answer: 4", "correct": true}\n'
@@ -493,6 +506,44 @@ CASES: dict[str, tuple[Case, str]] = {
             str(w["db"]),
         ],
         "assign-latin.txt",
+    ),
+    # --- judge template overrides (were read at the first judge call: a traceback, exit 1,
+    # a run row and its responses already written) ---
+    "judge template file missing": (
+        lambda w: ["run", _judge_template(w, "tpl1", str(w["base"] / "nope.j2")), "--no-probe"],
+        "nope.j2",
+    ),
+    "judge template not valid jinja2": (
+        lambda w: [
+            "run",
+            _judge_template(w, "tpl2", _file(w, "broken.j2", "{% if %}\n")),
+            "--no-probe",
+        ],
+        "broken.j2: line 1",
+    ),
+    "judge template not UTF-8": (
+        lambda w: [
+            "run",
+            _judge_template(w, "tpl3", _file(w, "latin.j2", b"caf\xe9 {{ query }}")),
+            "--no-probe",
+        ],
+        "latin.j2: not UTF-8",
+    ),
+    "judge template a directory": (
+        lambda w: ["run", _judge_template(w, "tpl4", str(w["base"])), "--no-probe"],
+        "template file not found",
+    ),
+    "judge template a 2 GB sparse file": (
+        lambda w: ["run", _judge_template(w, "tpl5", _sparse(w, "huge.j2")), "--no-probe"],
+        "huge.j2: larger than",
+    ),
+    "judge template of no such name": (
+        lambda w: [
+            "run",
+            _judge_template(w, "tpl6", _file(w, "ok.j2", "{{ query }}"), key="pairwyse"),
+            "--no-probe",
+        ],
+        "templates.pairwyse: no such judge template",
     ),
     "unknown option": (lambda w: ["export", "--db", str(w["db"]), "--bogus"], "--bogus"),
     "missing option": (lambda w: ["export", "--db", str(w["db"])], "--run"),
