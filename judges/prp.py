@@ -351,6 +351,11 @@ class _Comparisons:
             details["exact_rank"] = resolved and not tied
             if bad:
                 details["invalid_comparisons"] = bad
+            # no comparison of this candidate parsed: its place is only the input order, so it
+            # gets no score (the replies and reasons are in its comparisons, named here)
+            unranked = bool(touched) and bad == len(touched)
+            if unranked:
+                details["comparison_ids"] = [j.id for j in touched]
             out.append(
                 self.ranker.make_judgment(
                     template=self.template,
@@ -359,7 +364,12 @@ class _Comparisons:
                     exchanges=[],
                     params=self.params,
                     score=(n - shared[idx]) / (n - 1) if n > 1 else 1.0,
-                    status="ok",
+                    status="invalid" if unranked else "ok",
+                    reason=(
+                        f"all {bad} comparisons invalid, e.g. {touched[0].reason}"
+                        if unranked
+                        else None
+                    ),
                     flags=[INVALID_COMPARISONS] if bad else [],
                     details=details,
                 )

@@ -65,3 +65,33 @@ async def test_below_the_top_k_every_candidate_shares_one_score(scripted):
     assert by_quality_score[4] == 1.0 and by_quality_score[3] == 0.75
     # places 3-5 are unresolved (input order): mean place 4 → (5 - 4) / 4
     assert by_quality_score[2] == by_quality_score[1] == by_quality_score[0] == 0.25
+
+
+async def test_a_candidate_with_no_parsed_comparison_is_invalid_not_ranked(scripted):
+    def respond(prompt: str, model: str) -> str:
+        blocks = unfence(prompt)
+        if "quality 9" in blocks["CANDIDATE_A"][0] + blocks["CANDIDATE_B"][0]:
+            return "Both are fine; it depends on the reader."  # never a verdict
+        return by_quality(prompt, model)
+
+    scripted(responder=respond)
+    cands = ["passage with quality 1", "passage with quality 9", "passage with quality 2"]
+    ranking = await PRPRanker("scripted/judge", max_repairs=0).rank(QUERY, cands)
+    unranked = ranking.judgments[1]
+    assert unranked.status == "invalid" and unranked.score is None
+    assert unranked.reason.startswith("all 2 comparisons invalid, e.g. ")
+    assert set(unranked.details["comparison_ids"]) == {
+        c.id for c in ranking.comparisons if c.status == "invalid"
+    }
+    assert all(c.raw_replies for c in ranking.comparisons)  # the replies are kept there
+    # the two it was never compared with validly are still ranked, from their own comparison
+    assert [ranking.judgments[i].score for i in (0, 2)] == [0.0, 1.0]
+
+
+async def test_a_judge_that_never_parses_ranks_nobody(scripted):
+    scripted(responder=lambda p, m: "I cannot decide between these.")
+    ranking = await PRPRanker("scripted/judge", max_repairs=0).rank(
+        QUERY, ["passage with quality 1", "passage with quality 2"]
+    )
+    assert [j.status for j in ranking.judgments] == ["invalid", "invalid"]
+    assert all(j.score is None for j in ranking.judgments)
