@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from judgebench.jobs.pipeline import chunks_in_flight, run_pipeline
+from judgebench.jobs.pipeline import chunks_in_flight, run_pipeline, usage_logs
 from judgebench.jobs.stages import JobContext, Shard, ShardResult, _Stop, run_shard
 
 # Staged shards in flight at once in one process: the next chunk's calls start while the
@@ -55,7 +55,7 @@ class LocalExecutor:
                     return
                 if shard.stage == "pipeline":
                     done = await run_pipeline(
-                        ctx, shard, store=store, stop=stop, on_items=progress.advance
+                        ctx, shard, store=store, stop=stop, on_items=progress.advance, logs=logs
                     )
                 else:
                     done = [
@@ -73,7 +73,10 @@ class LocalExecutor:
                     on_result(result)
 
         # the runner caps calls per endpoint at job.concurrency around the whole run
-        with gateway.account(f"{ctx.run_id}:budget", budget()):
+        with (
+            gateway.account(f"{ctx.run_id}:budget", budget()),
+            usage_logs(gateway, store, ctx.run_id) as logs,
+        ):
             await asyncio.gather(*(one(s) for s in shards))
         return results
 

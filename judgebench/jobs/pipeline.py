@@ -22,10 +22,11 @@ run links, errors as rows — is shared with the staged engine (:mod:`judgebench
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import itertools
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,6 +131,25 @@ def chunks_in_flight(concurrency: int, chunk_size: int) -> int:
     return max(3, -(-2 * concurrency // max(chunk_size, 1)) + 1)
 
 
+@contextlib.contextmanager
+def usage_logs(gateway: Any, store: Any, run_id: str) -> Iterator[dict[str, UsageLog]]:
+    """One usage log per part of the run (responses, judgments; every chunk and label of the
+    part shares it), written before each write of the call cache: the usage of every stored
+    reply is recorded, so a kill loses only the usage of calls whose replies were not stored."""
+    logs = {part: UsageLog(store, usage_keys(run_id, part)) for part in STAGES}
+
+    def record() -> None:
+        for log in logs.values():
+            log.flush()
+
+    try:
+        with gateway.recording_first(record):
+            yield logs
+    finally:
+        for log in logs.values():
+            log.close()
+
+
 def _account(gateway: Any, ctx: JobContext, label: str, log: UsageLog, seq: int) -> tuple[Any, Any]:
     """(context to run a label's tasks in, its account): calls made by those tasks are charged
     to the label, and written to ``log`` (its part of the run: responses or judgments), with
@@ -181,15 +201,21 @@ async def run_pipeline(
     store: Any,
     stop: _Stop | None = None,
     on_items: Callable[[str, int], None] | None = None,
+    logs: dict[str, UsageLog] | None = None,
 ) -> list[ShardResult]:
-    """Run one chunk through every model and judge; one result per model and per judge."""
-    job = ctx.job
+    """Run one chunk through every model and judge; one result per model and per judge.
+    ``logs``: the run's :func:`usage_logs` (shared by the chunks in flight), else its own."""
     gateway = ensure_gateway(store)
-    stop = stop or _Stop()
+    own = usage_logs(gateway, store, ctx.run_id) if logs is None else contextlib.nullcontext(logs)
+    with own as parts:
+        return await _run_chunk(ctx, shard, gateway, store, stop or _Stop(), on_items, parts)
+
+
+async def _run_chunk(ctx, shard, gateway, store, stop, on_items, logs) -> list[ShardResult]:  # type: ignore[no-untyped-def]
+    """The chunk's tasks: responses and judgments, each started as soon as it can be."""
+    job = ctx.job
     committer = Committer(store, ctx.run_id)
     run = _ChunkRun(ctx, shard, store, stop, committer)
-    # one usage log per part of the run (few writes: every label of the part shares it)
-    logs = {part: UsageLog(store, usage_keys(ctx.run_id, part)) for part in STAGES}
     models = [
         _Labelled(gateway, ctx, f"responses[{i}]", logs["responses"], on_items, run.seq)
         for i in range(len(job.models))
@@ -209,9 +235,7 @@ async def run_pipeline(
             run.start_judge(lab, plans[j], futures)
         await asyncio.gather(*(t for lab in [*models, *judges.values()] for t in lab.tasks))
     finally:
-        committer.flush()
-        for log in logs.values():
-            log.close()
+        committer.flush()  # the usage logs first (usage_logs)
     return [lab.finish(stop) for lab in [*models, *judges.values()]]
 
 

@@ -145,6 +145,7 @@ class Gateway:
         self._limits: dict[str, tuple[AdaptiveConcurrency, RateLimiter | None]] = {}
         self._limit_settings: dict[str, ModelSettings] = {}  # what each limiter was made from
         self._endpoint_cap: int | None = None  # see endpoint_cap()
+        self._before_cache_writes: list[Callable[[], None]] = []  # see recording_first()
         self._accounts: contextvars.ContextVar[tuple[Account, ...]] = contextvars.ContextVar(
             f"judgebench_accounts_{id(self)}", default=()
         )
@@ -261,6 +262,18 @@ class Gateway:
         finally:
             self._endpoint_cap = previous
             self._resize_limits()
+
+    @contextmanager
+    def recording_first(self, record: Callable[[], None]) -> Iterator[None]:
+        """Inside this block ``record`` runs before each write of the call cache (a job writing
+        its usage log): a call is charged before its reply is queued for the cache, so a reply
+        that is stored never has unrecorded usage, and a kill can lose only the usage of calls
+        whose replies were not stored yet."""
+        self._before_cache_writes.append(record)
+        try:
+            yield
+        finally:
+            self._before_cache_writes.remove(record)
 
     def _max_concurrency(self, cfg: ModelSettings) -> int:
         if self._endpoint_cap is None:
@@ -589,6 +602,8 @@ class Gateway:
             self._last_flush = time.monotonic()
         try:
             if entries:
+                for record in list(self._before_cache_writes):
+                    record()
                 self.cache.put_many(entries)
             if hits:
                 self.cache.record_hits(hits)
