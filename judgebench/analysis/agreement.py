@@ -238,18 +238,25 @@ def position_consistency(
 
 
 def combine_order_verdicts(
-    first: Sequence[Any], swapped: Sequence[Any], *, flip: Mapping[Any, Any] = FLIP
+    first: Sequence[Any],
+    swapped: Sequence[Any],
+    *,
+    flip: Mapping[Any, Any] = FLIP,
+    keep_single_order: bool = False,
 ) -> list[Any]:
     """One verdict per pair from both orders (original orientation): a flip becomes a tie.
 
-    Invalid in one order → the other order's verdict; invalid in both → ``None``.
+    A pair invalid in either order is ``None`` (invalid), as MT-Bench drops a pair whose g1 or
+    g2 judgment is an error (FastChat ``show_result.py`` ``display_result_pairwise``) and as
+    ``PairwiseJudge`` records it. ``keep_single_order=True`` takes the one valid order's verdict
+    instead (it has not been checked for position bias).
     """
     out: list[Any] = []
     for x, y in zip(_labels(first), _labels(swapped), strict=True):
         y_back = flip.get(y, y) if y is not None else None
-        if x is None:
-            out.append(y_back)
-        elif y_back is None or x == y_back:
+        if x is None or y_back is None:
+            out.append((y_back if x is None else x) if keep_single_order else None)
+        elif x == y_back:
             out.append(x)
         else:
             out.append(TIE)

@@ -255,7 +255,8 @@ def test_position_consistency_and_order_combination():
     assert out["n"] == 4 and out["excluded_invalid"] == 1
     assert out["consistency"] == pytest.approx(3 / 4)
     assert out["prefers_first"] == 1.0
-    assert combine_order_verdicts(first, swapped) == ["A", "tie", "B", "tie", "B"]
+    assert combine_order_verdicts(first, swapped) == ["A", "tie", "B", "tie", None]
+    assert combine_order_verdicts(first, swapped, keep_single_order=True)[-1] == "B"
 
 
 def test_order_consistency_from_one_judgment_per_order():
