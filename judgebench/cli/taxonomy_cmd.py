@@ -180,10 +180,11 @@ def show_cmd(
     under: str | None = typer.Option(None, "--under", help="Only the subtree under this node id."),
     descriptions: bool = typer.Option(False, "--descriptions", help="Show node descriptions."),
     versions: bool = typer.Option(False, "--versions", help="List the stored versions instead."),
-    min_confidence: float = typer.Option(
-        0.6,
+    min_confidence: float | None = typer.Option(
+        None,
         "--min-confidence",
-        help="With --db: how many of a node's queries are at least this sure.",
+        help="With --db: how many of a node's queries are at least this sure "
+        "(default: the combined assigner's default min_confidence).",
     ),
 ) -> None:
     """Print the tree with rich; with --db, the number of queries per node (descendants included)
@@ -226,8 +227,11 @@ def show_cmd(
         shown_version = (
             resolve_version(store, version, name) if from_db else find_version(store, taxonomy)
         )
+        from judgebench.taxonomy.combined import DEFAULT_MIN_CONFIDENCE
+
         counts = node_query_counts(store, taxonomy, shown_version)
-        sure = node_query_counts(store, taxonomy, shown_version, min_confidence)
+        threshold = DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence
+        sure = node_query_counts(store, taxonomy, shown_version, threshold)
     stats = taxonomy.stats()
     title = f"[bold]{taxonomy.name}[/bold] — {stats['nodes']} nodes, {stats['leaves']} leaves, depth {stats['depth']}"
     root = Tree(title)
