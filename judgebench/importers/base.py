@@ -29,16 +29,32 @@ def bad(path: Path | str, line: int | None, message: str) -> DataError:
     return DataError(message, where=where)
 
 
+# far above any benchmark file (the largest we know is tens of MB): a 2 GB sparse file or a
+# gzip bomb is refused instead of exhausting memory (a MemoryError traceback)
+MAX_DATA_CHARS = 1 << 30
+
+
 def read_text(path: Path) -> str:
+    """The text of a data file (``.gz`` decompressed), for every reader of user files. A UTF-8
+    byte-order mark (spreadsheets write one) is dropped; CRLF lines are left to the readers."""
     if not path.is_file():
         raise DataError("file not found", where=str(path))
+    too_big = DataError(f"larger than {MAX_DATA_CHARS:,} bytes of text", where=str(path))
     try:
         if path.suffix == ".gz":
-            with gzip.open(path, "rt", encoding="utf-8") as handle:
-                return handle.read()
-        return path.read_text(encoding="utf-8")
+            with gzip.open(path, "rt", encoding="utf-8-sig") as handle:
+                text = handle.read(MAX_DATA_CHARS + 1)  # stops a bomb at the limit
+        elif path.stat().st_size > MAX_DATA_CHARS:  # checked before reading a byte
+            raise too_big
+        else:
+            text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError, EOFError) as exc:
         raise DataError(f"cannot read: {exc}", where=str(path)) from None
+    except MemoryError:
+        raise too_big from None
+    if len(text) > MAX_DATA_CHARS:
+        raise too_big
+    return text
 
 
 def iter_json_items(path: Path) -> Iterator[tuple[int, Any]]:

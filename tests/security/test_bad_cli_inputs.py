@@ -452,6 +452,18 @@ CASES: dict[str, tuple[Case, str]] = {
         ],
         "llmbar.jsonl",
     ),
+    "import of a 2 GB sparse file": (
+        lambda w: ["import", "gsm8k", _sparse(w, "huge.jsonl"), "--db", str(w["db"])],
+        "huge.jsonl: larger than",
+    ),
+    "query file a 2 GB sparse file": (
+        lambda w: [
+            "run",
+            _job(w, "q6", **{"queries.files": [_sparse(w, "huge-queries.jsonl")]}),
+            "--no-probe",
+        ],
+        "huge-queries.jsonl: larger than",
+    ),
     "import of a non-UTF-8 file": (
         lambda w: ["import", "gsm8k", _file(w, "gsm.jsonl", LATIN), "--db", str(w["db"])],
         "gsm.jsonl",
