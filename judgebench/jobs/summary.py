@@ -15,6 +15,15 @@ import pandas as pd
 from judgebench.jobs.config import JobConfig, JudgeSpec
 
 TOP = 3
+MIN_CI_N = 2  # below it an interval is not claimed: one value's bootstrap is a point
+
+
+def _claimed(entry: dict[str, Any]) -> dict[str, Any]:
+    """``entry`` without an interval when it rests on fewer than MIN_CI_N values (a bootstrap
+    of one judgment is [x, x], which would read as certainty)."""
+    if entry["n"] < MIN_CI_N:
+        entry["ci_low"] = entry["ci_high"] = None
+    return entry
 
 
 def _num(value: Any) -> float | None:
@@ -167,12 +176,14 @@ def _scores(models, spec, scores, membership, names) -> None:  # type: ignore[no
         if name not in overall.index:
             continue
         row = overall.loc[name]
-        models[name].setdefault("scores", {})[spec.label] = {
-            "mean": _num(row["mean"]),
-            "ci_low": _num(row["ci_low"]),
-            "ci_high": _num(row["ci_high"]),
-            "n": int(row["count"]),
-        }
+        models[name].setdefault("scores", {})[spec.label] = _claimed(
+            {
+                "mean": _num(row["mean"]),
+                "ci_low": _num(row["ci_low"]),
+                "ci_high": _num(row["ci_high"]),
+                "n": int(row["count"]),
+            }
+        )
         strengths = models[name].setdefault("strengths", [])
         weaknesses = models[name].setdefault("weaknesses", [])
         if len(membership):
@@ -192,12 +203,14 @@ def _win_rates(models: dict[str, dict[str, Any]], label: str, pairs: pd.DataFram
     wr = win_rates(pairs[["query_id", "model_a", "model_b", "outcome"]], n_boot=500)
     for _, row in wr.iterrows():
         if row["model"] in models:
-            models[row["model"]].setdefault("win_rates", {})[label] = {
-                "win_rate": _num(row["win_rate"]),
-                "ci_low": _num(row["ci_low"]),
-                "ci_high": _num(row["ci_high"]),
-                "n": int(row["n"]),
-            }
+            models[row["model"]].setdefault("win_rates", {})[label] = _claimed(
+                {
+                    "win_rate": _num(row["win_rate"]),
+                    "ci_low": _num(row["ci_low"]),
+                    "ci_high": _num(row["ci_high"]),
+                    "n": int(row["n"]),
+                }
+            )
 
 
 def ranking_pairs(rankings: pd.DataFrame) -> pd.DataFrame:
@@ -226,12 +239,14 @@ def _reliability(models, spec, frame, membership) -> None:  # type: ignore[no-un
         if name not in overall.index:
             continue
         row = overall.loc[name]
-        entry = {
-            "reliable_pct": _num(row["mean"]),
-            "ci_low": _num(row["ci_low"]),
-            "ci_high": _num(row["ci_high"]),
-            "n": int(row["count"]),
-        }
+        entry = _claimed(
+            {
+                "reliable_pct": _num(row["mean"]),
+                "ci_low": _num(row["ci_low"]),
+                "ci_high": _num(row["ci_high"]),
+                "n": int(row["count"]),
+            }
+        )
         if len(membership):
             entry["least_reliable_nodes"] = report.weaknesses(name)["node_id"].head(TOP).tolist()
         models[name].setdefault("reliability", {})[spec.label] = entry
@@ -239,6 +254,8 @@ def _reliability(models, spec, frame, membership) -> None:  # type: ignore[no-un
 
 def _fmt(v: dict[str, Any], key: str, unit: str = "") -> str:
     digits = 3 if abs(v[key]) < 10 and not unit else 1  # log-prob means need 3
+    if v.get("ci_low") is None or v.get("ci_high") is None:
+        return f"{v[key]:.{digits}f}{unit} (n={v.get('n', '?')}, no CI)"
     return f"{v[key]:.{digits}f}{unit} [{v['ci_low']:.{digits}f}, {v['ci_high']:.{digits}f}]"
 
 
