@@ -339,6 +339,11 @@ class JobRunner:
         if imported:
             imported = [q.model_copy(update={"source": "import", "id": ""}) for q in imported]
             imported = [Query.model_validate(q.model_dump(exclude={"id"})) for q in imported]
+            repeated = len(imported) - len({q.id for q in imported})
+            if repeated:  # the natural key is the text: the rows' own ids do not keep them apart
+                self.progress.note(
+                    f"{repeated} imported rows repeat an earlier row's text: kept once"
+                )
             known = self._assigned(version, [q.id for q in imported])
             fresh = [q for q in imported if q.id not in known]
             if fresh:
@@ -377,7 +382,14 @@ class JobRunner:
     def _assign(self, tree, version: int, queries: list[Query]) -> list[Query]:  # type: ignore[no-untyped-def]
         from judgebench.synth.seeds import restrict_to_taxonomy
 
-        queries, _ = restrict_to_taxonomy(queries, tree)
+        queries, unknown = restrict_to_taxonomy(queries, tree)
+        if unknown:  # e.g. a benchmark's own category column, or a misspelt node id
+            shown = ", ".join(repr(n) for n in sorted(unknown)[:3])
+            more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+            self.progress.note(
+                f"node labels not in taxonomy {tree.name} ({shown}{more}): "
+                "ignored, as if unlabelled"
+            )
         out = []
         todo = [q for q in queries if not q.node_ids]
         found: dict[str, Any] = {}

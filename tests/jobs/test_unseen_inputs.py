@@ -101,3 +101,53 @@ def test_a_comparing_judge_with_one_model_is_refused_before_any_write(tmp_path, 
         "models, got 1"
     )
     assert not (tmp_path / "one.db").exists()
+
+
+class Notes:
+    """A progress display that keeps its notes."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def start(self, key: str, description: str, total: int) -> None:
+        pass
+
+    def advance(self, key: str, n: int = 1) -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+
+    def outcomes(self, key: str, errors: int, invalid: int) -> None:
+        pass
+
+
+def test_repeated_texts_and_foreign_node_labels_are_said_not_silently_dropped(tmp_path):
+    from judgebench.db import Store
+    from judgebench.jobs import JobRunner, parse_job
+    from tests.jobs.conftest import fresh_gateway, job_dict
+
+    rows = [
+        {"id": 5, "text": "Write a short poem about autumn."},
+        {"id": 6, "text": "Write a short poem about autumn."},  # same text, another id
+        {"uid": "a1", "prompt": "Sort a list in Python.", "category": "arena-hard-v0.1"},
+    ]
+    queries = _write(tmp_path / "q.jsonl", rows)
+    data = job_dict(
+        f"sqlite:///{tmp_path / 'n.db'}",
+        queries,
+        models=("sim/coder",),
+        judges=[{"kind": "rubric", "model": "sim/judge"}],
+    )
+    store = Store(data["store"])
+    fresh_gateway(store)
+    notes = Notes()
+    result = JobRunner(parse_job(data), store=store, progress=notes).run()
+    assert result.queries == 2
+    assert "1 imported rows repeat an earlier row's text: kept once" in notes.notes
+    assert any(
+        n.startswith("node labels not in taxonomy") and "'arena-hard-v0.1'" in n
+        for n in notes.notes
+    ), notes.notes
+    sorted_q = next(q for q in store.get_queries() if q.text.startswith("Sort"))
+    assert sorted_q.node_ids and "arena-hard-v0.1" not in sorted_q.node_ids
