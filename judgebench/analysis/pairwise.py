@@ -229,6 +229,7 @@ def bradley_terry(
     prior: float = 0.0,
     combine: bool = True,
     merge_repeats: bool = False,
+    anchor: tuple[str, float] | None = None,
 ) -> pd.DataFrame:
     """Bradley–Terry ratings (Elo-like scale, mean 1000) with bootstrap CIs.
 
@@ -240,8 +241,10 @@ def bradley_terry(
     that many virtual tie games per model and keeps every rating finite.
     The bootstrap resamples judged pairs; since a replicate only changes how often each
     (model pair, outcome) cell occurs, it is drawn as multinomial cell counts — exact, and
-    independent of the number of judgments. Columns: model, rating, ci_low, ci_high, rank,
-    n (pairs involving the model), win_rate.
+    independent of the number of judgments. ``anchor=(model, value)`` pins that model's rating
+    to ``value`` in the point estimate and in every bootstrap replicate, as Arena-Hard's
+    ``compute_mle_elo`` pins gpt-4-0314 at 1000 (its interval is then a point). Columns: model,
+    rating, ci_low, ci_high, rank, n (pairs involving the model), win_rate.
     """
     _check(pairs, PAIR_COLUMNS, "bradley_terry")
     frame = (
@@ -254,6 +257,8 @@ def bradley_terry(
             columns=["model", "rating", "ci_low", "ci_high", "rank", "n", "win_rate"]
         )
     models = _model_index(frame)
+    if anchor is not None and anchor[0] not in models:
+        raise DataError(f"bradley_terry anchor {anchor[0]!r} has no usable pairwise outcome")
     ca = models.get_indexer(frame["model_a"])
     cb = models.get_indexer(frame["model_b"])
     outcome = frame["outcome"].to_numpy(float)
@@ -274,6 +279,8 @@ def bradley_terry(
         chunk = all_weights[start : start + 256]
         logs[start : start + 256] = _fit_bt(_win_matrices(cell_a, cell_b, cell_o, m, chunk), prior)
     ratings = _INIT + _SCALE * logs
+    if anchor is not None:  # per replicate, as Arena-Hard anchors inside each bootstrap fit
+        ratings += anchor[1] - ratings[:, [models.get_loc(anchor[0])]]
     point = ratings[0]
     alpha = (1 - level) / 2
     if n_boot:

@@ -17,6 +17,7 @@ import pytest
 
 from judgebench.analysis import bradley_terry, combine_orders, elo
 from judgebench.analysis.pairwise import bt_win_probability
+from judgebench.errors import DataError
 
 
 def fastchat_compute_mle_elo(df, SCALE=400, BASE=10, INIT_RATING=1000):
@@ -164,3 +165,20 @@ def test_no_usable_outcome_gives_an_empty_table_not_nan_rows():
     )
     assert bradley_terry(pairs, n_boot=10).empty
     assert elo(pairs).empty
+
+
+def test_anchor_pins_one_model_as_arena_hard_does():
+    # lmarena/arena-hard-auto show_result.py compute_mle_elo: after the fit,
+    # ``if "gpt-4-0314" in models.index: elo_scores += 1000 - elo_scores[models["gpt-4-0314"]]``
+    # — inside every bootstrap round too, so the anchor's interval is the point itself
+    pairs = random_battles(4, n=300)
+    battles = pairs.assign(winner=pairs["outcome"].map(WINNER))
+    fastchat = fastchat_compute_mle_elo(battles)
+    expected = (fastchat + (1000 - fastchat["c"])).sort_index()
+    ours = bradley_terry(pairs, n_boot=40, anchor=("c", 1000.0)).set_index("model").sort_index()
+    assert ours["rating"].to_numpy() == pytest.approx(expected.to_numpy(), abs=0.05)
+    assert ours.loc["c", "ci_low"] == pytest.approx(1000.0)
+    assert ours.loc["c", "ci_high"] == pytest.approx(1000.0)
+    assert (ours["ci_high"] - ours["ci_low"]).drop("c").gt(0).all()
+    with pytest.raises(DataError, match="anchor"):
+        bradley_terry(pairs, n_boot=0, anchor=("nobody", 1000.0))
