@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import random
 from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
@@ -73,7 +74,7 @@ def _seed_from_row(row: object, where: str) -> Query:
         )
     nodes: list[str] = []
     for field in NODE_FIELDS:
-        value = row.get(field)
+        value = _json_list(row.get(field))
         if isinstance(value, list):
             nodes = [str(v).strip() for v in value if str(v).strip()]
         elif isinstance(value, str) and value.strip():
@@ -86,6 +87,18 @@ def _seed_from_row(row: object, where: str) -> Query:
     if metadata:
         query = query.model_copy(update={"metadata": metadata})
     return query
+
+
+def _json_list(value: object) -> object:
+    """A CSV cell holding a JSON list (how ``judgebench export --format csv`` writes
+    ``node_ids``) as that list; anything else unchanged."""
+    if isinstance(value, str) and value.lstrip().startswith("["):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return value
+        return parsed if isinstance(parsed, list) else value
+    return value
 
 
 def _turn_text(turn: object) -> str | None:

@@ -19,8 +19,9 @@ def _lines(path) -> list[dict]:  # type: ignore[no-untyped-def]
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
-@pytest.fixture
-def finished(tmp_path):  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):  # type: ignore[no-untyped-def]
+    tmp_path = tmp_path_factory.mktemp("finished")  # one run read by every test here
     queries = write_queries(tmp_path / "q.jsonl", 3)
     judges = [
         {"kind": "prp", "model": "sim/judge", "method": "allpairs"},
@@ -60,3 +61,20 @@ def test_export_holds_the_comparisons_and_the_errors_the_run_counted(finished, t
     export_run(store, result.run_id, "csv", csv_out)
     assert len(pd.read_csv(csv_out / "errors.csv")) == len(errors)
     assert len(pd.read_csv(csv_out / "comparisons.csv")) == len(comparisons)
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_exported_queries_read_back_as_a_job_queries_file(finished, tmp_path, fmt):
+    from judgebench.records import Query
+    from judgebench.synth import load_seed_file
+
+    store, result = finished
+    export_run(store, result.run_id, fmt, tmp_path / fmt)
+    stored = {q.id: q for q in store.get_queries()}
+    again = load_seed_file(tmp_path / fmt / f"queries.{fmt}")
+    assert len(again) == len(stored)
+    for q in again:
+        original = stored[q.metadata["seed_file_id"]]
+        assert Query.natural_key(q.text, "import") == original.id
+        # CSV writes node_ids as a JSON list: it was read back as one node '["a/b"]'
+        assert q.node_ids == original.node_ids and q.node_ids
