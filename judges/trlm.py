@@ -200,6 +200,10 @@ class TRLMScorer(Judge):
             # both directions in one backend call: one set of batches (or one concurrent fan-out)
             scored = await self._scores(reverse_pairs + forward_pairs)
         except (LLMError, ValueError) as exc:
+            # one unscorable item (empty target, too long for the model: a ValueError from the
+            # local backend) must not fail its batch; transport errors are not retried here
+            if isinstance(exc, ValueError) and len(items) > 1:
+                return [j for item in items for j in await self.score_many([item], phrase=phrase)]
             return [
                 self.make_judgment(
                     template=template,

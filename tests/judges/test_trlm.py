@@ -107,6 +107,20 @@ async def test_backend_failure_is_an_error_judgment():
     assert j.status == "error" and j.score is None and "no tokens" in j.reason
 
 
+async def test_one_unscorable_item_fails_alone_not_its_batch():
+    class EmptyTargetFails(KnownLogprobs):
+        async def target_logprobs(self, pairs):
+            if any(not target for _, target in pairs):
+                raise ValueError("target text has no tokens")
+            return await super().target_logprobs(pairs)
+
+    # α < 1 scores S(A|Q) too: an empty response is an empty target
+    scorer = TRLMScorer(EmptyTargetFails(), alpha=0.5)
+    judged = await scorer.score_many([(QUERY, "Paris is the capital of France"), (QUERY, "")])
+    assert [j.status for j in judged] == ["ok", "error"]
+    assert judged[0].score is not None and "no tokens" in judged[1].reason
+
+
 # --- a tiny random GPT-2 --------------------------------------------------------------------
 
 CORPUS = [
