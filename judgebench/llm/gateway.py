@@ -144,7 +144,7 @@ class Gateway:
         self._routes: dict[tuple[str, str | None, str | None], _Route] = {}
         self._limits: dict[str, tuple[AdaptiveConcurrency, RateLimiter | None]] = {}
         self._limit_settings: dict[str, ModelSettings] = {}  # what each limiter was made from
-        self._endpoint_cap: int | None = None  # see endpoint_cap()
+        self._endpoint_caps: list[int] = []  # endpoint_cap() blocks open now; the last holds
         self._before_cache_writes: list[Callable[[], None]] = []  # see recording_first()
         self._accounts: contextvars.ContextVar[tuple[Account, ...]] = contextvars.ContextVar(
             f"judgebench_accounts_{id(self)}", default=()
@@ -253,14 +253,16 @@ class Gateway:
         """Inside this block every model (endpoint) has at most ``max_concurrency`` calls in
         flight, whoever makes them: a job's ``concurrency``, shared by all its stages. A smaller
         ``max_concurrency`` configured for the model (its entry or ``defaults`` in the settings)
-        wins; the built-in default does not apply. On exit the previous limits return. Blocks
-        that overlap (two jobs in one process at once) share the limiters: the latest cap holds."""
-        previous, self._endpoint_cap = self._endpoint_cap, max(1, max_concurrency)
+        wins; the built-in default does not apply. Blocks that overlap (two jobs in one process
+        at once) share the limiters: the latest open block's cap holds; when the last closes,
+        the settings' limits return."""
+        cap = max(1, max_concurrency)
+        self._endpoint_caps.append(cap)
         self._resize_limits()
         try:
             yield
         finally:
-            self._endpoint_cap = previous
+            self._endpoint_caps.remove(cap)
             self._resize_limits()
 
     @contextmanager
@@ -276,11 +278,12 @@ class Gateway:
             self._before_cache_writes.remove(record)
 
     def _max_concurrency(self, cfg: ModelSettings) -> int:
-        if self._endpoint_cap is None:
+        if not self._endpoint_caps:
             return cfg.max_concurrency
+        cap = self._endpoint_caps[-1]
         if "max_concurrency" in cfg.model_fields_set:  # configured: a smaller one wins
-            return min(cfg.max_concurrency, self._endpoint_cap)
-        return self._endpoint_cap
+            return min(cfg.max_concurrency, cap)
+        return cap
 
     def _resize_limits(self) -> None:
         for model, (concurrency, _) in self._limits.items():

@@ -184,3 +184,20 @@ async def test_callers_with_a_priority_go_first_lowest_key_first():
         "plain0",
         "plain1",
     ]
+
+
+def test_overlapping_endpoint_caps_the_latest_open_one_holds():
+    from judgebench.config import settings_from_dict
+    from judgebench.llm import Gateway
+
+    gateway = Gateway(settings=settings_from_dict({}))
+    limiter = gateway.concurrency_of("sim/judge")
+    first = gateway.endpoint_cap(10)
+    second = gateway.endpoint_cap(4)
+    first.__enter__()
+    second.__enter__()
+    assert limiter.capacity == 4
+    first.__exit__(None, None, None)  # the first job ends while the second still runs
+    assert limiter.capacity == 4
+    second.__exit__(None, None, None)
+    assert limiter.capacity == 32  # the settings' (built-in) limit
