@@ -7,16 +7,19 @@ response is back, a pairwise one when both are, a ranking when all are (a likeli
 scores its chunk in one batch once the chunk's responses are in, since a local model wants
 batches). Nothing here bounds calls: every call of every stage (responses, auxiliary answers,
 criteria, judgments, synthesis) waits only for its endpoint's slot in the gateway's adaptive
-limit, which the executor caps at the job's ``concurrency`` per model
+limit, which the runner caps at the job's ``concurrency`` per model
 (:meth:`judgebench.llm.Gateway.endpoint_cap`), so a slow or rate-limited provider holds up only
-the work that needs it and a job has at most ``concurrency`` × endpoints calls in flight.
+the work that needs it and a job has at most ``concurrency`` × endpoints calls in flight. While
+an endpoint is full its callers wait by priority (:data:`PREPARE` before :data:`WORK`, then
+older chunks first), so the busiest endpoint is never starved of work another one holds back.
 
 Finished rows go to a :class:`Committer`: one transaction per batch of finished items (not per
 stage chunk), in the order they finished, after the call cache is flushed — so a judgment is
 never stored before the response it used, and a kill leaves only whole batches. Memory is
 bounded by the window of chunks in flight (:func:`chunks_in_flight`): a chunk's tasks are
-spawned when it starts, none beyond the window. Everything else — natural keys, zero-call reruns, budgets,
-run links, errors as rows — is shared with the staged engine (:mod:`judgebench.jobs.stages`).
+spawned when it starts, none beyond the window. Usage is written before each cache write
+(:func:`usage_logs`). Everything else — natural keys, zero-call reruns, budgets, run links,
+errors as rows — is shared with the staged engine (:mod:`judgebench.jobs.stages`).
 """
 
 from __future__ import annotations
