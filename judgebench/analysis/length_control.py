@@ -162,6 +162,24 @@ def baseline_variant_rows(
     return x, y, np.full(len(y), weight / len(parts))
 
 
+MIN_FIT_ROWS = 3  # fewer usable instructions than GLM coefficients: no fit
+
+
+def _unfitted_row(model: object, group: pd.DataFrame, scale: float) -> dict[str, object]:
+    """The row of a model with too few usable instructions to fit: NaN where a fit would be."""
+    nan = float("nan")
+    return {
+        "model": model,
+        "n": len(group),
+        "win_rate": group["outcome"].mean() * scale if len(group) else nan,
+        "lc_win_rate": nan,
+        "intercept": nan,
+        "length_coef": nan,
+        "difficulty_coef": nan,
+        "regularized_with": f"not fitted: {len(group)} usable instructions (< {MIN_FIT_ROWS})",
+    }
+
+
 def length_controlled_win_rates(
     prefs: pd.DataFrame,
     difficulty: pd.Series | None = None,
@@ -184,7 +202,8 @@ def length_controlled_win_rates(
     :func:`baseline_variant_rows`); otherwise the fallback adds every instruction once more as
     "baseline vs itself" (features ``[0, 0, γ]``, preference ½). Column ``regularized_with``
     says which. Other columns: model, n, win_rate, lc_win_rate, intercept, length_coef,
-    difficulty_coef.
+    difficulty_coef. A model with fewer than :data:`MIN_FIT_ROWS` usable instructions keeps its
+    row, with NaN where the fit would be and ``regularized_with`` saying why (sorted last).
     """
     for col in ("query_id", "model", "outcome", "length_delta"):
         if col not in prefs.columns:
@@ -196,7 +215,9 @@ def length_controlled_win_rates(
     rows = []
     for model, raw in prefs.groupby("model", sort=True):
         group, gamma = _usable_rows(raw, difficulty)
-        if len(group) < 3:
+        if len(group) < MIN_FIT_ROWS:
+            # said, not dropped: the raw rate stands, the length-controlled one is unknown
+            rows.append(_unfitted_row(model, group, scale))
             continue
         mediator = _standardised_tanh(group["length_delta"].to_numpy(float))
         y = group["outcome"].to_numpy(float)
@@ -239,4 +260,4 @@ def length_controlled_win_rates(
             "regularized_with",
         ],
     )
-    return out.sort_values("lc_win_rate", ascending=False, ignore_index=True)
+    return out.sort_values("lc_win_rate", ascending=False, ignore_index=True, na_position="last")

@@ -273,3 +273,26 @@ def test_order_consistency_from_one_judgment_per_order():
     )
     out = order_consistency(pairs)
     assert out == {"n": 2, "consistency": 0.5, "tie_after_merge": 0.5}
+
+
+def test_a_model_too_small_to_fit_keeps_its_row_with_the_reason():
+    """Two usable instructions cannot fit three coefficients: the model is reported, not dropped."""
+    rng = np.random.default_rng(3)
+    queries = [f"q{i}" for i in range(60)]
+    big = pd.DataFrame(
+        {
+            "query_id": queries,
+            "model": "big",
+            "outcome": rng.uniform(0, 1, len(queries)),
+            "length_delta": rng.normal(0, 200, len(queries)),
+        }
+    )
+    small = pd.DataFrame(
+        {"query_id": queries[:2], "model": "small", "outcome": [1.0, 0.0], "length_delta": [5, 9]}
+    )
+    out = length_controlled_win_rates(pd.concat([big, small], ignore_index=True))
+    assert list(out["model"]) == ["big", "small"]  # the unfitted row sorts last
+    row = out.set_index("model").loc["small"]
+    assert row["n"] == 2 and row["win_rate"] == pytest.approx(50.0)
+    assert np.isnan(row["lc_win_rate"]) and "not fitted" in row["regularized_with"]
+    assert not np.isnan(out.set_index("model").loc["big", "lc_win_rate"])
