@@ -84,11 +84,9 @@ class JobRunner:
         store: Any = None,
         if_running: str = "exit",
     ) -> None:
-        from judgebench.db import Store
-
         self.job = job
         self.epoch = epoch
-        self.store = store or Store(job.store)
+        self._store = store  # opened on first use: see ``store``
         self.progress = progress or _Quiet()
         self.if_running = if_running  # another process runs the same run: "exit" or "wait"
         self.adaptive_reports: list[dict[str, Any]] = []  # per adaptive judge (sampling.py)
@@ -107,6 +105,16 @@ class JobRunner:
 
             executor = LocalExecutor()
         self.executor = executor
+
+    @property
+    def store(self) -> Any:
+        """The job's store, opened (and, when new, created) on first use, after the input
+        files are read: a bad query or taxonomy file leaves no store behind."""
+        if self._store is None:
+            from judgebench.db import Store
+
+            self._store = Store(self.job.store)
+        return self._store
 
     # --- the whole job -------------------------------------------------------------------
     def run(self) -> JobResult:
@@ -271,10 +279,11 @@ class JobRunner:
         }
 
     def _settings_file(self) -> str:
-        """The model registry file this run's gateway reads (``<defaults>``: none)."""
-        from judgebench.jobs.stages import ensure_gateway
+        """The model registry file this run's gateway reads (``<defaults>``: none); the
+        store's call cache is attached later (ensure_gateway), so the store is not opened."""
+        from judgebench.llm import get_gateway
 
-        return str(ensure_gateway(self.store).settings.source)
+        return str(get_gateway().settings.source)
 
     # --- stages ------------------------------------------------------------------------------
     def _read_inputs(self):  # type: ignore[no-untyped-def]

@@ -151,3 +151,30 @@ def test_repeated_texts_and_foreign_node_labels_are_said_not_silently_dropped(tm
     ), notes.notes
     sorted_q = next(q for q in store.get_queries() if q.text.startswith("Sort"))
     assert sorted_q.node_ids and "arena-hard-v0.1" not in sorted_q.node_ids
+
+
+def test_a_bad_query_file_leaves_no_store_behind(tmp_path):
+    queries = _write(tmp_path / "q.jsonl", [{"text": "Sort a list."}, {"text": "  \t "}])
+    job = {
+        "name": "ws",
+        "store": f"sqlite:///{tmp_path / 'ws.db'}",
+        "queries": {"files": [str(queries)], "encoder": "lexical"},
+        "models": [{"name": "sim/coder"}],
+        "judges": [{"kind": "rubric", "model": "sim/judge"}],
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "judgebench", "run", str(write_job(tmp_path / "job.yaml", job))],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().endswith(
+        f"error: {queries}:2: row has no query text "
+        + (
+            "(expected one of text, query, prompt, instruction, question, or a non-empty first "
+            "user turn in turns, messages, conversations, conversation)"
+        )
+    )
+    assert not (tmp_path / "ws.db").exists()  # the store was created before the file was read
