@@ -247,7 +247,8 @@ def load_references(path: str | Path) -> list[Reference]:
     out = []
     from judgebench.importers.base import read_text
 
-    for n, line in enumerate(read_text(path).splitlines(), 1):  # non-UTF-8: one line
+    # "\n" only: str.splitlines also splits at U+2028/U+2029, which JSON writes raw in strings
+    for n, line in enumerate(read_text(path).split("\n"), 1):  # non-UTF-8: one line
         if not line.strip():
             continue
         try:
@@ -318,7 +319,18 @@ class MetaRankingSettings(LLMJudgeSettings):
     def check_inputs(self) -> None:
         super().check_inputs()
         if not self.references.startswith(LABEL_SET):  # a label set is read from the store
-            load_references(self.references)
+            from judgebench.errors import ConfigError
+
+            refs = load_references(self.references)
+            # fewer than a judgment needs: every judgment of the run would fail (an error
+            # row each), after the responses were paid for
+            need = self.min_valid_references or (self.n_references + 1) // 2
+            if len(refs) < need:
+                raise ConfigError(
+                    f"{len(refs)} reference(s), but a judgment needs at least {need} "
+                    "(min_valid_references; default half of n_references)",
+                    where=self.references,
+                )
         labels = self.calibrate.labels if self.calibrate is not None else None
         if labels and not labels.startswith(LABEL_SET):
             load_references(labels)
