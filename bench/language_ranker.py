@@ -14,8 +14,11 @@ when that is absent, the same shapes with random weights (throughput does not de
     .venv/bin/python bench/language_ranker.py                       # CPU, ~1-3 min on 2 cores
     python3 bench/language_ranker.py --gpu --model .device/minilm-fp16 --corpus .device/ntrex
 
-Headlines (BENCH.md): languages, cpu_sentences_per_s; with --gpu: gpu_sentences_per_s,
-gpu_tokens_per_s, tflops, peak_fraction.
+Headlines (BENCH.md): languages, cpu_sentences_per_s; with --gpu: tokenizer_sentences_per_s
+(the pool alone, the higher of a measurement before and after the pipeline runs),
+gpu_sentences_per_s and gpu_vs_tokenizer (MiniLM end to end, best of eager / compiled, with
+and without CUDA graphs), gpu_tokens_per_s, and for the 1B shape tflops and peak_fraction end
+to end on the corpus text (tokenising included) and llama1b_device_peak_fraction pre-tokenised.
 """
 
 from __future__ import annotations
