@@ -21,17 +21,20 @@ YOUNG_THRESHOLD = 50_000  # allocations between young collections (CPython's def
 _lock = threading.Lock()
 _depth = 0  # batch_gc blocks open in this process (jobs in threads may overlap)
 _saved: tuple[int, int, int] = (700, 10, 10)
+_thaw = False  # whether the outermost block unfreezes on exit (not when the process had frozen)
 
 
 @contextmanager
 def batch_gc() -> Iterator[None]:
     """Inside: objects that existed on entry are out of the collector's way, and young
     collections are rarer. On exit (of the outermost block) both are undone: the frozen objects
-    rejoin the oldest generation, where a later full collection frees any that became garbage."""
-    global _depth, _saved
+    rejoin the oldest generation, where a later full collection frees any that became garbage
+    (unless the process had frozen objects of its own before: those stay frozen, with ours)."""
+    global _depth, _saved, _thaw
     with _lock:
         if _depth == 0:
             _saved = gc.get_threshold()
+            _thaw = gc.get_freeze_count() == 0
             gc.freeze()
             gc.set_threshold(max(_saved[0], YOUNG_THRESHOLD), *_saved[1:])
         _depth += 1
@@ -42,4 +45,5 @@ def batch_gc() -> Iterator[None]:
             _depth -= 1
             if _depth == 0:
                 gc.set_threshold(*_saved)
-                gc.unfreeze()
+                if _thaw:
+                    gc.unfreeze()

@@ -46,3 +46,14 @@ def test_garbage_made_inside_is_still_collected():
         del node
         gc.collect()
         assert ref() is None
+
+
+def test_a_freeze_the_process_made_itself_is_left_alone():
+    gc.freeze()  # e.g. a server that froze its start-up objects before forking workers
+    try:
+        frozen = gc.get_freeze_count()
+        with batch_gc():
+            pass
+        assert gc.get_freeze_count() >= frozen  # not thawed by the job
+    finally:
+        gc.unfreeze()
