@@ -40,7 +40,7 @@ from judgebench.judges.logprobs import (
 from judgebench.judges.registry import register_judge
 from judgebench.llm import LLMError
 from judgebench.prompts import PromptTemplate
-from judgebench.records import Judgment, Response, canonical_json
+from judgebench.records import Judgment, Query, Response, canonical_json
 
 Reduction = Literal["mean", "sum"]
 
@@ -184,6 +184,8 @@ class TRLMScorer(Judge):
         template = self._template(phrase)
         queries = [as_query(q) for q, _ in items]
         responses = [as_response(r, q) for q, (_, r) in zip(queries, items, strict=True)]
+        if self.alpha < 1.0 and any(not (r.text or "").strip() for r in responses):
+            return await self._without_blank(queries, responses, phrase, template)
         reverse_pairs = [
             self.pair(r.text or "", phrase, q.text, self.scored_prompt)
             for q, r in zip(queries, responses, strict=True)
@@ -244,6 +246,37 @@ class TRLMScorer(Judge):
                 )
             )
         return out
+
+    async def _without_blank(
+        self,
+        queries: list[Query],
+        responses: list[Response],
+        phrase: str,
+        template: PromptTemplate,
+    ) -> list[Judgment]:
+        """S(A|Q) of an empty response has no token to score (an endpoint answers the batch
+        with an error, failing every item in it): the blank ones are invalid, the rest scored."""
+        blank = [not (r.text or "").strip() for r in responses]
+        pairs = list(zip(queries, responses, strict=True))
+        scored = iter(
+            await self.score_many(
+                [p for p, b in zip(pairs, blank, strict=True) if not b], phrase=phrase
+            )
+        )
+        return [
+            self.make_judgment(
+                template=template,
+                query=q,
+                response=r,
+                exchanges=[],
+                params=self.params(phrase),
+                status="invalid",
+                reason="empty response: S(A|Q) has no token to score (alpha < 1)",
+            )
+            if b
+            else next(scored)
+            for (q, r), b in zip(pairs, blank, strict=True)
+        ]
 
     async def evaluate(self, query: QueryLike, response: ResponseLike) -> Judgment:
         return (await self.score_many([(query, response)]))[0]

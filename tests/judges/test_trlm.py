@@ -108,17 +108,20 @@ async def test_backend_failure_is_an_error_judgment():
 
 
 async def test_one_unscorable_item_fails_alone_not_its_batch():
-    class EmptyTargetFails(KnownLogprobs):
+    class LongTargetFails(KnownLogprobs):
         async def target_logprobs(self, pairs):
-            if any(not target for _, target in pairs):
-                raise ValueError("target text has no tokens")
+            if any("too long" in target for _, target in pairs):
+                raise ValueError("target text is too long for the model")
             return await super().target_logprobs(pairs)
 
-    # α < 1 scores S(A|Q) too: an empty response is an empty target
-    scorer = TRLMScorer(EmptyTargetFails(), alpha=0.5)
-    judged = await scorer.score_many([(QUERY, "Paris is the capital of France"), (QUERY, "")])
+    # α < 1 scores S(A|Q) too: the response is a target (an empty one is invalid before any
+    # call: tests/judges/test_unseen_trlm_blank.py)
+    scorer = TRLMScorer(LongTargetFails(), alpha=0.5)
+    judged = await scorer.score_many(
+        [(QUERY, "Paris is the capital of France"), (QUERY, "an answer too long to score")]
+    )
     assert [j.status for j in judged] == ["ok", "error"]
-    assert judged[0].score is not None and "no tokens" in judged[1].reason
+    assert judged[0].score is not None and "too long" in judged[1].reason
 
 
 # --- a tiny random GPT-2 --------------------------------------------------------------------
