@@ -269,9 +269,17 @@ def export_run(store: Any, run: str, fmt: str, out: str | Path) -> list[Path]:
     written = []
     for table in TABLES + EXTRA_TABLES:
         path = out / f"{table}.{fmt}"
-        _write(path, fmt, iter_rows(store, run_id, table))
+        _write(path, fmt, iter_rows(store, run_id, table), _columns(table))
         written.append(path)
     return written
+
+
+def _columns(table: str) -> list[str]:
+    """The columns of an exported table, so a file with no row still has its header."""
+    from judgebench.db.models import ErrorRow, JudgmentRow, QueryRow, ResponseRow
+
+    row_type = {"queries": QueryRow, "responses": ResponseRow, "errors": ErrorRow}
+    return [c.name for c in row_type.get(table, JudgmentRow).__table__.columns]
 
 
 def _flat(row: dict[str, Any]) -> dict[str, Any]:
@@ -298,7 +306,9 @@ def _csv_row(row: dict[str, Any]) -> dict[str, Any]:
     return {k: spreadsheet_safe(v) for k, v in _flat(row).items()}
 
 
-def _write(path: Path, fmt: str, chunks: Iterator[list[dict[str, Any]]]) -> None:
+def _write(
+    path: Path, fmt: str, chunks: Iterator[list[dict[str, Any]]], columns: list[str]
+) -> None:
     if fmt == "jsonl":
         with path.open("w", encoding="utf-8") as fh:
             for chunk in chunks:
@@ -311,6 +321,8 @@ def _write(path: Path, fmt: str, chunks: Iterator[list[dict[str, Any]]]) -> None
             for chunk in chunks:
                 pd.DataFrame([_csv_row(r) for r in chunk]).to_csv(fh, header=first, index=False)
                 first = False
+            if first:  # no row (a clean run's errors): the header alone, readable by pandas
+                pd.DataFrame(columns=columns).to_csv(fh, index=False)
         return
     try:
         import pyarrow as pa
@@ -332,4 +344,4 @@ def _write(path: Path, fmt: str, chunks: Iterator[list[dict[str, Any]]]) -> None
         if writer is not None:
             writer.close()
     if writer is None:
-        pq.write_table(pa.table({}), path)
+        pq.write_table(pa.table({c: pa.array([], pa.string()) for c in columns}), path)

@@ -78,3 +78,24 @@ def test_exported_queries_read_back_as_a_job_queries_file(finished, tmp_path, fm
         assert Query.natural_key(q.text, "import") == original.id
         # CSV writes node_ids as a JSON list: it was read back as one node '["a/b"]'
         assert q.node_ids == original.node_ids and q.node_ids
+
+
+def test_a_table_with_no_row_is_exported_with_its_header(tmp_path):
+    queries = write_queries(tmp_path / "q.jsonl", 2)
+    data = job_dict(
+        f"sqlite:///{tmp_path / 'clean.db'}",
+        queries,
+        models=("sim/coder",),
+        judges=[{"kind": "rubric", "model": "sim/judge"}],
+    )
+    store = Store(data["store"])
+    fresh_gateway(store)
+    result = JobRunner(parse_job(data), store=store).run()
+    assert result.status == "ok"
+    export_run(store, result.run_id, "csv", tmp_path / "csv")
+    errors = pd.read_csv(tmp_path / "csv" / "errors.csv")  # was an empty file: EmptyDataError
+    assert errors.empty and {"stage", "subject", "message", "run_id"} <= set(errors.columns)
+    assert "raw_replies" in pd.read_csv(tmp_path / "csv" / "comparisons.csv").columns
+    pytest.importorskip("pyarrow")
+    export_run(store, result.run_id, "parquet", tmp_path / "pq")
+    assert "message" in pd.read_parquet(tmp_path / "pq" / "errors.parquet").columns
