@@ -225,7 +225,14 @@ class JobConfig(_Strict):
         dup = sorted({n for n in names if names.count(n) > 1})
         if dup:
             raise ValueError(f"model {dup[0]!r} is listed twice")
+        labels = [j.label for j in self.judges]
         for i, judge in enumerate(self.judges):
+            if judge.label in labels[:i]:  # its rows, counts and summary would merge with theirs
+                raise ValueError(
+                    f"judges[{i}]: a second {judge.kind} judge with model {judge.model} "
+                    f"(judges[{labels.index(judge.label)}]): their judgments could not be told "
+                    "apart in the counts and the summary; use another judge model"
+                )
             # a comparison needs two responses per query: with one model every call is wasted
             if judge.shape in ("pairwise", "listwise") and len(names) < 2:
                 raise ValueError(

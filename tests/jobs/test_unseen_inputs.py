@@ -178,3 +178,27 @@ def test_a_bad_query_file_leaves_no_store_behind(tmp_path):
         )
     )
     assert not (tmp_path / "ws.db").exists()  # the store was created before the file was read
+
+
+def test_two_judges_of_one_kind_and_model_are_refused(tmp_path):
+    from judgebench.jobs import parse_job
+    from tests.jobs.conftest import job_dict
+
+    data = job_dict(
+        f"sqlite:///{tmp_path / 'two.db'}",
+        _write(tmp_path / "q.jsonl", [{"text": "Sort a list."}]),
+        judges=[
+            {"kind": "rubric", "model": "sim/judge", "rubric": "Is it correct?"},
+            {"kind": "rubric", "model": "sim/generalist", "rubric": "Is it correct?"},
+            {"kind": "rubric", "model": "sim/judge", "rubric": "Is it funny?", "scale": [1, 5]},
+        ],
+    )
+    # the summary read both sim/judge rubrics as one judge: one mean over the 1-10 and the 1-5
+    # scale's scores
+    with pytest.raises(Exception, match=r"judges\[2\]: a second rubric judge with model "):
+        parse_job(data)
+    data["judges"].pop()
+    assert [j.label for j in parse_job(data).judges] == [
+        "rubric:sim/judge",
+        "rubric:sim/generalist",
+    ]
