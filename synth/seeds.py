@@ -121,10 +121,13 @@ def _first_user_turn(row: dict, where: str) -> tuple[str | None, dict[str, Any]]
 
     Only the first user turn is asked: a later turn depends on the model's own earlier answer.
     """
-    field = next((f for f in TURN_FIELDS if isinstance(row.get(f), list) and row[f]), None)
+    lists: dict[str, list[Any]] = {  # in CSV, a JSON list in a cell
+        f: v for f in TURN_FIELDS if isinstance(v := _json_list(row.get(f)), list) and v
+    }
+    field = next(iter(lists), None)
     if field is None:
         return None, {}
-    turns = row[field]
+    turns = lists[field]
     roles = [
         str(t.get("role", t.get("from", ""))).lower() if isinstance(t, dict) else "" for t in turns
     ]

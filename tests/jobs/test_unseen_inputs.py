@@ -60,6 +60,19 @@ def test_chat_style_rows_ask_the_first_user_turn_and_keep_what_is_left_out(tmp_p
     assert queries[3].metadata == {"seed_file_id": "0"}  # id 0 is an id, not a missing one
 
 
+def test_a_csv_cell_holding_a_messages_list_is_a_chat_row(tmp_path):
+    import csv
+
+    path = tmp_path / "chat.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["id", "messages"])
+        writer.writerow([7, json.dumps(ROWS[1]["messages"], ensure_ascii=False)])
+    (query,) = load_seed_file(path)
+    assert query.text == "Explique la pluie. 🌧️"
+    assert query.metadata == {"system_prompt": "Réponds en français.", "seed_file_id": "7"}
+
+
 @pytest.mark.parametrize(
     "row, message",
     [
