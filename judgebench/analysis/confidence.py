@@ -115,6 +115,12 @@ def assignment_lines(summary: Mapping[str, Any]) -> list[str]:
     """Printable lines of :func:`assignment_summary`."""
     if not summary or not (summary.get("nodes") or summary.get("unassigned")):
         return []
+    if summary.get("assigner") == "embedding":  # it gives no confidence: nothing to count as sure
+        counts = ", ".join(f"{n['node_id']} {n['queries']}" for n in summary["nodes"])
+        return [
+            "assignment (queries per node; assign: embedding gives no confidence, "
+            f"assign: combined does): {counts}; unassigned {summary['unassigned']}"
+        ]
     parts = [
         f"{n['node_id']} {n['confident']}/{n['queries']}"
         + (f" (+{n['tentative']} tentative)" if n["tentative"] else "")

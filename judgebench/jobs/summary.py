@@ -156,7 +156,10 @@ def _assignment(queries: Any, membership: Any, job: JobConfig) -> tuple[dict[str
         membership = pd.concat([membership, tentative_membership(queries)], ignore_index=True)
     else:  # stored assignments may come from a laxer threshold (taxonomy assign --db)
         membership = confident_membership(membership, threshold)
-    return assignment_summary(queries, threshold), membership
+    summary = assignment_summary(queries, threshold)
+    if job.queries.assign == "embedding":  # its assignments carry no confidence to report
+        summary["assigner"] = "embedding"
+    return summary, membership
 
 
 def _overall(report: Any) -> pd.DataFrame:

@@ -58,3 +58,25 @@ def test_an_interval_needs_two_values(tmp_path, n):
             assert e["ci_low"] is not None and e["ci_high"] is not None
     text = _printed(summary)
     assert ("no CI" in text) == (n == 1)
+
+
+@pytest.mark.parametrize("assign", ["embedding", "combined"])
+def test_the_assignment_line_claims_confidence_only_where_it_was_measured(tmp_path, assign):
+    from judgebench.analysis.confidence import assignment_lines
+
+    queries = write_queries(tmp_path / "q.jsonl", 3)
+    data = job_dict(
+        f"sqlite:///{tmp_path / 'a.db'}",
+        queries,
+        models=("sim/coder",),
+        judges=[{"kind": "rubric", "model": "sim/judge"}],
+    )
+    data["queries"]["assign"] = assign
+    store = Store(data["store"])
+    fresh_gateway(store)
+    summary = JobRunner(parse_job(data), store=store).run().summary
+    [line] = assignment_lines(summary["assignment"])
+    # the embedding assigner stores no confidence; the line said "confident/assigned at
+    # min_confidence 0.6: coding 3/3" all the same
+    assert ("confident" in line) == (assign == "combined")
+    assert ("assign: embedding gives no confidence" in line) == (assign == "embedding")
