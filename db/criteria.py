@@ -11,8 +11,6 @@ of the same key keep the first row.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +18,7 @@ from sqlalchemy import DateTime, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from judgebench.db.base import Base
+from judgebench.db.engine import sqlite_cursor, sqlite_timestamp
 from judgebench.db.store import Store
 from judgebench.records import utcnow
 
@@ -42,7 +41,7 @@ class SqlCriteriaStore:
 
     def get_criteria(self, key: str) -> dict[str, Any] | None:
         if self._sqlite:  # a job asks once per query: a plain read without the ORM's cost
-            with _raw(self.store) as cursor:
+            with sqlite_cursor(self.store.engine) as cursor:
                 cursor.execute("SELECT payload FROM pc2_criteria WHERE key = ?", (key,))
                 row = cursor.fetchone()
             return json.loads(row[0]) if row is not None else None
@@ -53,21 +52,14 @@ class SqlCriteriaStore:
         self, key: str, query_id: str, judge_model: str, payload: dict[str, Any]
     ) -> bool:
         """Store the payload unless the key is there; True when this row was the one stored."""
-        if self._sqlite:  # as in get_criteria; one BEGIN IMMEDIATE transaction
-            with _raw(self.store) as cursor:
-                cursor.execute("BEGIN IMMEDIATE")
-                try:
-                    cursor.execute(
-                        "INSERT OR IGNORE INTO pc2_criteria"
-                        " (key, query_id, judge_model, payload, created_at) VALUES (?, ?, ?, ?, ?)",
-                        (key, query_id, judge_model, json.dumps(payload), _sqlite_now()),
-                    )
-                    stored = cursor.rowcount == 1
-                    cursor.execute("COMMIT")
-                except BaseException:
-                    cursor.execute("ROLLBACK")
-                    raise
-            return stored
+        if self._sqlite:  # as in get_criteria
+            with sqlite_cursor(self.store.engine, write=True) as cursor:
+                cursor.execute(
+                    "INSERT OR IGNORE INTO pc2_criteria"
+                    " (key, query_id, judge_model, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+                    (key, query_id, judge_model, json.dumps(payload), sqlite_timestamp(utcnow())),
+                )
+                return bool(cursor.rowcount == 1)
         row = dict(
             key=key,
             query_id=query_id,
@@ -84,22 +76,3 @@ class SqlCriteriaStore:
             return list(
                 s.scalars(select(PC2CriteriaRow.payload).where(PC2CriteriaRow.query_id == query_id))
             )
-
-
-@contextmanager
-def _raw(store: Store) -> Iterator[Any]:
-    """A DB-API cursor on a pooled SQLite connection (autocommit at the driver level: a plain
-    SELECT takes no lock, a write opens its own transaction)."""
-    raw = store.engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        try:
-            yield cursor
-        finally:
-            cursor.close()
-    finally:
-        raw.close()
-
-
-def _sqlite_now() -> str:
-    return utcnow().strftime("%Y-%m-%d %H:%M:%S.%f")  # SQLAlchemy's SQLite DATETIME form

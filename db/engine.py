@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -137,3 +139,34 @@ def check_opens(engine: Engine) -> None:
         reason = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["?"])[0]
         where = engine.url.render_as_string(hide_password=True)
         raise DataError(f"cannot open the store: {reason}", where=where) from None
+
+
+@contextmanager
+def sqlite_cursor(engine: Engine, *, write: bool = False) -> Iterator[Any]:
+    """A DB-API cursor on a pooled SQLite connection, for hot paths where the ORM's cost per
+    statement shows (autocommit at the driver level: a plain SELECT takes no lock). With
+    ``write``, the block is one BEGIN IMMEDIATE transaction, committed when it ends and rolled
+    back when it raises."""
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        try:
+            if write:
+                cursor.execute("BEGIN IMMEDIATE")
+                try:
+                    yield cursor
+                    cursor.execute("COMMIT")
+                except BaseException:
+                    cursor.execute("ROLLBACK")
+                    raise
+            else:
+                yield cursor
+        finally:
+            cursor.close()
+    finally:
+        raw.close()
+
+
+def sqlite_timestamp(when: Any) -> str:
+    """A datetime as SQLAlchemy writes a SQLite DATETIME (what the ORM reads back)."""
+    return str(when.strftime("%Y-%m-%d %H:%M:%S.%f"))

@@ -33,3 +33,18 @@ def test_an_empty_report_writes_nothing(tmp_path):
         from judgebench.db.jobs import JobUsageRow
 
         assert s.query(JobUsageRow).count() == 0
+
+
+def test_rows_written_on_sqlite_load_through_the_orm(tmp_path):
+    """SQLite adds usage with one plain upsert: the ORM loads those rows (timestamps included)."""
+    from datetime import datetime
+
+    from judgebench.db.jobs import JobUsageRow
+
+    store = Store(tmp_path / "s.db")
+    add_usage_rows(store, ["run1", "run1:responses"], {"calls": 1, "calls_without_price": 1})
+    with store.read_session() as s:
+        rows = {r.run_id: r for r in s.query(JobUsageRow)}
+    assert set(rows) == {"run1", "run1:responses"}
+    assert all(isinstance(r.updated_at, datetime) for r in rows.values())
+    assert [(r.calls, r.calls_without_price, r.cost) for r in rows.values()] == [(1, 1, 0.0)] * 2
