@@ -388,7 +388,10 @@ def settle(ctx, spec, unit, judged, stop, error) -> tuple[list[Judgment], list[J
         return [], []
     failed = next((j for j in judged if j.status == "error"), None)
     if failed is not None:
-        error(f"{failed.model} query {unit.query.id}", failed.reason or "error")
+        # every item of the unit failed with it (a ranking: each candidate), one row each, so
+        # the run's error count says how many items failed and none reads as "skipped"
+        for item in judged[: len(unit.keys)] or [failed]:
+            error(f"{item.model} query {unit.query.id}", failed.reason or "error")
         return [], []
     main, rest = judged[: len(unit.keys)], judged[len(unit.keys) :]
     if [j.id for j in main] != unit.keys:  # pragma: no cover - a judge changed its keys
