@@ -352,26 +352,26 @@ class _Comparisons:
             if bad:
                 details["invalid_comparisons"] = bad
             # no comparison of this candidate parsed: its place is only the input order, so it
-            # gets no score (the replies and reasons are in its comparisons, named here)
+            # gets no score; its comparisons' replies are its raw replies (and are named here)
             unranked = bool(touched) and bad == len(touched)
             if unranked:
                 details["comparison_ids"] = [j.id for j in touched]
-            out.append(
-                self.ranker.make_judgment(
-                    template=self.template,
-                    query=self.q,
-                    response=cand,
-                    exchanges=[],
-                    params=self.params,
-                    score=(n - shared[idx]) / (n - 1) if n > 1 else 1.0,
-                    status="invalid" if unranked else "ok",
-                    reason=(
-                        f"all {bad} comparisons invalid, e.g. {touched[0].reason}"
-                        if unranked
-                        else None
-                    ),
-                    flags=[INVALID_COMPARISONS] if bad else [],
-                    details=details,
-                )
+            judgment = self.ranker.make_judgment(
+                template=self.template,
+                query=self.q,
+                response=cand,
+                exchanges=[],
+                params=self.params,
+                score=(n - shared[idx]) / (n - 1) if n > 1 else 1.0,
+                status="invalid" if unranked else "ok",
+                reason=(
+                    f"all {bad} comparisons invalid, e.g. {touched[0].reason}" if unranked else None
+                ),
+                flags=[INVALID_COMPARISONS] if bad else [],
+                details=details,
             )
+            if unranked:
+                replies = [reply for j in touched for reply in j.raw_replies]
+                judgment = judgment.model_copy(update={"raw_replies": replies})
+            out.append(judgment)
         return out

@@ -27,7 +27,8 @@ def test_a_prp_judge_that_never_parses_fails_the_run_with_invalid_rankings(tmp_p
     assert run.counts["judgments"] == {"ok": 0, "invalid": 6, "error": 0, "skipped": 0}
     assert all("win_rates" not in m for m in result.summary["models"])
     rankings = [j for j in store.get_judgments(judge="prp") if j.kind == "ranking"]
-    assert len(rankings) == 6 and all(j.score is None and j.reason for j in rankings)
+    assert len(rankings) == 6
+    assert all(j.score is None and j.reason and j.raw_replies for j in rankings)
 
 
 @pytest.mark.parametrize("engine", ["pipelined", "staged"])

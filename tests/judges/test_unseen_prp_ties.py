@@ -83,7 +83,9 @@ async def test_a_candidate_with_no_parsed_comparison_is_invalid_not_ranked(scrip
     assert set(unranked.details["comparison_ids"]) == {
         c.id for c in ranking.comparisons if c.status == "invalid"
     }
-    assert all(c.raw_replies for c in ranking.comparisons)  # the replies are kept there
+    invalid = [c for c in ranking.comparisons if c.status == "invalid"]
+    assert unranked.raw_replies == [r for c in invalid for r in c.raw_replies]
+    assert "it depends on the reader" in unranked.raw_replies[0]
     # the two it was never compared with validly are still ranked, from their own comparison
     assert [ranking.judgments[i].score for i in (0, 2)] == [0.0, 1.0]
 
