@@ -269,7 +269,7 @@ class JobRunner:
             "judgments": n_queries * sum(units_per_query(self.job, j) for j in full)
             + self.adaptive_expected,
         }
-        return {
+        counts = {
             stage: stage_counts(
                 n,
                 linked_status_counts(self.store, self.run_id, stage.removesuffix("s")),
@@ -277,6 +277,13 @@ class JobRunner:
             )
             for stage, n in expected.items()
         }
+        # a listwise judge's pairwise comparisons: one that never parsed makes the run partial
+        # by the same max_error_rate rule as an invalid judgment (their number depends on the
+        # method, so what is stored is what was expected; a failed call is a judgment error)
+        compared = linked_status_counts(self.store, self.run_id, "comparison")
+        if sum(compared.values()):
+            counts["comparisons"] = stage_counts(sum(compared.values()), compared, 0)
+        return counts
 
     def _settings_file(self) -> str:
         """The model registry file this run's gateway reads (``<defaults>``: none); the
