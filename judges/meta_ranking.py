@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 PARTIAL_REFERENCES = "partial_references"
 UNBALANCED_REFERENCES = "unbalanced_references"
+TOO_FEW_REFERENCES = "too_few_references"  # fewer from other queries than a judgment needs
 SOFT_UNAVAILABLE = "soft_unavailable"
 
 
@@ -477,8 +478,12 @@ class MetaRankingJudge(Judge):
         if not balanced:
             flags.append(UNBALANCED_REFERENCES)
         if len(refs) < self.min_valid_references:
+            # a data condition (e.g. every reference is on this query), not a failed call:
+            # invalid, so a rerun keeps it (no call) instead of retrying what cannot change
             reason = f"only {len(refs)} references from other queries available, need {self.min_valid_references}"
-            missing: Exchange[Any] = Exchange(None, "error", reason, [], Usage(), None)
+            missing: Exchange[Any] = Exchange(None, "invalid", reason, [], Usage(), None)
+            flags.append(TOO_FEW_REFERENCES)
+            details["available_references"] = len(refs)
             return self.make_judgment(
                 template=template,
                 query=q,

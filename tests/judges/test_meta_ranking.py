@@ -8,7 +8,13 @@ import math
 import pytest
 
 from judgebench.judges import MetaRankingJudge, Reference, ReferenceStore, choose_tau
-from judgebench.judges.meta_ranking import PARTIAL_REFERENCES, UNBALANCED_REFERENCES, auroc, vote
+from judgebench.judges.meta_ranking import (
+    PARTIAL_REFERENCES,
+    TOO_FEW_REFERENCES,
+    UNBALANCED_REFERENCES,
+    auroc,
+    vote,
+)
 from judgebench.llm import Completion, TokenLogprob
 from judgebench.prompts import unfence
 from judgebench.records import Query, Usage
@@ -132,10 +138,14 @@ async def test_too_few_usable_comparisons_is_invalid(scripted):
     assert j.status == "invalid" and j.score is None and "0 of 5" in j.reason
 
 
-async def test_no_references_is_an_error_not_a_score(scripted):
-    scripted(responder=responder(lambda other: "target"))
+async def test_no_references_is_invalid_with_the_reason_not_a_score(scripted):
+    backend = scripted(responder=responder(lambda other: "target"))
     j = await judge(ReferenceStore()).evaluate(TARGET_Q, TARGET)
-    assert j.status == "error" and "references" in j.reason
+    # a data condition a rerun cannot fix: invalid (kept), not an error (retried every run)
+    assert j.status == "invalid" and j.score is None
+    assert "only 0 references from other queries available" in j.reason
+    assert TOO_FEW_REFERENCES in j.flags and j.details["available_references"] == 0
+    assert backend.prompts == []  # no call was made
 
 
 async def test_soft_mode_uses_option_token_probabilities(scripted):
