@@ -65,6 +65,12 @@ DEFAULT_TEMPERATURE = 1.0
 DEFAULT_MIN_CONFIDENCE = 0.6
 LARGE_TAXONOMY_LEAVES = 50
 _MIN_CALIBRATION_ROWS = 20
+# "None of these": P(match) = sigmoid((best cosine - threshold) / scale), the best cosine of the
+# query to any text describing a candidate or to any labelled example. Softmax confidence is
+# relative to the candidates only (one candidate always gets 1.0); this absolute factor is not.
+# Thresholds sit below what in-domain Arena-Hard prompts reach and above unrelated text.
+MATCH_THRESHOLD: dict[str, float] = {"minilm": 0.15, "lexical": 0.03}
+MATCH_SCALE: dict[str, float] = {"minilm": 0.04, "lexical": 0.015}
 _MIN_SPREAD = 0.02  # cosine units
 
 
@@ -224,8 +230,20 @@ class Stage:
                     total += weight * part
         return total
 
+    def match_probability(self, queries: Mapping[str, np.ndarray]) -> np.ndarray:
+        """P(some candidate fits at all), from absolute similarity (mean logit over encoders)."""
+        logit = np.zeros(len(next(iter(queries.values()))))
+        for fam, vectors in queries.items():
+            best = (vectors @ self.node_vectors[fam].T).max(axis=1)
+            if len(self.examples.labels):
+                best = np.maximum(best, (vectors @ self.examples.vectors[fam].T).max(axis=1))
+            logit += (best - MATCH_THRESHOLD[fam]) / MATCH_SCALE[fam]
+        return 1.0 / (1.0 + np.exp(-logit / len(queries)))
+
     def probabilities(self, queries: Mapping[str, np.ndarray]) -> np.ndarray:
-        return np.exp(_log_softmax(self.logits(queries) / self.temperature))
+        """P(candidate) = P(candidate | some fits) × P(some fits): rows need not sum to 1."""
+        relative = np.exp(_log_softmax(self.logits(queries) / self.temperature))
+        return relative * self.match_probability(queries)[:, None]
 
     def calibrate(self, folds: int = 5, seed: int = 0) -> bool:
         """Fit the temperature on held-out folds of the examples; False when too few."""

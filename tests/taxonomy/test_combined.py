@@ -8,6 +8,7 @@ import pytest
 from judgebench.errors import ConfigError, DataError
 from judgebench.taxonomy import Taxonomy
 from judgebench.taxonomy.combined import (
+    DEFAULT_MIN_CONFIDENCE,
     UNASSIGNED,
     CombinedAssigner,
     fit_temperature,
@@ -52,7 +53,8 @@ def test_flat_labels_with_examples_are_assigned_with_a_probability():
         assert 1 / 3 < r.confidence <= 1.0
         assert r.node_confidence == {r.node_ids[0]: r.confidence}
     probs = assigner.probabilities(["a haiku on snow, please"])
-    assert probs.shape == (1, 3) and probs.sum() == pytest.approx(1.0)
+    # relative probabilities times P(some label fits): an on-topic query keeps nearly all of it
+    assert probs.shape == (1, 3) and 0.9 < probs.sum() <= 1.0
     # 60 examples: the temperature was fitted on held-out folds, not left at the default
     assert assigner.top.temperature != 1.0
 
@@ -69,6 +71,32 @@ def test_uncertain_queries_go_to_the_unassigned_bucket():
         tax, encoders="lexical", examples=examples(ids), min_confidence=0, calibrate=False
     )
     assert lenient.assign(["zzz"])[0].assigned
+
+
+def test_one_node_taxonomy_is_not_confident_about_an_off_topic_query():
+    # a softmax over one candidate is 1.0 for anything; the absolute match factor is not
+    tax = Taxonomy("one")
+    coding = tax.add("", "Coding", "Writing and fixing code: programs, functions, bugs, scripts")
+    assigner = CombinedAssigner(tax, encoders="lexical")
+    on_topic, poem = assigner.assign(
+        ["Fix this bug in my JavaScript code", "Roses are red, write me a sonnet about autumn"]
+    )
+    assert on_topic.assigned and on_topic.node_ids == [coding]
+    assert on_topic.confidence >= DEFAULT_MIN_CONFIDENCE
+    assert poem.status == UNASSIGNED and poem.confidence < DEFAULT_MIN_CONFIDENCE
+
+
+def test_two_nodes_where_neither_fits_give_low_confidence():
+    tax = Taxonomy("two")
+    tax.add("", "Coding", "Writing and fixing code: programs, functions, bugs, scripts")
+    tax.add("", "Mathematics", "Equations, proofs, algebra and calculus problems")
+    assigner = CombinedAssigner(tax, encoders="lexical")
+    fits, neither = assigner.assign(
+        ["Solve these algebra equations", "What is the best recipe for banana bread?"]
+    )
+    assert fits.assigned and fits.confidence >= DEFAULT_MIN_CONFIDENCE
+    assert neither.status == UNASSIGNED and neither.confidence < DEFAULT_MIN_CONFIDENCE
+    assert assigner.top.probabilities(assigner._encode(["banana bread"])).sum() < 0.5
 
 
 def test_tree_domain_first_then_one_leaf_per_dimension(tree):
