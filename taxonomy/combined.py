@@ -69,8 +69,8 @@ _MIN_CALIBRATION_ROWS = 20
 # query to any text describing a candidate or to any labelled example. Softmax confidence is
 # relative to the candidates only (one candidate always gets 1.0); this absolute factor is not.
 # Thresholds sit below what in-domain Arena-Hard prompts reach and above unrelated text.
-MATCH_THRESHOLD: dict[str, float] = {"minilm": 0.15, "lexical": 0.03}
-MATCH_SCALE: dict[str, float] = {"minilm": 0.04, "lexical": 0.015}
+MATCH_THRESHOLD: dict[str, float] = {"minilm": 0.15, "lexical": 0.02}
+MATCH_SCALE: dict[str, float] = {"minilm": 0.04, "lexical": 0.01}
 _MIN_SPREAD = 0.02  # cosine units
 
 
