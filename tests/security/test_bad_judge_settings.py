@@ -64,7 +64,11 @@ def test_bad_meta_ranking_file_is_refused_before_the_run_row(
     after the run row: a missing or malformed file left a failed run behind."""
     good = world["base"] / "files" / "good-refs.jsonl"
     good.parent.mkdir(exist_ok=True)
-    good.write_text('{"query": "q", "response": "r", "correct": true}\n', encoding="utf-8")
+    # enough references for a judgment (half of n_references), so only the bad file is refused
+    good.write_text(
+        "".join(f'{{"query": "q{i}", "response": "r", "correct": true}}\n' for i in range(8)),
+        encoding="utf-8",
+    )
     path = world["base"] / "files" / f"{field}-{name}"
     if isinstance(content, bytes):
         path.write_bytes(content)

@@ -28,8 +28,8 @@ def test_without_nul_replaces_only_what_needs_it() -> None:
     "store_url", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
 )
 def test_text_with_nul_is_stored(store_url: str) -> None:
-    from judgebench.db.routing import RoutedRequestRow
     from judgebench.db import Store
+    from judgebench.db.routing import RoutedRequestRow
 
     store = Store(store_url)
     query = Query(text=TEXT)

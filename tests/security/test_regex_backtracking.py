@@ -19,7 +19,16 @@ from typing import Any
 
 import pytest
 
-PACKAGES = ("judges", "judgebench.sim", "synth", "judgebench.routing", "taxonomy", "judgebench.llm")
+# the card's folders by their package names: importing the bare folder ("judges", on sys.path
+# as the cwd) would load a second copy of every judge and re-register it
+PACKAGES = (
+    "judgebench.judges",
+    "judgebench.sim",
+    "judgebench.synth",
+    "judgebench.routing",
+    "judgebench.taxonomy",
+    "judgebench.llm",
+)
 LENGTH = 20_000
 FILLERS = ("x", "1", " ", "\n", "\t", "a ", "a\n", " \n", "1.", "1,", "[[", "- ", "a(", "*", "=")
 PREFIXES = ("", "hey", "give it", "verdict:", "def f", "1 +", "system")
