@@ -94,7 +94,8 @@ def _is_dependency(item: Any) -> bool:
 
 Text = str | None
 Count = Annotated[int, Field(ge=0)] | None
-Number = int | float | None
+# NaN and ±Infinity are valid to json.loads (so is 1e400): a threshold of NaN failed in pandas
+Number = int | Annotated[float, Field(allow_inf_nan=False)] | None
 # what dcc.Upload sends: a base64 data URL (the views decode it)
 DataUrl = Annotated[
     str,

@@ -13,6 +13,8 @@ import pytest
 TOKEN = "a-long-token-1234"
 # the kinds of JSON a forged request can put in any value
 WRONG = [5, -1.5, True, [1, "a"], {"a": 1}, [None], [{"x": 1}], "x", "data:x;base64,e3", ""]
+# json.dumps writes these as NaN / Infinity, which json.loads (and so Dash) accepts
+WRONG += [float("nan"), float("inf"), -float("inf")]
 
 
 @pytest.fixture(scope="module")
