@@ -141,7 +141,7 @@ def _register_shell(app: dash.Dash, ctx: DashboardContext, views: list[View]) ->
     by_id = {v.id: v for v in views}
 
     @app.callback(Output("page", "children"), Input("url", "pathname"), Input("url", "search"))
-    def _route(pathname: str | None, search: str | None):  # type: ignore[no-untyped-def]
+    def _route(pathname: str | None, search: str | None):
         return render_page(ctx, by_id, views, pathname, search)
 
     @app.callback(
@@ -150,7 +150,7 @@ def _register_shell(app: dash.Dash, ctx: DashboardContext, views: list[View]) ->
         State({"type": "jb-graph", "index": MATCH}, "figure"),
         prevent_initial_call=True,
     )
-    def _export_html(n_clicks, figure):  # type: ignore[no-untyped-def]
+    def _export_html(n_clicks, figure):
         if not n_clicks or not figure:
             raise dash.exceptions.PreventUpdate
         # the output's own id: a request need not say what triggered it (triggered_id None)
@@ -161,7 +161,7 @@ def _register_shell(app: dash.Dash, ctx: DashboardContext, views: list[View]) ->
         [Output(f"nav-{v.id}", "className") for v in views],
         Input("url", "pathname"),
     )
-    def _nav(pathname: str | None):  # type: ignore[no-untyped-def]
+    def _nav(pathname: str | None):
         current = (pathname or "/").strip("/") or views[0].id
         return ["jb-nav-link active" if v.id == current else "jb-nav-link" for v in views]
 
@@ -172,7 +172,7 @@ def render_page(
     views: list[View],
     pathname: str | None,
     search: str | None,
-):  # type: ignore[no-untyped-def]
+):
     key = (pathname or "/").strip("/") or views[0].id
     view = by_id.get(key)
     if view is None:
@@ -236,7 +236,7 @@ class DashboardServer:
             from waitress import create_server
 
             self._waitress = create_server(app.server, host=host, port=port, threads=threads)
-            self.port = int(self._waitress.effective_port)  # type: ignore[union-attr]
+            self.port = int(self._waitress.effective_port)
         else:
             from werkzeug.serving import make_server
 

@@ -77,7 +77,7 @@ def install_auth(server: Flask, token: str | None = None, basic_auth: str | None
     _keep_credentials_out_of_logs(token, basic_auth)
 
     @server.before_request
-    def _require_credentials():  # type: ignore[no-untyped-def]
+    def _require_credentials():
         if token:
             header = request.headers.get("Authorization", "")
             sent = (

@@ -31,7 +31,7 @@ def install_request_guard(app: Any) -> None:
     app.server.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
 
     @app.server.before_request
-    def _check_callback_request():  # type: ignore[no-untyped-def]
+    def _check_callback_request():
         if request.method != "POST" or not request.path.endswith("/_dash-update-component"):
             return None
         problem = callback_problem(request.get_data(cache=True), app.callback_map)

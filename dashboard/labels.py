@@ -235,7 +235,7 @@ def save_label(
         template_name=LABEL_TEMPLATE,
         template_hash=LABEL_HASH,
         score=score,
-        verdict=verdict,  # type: ignore[arg-type]
+        verdict=verdict,
         rationale=(note or "").strip() or None,
         details={"labeller": judge.removeprefix(LABEL_PREFIX), "judged_item": item.judgment_id},
     )

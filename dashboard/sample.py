@@ -233,7 +233,7 @@ def _pairwise(
                 template_name="judges:pairwise",
                 template_hash="e5f6a7b8",
                 params={"order": order},
-                verdict=verdict,  # type: ignore[arg-type]
+                verdict=verdict,
                 flags=["position_inconsistent"] if inconsistent else [],
                 raw_replies=[f"[[{verdict}]]"],
                 run_id=run_id,

@@ -110,14 +110,14 @@ class SQLCallCache:
             cursor = raw.cursor()
             cursor.execute("BEGIN IMMEDIATE")
             try:
-                before = raw.total_changes  # type: ignore[attr-defined]
+                before = raw.total_changes
                 cursor.executemany(
                     "INSERT OR IGNORE INTO llm_calls (key, model, request, response, prompt_tokens,"
                     " completion_tokens, cost, latency_s, hits, created_at)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)",
                     rows,
                 )
-                new = raw.total_changes - before  # type: ignore[attr-defined]
+                new = raw.total_changes - before
                 cursor.execute("COMMIT")
             except BaseException:
                 cursor.execute("ROLLBACK")

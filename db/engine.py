@@ -73,7 +73,7 @@ def _sqlite_pragmas(engine: Engine) -> None:
     # lose updates between processes. Autocommit at the driver level plus an explicit
     # BEGIN IMMEDIATE takes the write lock at the start of every transaction.
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_conn, _record):
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -82,7 +82,7 @@ def _sqlite_pragmas(engine: Engine) -> None:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # type: ignore[no-untyped-def]
+    def _on_begin(conn):
         # Readers (Store.read) take no write lock: in WAL mode they never wait for a writer.
         read_only = conn.get_execution_options().get(READ_ONLY, False)
         conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
@@ -98,7 +98,7 @@ def _postgres_text(engine: Engine) -> None:
     to PostgreSQL, for every table and statement (one place, not each writer)."""
 
     @event.listens_for(engine, "before_cursor_execute", retval=True)
-    def _no_nul(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+    def _no_nul(conn, cursor, statement, parameters, context, executemany):
         return statement, without_nul(parameters)
 
 

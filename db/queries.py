@@ -174,7 +174,7 @@ def _build_nodes(
     return nodes, closure
 
 
-def _query_ancestors(version: int):  # type: ignore[no-untyped-def]
+def _query_ancestors(version: int):
     """(query_id, node_id) for every node a query falls under, each pair once."""
     return (
         select(_QN.c.query_id, _CLOSURE.c.ancestor.label("node_id"))
@@ -188,7 +188,7 @@ def _query_ancestors(version: int):  # type: ignore[no-untyped-def]
     )
 
 
-def _judgment_sides():  # type: ignore[no-untyped-def]
+def _judgment_sides():
     """One row per (judgment, evaluated model): pairwise judgments count for both sides."""
     pairwise = _J.c.kind == "pairwise"
     decided = and_(pairwise, _J.c.status == "ok", _J.c.verdict.isnot(None))
@@ -226,7 +226,7 @@ def _judgment_sides():  # type: ignore[no-untyped-def]
     return union_all(side_a, side_b).subquery("sides")
 
 
-def _reused_by_runs():  # type: ignore[no-untyped-def]
+def _reused_by_runs():
     """(judgment id, run id) for runs that reused a judgment another run wrote (via run_items)."""
     written = _J.alias("written")
     return (
@@ -237,7 +237,7 @@ def _reused_by_runs():  # type: ignore[no-untyped-def]
     )
 
 
-def _add_into(store: Store, conn: Connection, table, cols: list[str], source) -> None:  # type: ignore[no-untyped-def]
+def _add_into(store: Store, conn: Connection, table, cols: list[str], source) -> None:
     """INSERT … SELECT that adds the numeric columns into rows whose key already exists."""
     key = [c.name for c in table.primary_key.columns]
     stmt = store._insert(table).from_select(cols, source)
@@ -249,12 +249,12 @@ def _add_into(store: Store, conn: Connection, table, cols: list[str], source) ->
     conn.execute(stmt.on_conflict_do_update(index_elements=key, set_=additive))
 
 
-def _grouping(run_col) -> list:  # type: ignore[no-untyped-def]
+def _grouping(run_col) -> list:
     """A constant run id is not a grouping key (PostgreSQL sees each bound copy as different)."""
     return [] if isinstance(run_col, BindParameter) else [run_col]
 
 
-def _node_stats_select(version: int, sides, run_col, extra_from=None, where=None):  # type: ignore[no-untyped-def]
+def _node_stats_select(version: int, sides, run_col, extra_from=None, where=None):
     qa = _QA
     scored = and_(sides.c.status == "ok", sides.c.score.isnot(None))
     stmt = select(
@@ -284,14 +284,14 @@ def _node_stats_select(version: int, sides, run_col, extra_from=None, where=None
     )
 
 
-def _has_flag(flag: str):  # type: ignore[no-untyped-def]
+def _has_flag(flag: str):
     # flags is a JSON list of short strings; a text match works the same on SQLite and PostgreSQL
     from sqlalchemy import Text
 
     return cast(_J.c.flags, Text).like(f'%"{flag}%')
 
 
-def _judge_stats_select(run_col, source, model_col, where=None):  # type: ignore[no-untyped-def]
+def _judge_stats_select(run_col, source, model_col, where=None):
     pos = _has_flag(POSITION_FLAG)
     inj = _has_flag(INJECTION_FLAG)
     stmt = (
@@ -476,7 +476,7 @@ def _fill_hist(conn: Connection) -> None:
 
 
 def _fill_costs(conn: Connection) -> None:
-    def stmt(run_col, where=None):  # type: ignore[no-untyped-def]
+    def stmt(run_col, where=None):
         s = select(
             _R.c.model,
             run_col,
@@ -493,7 +493,7 @@ def _fill_costs(conn: Connection) -> None:
     conn.execute(insert(_COST).from_select(cols, stmt(_R.c.run_id, _R.c.run_id.isnot(None))))
 
 
-def _query_scores_select(run_col, source=_J):  # type: ignore[no-untyped-def]
+def _query_scores_select(run_col, source=_J):
     """Per (judge, run, model, query): count and sum of ok scores (pairwise verdicts excluded)."""
     scored = and_(
         _J.c.status == "ok", _J.c.score.isnot(None), _J.c.kind != "pairwise", _J.c.model.isnot(None)
@@ -1258,7 +1258,7 @@ def job_names(store: Store) -> list[str]:
 # --- drill-down (core tables, indexed, limited) -----------------------------------------------
 
 
-def _node_query_ids(version: int, node_id: str):  # type: ignore[no-untyped-def]
+def _node_query_ids(version: int, node_id: str):
     return select(_QA.c.query_id).where(_QA.c.version == version, _QA.c.node_id == node_id)
 
 

@@ -94,7 +94,7 @@ class Store:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def _insert(self, table: Any):  # type: ignore[no-untyped-def]
+    def _insert(self, table: Any):
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
 
     def insert_ignore(self, session: Session, table: Any, rows: Sequence[dict[str, Any]]) -> int:
@@ -423,7 +423,7 @@ def _response(r: ResponseRow) -> Response:
         latency_s=r.latency_s,
         cost=r.cost,
         cached=bool(r.cached),
-        status=r.status,  # type: ignore[arg-type]
+        status=r.status,
         error=r.error,
         run_id=r.run_id,
         created_at=_aware(r.created_at),
@@ -469,8 +469,8 @@ def _judgment(r: JudgmentRow) -> Judgment:
         id=r.id,
         judge=r.judge,
         judge_model=r.judge_model,
-        kind=r.kind,  # type: ignore[arg-type]
-        shape=r.shape,  # type: ignore[arg-type]
+        kind=r.kind,
+        shape=r.shape,
         query_id=r.query_id,
         response_id=r.response_id,
         response_b_id=r.response_b_id,
@@ -480,13 +480,13 @@ def _judgment(r: JudgmentRow) -> Judgment:
         template_hash=r.template_hash,
         params=dict(r.params or {}),
         score=r.score,
-        verdict=r.verdict,  # type: ignore[arg-type]
+        verdict=r.verdict,
         criteria=[CriterionScore(**c) for c in r.criteria or []],
         rationale=r.rationale,
         raw_replies=list(r.raw_replies or []),
         flags=list(r.flags or []),
         details=dict(r.details or {}),
-        status=r.status,  # type: ignore[arg-type]
+        status=r.status,
         reason=r.reason,
         usage=Usage(prompt_tokens=r.prompt_tokens, completion_tokens=r.completion_tokens),
         cost=r.cost,
@@ -503,7 +503,7 @@ def _run(r: RunRow) -> Run:
         kind=r.kind,
         name=r.name,
         config=dict(r.config or {}),
-        status=r.status,  # type: ignore[arg-type]
+        status=r.status,
         reason=r.reason,
         job_name=r.job_name,
         started_at=_aware(r.started_at),

@@ -25,7 +25,7 @@ import sqlite3
 import threading
 from collections import OrderedDict
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -63,7 +63,7 @@ def l2_normalize(matrix: np.ndarray) -> np.ndarray:
 _HASH_FEATURES = 1 << 20
 
 
-def _count_sketch(n_features: int, dim: int, per_feature: int, seed: int):  # type: ignore[no-untyped-def]
+def _count_sketch(n_features: int, dim: int, per_feature: int, seed: int):
     """A sparse random projection with ``per_feature`` entries of ±1/√s per input feature: it
     preserves inner products in expectation (the signs cancel collisions, which unsigned
     hashing into ``dim`` buckets does not), so a dense ``dim`` stays accurate."""
@@ -133,7 +133,7 @@ class LexicalEncoder:
         self._idf_tag = f"-idf{digest.hexdigest()[:10]}"
         return self
 
-    def _part(self, vec, texts: list[str], idf: np.ndarray | None):  # type: ignore[no-untyped-def]
+    def _part(self, vec, texts: list[str], idf: np.ndarray | None):
         from sklearn.preprocessing import normalize
 
         sparse = vec.transform(texts)
@@ -177,10 +177,10 @@ class MiniLMEncoder:
         self.device = device
         self.batch_size = batch_size
         self.model_path = model_path
-        self._model = None
+        self._model: Any = None  # a SentenceTransformer, loaded on first use
         self._lock = threading.Lock()
 
-    def _load(self):  # type: ignore[no-untyped-def]
+    def _load(self):
         with self._lock:
             if self._model is None:
                 needs = (

@@ -517,7 +517,7 @@ class Judge:
         judgment = Judgment(
             judge=self.name,
             judge_model=self.model,
-            kind=kind or self.kind,  # type: ignore[arg-type]
+            kind=kind or self.kind,
             shape=self.shape,
             query_id=query.id,
             response_id=response.id if response else None,
@@ -528,9 +528,9 @@ class Judge:
             template_hash=template_hash or template.hash,
             params=dict(params),
             score=score,
-            verdict=verdict,  # type: ignore[arg-type]
+            verdict=verdict,
             raw_replies=[r for ex in exchanges for r in ex.raw_replies],
-            status=status,  # type: ignore[arg-type]
+            status=status,
             reason=reason,
             usage=usage,
             cost=cost,

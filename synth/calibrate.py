@@ -85,7 +85,7 @@ def build_pairs(
 
 def calibrate_threshold(
     texts: list[str], candidate, reference, reference_threshold: float = 0.92, seed: int = 0
-) -> Calibration:  # type: ignore[no-untyped-def]
+) -> Calibration:
     rng = random.Random(seed)
     texts = list(dict.fromkeys(t.strip() for t in texts if t.strip()))
     everything = texts + [perturb(t, rng) for t in texts]

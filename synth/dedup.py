@@ -151,7 +151,7 @@ _SMALL_PRODUCT = 4_000_000  # chunk rows × node rows below which one BLAS threa
 _controller = None
 
 
-def _single_blas_thread():  # type: ignore[no-untyped-def]
+def _single_blas_thread():
     global _controller
     if _controller is None:
         from threadpoolctl import ThreadpoolController

@@ -365,7 +365,7 @@ class Synthesizer:
         index: int,
         usage: _Usage,
         raw: list[str],
-    ):  # type: ignore[no-untyped-def]
+    ):
         reference = pick.seeds[0].text
         prompt = self.generate_template.render(
             node_path=leaf.path_id,
@@ -401,7 +401,7 @@ class Synthesizer:
             ]
         return outcome
 
-    async def _check(self, leaf, pick, text, nonce, usage, raw, finish) -> Attempt:  # type: ignore[no-untyped-def]
+    async def _check(self, leaf, pick, text, nonce, usage, raw, finish) -> Attempt:
         cfg = self.config
         reference = pick.seeds[0].text
         if word_count(text) < cfg.min_length_ratio * word_count(reference):
@@ -438,7 +438,7 @@ class Synthesizer:
                 return f"near copy of seed {seed.id} (cosine {sim:.3f} ≥ {self.threshold})"
         return None
 
-    async def _ask_checklist(self, leaf, checklist: Checklist, text, nonce, usage, raw):  # type: ignore[no-untyped-def]
+    async def _ask_checklist(self, leaf, checklist: Checklist, text, nonce, usage, raw):
         prompt = self.checklist_template.render(
             domain=checklist.domain,
             node_path=leaf.path_id,
@@ -516,7 +516,7 @@ class Synthesizer:
         self.journal.save(decided, kept)
         return decided, kept
 
-    def _query(self, attempt: Attempt, query_id: str, dedup, assigned, on_target, others) -> Query:  # type: ignore[no-untyped-def]
+    def _query(self, attempt: Attempt, query_id: str, dedup, assigned, on_target, others) -> Query:
         cfg = self.config
         checklist = checklist_for(attempt.node_id.split("/")[0], cfg.checklist_items)
         provenance = {

@@ -28,14 +28,14 @@ from judgebench.db import queries as q
 
 def _scores(
     ctx: DashboardContext, models: list[str], judge, run_id, depth: int
-) -> tuple[pd.DataFrame, str]:  # type: ignore[no-untyped-def]
+) -> tuple[pd.DataFrame, str]:
     frame = q.node_scores(ctx.store, ctx.filters(judge, run_id, models), max_depth=depth)
     return with_metric(frame[frame["n"] > 0])
 
 
 def difference_figure(
     ctx: DashboardContext, models: list[str], judge, run_id, depth: int = 1
-) -> go.Figure:  # type: ignore[no-untyped-def]
+) -> go.Figure:
     if not models or len(models) < 2:
         return empty_figure("Pick two or more models.")
     frame, metric = _scores(ctx, models, judge, run_id, depth)
@@ -74,7 +74,7 @@ def difference_figure(
     return style_figure(fig, height=max(320, 90 + 30 * len(level) * max(1, len(models) - 1)))
 
 
-def radar_figure(ctx: DashboardContext, models: list[str], judge, run_id) -> go.Figure:  # type: ignore[no-untyped-def]
+def radar_figure(ctx: DashboardContext, models: list[str], judge, run_id) -> go.Figure:
     if not models:
         return empty_figure("Pick models to compare.")
     frame, metric = _scores(ctx, models, judge, run_id, 1)
@@ -124,7 +124,7 @@ def radar_figure(ctx: DashboardContext, models: list[str], judge, run_id) -> go.
 
 def difference_report(
     ctx: DashboardContext, models: list[str], judge, run_id, top_fraction: float = 0.2
-) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+) -> pd.DataFrame:
     """Nodes where the chosen models' ranks (among all models) differ most: the analysis
     library's difference report (top 20 %, METHODS §9) on the SQL-aggregated table."""
     columns = [
@@ -159,7 +159,7 @@ def difference_report(
 
 def trend_figure(
     ctx: DashboardContext, models: list[str], judge, job_name: str | None
-) -> go.Figure:  # type: ignore[no-untyped-def]
+) -> go.Figure:
     frame = q.run_trend(ctx.store, judge=judge or None, job_name=job_name or None)
     if models:
         frame = frame[frame["model"].isin(models)]
@@ -199,7 +199,7 @@ def trend_figure(
     return style_figure(fig, height=380)
 
 
-def regressions(ctx: DashboardContext, judge, job_name: str | None) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def regressions(ctx: DashboardContext, judge, job_name: str | None) -> pd.DataFrame:
     """Per model: change from the previous run to the latest, flagged when the CIs separate."""
     frame = q.run_trend(ctx.store, judge=judge or None, job_name=job_name or None)
     frame = frame[frame["n"] > 0]
@@ -295,7 +295,7 @@ def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
     )
 
 
-def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def]
+def register(app, ctx: DashboardContext) -> None:
     @app.callback(
         Output(graph_id("cmp-diff"), "figure"),
         Output(graph_id("cmp-radar"), "figure"),
@@ -304,7 +304,7 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         Input("filter-judge", "value"),
         Input("filter-run", "value"),
     )
-    def _update(models, depth, judge, run_id):  # type: ignore[no-untyped-def]
+    def _update(models, depth, judge, run_id):
         models = list(models or [])
         return difference_figure(ctx, models, judge, run_id, int(depth or 1)), radar_figure(
             ctx, models, judge, run_id
@@ -317,7 +317,7 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         Input("filter-judge", "value"),
         Input("filter-run", "value"),
     )
-    def _report(models, judge, run_id):  # type: ignore[no-untyped-def]
+    def _report(models, judge, run_id):
         report = difference_report(ctx, list(models or []), judge, run_id)
         return table_data(report)
 
@@ -329,7 +329,7 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         Input("cmp-job", "value"),
         Input("filter-judge", "value"),
     )
-    def _trend(models, job, judge):  # type: ignore[no-untyped-def]
+    def _trend(models, job, judge):
         table = regressions(ctx, judge, job)
         return (
             trend_figure(ctx, list(models or []), judge, job),

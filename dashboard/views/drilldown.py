@@ -252,7 +252,7 @@ def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
     )
 
 
-def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def]
+def register(app, ctx: DashboardContext) -> None:
     @app.callback(
         Output("dd-queries", "data"),
         Output("dd-queries", "columns"),
@@ -261,7 +261,7 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         Input("dd-node", "value"),
         Input("filter-judge", "value"),
     )
-    def _queries(node_id, judge):  # type: ignore[no-untyped-def]
+    def _queries(node_id, judge):
         table = queries_table(ctx, node_id, judge)
         title = f"Queries in {node_from_key(node_id) or 'the whole taxonomy'}"
         return *table_data(table), [], title
@@ -272,7 +272,7 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         State("dd-queries", "data"),
         prevent_initial_call=True,
     )
-    def _detail(selected, data):  # type: ignore[no-untyped-def]
+    def _detail(selected, data):
         if not selected or not data or selected[0] >= len(data):
             return query_panel(ctx, None)
         return query_panel(ctx, data[selected[0]]["query_id"])

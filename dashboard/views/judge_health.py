@@ -144,7 +144,7 @@ def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
     )
 
 
-def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def]
+def register(app, ctx: DashboardContext) -> None:
     @app.callback(
         Output("jh-table", "data"),
         Output("jh-table", "columns"),
@@ -152,7 +152,7 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         Output(graph_id("jh-dist"), "figure"),
         Input("filter-run", "value"),
     )
-    def _update(run_id):  # type: ignore[no-untyped-def]
+    def _update(run_id):
         table = health_table(ctx, run_id)
         return (
             *table_data(table),

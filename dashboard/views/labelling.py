@@ -183,7 +183,7 @@ def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
     )
 
 
-def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def]
+def register(app, ctx: DashboardContext) -> None:
     @app.callback(
         Output("lab-items", "data"),
         Output("lab-pos", "data"),
@@ -194,7 +194,7 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         State("lab-n", "value"),
         prevent_initial_call=True,
     )
-    def _sample(_, name, judge, n):  # type: ignore[no-untyped-def]
+    def _sample(_, name, judge, n):
         try:
             lab.label_judge(name)
             items = lab.sample_items(ctx.store, judge, int(n or 10), labeller=name)
@@ -206,7 +206,7 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
     @app.callback(
         Output("lab-item", "children"), Input("lab-items", "data"), Input("lab-pos", "data")
     )
-    def _item(items, pos):  # type: ignore[no-untyped-def]
+    def _item(items, pos):
         return item_panel(ctx, items or [], int(pos or 0))
 
     @app.callback(
@@ -226,7 +226,7 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         State("lab-saved", "data"),
         prevent_initial_call=True,
     )
-    def _save(a, b, tie, scored, items, pos, name, score, note, saved):  # type: ignore[no-untyped-def]
+    def _save(a, b, tie, scored, items, pos, name, score, note, saved):
         verdict = {"lab-a": "A", "lab-b": "B", "lab-tie": "tie"}.get(callback_ctx.triggered_id)
         pos = int(pos or 0)
         if not items or pos >= len(items):
@@ -243,13 +243,13 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         Input("lab-judge", "value"),
         Input("lab-saved", "data"),
     )
-    def _agreement(judge, _):  # type: ignore[no-untyped-def]
+    def _agreement(judge, _):
         return agreement_panel(ctx, judge)
 
     @app.callback(
         Output("lab-download", "data"), Input("lab-export", "n_clicks"), prevent_initial_call=True
     )
-    def _export(_):  # type: ignore[no-untyped-def]
+    def _export(_):
         return dict(content=lab.labels_jsonl(ctx.store), filename="judgebench-labels.jsonl")
 
     @app.callback(
@@ -260,7 +260,7 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         State("lab-saved", "data"),
         prevent_initial_call=True,
     )
-    def _import(contents, filename, saved):  # type: ignore[no-untyped-def]
+    def _import(contents, filename, saved):
         return import_upload(ctx, contents, filename, saved)
 
 

@@ -148,14 +148,14 @@ def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
     )
 
 
-def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def]
+def register(app, ctx: DashboardContext) -> None:
     @app.callback(
         Output(graph_id("lr-ranking"), "figure"),
         Output(graph_id("lr-heatmap"), "figure"),
         *table_outputs("lr-table"),
         Input("lr-run", "value"),
     )
-    def _update(run_id):  # type: ignore[no-untyped-def]
+    def _update(run_id):
         ranking = ranking_frame(ctx, run_id)
         return (
             ranking_figure(ctx, run_id, ranking),

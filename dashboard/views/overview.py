@@ -149,7 +149,7 @@ def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
     )
 
 
-def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def]
+def register(app, ctx: DashboardContext) -> None:
     @app.callback(
         Output(graph_id("overview-leaderboard"), "figure"),
         Output(graph_id("overview-domains"), "figure"),
@@ -158,7 +158,7 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         Input("filter-judge", "value"),
         Input("filter-run", "value"),
     )
-    def _update(judge, run_id):  # type: ignore[no-untyped-def]
+    def _update(judge, run_id):
         board, domains, table = overview_outputs(ctx, judge, run_id)
         return board, domains, *table_data(table)
 

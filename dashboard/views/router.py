@@ -154,7 +154,7 @@ def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
     )
 
 
-def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def]
+def register(app, ctx: DashboardContext) -> None:
     @app.callback(
         Output(graph_id("router-share"), "figure"),
         Output(graph_id("router-scores"), "figure"),
@@ -162,7 +162,7 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         *table_outputs("router-recent"),
         Input("router-name", "value"),
     )
-    def _update(router):  # type: ignore[no-untyped-def]
+    def _update(router):
         summary = _summary_rows(ctx, router)
         return (
             share_figure(ctx, router, summary),

@@ -154,9 +154,9 @@ def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
     )
 
 
-def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def]
+def register(app, ctx: DashboardContext) -> None:
     @app.callback(*table_outputs("runs-table"), Input("filter-run", "value"))
-    def _runs(_):  # type: ignore[no-untyped-def]
+    def _runs(_):
         return table_data(runs_table(ctx))
 
     @app.callback(
@@ -164,7 +164,7 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         Input("runs-job", "value"),
         Input("filter-judge", "value"),
     )
-    def _regression(job, judge):  # type: ignore[no-untyped-def]
+    def _regression(job, judge):
         return table_data(regression_table(ctx, judge, job))
 
 

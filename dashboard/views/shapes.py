@@ -104,7 +104,7 @@ def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
     )
 
 
-def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def]
+def register(app, ctx: DashboardContext) -> None:
     @app.callback(
         Output("shape-what", "children"),
         Output(graph_id("shape-overall"), "figure"),
@@ -112,7 +112,7 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         Input("filter-judge", "value"),
         Input("filter-run", "value"),
     )
-    def _update(judge, run_id):  # type: ignore[no-untyped-def]
+    def _update(judge, run_id):
         table = shape_table(ctx, judge, run_id)
         fig, metric = shape_figure(ctx, judge, table)
         shape = q.judge_shapes(ctx.store).get(judge or "", "–")

@@ -321,7 +321,7 @@ def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
     )
 
 
-def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def]
+def register(app, ctx: DashboardContext) -> None:
     @app.callback(
         Output("sw-source", "children"),
         Output("sw-strengths", "children"),
@@ -334,7 +334,7 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         Input("filter-judge", "value"),
         Input("filter-run", "value"),
     )
-    def _update(model, threshold, judge, run_id):  # type: ignore[no-untyped-def]
+    def _update(model, threshold, judge, run_id):
         found = findings(ctx, model, judge, run_id, int(threshold or 1))
         table = findings_table(ctx, found, model, judge)
         strengths = ", ".join(cli_findings(found, "strength")) or "none"
@@ -354,7 +354,7 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         Input("filter-judge", "value"),
         Input("filter-run", "value"),
     )
-    def _modes(model, judge, run_id):  # type: ignore[no-untyped-def]
+    def _modes(model, judge, run_id):
         modes = failure_mode_table(ctx, model, judge, run_id)
         return table_data(modes)
 

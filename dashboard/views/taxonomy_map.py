@@ -270,7 +270,7 @@ def layout(ctx: DashboardContext, params: dict[str, str]) -> html.Div:
     )
 
 
-def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def]
+def register(app, ctx: DashboardContext) -> None:
     @app.callback(
         Output(graph_id("map-sunburst"), "figure"),
         Output(graph_id("map-treemap"), "figure"),
@@ -279,7 +279,7 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         Input("filter-judge", "value"),
         Input("filter-run", "value"),
     )
-    def _update(model, metric, judge, run_id):  # type: ignore[no-untyped-def]
+    def _update(model, metric, judge, run_id):
         frame = map_frame(ctx, judge, run_id, model, metric)
         return sunburst_figure(frame, model, metric), treemap_figure(frame, model, metric)
 
@@ -290,7 +290,7 @@ def register(app, ctx: DashboardContext) -> None:  # type: ignore[no-untyped-def
         Input(graph_id("map-treemap"), "clickData"),
         prevent_initial_call=True,
     )
-    def _pick(sun_click, tree_click):  # type: ignore[no-untyped-def]
+    def _pick(sun_click, tree_click):
         import dash
 
         trigger = dash.callback_context.triggered_id

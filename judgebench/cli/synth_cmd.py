@@ -102,7 +102,7 @@ def synth_cmd(
     )
 
 
-def _load_taxonomy(ref: str):  # type: ignore[no-untyped-def]
+def _load_taxonomy(ref: str):
     from judgebench.errors import DataError
     from judgebench.taxonomy import load_default_taxonomy, load_taxonomy
 
@@ -113,7 +113,7 @@ def _load_taxonomy(ref: str):  # type: ignore[no-untyped-def]
     return load_taxonomy(ref)
 
 
-def _settings(config_file: Path | None, overrides: dict):  # type: ignore[no-untyped-def]
+def _settings(config_file: Path | None, overrides: dict):
     import json
 
     from pydantic import ValidationError
@@ -146,7 +146,7 @@ def _settings(config_file: Path | None, overrides: dict):  # type: ignore[no-unt
         raise ConfigError(validation_message(exc), where=str(config_file or "options")) from None
 
 
-def _seeds(spec: str, store):  # type: ignore[no-untyped-def]
+def _seeds(spec: str, store):
     from judgebench.errors import DataError
     from judgebench.synth import load_seed_file
 
@@ -166,11 +166,18 @@ def _seeds(spec: str, store):  # type: ignore[no-untyped-def]
     return load_seed_file(spec)
 
 
-def _run(*, taxonomy, seeds, db, config_file, overrides, under, out, progress_file) -> None:  # type: ignore[no-untyped-def]
+def _run(*, taxonomy, seeds, db, config_file, overrides, under, out, progress_file) -> None:
     import json
 
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+    )
 
     from judgebench.errors import DataError
     from judgebench.llm import Gateway, run_sync, set_gateway
@@ -230,9 +237,9 @@ def _run(*, taxonomy, seeds, db, config_file, overrides, under, out, progress_fi
         transient=False,
     ) as bar:
         overall = bar.add_task(f"leaves done{label}", total=len(leaves), note="")
-        active: dict[str, int] = {}
+        active: dict[str, TaskID] = {}
 
-        def on_progress(node, finished: bool) -> None:  # type: ignore[no-untyped-def]
+        def on_progress(node, finished: bool) -> None:
             note = f"kept {node.kept}/{node.target} · {node.attempts} attempts"
             if finished:
                 task = active.pop(node.node_id, None)
@@ -287,7 +294,7 @@ def _run(*, taxonomy, seeds, db, config_file, overrides, under, out, progress_fi
         console.print(f"wrote {len(kept)} queries to {out}")
 
 
-def _print_report(console, report, simulated: bool) -> None:  # type: ignore[no-untyped-def]
+def _print_report(console, report, simulated: bool) -> None:
     from rich.table import Table
 
     s = report.summary()

@@ -137,7 +137,7 @@ def import_annotations(
                 query=query,
                 a=a,
                 b=b,
-                verdict=verdict,  # type: ignore[arg-type]
+                verdict=verdict,
                 raw=raw,
                 reason=reason,
                 details=details,

@@ -183,7 +183,7 @@ def _label(
     return Judgment(
         judge=judge,
         judge_model=judge_model,
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         query_id=query.id,
         response_id=response.id,
         response_b_id=response_b.id if response_b else None,

@@ -175,7 +175,7 @@ def import_judgments(path: Path) -> ImportBatch:
                         query=query,
                         a=first,
                         b=second,
-                        verdict=verdict,  # type: ignore[arg-type]
+                        verdict=verdict,
                         raw=str(item.get(f"{game}_judgment", winner)),
                         reason=None if verdict else f"upstream winner {winner!r}",
                         details={"turn": turn, "order": game, "winner": winner},

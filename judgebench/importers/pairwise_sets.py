@@ -74,7 +74,7 @@ def import_llmbar(path: Path) -> ImportBatch:
                     a=a,
                     b=b,
                     verdict=_LLMBAR_LABEL[label],
-                    raw=str(label),  # type: ignore[arg-type]
+                    raw=str(label),
                     details={"set": set_name},
                 )
             )
@@ -132,7 +132,7 @@ def import_pandalm(path: Path) -> ImportBatch:
                     b=b,
                     verdict=_PANDA_LABEL[label],
                     raw=str(label),
-                    details={"set": "pandalm", "idx": idx},  # type: ignore[arg-type]
+                    details={"set": "pandalm", "idx": idx},
                 )
             )
     if path.is_dir():
@@ -163,7 +163,7 @@ def _import_panda_judge(file: Path, items: dict[int, tuple], batch: ImportBatch)
                 a=a,
                 b=b,
                 verdict=verdict,
-                raw=raw,  # type: ignore[arg-type]
+                raw=raw,
                 reason=None
                 if verdict
                 else f"unparseable verdict {raw!r} in the shipped judge output",
@@ -213,7 +213,7 @@ def import_judgebench(path: Path) -> ImportBatch:
                     a=a,
                     b=b,
                     verdict=_JB_LABEL[label],
-                    raw=label,  # type: ignore[arg-type]
+                    raw=label,
                     details={"set": set_name, "pair_id": item.get("pair_id")},
                 )
             )

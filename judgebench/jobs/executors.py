@@ -176,7 +176,7 @@ def _share(budget: Any, parts: int) -> Any:
     """A task's part of what is left, so that tasks in flight together stay under the cap."""
     from judgebench.llm import Budget
 
-    def part(value):  # type: ignore[no-untyped-def]
+    def part(value):
         if value is None:
             return None
         return value / parts if isinstance(value, float) else max(value // parts, 0)

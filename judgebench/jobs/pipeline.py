@@ -166,7 +166,7 @@ def _account(gateway: Any, ctx: JobContext, label: str, log: UsageLog, seq: int)
 class _Labelled:
     """The tasks, counters and account of one model (responses[i]) or one judge (judgments[j])."""
 
-    def __init__(self, gateway, ctx, label, log, on_items, seq) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, gateway, ctx, label, log, on_items, seq) -> None:
         self.label = label
         self.result = ShardResult(label, usage_recorded=True)
         self.context, self.acct = _account(gateway, ctx, label, log, seq)
@@ -214,7 +214,7 @@ async def run_pipeline(
         return await _run_chunk(ctx, shard, gateway, store, stop or _Stop(), on_items, parts)
 
 
-async def _run_chunk(ctx, shard, gateway, store, stop, on_items, logs) -> list[ShardResult]:  # type: ignore[no-untyped-def]
+async def _run_chunk(ctx, shard, gateway, store, stop, on_items, logs) -> list[ShardResult]:
     """The chunk's tasks: responses and judgments, each started as soon as it can be."""
     job = ctx.job
     committer = Committer(store, ctx.run_id)
@@ -245,7 +245,7 @@ async def _run_chunk(ctx, shard, gateway, store, stop, on_items, logs) -> list[S
 class _ChunkRun:
     """One chunk's responses and judgments, as tasks that wait only on what they need."""
 
-    def __init__(self, ctx, shard, store, stop, committer) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, ctx, shard, store, stop, committer) -> None:
         self.ctx, self.job, self.store = ctx, ctx.job, store
         self.stop, self.committer = stop, committer
         self.seq = next(_CHUNKS)  # chunks start in order: an older chunk's calls go first
@@ -337,7 +337,7 @@ class _ChunkRun:
         if todo:
             lab.spawn(self._judge_all(spec, judge, lab, todo))
 
-    async def _judge_all(self, spec, judge, lab, todo) -> None:  # type: ignore[no-untyped-def]
+    async def _judge_all(self, spec, judge, lab, todo) -> None:
         def error(subject: str, message: str) -> None:
             lab.result.errors += 1
             self.committer.add(
@@ -385,7 +385,7 @@ class _ChunkRun:
             return None
         return await coro
 
-    async def _judge_one(self, spec, judge, lab, unit, prepared, error) -> None:  # type: ignore[no-untyped-def]
+    async def _judge_one(self, spec, judge, lab, unit, prepared, error) -> None:
         from judgebench.jobs.stages import _judge_units
 
         keys, qid, futs = unit
@@ -403,7 +403,7 @@ class _ChunkRun:
         finally:
             lab.advance(len(keys))
 
-    async def _judge_batch(self, spec, judge, lab, todo, error) -> None:  # type: ignore[no-untyped-def]
+    async def _judge_batch(self, spec, judge, lab, todo, error) -> None:
         from judgebench.jobs.stages import _judge_units
 
         ready = []

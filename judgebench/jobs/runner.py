@@ -293,7 +293,7 @@ class JobRunner:
         return str(get_gateway().settings.source)
 
     # --- stages ------------------------------------------------------------------------------
-    def _read_inputs(self):  # type: ignore[no-untyped-def]
+    def _read_inputs(self):
         """(taxonomy tree, imported queries), read and checked without writing anything, so
         a bad taxonomy, query or seed file leaves no run row and no taxonomy version."""
         from judgebench.errors import ConfigError
@@ -315,13 +315,13 @@ class JobRunner:
                 )
         return tree, imported
 
-    def _taxonomy(self, tree) -> int:  # type: ignore[no-untyped-def]
+    def _taxonomy(self, tree) -> int:
         from judgebench.db.taxonomy import save_taxonomy_version
 
         version, _ = save_taxonomy_version(self.store, tree)
         return int(version)
 
-    def _read_taxonomy(self):  # type: ignore[no-untyped-def]
+    def _read_taxonomy(self):
         from judgebench.db.taxonomy import load_taxonomy_version
         from judgebench.errors import ConfigError
         from judgebench.taxonomy import load_default_taxonomy, load_taxonomy
@@ -349,7 +349,7 @@ class JobRunner:
             )
         return tree
 
-    async def _queries(self, tree, version: int, imported: list[Query]) -> list[str]:  # type: ignore[no-untyped-def]
+    async def _queries(self, tree, version: int, imported: list[Query]) -> list[str]:
         spec = self.job.queries
         ids: list[str] = []
         if imported:
@@ -395,7 +395,7 @@ class JobRunner:
                 )
         return found
 
-    def _assign(self, tree, version: int, queries: list[Query]) -> list[Query]:  # type: ignore[no-untyped-def]
+    def _assign(self, tree, version: int, queries: list[Query]) -> list[Query]:
         from judgebench.synth.seeds import restrict_to_taxonomy
 
         queries, unknown = restrict_to_taxonomy(queries, tree)
@@ -434,7 +434,7 @@ class JobRunner:
             out.append(q.model_copy(update=update))
         return out
 
-    async def _synthesize(self, tree, version: int) -> list[str]:  # type: ignore[no-untyped-def]
+    async def _synthesize(self, tree, version: int) -> list[str]:
         from judgebench.db.synth import StoreJournal
         from judgebench.synth import SynthConfig, Synthesizer, load_seed_file
         from judgebench.synth.assign import make_assigner
@@ -462,7 +462,7 @@ class JobRunner:
         key = "synth"
         self.progress.start(key, f"queries: synthesis over {len(leaves)} leaves", len(leaves))
 
-        def on_progress(node, finished: bool) -> None:  # type: ignore[no-untyped-def]
+        def on_progress(node, finished: bool) -> None:
             if finished:
                 self.progress.advance(key, 1)
 
@@ -530,7 +530,7 @@ class JobRunner:
             return []
         return [i for i, j in enumerate(self.job.judges) if j.shape in ADAPTIVE_SHAPES]
 
-    async def _adaptive(self, ctx, query_ids, usage_before, totals, stages) -> str | None:  # type: ignore[no-untyped-def]
+    async def _adaptive(self, ctx, query_ids, usage_before, totals, stages) -> str | None:
         """Each adaptive judge's rounds; their draws and weights go to ``adaptive_draws``."""
         from judgebench.db.adaptive import put_draws
         from judgebench.jobs.sampling import AdaptiveJudging
@@ -613,7 +613,7 @@ class JobRunner:
         caps = self.job.budget
 
         def left() -> Budget:
-            def rest(cap, *fields):  # type: ignore[no-untyped-def]
+            def rest(cap, *fields):
                 if cap is None:
                     return None
                 used = sum((before.get(f) or 0) + (totals.get(f) or 0) for f in fields)
@@ -637,7 +637,7 @@ def _stage_counts(results: list[ShardResult]) -> dict[str, int]:
     }
 
 
-def _now():  # type: ignore[no-untyped-def]
+def _now():
     from judgebench.records import utcnow
 
     return utcnow()

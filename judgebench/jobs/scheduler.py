@@ -206,7 +206,7 @@ def latest_fire_time(cron: str, now: datetime | None = None) -> datetime | None:
 
 def _skipped_times(cron: str, after: datetime, before: datetime) -> list[datetime]:
     trigger = _trigger(cron)
-    out = []
+    out: list[datetime] = []
     nxt = trigger.get_next_fire_time(None, after + timedelta(microseconds=1))
     while nxt is not None and nxt < before and len(out) < 1000:
         out.append(nxt)

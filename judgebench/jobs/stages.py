@@ -287,7 +287,7 @@ async def ask_response(
     )
 
 
-async def _responses(ctx, job, shard, store, semaphore, stop, result, on_items) -> None:  # type: ignore[no-untyped-def]
+async def _responses(ctx, job, shard, store, semaphore, stop, result, on_items) -> None:
     from judgebench.db.models import ResponseRow
 
     model = job.models[shard.index]
@@ -330,7 +330,7 @@ class _Unit:
     responses: list[Response]
 
 
-def _units(ctx, job, spec, judge, shard, store) -> list[_Unit]:  # type: ignore[no-untyped-def]
+def _units(ctx, job, spec, judge, shard, store) -> list[_Unit]:
     """Every unit of the shard whose responses all exist (the others are skipped)."""
     groups = judge_groups(job, spec)
     wanted = list({m.name: m for group in groups for m in group}.values())
@@ -380,7 +380,7 @@ async def _judge_units(judge: Any, units: list[_Unit], gate: Any) -> list[list[J
     return [d or [] for d in done]
 
 
-def settle(ctx, spec, unit, judged, stop, error) -> tuple[list[Judgment], list[Judgment]]:  # type: ignore[no-untyped-def]
+def settle(ctx, spec, unit, judged, stop, error) -> tuple[list[Judgment], list[Judgment]]:
     """What a judged unit stores: (its judgments, extra rows such as a ranking's
     comparisons), stamped with the run; nothing after a budget refusal, or after a failed call
     (``error(subject, message)`` records it; the next run retries it)."""
@@ -418,7 +418,7 @@ def _stopped_by_budget(judgments: list[Judgment], stop: _Stop) -> bool:
     return False
 
 
-async def _judgments(ctx, job, shard, store, semaphore, stop, result, on_items) -> None:  # type: ignore[no-untyped-def]
+async def _judgments(ctx, job, shard, store, semaphore, stop, result, on_items) -> None:
     from judgebench.db.models import JudgmentRow
 
     spec = job.judges[shard.index]
@@ -473,7 +473,7 @@ async def _judgments(ctx, job, shard, store, semaphore, stop, result, on_items) 
     result.errors = len(errors)
 
 
-def _commit(store, ctx, kind, new, reused_ids, errors, extra=()) -> None:  # type: ignore[no-untyped-def]
+def _commit(store, ctx, kind, new, reused_ids, errors, extra=()) -> None:
     """New rows and their run links in one transaction (a kill leaves all or none);
     ``extra``: judgments stored with them but not work items of their own (a ranking's
     comparisons, linked as ``comparison``)."""

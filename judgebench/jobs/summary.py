@@ -166,7 +166,7 @@ def _overall(report: Any) -> pd.DataFrame:
     return report.table[report.table["node_id"] == "*"].set_index("model")
 
 
-def _scores(models, spec, scores, membership, names) -> None:  # type: ignore[no-untyped-def]
+def _scores(models, spec, scores, membership, names) -> None:
     """Mean score per model with its bootstrap CI, and the nodes where it is strongest /
     weakest (judgebench.analysis.feedback, per node)."""
     from judgebench.analysis.feedback import summary_report
@@ -228,7 +228,7 @@ def ranking_pairs(rankings: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["query_id", "model_a", "model_b", "outcome"])
 
 
-def _reliability(models, spec, frame, membership) -> None:  # type: ignore[no-untyped-def]
+def _reliability(models, spec, frame, membership) -> None:
     """Share of each model's responses judged reliable (bootstrap CI), and the nodes where
     that share is lowest."""
     from judgebench.analysis.feedback import summary_report

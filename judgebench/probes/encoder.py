@@ -169,7 +169,7 @@ class _CudaGraphs:
         graph.replay()
         return out
 
-    def _capture(self, key: tuple[int, int, str], batch: Any, lengths: Any, pooling: Pooling):  # type: ignore[no-untyped-def]
+    def _capture(self, key: tuple[int, int, str], batch: Any, lengths: Any, pooling: Pooling):
         import torch
 
         ids = batch.to(self.device, non_blocking=True)
@@ -395,6 +395,7 @@ class HiddenStateEncoder:
         the tokenisation itself (measured on the device: 16.8k sentences/s through the wrapper)."""
         backend = self._backend()
         if backend is None:
+            assert self.tokenizer is not None  # tokenize() refused an encoder without one
             return self.tokenizer(sentences, truncation=False, add_special_tokens=True)["input_ids"]
         encode = getattr(backend, "encode_batch_fast", backend.encode_batch)
         # small chunks: a 4k-sentence group of the pipeline still spreads over every core

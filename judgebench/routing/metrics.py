@@ -140,7 +140,9 @@ def baselines(
         out["always-cheapest"] = strategy_result(
             f"always {models[cheapest]}", np.full(n, cheapest), quality, cost, models
         )
-    out["random"] = strategy_result("random", rng.integers(0, m, n), quality, cost, models)
+    out["random"] = strategy_result(
+        "random", np.asarray(rng.integers(0, m, n)), quality, cost, models
+    )
     # oracle: the best model per query, cheapest among ties
     tie_break = quality - 1e-9 * (cost if cost is not None else 0.0)
     out["oracle"] = strategy_result("oracle", tie_break.argmax(axis=1), quality, cost, models)

@@ -134,7 +134,7 @@ class Router(ABC):
     def new_decision(self, query: Query, strategy: str) -> RoutingDecision:
         return RoutingDecision(
             router=self.name,
-            kind=self.kind,  # type: ignore[arg-type]
+            kind=self.kind,
             strategy=strategy,
             query_id=query.id,
             query_preview=query.text[:200],

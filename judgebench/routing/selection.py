@@ -93,10 +93,10 @@ class SelectionModel:
             "history": self.network.history,
             "train_query_ids": self.train_query_ids,
         }
-        arrays = {f"param_{k}": v for k, v in self.network.params.items()}
-        np.savez_compressed(
-            path, meta=json.dumps(meta), train_vectors=self.featurizer._train_vectors, **arrays
-        )
+        arrays: dict[str, Any] = {f"param_{k}": v for k, v in self.network.params.items()}
+        arrays["meta"] = json.dumps(meta)
+        arrays["train_vectors"] = self.featurizer._train_vectors
+        np.savez_compressed(path, **arrays)
         return path if path.suffix == ".npz" else path.with_suffix(path.suffix + ".npz")
 
     @classmethod

@@ -86,7 +86,7 @@ class RouterServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, backlog=2048, reuse_address=True)
         await site.start()
-        sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr,attr-defined]
+        sockets = site._server.sockets if site._server is not None else []  # type: ignore[attr-defined]
         if sockets:
             self.port = sockets[0].getsockname()[1]
         if hasattr(self.router.log, "flush"):

@@ -314,7 +314,7 @@ class SimServer:
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port, backlog=1024, reuse_address=True)
         await site.start()
-        sockets = site._server.sockets if site._server is not None else []  # type: ignore[union-attr,attr-defined]
+        sockets = site._server.sockets if site._server is not None else []  # type: ignore[attr-defined]
         if sockets:
             self.port = sockets[0].getsockname()[1]
         return self.url

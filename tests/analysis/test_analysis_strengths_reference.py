@@ -123,6 +123,9 @@ def test_dashboard_sized_table_is_fast():
 
     table = _random_table(3, n_nodes=216, n_models=5)
     strengths_weaknesses(table, threshold=1, require_separation=False)  # warm pandas paths
-    start = time.perf_counter()
-    strengths_weaknesses(table, threshold=1, require_separation=False)
-    assert time.perf_counter() - start < 0.25
+    times = []
+    for _ in range(3):  # the best of three: a busy CI worker stretches one timing, not all
+        start = time.perf_counter()
+        strengths_weaknesses(table, threshold=1, require_separation=False)
+        times.append(time.perf_counter() - start)
+    assert min(times) < 0.25, times

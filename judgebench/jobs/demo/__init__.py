@@ -9,7 +9,7 @@ DEMO_JOB = HERE / "demo.yaml"
 DEMO_SEEDS = HERE / "seeds.jsonl"
 
 
-def demo_job(db: str, *, fast: bool = False):  # type: ignore[no-untyped-def]
+def demo_job(db: str, *, fast: bool = False):
     """The demo job, storing into ``db``; ``fast``: one query per leaf."""
     from judgebench.jobs.config import load_job
 
